@@ -1,0 +1,204 @@
+"""The parent/child contract: environment variable, iteration files, payload and outcome formats.
+
+Nothing else in the package knows how the parent and a child talk. The parent writes a
+``Payload`` into a private iteration directory and names it in ``ENV_VAR``; the child appends
+one framed pickle per captured ``Output`` to ``outputs.bin`` as it happens (so a later crash
+keeps what was produced) and, when the script ends, writes an ``Outcome`` atomically. A child
+killed by a signal writes no outcome: the parent builds the record from the return code.
+
+This module is imported by every child, so it imports only the standard library's light
+modules; ``cloudpickle`` is imported only for a value plain pickle cannot handle.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import struct
+import sys
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO, Callable
+
+ENV_VAR = "PY3R_SCRIPT_PAYLOAD"
+"""Environment variable naming the payload file of the iteration a child must run."""
+
+_FRAME = struct.Struct("<Q")
+_NAME = struct.Struct("<H")
+_PICKLE_PROTOCOL = 5 if sys.version_info >= (3, 8) else pickle.HIGHEST_PROTOCOL
+
+
+@dataclass(frozen=True)
+class IterationFiles:
+    """Every file name of one iteration's private directory."""
+
+    root: str
+
+    @property
+    def payload(self) -> str:
+        return os.path.join(self.root, "payload.pkl")
+
+    @property
+    def outputs(self) -> str:
+        return os.path.join(self.root, "outputs.bin")
+
+    @property
+    def outcome(self) -> str:
+        return os.path.join(self.root, "outcome.pkl")
+
+    @property
+    def stdout(self) -> str:
+        return os.path.join(self.root, "stdout.txt")
+
+    @property
+    def stderr(self) -> str:
+        return os.path.join(self.root, "stderr.txt")
+
+
+@dataclass(frozen=True)
+class Payload:
+    """What the parent tells a child: which script, which values, which outputs to capture."""
+
+    script: str
+    params: dict[str, Any]
+    outputs: tuple[str, ...] | None
+    stop_after_outputs: bool
+    files: IterationFiles
+    argv: tuple[str, ...] = ()
+    cwd: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a child reports when its script ends (normally, by exception or early stop)."""
+
+    status: str  # "ok" | "error" | "exit"
+    exit_code: int = 0
+    error_type: str | None = None
+    error_message: str | None = None
+    traceback: str | None = None
+    stopped_early: bool = False
+    params_seen: dict[str, Any] = field(default_factory=dict)
+
+
+def write_atomic(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see either nothing or the whole file."""
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+    os.replace(tmp, path)
+
+
+def dumps(value: object) -> bytes:
+    """Pickle ``value``: plain pickle when it can, cloudpickle for lambdas, local classes..."""
+    try:
+        return pickle.dumps(value, protocol=_PICKLE_PROTOCOL)
+    except Exception:
+        import cloudpickle  # lazily: costs ~25 ms, paid only by values that need it
+
+        return cloudpickle.dumps(value, protocol=_PICKLE_PROTOCOL)
+
+
+def write_payload(payload: Payload) -> None:
+    write_atomic(payload.files.payload, dumps(payload))
+
+
+def read_payload(path: str) -> Payload:
+    with open(path, "rb") as handle:
+        return pickle.load(handle)
+
+
+def write_outcome(files: IterationFiles, outcome: Outcome) -> None:
+    write_atomic(files.outcome, dumps(outcome))
+
+
+def read_outcome(files: IterationFiles) -> Outcome | None:
+    """The child's outcome, or ``None`` when it wrote none (killed, ``os._exit``)."""
+    try:
+        with open(files.outcome, "rb") as handle:
+            return pickle.load(handle)
+    except FileNotFoundError:
+        return None
+    except Exception:  # a half-written file cannot exist (atomic), but be defensive
+        return None
+
+
+def append_output(handle: BinaryIO, name: str, value: object) -> None:
+    """Append one framed output record: name length, name, pickle length, pickle."""
+    blob = dumps(value)
+    encoded = name.encode()
+    handle.write(_NAME.pack(len(encoded)) + encoded + _FRAME.pack(len(blob)))
+    handle.write(blob)
+    handle.flush()
+
+
+def read_outputs(files: IterationFiles) -> dict[str, Any]:
+    """Every complete output record, in capture order; a later record of a name replaces it.
+
+    A truncated last record (a child killed mid-write) is ignored.
+    """
+    outputs: dict[str, Any] = {}
+    try:
+        handle = open(files.outputs, "rb")
+    except FileNotFoundError:
+        return outputs
+    with handle:
+        while True:
+            head = handle.read(_NAME.size)
+            if len(head) < _NAME.size:
+                break
+            (name_len,) = _NAME.unpack(head)
+            encoded = handle.read(name_len)
+            size_bytes = handle.read(_FRAME.size)
+            if len(encoded) < name_len or len(size_bytes) < _FRAME.size:
+                break
+            (size,) = _FRAME.unpack(size_bytes)
+            start = handle.tell()
+            end = handle.seek(0, os.SEEK_END)
+            if end - start < size:
+                break
+            handle.seek(start)
+            try:
+                value = pickle.load(handle)
+            except Exception:
+                break
+            handle.seek(start + size)
+            outputs[encoded.decode()] = value
+    return outputs
+
+
+class ChildSession:
+    """The injected state of a running child, read by ``Param`` and fed by ``Output``.
+
+    It lives here, in a module that is only ever imported, so the markers and the bootstrap
+    always see the same copy.
+    """
+
+    def __init__(self, payload: Payload, on_complete: Callable[[], None]) -> None:
+        self.payload = payload
+        self.params = payload.params
+        self.wanted = None if payload.outputs is None else frozenset(payload.outputs)
+        self.pending = set(payload.outputs or ())
+        self.params_seen: dict[str, Any] = {}
+        self._on_complete = on_complete
+        self._sink: BinaryIO | None = None
+
+    def capture(self, name: str, value: object) -> None:
+        if self.wanted is not None and name not in self.wanted:
+            return
+        if self._sink is None:
+            self._sink = open(self.payload.files.outputs, "ab")
+        try:
+            append_output(self._sink, name, value)
+        except Exception as exc:
+            raise TypeError(
+                f"Output {name!r} could not be pickled to send it back to the sweep "
+                f"({type(exc).__name__}: {exc}). Output a picklable value (e.g. a DataFrame, "
+                "array or dict) or leave this output out of outputs=[...]."
+            ) from exc
+        self.pending.discard(name)
+        if self.payload.stop_after_outputs and self.wanted is not None and not self.pending:
+            self._on_complete()
+
+
+SESSION: ChildSession | None = None
+"""The active session in a child; ``None`` when a script runs on its own."""

@@ -1,0 +1,31 @@
+"""The exceptions py3r-script raises: one root, one subclass per kind of problem."""
+
+from __future__ import annotations
+
+__all__ = [
+    "IterationFailedError",
+    "ParameterError",
+    "ParameterTypeError",
+    "ScriptError",
+    "SweepError",
+]
+
+
+class SweepError(Exception):
+    """Root of every error py3r-script raises on purpose."""
+
+
+class ScriptError(SweepError, ValueError):
+    """The script cannot be read or parsed (missing file, syntax error)."""
+
+
+class ParameterError(SweepError, ValueError):
+    """A sweep definition is invalid: unknown names, missing values, bad lists or modes."""
+
+
+class ParameterTypeError(SweepError, TypeError):
+    """A parameter value is not a ``bool | int | float | str | None`` scalar."""
+
+
+class IterationFailedError(SweepError, LookupError):
+    """The requested iteration ran but failed, so it has no complete outputs."""

@@ -1,0 +1,268 @@
+"""Launching one iteration: start the child, wait for it, and turn what it left into a record.
+
+:func:`run_iteration` is the unit of work every executor runs: a top-level function of one
+picklable :class:`IterationTask`, returning an :class:`IterationRecord`. It runs wherever it
+is sent (this process, a thread, a Dask worker) and needs only the script on that machine.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+
+from . import _boundary
+from ._bootstrap import launch_command
+from .paramset import ParamSet
+from .records import FrozenOutputs, IterationRecord
+
+__all__ = ["IterationTask", "cancel_running", "run_iteration"]
+
+_TRACEBACK_LINES = 15
+_STDERR_LINES_IN_ERROR = 10
+
+
+@dataclass(frozen=True)
+class IterationTask:
+    """Everything needed to run one iteration anywhere: plain, picklable values only."""
+
+    script: str
+    params: ParamSet
+    outputs: tuple[str, ...] | None = None
+    stop_after_outputs: bool = False
+    index: int = 0
+    iteration_id: str = ""
+    sweep_id: str | None = None
+    script_sha256: str = ""
+    cwd: str | None = None
+    workdir: str | None = None
+    timeout: float | None = None
+    capture_limit: int = 100_000
+    python: str = field(default_factory=lambda: sys.executable)
+    env: tuple[tuple[str, str], ...] = ()
+
+
+class _LiveChildren:
+    """The children this process is waiting on, so Ctrl-C can kill them all at once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._procs: dict[int, subprocess.Popen[bytes]] = {}
+        self.cancelled: set[int] = set()
+
+    def add(self, proc: subprocess.Popen[bytes]) -> None:
+        with self._lock:
+            self._procs[proc.pid] = proc
+
+    def discard(self, proc: subprocess.Popen[bytes]) -> None:
+        with self._lock:
+            self._procs.pop(proc.pid, None)
+            self.cancelled.discard(proc.pid)
+
+    def kill_all(self) -> int:
+        with self._lock:
+            procs = list(self._procs.values())
+            self.cancelled.update(p.pid for p in procs)
+        for proc in procs:
+            _kill_group(proc.pid)
+        return len(procs)
+
+
+_LIVE = _LiveChildren()
+
+
+def cancel_running() -> int:
+    """Kill every child (and its process group) this process is running; return how many."""
+    return _LIVE.kill_all()
+
+
+def run_iteration(task: IterationTask) -> IterationRecord:
+    """Run ``task`` in a fresh subprocess and return its record; never raises for script faults.
+
+    Examples
+    --------
+    >>> record = run_iteration(IterationTask(script="/abs/pipeline.py", params=ParamSet({"w": 3})))  # doctest: +SKIP
+    >>> record.ok  # doctest: +SKIP
+    True
+    """
+    started = time.time()
+    if not os.path.isfile(task.script):
+        return _record(
+            task, started, status="crashed",
+            error=f"script not found on host {socket.gethostname()!r}: {task.script}. Every "
+            "machine that runs iterations must see the script at the same path (a shared "
+            "filesystem), and the script must not be moved while a sweep runs.",
+        )
+    root = tempfile.mkdtemp(prefix="py3r-script-")  # private: mode 0700
+    try:
+        return _run_in(root, task, started)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _run_in(root: str, task: IterationTask, started: float) -> IterationRecord:
+    files = _boundary.IterationFiles(root)
+    cwd = task.workdir or task.cwd
+    if task.workdir:
+        os.makedirs(task.workdir, exist_ok=True)
+    _boundary.write_payload(_boundary.Payload(
+        script=task.script,
+        params=task.params.to_dict(),
+        outputs=task.outputs,
+        stop_after_outputs=task.stop_after_outputs,
+        files=files,
+        cwd=cwd,
+    ))
+    env = dict(os.environ)
+    env.update(task.env)
+    env[_boundary.ENV_VAR] = files.payload
+    timed_out = False
+    with open(files.stdout, "wb") as out, open(files.stderr, "wb") as err:
+        try:
+            proc = subprocess.Popen(
+                launch_command(task.python), stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                env=env, cwd=cwd, start_new_session=True, close_fds=True,
+            )
+        except OSError as exc:
+            return _record(task, started, status="crashed",
+                           error=f"could not start {task.python!r}: {exc}")
+    _LIVE.add(proc)
+    try:
+        try:
+            returncode = proc.wait(timeout=task.timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _kill_group(proc.pid)
+            returncode = proc.wait()
+    except BaseException:  # Ctrl-C while waiting: take the child's whole group down with us
+        _kill_group(proc.pid)
+        proc.wait()
+        raise
+    finally:
+        cancelled = proc.pid in _LIVE.cancelled
+        _LIVE.discard(proc)
+    _kill_group(proc.pid)  # whatever the script left running in its group
+    return _collect(task, files, started, returncode, timed_out=timed_out, cancelled=cancelled)
+
+
+def _collect(
+    task: IterationTask,
+    files: _boundary.IterationFiles,
+    started: float,
+    returncode: int,
+    *,
+    timed_out: bool,
+    cancelled: bool,
+) -> IterationRecord:
+    outcome = _boundary.read_outcome(files)
+    outputs = _boundary.read_outputs(files)
+    stdout = _tail(files.stdout, task.capture_limit)
+    stderr = _tail(files.stderr, task.capture_limit)
+    common = dict(outputs=outputs, stdout=stdout, stderr=stderr)
+    if outcome is not None:
+        common["params_seen"] = outcome.params_seen
+        common["stopped_early"] = outcome.stopped_early
+    signal_name = _signal_name(-returncode) if returncode < 0 else None
+    exit_code = returncode if returncode >= 0 else None
+    if cancelled:
+        return _record(task, started, status="cancelled", signal=signal_name, **common,
+                       error="cancelled by the user (KeyboardInterrupt); the child was killed")
+    if timed_out:
+        elapsed = time.time() - started
+        return _record(task, started, status="timeout", signal=signal_name, **common,
+                       error=f"timed out after {elapsed:.1f} s (timeout={task.timeout:g} s); "
+                             "the child and its process group were killed")
+    if returncode < 0:
+        hint = " (the out-of-memory killer sends SIGKILL)" if signal_name == "SIGKILL" else ""
+        return _record(task, started, status="crashed", signal=signal_name, **common,
+                       error=f"killed by signal {signal_name} ({-returncode}){hint}"
+                             + _stderr_hint(stderr))
+    if outcome is not None and outcome.status == "error":
+        return _record(task, started, status="error", exit_code=exit_code, **common,
+                       error_type=outcome.error_type,
+                       error=_exception_message(outcome))
+    if returncode != 0:
+        if outcome is not None and outcome.status == "exit":
+            error = f"the script exited with status {returncode} (sys.exit({returncode}))"
+        else:
+            error = (f"the child exited with status {returncode} without reporting an outcome "
+                     "(os._exit, or Python failed before the script started)")
+        return _record(task, started, status="error", exit_code=exit_code, **common,
+                       error=error + _stderr_hint(stderr))
+    missing = [n for n in (task.outputs or ()) if n not in outputs]
+    if missing:
+        names = ", ".join(map(repr, missing))
+        return _record(task, started, status="error", exit_code=exit_code, **common,
+                       error=f"requested output(s) {names} never produced: the script "
+                             f"finished without calling Output(..., name={missing[0]!r})")
+    return _record(task, started, status="ok", exit_code=exit_code, **common)
+
+
+def _record(task: IterationTask, started: float, **fields: object) -> IterationRecord:
+    outputs = fields.pop("outputs", None)
+    return IterationRecord(
+        params=task.params,
+        outputs=FrozenOutputs(outputs),  # type: ignore[arg-type]
+        started=started,
+        finished=time.time(),
+        index=task.index,
+        iteration_id=task.iteration_id,
+        sweep_id=task.sweep_id,
+        script=task.script,
+        script_sha256=task.script_sha256,
+        requested_outputs=task.outputs,
+        host=socket.gethostname(),
+        python=platform.python_version(),
+        workdir=task.workdir,
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+def _exception_message(outcome: _boundary.Outcome) -> str:
+    summary = f"{outcome.error_type}: {outcome.error_message}".rstrip(": ")
+    lines = (outcome.traceback or "").rstrip("\n").splitlines()
+    if len(lines) > _TRACEBACK_LINES:
+        lines = ["Traceback (most recent call last, last frames only):", *lines[-_TRACEBACK_LINES:]]
+    return summary + ("\n" + "\n".join(lines) if lines else "")
+
+
+def _stderr_hint(stderr: str) -> str:
+    lines = stderr.rstrip("\n").splitlines()[-_STDERR_LINES_IN_ERROR:]
+    return ("\nlast lines of stderr:\n" + "\n".join(lines)) if lines else ""
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def _tail(path: str, limit: int) -> str:
+    """The last ``limit`` bytes of a capture file as text, marked when cut."""
+    try:
+        with open(path, "rb") as handle:
+            size = handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, size - limit))
+            data = handle.read()
+    except FileNotFoundError:
+        return ""
+    text = data.decode("utf-8", errors="replace")
+    if size > limit:
+        text = f"[... {size - limit} earlier bytes not kept ...]\n" + text
+    return text
+
+
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass

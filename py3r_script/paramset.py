@@ -1,0 +1,145 @@
+"""Parameter values: the scalar rule, type-aware identity and the immutable ``ParamSet``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, Union
+
+from .errors import ParameterTypeError
+
+Scalar = Union[bool, int, float, str, None]
+_SCALAR_TYPES = (bool, int, float, str, type(None))
+
+__all__ = ["ParamSet", "Scalar", "is_scalar", "to_scalar", "value_key"]
+
+
+def is_scalar(value: object) -> bool:
+    """Whether ``value`` is a plain ``bool | int | float | str | None``."""
+    return type(value) in _SCALAR_TYPES
+
+
+def to_scalar(value: object, *, what: str) -> Scalar:
+    """Return ``value`` as a plain Python scalar, or raise ``ParameterTypeError``.
+
+    NumPy scalars (``np.int64(3)``, ``np.float32(0.5)``, ``np.bool_(True)``) become their
+    Python equivalents; subclasses of the scalar types (an ``IntEnum`` member, say) become the
+    base type. ``what`` names the value in the error message.
+
+    >>> to_scalar(3, what="window")
+    3
+    """
+    if type(value) in _SCALAR_TYPES:
+        return value  # type: ignore[return-value]
+    module = type(value).__module__
+    if module == "numpy" or module.startswith("numpy."):
+        item = getattr(value, "item", None)
+        if callable(item) and getattr(value, "ndim", 1) == 0:
+            converted = item()
+            if type(converted) in _SCALAR_TYPES:
+                return converted
+    for base in (bool, int, float, str):
+        if isinstance(value, base):
+            return base(value)
+    raise ParameterTypeError(
+        f"{what} must be a bool, int, float, str or None scalar, "
+        f"got {type(value).__name__} {_short_repr(value)}. "
+        "Parameters are scalar knobs; pass a scalar (e.g. a file path as a str) and build "
+        "richer objects inside the script."
+    )
+
+
+def value_key(value: Scalar) -> tuple[str, str]:
+    """The type-aware identity of a scalar: ``1``, ``1.0`` and ``True`` are three values.
+
+    >>> value_key(1) == value_key(1.0)
+    False
+    """
+    return (type(value).__name__, repr(value))
+
+
+def _short_repr(value: object, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class ParamSet(Mapping[str, Scalar]):
+    """An immutable, ordered set of parameter values with type-aware equality.
+
+    Two parameter sets are equal when they hold the same names with values of the same type
+    and repr, whatever the order: ``{"w": 1}`` and ``{"w": 1.0}`` are different sets. The
+    ``digest`` is a stable SHA-256 of that identity, the same in every process and session.
+
+    >>> p = ParamSet({"window": 5, "threshold": 0.8})
+    >>> p["window"], len(p)
+    (5, 2)
+    >>> p == ParamSet({"threshold": 0.8, "window": 5})
+    True
+    """
+
+    __slots__ = ("_data", "_identity")
+
+    def __init__(self, values: Mapping[str, Any] | Iterable[tuple[str, Any]] = ()) -> None:
+        data = dict(values)
+        for name, value in data.items():
+            if not isinstance(name, str):
+                raise ParameterTypeError(
+                    f"parameter names must be str, got {type(name).__name__} {name!r}"
+                )
+            data[name] = to_scalar(value, what=f"parameter {name!r}")
+        self._data = data
+        self._identity = tuple(sorted((n, *value_key(v)) for n, v in data.items()))
+
+    def __getitem__(self, name: str) -> Scalar:
+        return self._data[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, ParamSet):
+            return self._identity == other._identity
+        if isinstance(other, Mapping):
+            try:
+                return self._identity == ParamSet(other)._identity
+            except ParameterTypeError:
+                return False
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._identity)
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{n}={v!r}" for n, v in self._data.items())
+        return f"ParamSet({inner})"
+
+    def __reduce__(self) -> tuple[type[ParamSet], tuple[dict[str, Scalar]]]:
+        return (ParamSet, (self._data,))
+
+    @property
+    def digest(self) -> str:
+        """Stable SHA-256 hex digest of the typed values (the same across sessions)."""
+        text = json.dumps(self._identity, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def to_dict(self) -> dict[str, Scalar]:
+        """A plain, mutable ``dict`` copy in the set's order."""
+        return dict(self._data)
+
+    def to_json(self) -> str:
+        """JSON text of the values; JSON keeps ``1`` and ``1.0`` and ``true`` apart."""
+        return json.dumps(self._data, allow_nan=True)
+
+    def project(self, names: Iterable[str]) -> ParamSet:
+        """The subset of this set holding ``names`` (those present), in that order."""
+        return ParamSet((n, self._data[n]) for n in names if n in self._data)
+
+    def merged(self, other: Mapping[str, Any]) -> ParamSet:
+        """A new set with ``other``'s values replacing or adding to this one's."""
+        data = dict(self._data)
+        data.update(other)
+        return ParamSet(data)

@@ -1,0 +1,254 @@
+"""Sweep planning: from a sweep definition and the script's declarations to a list of parameter sets.
+
+Every check a sweep needs happens here, before any subprocess starts: unknown names (with a
+suggestion), required parameters without a value, bad value lists, non-scalar values.
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import ParameterError, ParameterTypeError
+from .inspection import ScriptInfo
+from .paramset import ParamSet, Scalar, to_scalar, value_key
+
+__all__ = ["MODES", "Plan", "plan_run", "plan_sweep"]
+
+MODES = ("independent", "grid")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The iterations of a sweep, in the order they run.
+
+    ``param_names`` are the swept names in the order given, then the names held constant;
+    ``nominal`` holds their nominal values (where known); ``points`` are what each iteration
+    injects.
+    """
+
+    mode: str
+    param_names: tuple[str, ...]
+    nominal: ParamSet
+    points: tuple[ParamSet, ...]
+
+    def __len__(self) -> int:
+        return len(self.points)
+
+    def to_dataframe(self) -> Any:
+        """The planned combinations as a DataFrame, one row per iteration.
+
+        >>> plan.to_dataframe()  # doctest: +SKIP
+        """
+        import pandas as pd
+
+        rows = [[point.get(name) for name in self.param_names] for point in self.points]
+        return pd.DataFrame(rows, columns=list(self.param_names), dtype=object).infer_objects()
+
+
+@dataclass(frozen=True)
+class _Axis:
+    """Names that vary together (one name, or a linked group) and their value tuples."""
+
+    names: tuple[str, ...]
+    values: tuple[tuple[Scalar, ...], ...]
+
+
+def plan_run(info: ScriptInfo, params: Mapping[str, Any] | None) -> Plan:
+    """Plan a single iteration with ``params``; unspecified parameters keep their defaults."""
+    given = _check_mapping(params or {}, "params")
+    _check_names(info, given, "params")
+    values = ParamSet(given)
+    _check_required(info, values, hint="run(script, {{{name!r}: ...}})")
+    return Plan("single", tuple(values), values, (values,))
+
+
+def plan_sweep(
+    info: ScriptInfo,
+    params: Mapping[Any, Any],
+    *,
+    nominal: Mapping[str, Any] | None = None,
+    mode: str = "independent",
+) -> Plan:
+    """Plan an independent (one-at-a-time) or grid sweep.
+
+    Each swept parameter's nominal value (``nominal[name]``, else the script default) is
+    added to its list when missing; duplicates are dropped (type-aware: ``1``, ``1.0`` and
+    ``True`` are different values).
+
+    Examples
+    --------
+    >>> plan = plan_sweep(info, {"window": [3, 7]}, mode="independent")  # doctest: +SKIP
+    >>> [dict(p) for p in plan.points]  # doctest: +SKIP
+    [{'window': 5}, {'window': 3}, {'window': 7}]
+    """
+    if mode not in MODES:
+        raise ParameterError(f"unknown mode {mode!r}; use one of {', '.join(map(repr, MODES))}")
+    spec = _check_mapping(params, "params")
+    if not spec:
+        raise ParameterError(
+            "params is empty: give at least one parameter with a list of values to sweep, "
+            "or use run(script, {...}) for a single iteration"
+        )
+    fixed = ParamSet(_check_mapping(nominal or {}, "nominal"))
+    _check_names(info, fixed, "nominal")
+    axes = [_axis(info, key, values) for key, values in spec.items()]
+    swept = [name for axis in axes for name in axis.names]
+    duplicated = sorted({n for n in swept if swept.count(n) > 1})
+    if duplicated:
+        raise ParameterError(f"parameter(s) {duplicated} appear in more than one key of params")
+    names = tuple(swept + [n for n in fixed if n not in swept])
+    centre = {n: fixed[n] for n in names if n in fixed}
+    for name in swept:
+        param = info.param(name)
+        if name not in centre and param is not None and param.known_default:
+            centre[name] = param.default
+    constants = {n: fixed[n] for n in names if n not in swept}
+    _check_required(info, ParamSet({**constants, **{n: None for n in swept}}),
+                    hint="sensitivity(..., nominal={{{name!r}: ...}})")
+    if mode == "independent":
+        missing = [n for n in swept if n not in centre]
+        if missing:
+            raise ParameterError(_no_nominal_message(info, missing))
+    axes = [_with_nominal(axis, centre) for axis in axes]
+    if mode == "independent":
+        points = _independent(axes, centre, constants)
+    else:
+        points = _grid(axes, constants)
+    return Plan(mode, names, ParamSet(centre), tuple(points))
+
+
+def _independent(
+    axes: list[_Axis], centre: dict[str, Scalar], constants: dict[str, Scalar]
+) -> list[ParamSet]:
+    baseline = ParamSet({**centre, **constants})
+    points = [baseline]
+    for axis in axes:
+        at_nominal = _keys(tuple(centre[n] for n in axis.names))
+        for values in axis.values:
+            if _keys(values) != at_nominal:
+                points.append(baseline.merged(dict(zip(axis.names, values))))
+    return points
+
+
+def _grid(axes: list[_Axis], constants: dict[str, Scalar]) -> list[ParamSet]:
+    points = []
+    for combination in itertools.product(*(axis.values for axis in axes)):
+        point: dict[str, Scalar] = {}
+        for axis, values in zip(axes, combination):
+            point.update(zip(axis.names, values))
+        point.update(constants)
+        points.append(ParamSet(point))
+    return points
+
+
+def _keys(values: tuple[Scalar, ...]) -> tuple[tuple[str, str], ...]:
+    return tuple(value_key(v) for v in values)
+
+
+def _with_nominal(axis: _Axis, centre: dict[str, Scalar]) -> _Axis:
+    if not all(n in centre for n in axis.names):
+        return axis
+    nominal = tuple(centre[n] for n in axis.names)
+    return _Axis(axis.names, _unique([*axis.values, nominal]))
+
+
+def _unique(values: list[tuple[Scalar, ...]]) -> tuple[tuple[Scalar, ...], ...]:
+    seen: dict[tuple[tuple[str, str], ...], tuple[Scalar, ...]] = {}
+    for value in values:
+        seen.setdefault(_keys(value), value)
+    return tuple(seen.values())
+
+
+def _axis(info: ScriptInfo, key: Any, values: Any) -> _Axis:
+    names = key if isinstance(key, tuple) else (key,)
+    if not names or not all(isinstance(n, str) for n in names):
+        raise ParameterTypeError(
+            f"params keys must be parameter names (str) or tuples of names for linked "
+            f"parameters, got {key!r}"
+        )
+    _check_names(info, names, "params")
+    label = repr(key)
+    items = _as_list(values, label)
+    rows = []
+    for position, item in enumerate(items):
+        if len(names) == 1:
+            rows.append((to_scalar(item, what=f"value {position} of {label} ({item!r})"),))
+            continue
+        if not isinstance(item, (tuple, list)) or len(item) != len(names):
+            raise ParameterTypeError(
+                f"linked parameters {label} take tuples of {len(names)} values, got {item!r} "
+                f"at position {position}"
+            )
+        rows.append(tuple(
+            to_scalar(v, what=f"value {position} of {label} for {n!r}") for n, v in zip(names, item)
+        ))
+    return _Axis(tuple(names), _unique(rows))
+
+
+def _as_list(values: Any, label: str) -> list[Any]:
+    if hasattr(values, "tolist") and getattr(values, "ndim", 0) == 1:
+        values = values.tolist()  # a 1-D NumPy array or pandas Index/Series
+    if isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, range)):
+        kind = type(values).__name__
+        hint = " (sets have no order; pass sorted(...))" if isinstance(values, (set, frozenset)) else ""
+        raise ParameterTypeError(
+            f"params[{label}] must be a list of values to sweep, got {kind} {values!r}{hint}; "
+            f"write e.g. {{{label}: [{values!r}]}} for a single value"
+        )
+    if len(values) == 0:
+        raise ParameterError(f"params[{label}] is an empty list: give at least one value")
+    return list(values)
+
+
+def _check_mapping(value: Any, what: str) -> dict[Any, Any]:
+    if not isinstance(value, Mapping):
+        raise ParameterTypeError(
+            f"{what} must be a dict of parameter name to value(s), got {type(value).__name__}"
+        )
+    return dict(value)
+
+
+def _check_names(info: ScriptInfo, names: Any, what: str) -> None:
+    if info.dynamic_params:
+        return  # some names are computed at run time; an unlisted name may well exist
+    known = info.param_names
+    for name in names:
+        if not isinstance(name, str):
+            raise ParameterTypeError(f"{what} keys must be parameter names (str), got {name!r}")
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            suggestion = f" Did you mean {close[0]!r}?" if close else ""
+            declared = ", ".join(known) if known else "none"
+            raise ParameterError(
+                f"unknown parameter {name!r} in {what} for {info.path}.{suggestion} "
+                f"The script declares: {declared}."
+            )
+
+
+def _check_required(info: ScriptInfo, values: Mapping[str, Any], *, hint: str) -> None:
+    missing = [p.name for p in info.params if p.required and p.name not in values]
+    if missing:
+        name = missing[0]
+        raise ParameterError(
+            f"parameter(s) {', '.join(map(repr, missing))} have no default in {info.path}, so "
+            f"they must be given a value: {hint.format(name=name)}"
+        )
+
+
+def _no_nominal_message(info: ScriptInfo, missing: list[str]) -> str:
+    reasons = []
+    for name in missing:
+        param = info.param(name)
+        if param is not None and param.has_default and not param.literal:
+            reasons.append(f"{name!r} (its default {param.default_source} is only known at run time)")
+        else:
+            reasons.append(f"{name!r} (no script default)")
+    example = ", ".join(f"{n!r}: ..." for n in missing)
+    return (
+        f"an independent sweep varies one parameter at a time around a nominal value, but "
+        f"{', '.join(reasons)} has none: pass nominal={{{example}}}, or use mode='grid'"
+    )

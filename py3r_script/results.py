@@ -1,0 +1,283 @@
+"""``ScriptResults``: the records of a sweep, indexable by parameter values, exportable to pandas."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from .errors import IterationFailedError
+from .paramset import ParamSet, Scalar, value_key
+from .records import IterationRecord
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["ScriptResults"]
+
+_META_COLUMNS = (
+    "_sweep_id", "_iteration_id", "_index", "_status", "_error", "_duration_s",
+    "_started_utc", "_finished_utc", "_host", "_stopped_early", "_script_sha256",
+)
+
+
+class ScriptResults:
+    """Results of :func:`run` or :func:`sensitivity`, keyed by parameter combination.
+
+    The mapping view (``sr[...]``, ``len``, iteration, ``in``) covers the iterations that
+    completed; failed ones are listed in :attr:`errors`, and :attr:`records` holds every
+    iteration, in plan order, whatever its status.
+
+    Examples
+    --------
+    >>> sr = sensitivity("pipeline.py", {"window": [3, 5, 7]})  # doctest: +SKIP
+    >>> sr[{"window": 3}]["summary"]  # doctest: +SKIP
+    >>> sr.errors  # doctest: +SKIP
+    [({'window': 7}, 'ValueError: window larger than the recording ...')]
+    >>> df = sr.to_dataframe()  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        param_names: Sequence[str],
+        output_names: Sequence[str],
+        records: Iterable[IterationRecord] = (),
+        *,
+        nominal: Mapping[str, Any] | None = None,
+        script: str | None = None,
+    ) -> None:
+        self._param_names = tuple(param_names)
+        self._output_names = list(output_names)
+        self._nominal = ParamSet(nominal or {}).project(self._param_names)
+        self._script = script
+        self._records: list[IterationRecord] = []
+        self._completed: dict[ParamSet, IterationRecord] = {}
+        for record in records:
+            self._add(record)
+
+    def _add(self, record: IterationRecord) -> None:
+        self._records.append(record)
+        if record.ok:
+            key = record.params.project(self._param_names)
+            self._completed.pop(key, None)  # re-insert: the latest run of a key wins
+            self._completed[key] = record
+        for name in record.outputs:
+            if name not in self._output_names:
+                self._output_names.append(name)
+
+    @property
+    def param_names(self) -> list[str]:
+        """The swept (and given) parameter names, in the order the sweep was defined."""
+        return list(self._param_names)
+
+    @property
+    def output_names(self) -> list[str]:
+        """The requested outputs, or all those the script declares (plus any seen at run time)."""
+        return list(self._output_names)
+
+    @property
+    def nominal(self) -> dict[str, Scalar]:
+        """The nominal values used to fill in partial keys in ``sr[...]``."""
+        return self._nominal.to_dict()
+
+    @property
+    def records(self) -> tuple[IterationRecord, ...]:
+        """Every iteration's record, in plan order, completed or not."""
+        return tuple(self._records)
+
+    @property
+    def errors(self) -> list[tuple[dict[str, Scalar], str]]:
+        """Failed iterations as ``(param_dict, error_message)`` pairs, in plan order."""
+        return [
+            (record.params.project(self._param_names).to_dict(), record.error or record.status)
+            for record in self._records
+            if not record.ok
+        ]
+
+    def __len__(self) -> int:
+        return len(self._completed)
+
+    def __iter__(self) -> Iterator[dict[str, Scalar]]:
+        return (key.to_dict() for key in self._completed)
+
+    def __contains__(self, params: object) -> bool:
+        if not isinstance(params, Mapping):
+            return False
+        try:
+            self._lookup(params, completed_only=True)
+        except LookupError:
+            return False
+        return True
+
+    def __getitem__(self, params: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The outputs of the completed iteration matching ``params`` (partial: nominal fills in)."""
+        return self._lookup(params, completed_only=True).outputs
+
+    def items(self) -> Iterator[tuple[dict[str, Scalar], Mapping[str, Any]]]:
+        """``(param_dict, outputs)`` for every completed iteration, in plan order."""
+        return ((key.to_dict(), record.outputs) for key, record in self._completed.items())
+
+    def record(self, params: Mapping[str, Any]) -> IterationRecord:
+        """The record of the iteration matching ``params``, whatever its status."""
+        return self._lookup(params, completed_only=False)
+
+    def _lookup(self, params: Mapping[str, Any], *, completed_only: bool) -> IterationRecord:
+        if not isinstance(params, Mapping):
+            raise TypeError(
+                f"index ScriptResults with a dict of parameter values, e.g. "
+                f"sr[{{{(self._param_names or ('name',))[0]!r}: ...}}], not {type(params).__name__}"
+            )
+        unknown = [n for n in params if n not in self._param_names]
+        if unknown:
+            raise KeyError(
+                f"{unknown} not among this sweep's parameters {list(self._param_names)}"
+            )
+        query = {**self._nominal.to_dict(), **params}
+        matches = self._matching(query, self._completed.values())
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            missing = [n for n in self._param_names if n not in query]
+            raise KeyError(f"{len(matches)} iterations match {params}; also give {missing}")
+        failed = self._matching(query, [r for r in reversed(self._records) if not r.ok])
+        if failed:
+            if not completed_only:
+                return failed[0]
+            raise IterationFailedError(
+                f"the iteration {failed[0].params.project(self._param_names).to_dict()} "
+                f"failed ({failed[0].status}), so it has no complete outputs: "
+                f"{_first_line(failed[0].error)}. Its partial outputs and captured output are "
+                "in sr.record(params)."
+            )
+        raise KeyError(self._not_found(params))
+
+    def _matching(
+        self, query: Mapping[str, Any], records: Iterable[IterationRecord]
+    ) -> list[IterationRecord]:
+        """Records agreeing with every queried value: typed match first, then ``==``."""
+        typed = {n: value_key(_plain(v)) for n, v in query.items()}
+        records = list(records)
+        exact = [
+            r for r in records
+            if all(n in r.params and value_key(r.params[n]) == k for n, k in typed.items())
+        ]
+        if exact:
+            return _unique_keys(exact, self._param_names)
+        loose = [r for r in records if all(n in r.params and r.params[n] == v
+                                           for n, v in query.items())]
+        return _unique_keys(loose, self._param_names)
+
+    def _not_found(self, params: Mapping[str, Any]) -> str:
+        keys = [k.to_dict() for k in self._completed]
+        shown = "\n  ".join(map(str, keys[:10])) or "(none completed)"
+        more = f"\n  ... and {len(keys) - 10} more" if len(keys) > 10 else ""
+        return (f"no completed iteration matches {dict(params)} (missing names taken from "
+                f"nominal {self._nominal.to_dict()}). Available:\n  {shown}{more}")
+
+    def to_dataframe(
+        self,
+        *,
+        outputs: Sequence[str] | None = None,
+        meta: bool = False,
+        include_failed: bool = False,
+    ) -> pd.DataFrame:
+        """Flatten scalar outputs into a DataFrame, one row per completed iteration.
+
+        Columns are the parameter names, then the outputs (``outputs`` selects and orders
+        them). ``meta=True`` adds bookkeeping columns (``_sweep_id``, ``_iteration_id``,
+        ``_status``, ``_duration_s``, ...); ``include_failed=True`` adds failed iterations
+        with missing outputs as ``None`` (and implies the ``_status``/``_error`` columns).
+
+        Raises ``TypeError`` naming the first non-scalar output: get those by indexing.
+
+        Examples
+        --------
+        >>> sr.to_dataframe()  # doctest: +SKIP
+           smooth_window  threshold  time_moving
+        0              5        0.8        41.2
+        """
+        import pandas as pd
+
+        names = list(outputs) if outputs is not None else self._output_names
+        unknown = [n for n in names if n not in self._output_names]
+        if unknown:
+            raise KeyError(f"unknown output(s) {unknown}; this sweep has {self._output_names}")
+        if include_failed:
+            chosen = self._records
+        else:
+            latest = {id(record) for record in self._completed.values()}
+            chosen = [record for record in self._records if id(record) in latest]
+        rows = []
+        for record in chosen:
+            row: list[Any] = [record.params.get(n) for n in self._param_names]
+            for name in names:
+                row.append(_scalar_output(record, name, self._param_names))
+            if meta or include_failed:
+                row.extend(_meta(record))
+            rows.append(row)
+        columns = [*self._param_names, *names]
+        if meta or include_failed:
+            columns.extend(_META_COLUMNS)
+        frame = pd.DataFrame(rows, columns=columns)
+        if meta or include_failed:
+            for column in ("_started_utc", "_finished_utc"):
+                frame[column] = pd.to_datetime(frame[column], unit="s", utc=True)
+        return frame
+
+    def __repr__(self) -> str:
+        failed = len(self._records) - sum(r.ok for r in self._records)
+        where = f" of {self._script}" if self._script else ""
+        lines = [
+            f"ScriptResults{where}: {len(self._records)} iteration(s), "
+            f"{len(self._records) - failed} ok, {failed} failed",
+            f"  params:  {', '.join(self._param_names) or '(none)'}",
+            f"  outputs: {', '.join(self._output_names) or '(none)'}",
+        ]
+        for params, message in self.errors[:5]:
+            lines.append(f"  failed:  {params}: {_first_line(message)}")
+        if failed > 5:
+            lines.append(f"  ... and {failed - 5} more failures (see .errors)")
+        return "\n".join(lines)
+
+
+def _plain(value: Any) -> Any:
+    try:
+        return ParamSet({"v": value})["v"]
+    except TypeError:
+        return value
+
+
+def _unique_keys(records: list[IterationRecord], names: Sequence[str]) -> list[IterationRecord]:
+    seen: dict[ParamSet, IterationRecord] = {}
+    for record in records:
+        seen.setdefault(record.params.project(names), record)
+    return list(seen.values())
+
+
+def _scalar_output(record: IterationRecord, name: str, param_names: Sequence[str]) -> Any:
+    if name not in record.outputs:
+        return None
+    value = record.outputs[name]
+    if type(value) in (bool, int, float, str, type(None)):
+        return value
+    module = type(value).__module__
+    if module.startswith("numpy") and getattr(value, "ndim", None) == 0:
+        return value.item()
+    key = record.params.project(param_names).to_dict()
+    raise TypeError(
+        f"output {name!r} is not a scalar (it is a {type(value).__name__} in iteration {key}), "
+        f"so it cannot be a DataFrame column. Get it by indexing, sr[{key}][{name!r}], or "
+        f"leave it out: sr.to_dataframe(outputs=[...scalar outputs...])."
+    )
+
+
+def _meta(record: IterationRecord) -> list[Any]:
+    return [
+        record.sweep_id, record.iteration_id, record.index, record.status, record.error,
+        record.duration, record.started, record.finished, record.host, record.stopped_early,
+        record.script_sha256,
+    ]
+
+
+def _first_line(text: str | None) -> str:
+    stripped = (text or "").strip()
+    return stripped.splitlines()[0] if stripped else ""
