@@ -1,0 +1,7 @@
+"""``python -m py3r_script``: the command line."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
