@@ -22,14 +22,21 @@ from .markers import Param as Param
 __version__ = "0.1.0"
 
 __all__ = [
-    "IterationRecord",
+    # markers, for scripts
     "Output",
     "Param",
-    "ScriptResults",
+    # running, for notebooks
     "inspect",
     "inspect_script",
     "run",
     "sensitivity",
+    # results and studies
+    "DryRun",
+    "IterationRecord",
+    "ScriptResults",
+    "Study",
+    "SweepInterrupted",
+    "load",
 ]
 
 _LAZY = {
@@ -39,15 +46,23 @@ _LAZY = {
     "inspect_script": "inspection",
     "ScriptResults": "results",
     "IterationRecord": "records",
+    "DryRun": "preview",
+    "Study": "store",
+    "load": "store",
+    "SweepInterrupted": "execution",
 }
 
 if TYPE_CHECKING:
+    from .execution import SweepInterrupted as SweepInterrupted
     from .inspection import inspect as inspect
     from .inspection import inspect_script as inspect_script
     from .records import IterationRecord as IterationRecord
     from .results import ScriptResults as ScriptResults
     from .runner import run as run
+    from .preview import DryRun as DryRun
     from .runner import sensitivity as sensitivity
+    from .store import Study as Study
+    from .store import load as load
 
 
 def __getattr__(name: str) -> Any:

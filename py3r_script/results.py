@@ -182,6 +182,9 @@ class ScriptResults:
     ) -> pd.DataFrame:
         """Flatten scalar outputs into a DataFrame, one row per completed iteration.
 
+        A loaded study that ran the same parameters more than once (say before and after
+        a script change) has a row for each run; ``meta=True`` tells them apart.
+
         Columns are the parameter names, then the outputs (``outputs`` selects and orders
         them). ``meta=True`` adds bookkeeping columns (``_sweep_id``, ``_iteration_id``,
         ``_status``, ``_duration_s``, ...); ``include_failed=True`` adds failed iterations
@@ -201,11 +204,7 @@ class ScriptResults:
         unknown = [n for n in names if n not in self._output_names]
         if unknown:
             raise KeyError(f"unknown output(s) {unknown}; this sweep has {self._output_names}")
-        if include_failed:
-            chosen = self._records
-        else:
-            latest = {id(record) for record in self._completed.values()}
-            chosen = [record for record in self._records if id(record) in latest]
+        chosen = [r for r in self._records if include_failed or r.ok]
         rows = []
         for record in chosen:
             row: list[Any] = [record.params.get(n) for n in self._param_names]

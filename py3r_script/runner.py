@@ -1,18 +1,23 @@
-"""Running sweeps: plan the iterations, launch one fresh child per iteration, collect the records.
+"""Running sweeps: the public ``run`` and ``sensitivity``, from script to ``ScriptResults``.
 
 How an iteration flows::
 
     script + sweep definition
-        │  inspect_script()              static AST: names, defaults, outputs
+        │  inspect_script()                 static AST: names, defaults, outputs
         ▼
-    plan_run() / plan_sweep()            list of ParamSets; every check happens here,
-        │                                before any subprocess starts
+    plan_run() / plan_sweep()               ParamSets; every check happens here, before
+        │                                   any subprocess starts
         ▼
-    IterationTask per point ──► run_iteration(task)           (launcher.py)
-                                   │  child: _bootstrap.run_child() runs the script with
-                                   │  the markers live; outputs.bin + outcome.pkl (_boundary)
-                                   ▼
-                              IterationRecord ──► ScriptResults ──► to_dataframe()
+    store.reusable() ──► reuse or run       same script content + params + outputs, ok
+        │
+        ▼
+    IterationTask ──► execute()             this thread, a thread pool or any Executor
+                        │  run_iteration(): one fresh child per iteration
+                        │  child: _bootstrap.run_child() runs the script with the markers
+                        │  live, writing outputs.bin and outcome.pkl (_boundary)
+                        ▼
+                   IterationRecord ──► Study.add() (as each finishes) ──► ScriptResults
+                                                                          └─► to_dataframe()
 """
 
 from __future__ import annotations
@@ -22,16 +27,41 @@ import hashlib
 import os
 import uuid
 from collections.abc import Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Union
 
 from .errors import ParameterError, ParameterTypeError
+from .execution import Item, execute, interactive
 from .inspection import ScriptInfo, inspect_script
-from .launcher import IterationTask, run_iteration
+from .launcher import IterationTask
 from .planning import Plan, plan_run, plan_sweep
+from .preview import DryRun
 from .results import ScriptResults
+from .store import Study, SweepInfo
 
 __all__ = ["run", "sensitivity"]
+
+StorePath = Union[str, "os.PathLike[str]", None]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run a plan; shared by ``run``, ``sensitivity`` and the command line."""
+
+    outputs: Sequence[str] | None = None
+    stop_after_outputs: bool = False
+    timeout: float | None = None
+    store: StorePath = None
+    rerun: bool = False
+    dry_run: bool = False
+    backup: bool = False
+    workdir: bool | str | os.PathLike[str] | None = None
+    max_workers: int | str = 1
+    executor: Executor | None = None
+    progress: bool | None = None
+    capture_limit: int = 100_000
 
 
 def run(
@@ -41,29 +71,25 @@ def run(
     outputs: list[str] | None = None,
     stop_after_outputs: bool = False,
     timeout: float | None = None,
-) -> ScriptResults:
+    store: str | os.PathLike[str] | None = None,
+    rerun: bool = False,
+    dry_run: bool = False,
+    backup: bool = False,
+    workdir: bool | str | os.PathLike[str] | None = None,
+    progress: bool | None = False,
+    capture_limit: int = 100_000,
+) -> ScriptResults | DryRun:
     """Run a parameterised script exactly once, in a fresh subprocess.
 
     Unspecified parameters keep their script default; a parameter without a default must be
-    given, or ``ValueError`` is raised before anything starts.
-
-    Parameters
-    ----------
-    script_path : str or Path
-        The script, containing ``Param`` and/or ``Output`` calls.
-    params : dict, optional
-        Values to inject, by parameter name.
-    outputs : list of str, optional
-        Outputs to capture; all the script declares when omitted.
-    stop_after_outputs : bool
-        End the subprocess as soon as the last requested output is captured.
-    timeout : float, optional
-        Seconds after which the child and everything it started are killed.
+    given, or ``ValueError`` is raised before anything starts. The options are those of
+    :func:`sensitivity`.
 
     Returns
     -------
     ScriptResults
-        A single-entry container: ``sr[params]["output_name"]``.
+        A single-entry container: ``sr[params]["output_name"]`` (a ``DryRun`` when
+        ``dry_run=True``).
 
     Examples
     --------
@@ -73,7 +99,12 @@ def run(
     """
     info = inspect_script(script_path)
     plan = plan_run(info, params)
-    return _execute(script_path, info, plan, outputs, stop_after_outputs, timeout=timeout)
+    options = RunOptions(
+        outputs=outputs, stop_after_outputs=stop_after_outputs, timeout=timeout, store=store,
+        rerun=rerun, dry_run=dry_run, backup=backup, workdir=workdir, progress=progress,
+        capture_limit=capture_limit,
+    )
+    return execute_plan(script_path, info, plan, options)
 
 
 def sensitivity(
@@ -85,7 +116,16 @@ def sensitivity(
     stop_after_outputs: bool = False,
     mode: Literal["independent", "grid"] = "independent",
     timeout: float | None = None,
-) -> ScriptResults:
+    store: str | os.PathLike[str] | None = None,
+    rerun: bool = False,
+    dry_run: bool = False,
+    backup: bool = False,
+    workdir: bool | str | os.PathLike[str] | None = None,
+    max_workers: int | Literal["auto"] = 1,
+    executor: Executor | None = None,
+    progress: bool | None = None,
+    capture_limit: int = 100_000,
+) -> ScriptResults | DryRun:
     """Run a script once per parameter combination, each iteration in a fresh subprocess.
 
     Each swept parameter's nominal value (``nominal[name]``, else its script default) is
@@ -110,63 +150,173 @@ def sensitivity(
     mode : {"independent", "grid"}
         One-at-a-time or full factorial.
     timeout : float, optional
-        Per-iteration limit in seconds; a child over it is killed and recorded as ``timeout``.
+        Per-iteration limit in seconds; the child and its process group are killed and the
+        record says ``timeout``.
+    store : path, optional
+        A study database (SQLite). Every iteration is committed as it finishes; iterations
+        that already succeeded for the same script content, parameters and outputs are
+        reused instead of run again.
+    rerun : bool
+        With ``store``: run everything again, reusing nothing.
+    dry_run : bool
+        Return a :class:`DryRun` (what would run, what would be reused); nothing runs and
+        the store is not changed.
+    backup : bool
+        With ``store``: copy the database (consistently) before the sweep changes it.
+    workdir : bool or path, optional
+        Run each iteration in its own new working directory: ``True`` puts them under the
+        study (``<store>-calc/<iteration_id>``), a path puts them under that folder. The
+        directory is in each record's ``workdir``.
+    max_workers : int or "auto"
+        Iterations to run at once on this machine ("auto": one per core).
+    executor : concurrent.futures.Executor, optional
+        Run iterations on any executor instead (e.g. ``dask.distributed.Client(...)
+        .get_executor()``); every worker must see the script at the same path.
+    progress : bool, optional
+        Show a progress bar; by default only in a terminal or notebook.
+    capture_limit : int
+        Bytes of each iteration's stdout and stderr kept (the last ones).
 
     Returns
     -------
     ScriptResults
+        (a :class:`DryRun` when ``dry_run=True``)
+
+    Raises
+    ------
+    SweepInterrupted
+        On Ctrl-C, after killing every running child; a ``KeyboardInterrupt`` whose
+        ``.results`` holds the iterations that finished (in a notebook:
+        ``sys.last_value.results``). With a store they are saved already.
 
     Examples
     --------
     >>> sr = sensitivity("pipeline.py", {"smooth_window": [3, 5, 7], "threshold": [0.5, 0.8]})  # doctest: +SKIP
     >>> sr.to_dataframe()  # doctest: +SKIP
     >>> sr = sensitivity("pipeline.py", {"smooth_window": [3, 7]}, nominal={"threshold": 0.8},
-    ...                  mode="grid")  # doctest: +SKIP
+    ...                  mode="grid", store="study.db", max_workers="auto")  # doctest: +SKIP
     """
     info = inspect_script(script_path)
     plan = plan_sweep(info, params, nominal=nominal, mode=mode)
-    return _execute(script_path, info, plan, outputs, stop_after_outputs, timeout=timeout)
+    options = RunOptions(
+        outputs=outputs, stop_after_outputs=stop_after_outputs, timeout=timeout, store=store,
+        rerun=rerun, dry_run=dry_run, backup=backup, workdir=workdir, max_workers=max_workers,
+        executor=executor, progress=progress, capture_limit=capture_limit,
+    )
+    return execute_plan(script_path, info, plan, options)
 
 
-def _execute(
-    script_path: str | Path,
-    info: ScriptInfo,
-    plan: Plan,
-    outputs: Sequence[str] | None,
-    stop_after_outputs: bool,
-    *,
-    timeout: float | None,
-) -> ScriptResults:
-    requested = _resolve_outputs(info, outputs, stop_after_outputs)
-    _check_timeout(timeout)
+def execute_plan(
+    script_path: str | Path, info: ScriptInfo, plan: Plan, options: RunOptions
+) -> ScriptResults | DryRun:
+    """Run (or preview) a checked plan with ``options``; the common path of every front end."""
+    requested = _resolve_outputs(info, options.outputs, options.stop_after_outputs)
+    workers = _check_options(options)
     script = os.path.abspath(script_path)
-    sweep_id = uuid.uuid4().hex
-    template = IterationTask(
-        script=script,
-        params=plan.nominal,
-        outputs=requested,
-        stop_after_outputs=stop_after_outputs,
-        sweep_id=sweep_id,
-        script_sha256=_sha256(script),
-        cwd=os.getcwd(),
-        timeout=timeout,
-    )
-    results = ScriptResults(
-        plan.param_names,
-        requested if requested is not None else info.output_names,
-        nominal=plan.nominal,
-        script=str(script_path),
-    )
-    for index, point in enumerate(plan.points):
-        task = _replace(template, params=point, index=index, iteration_id=uuid.uuid4().hex)
-        results._add(run_iteration(task))
-    return results
+    script_sha256 = _sha256(script)
+    study = _open_study(options)
+    try:
+        reusable = {} if study is None or options.rerun else study.reusable(
+            script_sha256, requested)
+        reuse = [reusable.get(point.digest) for point in plan.points]
+        if options.dry_run:
+            return DryRun(plan, ["reuse" if r else "run" for r in reuse], reuse,
+                          None if options.store is None else str(options.store))
+        if study is not None and options.backup:
+            study.backup()
+        sweep_id = uuid.uuid4().hex
+        output_names = list(requested) if requested is not None else info.output_names
+        if study is not None:
+            study.begin_sweep(SweepInfo(
+                sweep_id=sweep_id, script=script, script_sha256=script_sha256, mode=plan.mode,
+                param_names=plan.param_names, nominal=plan.nominal, requested_outputs=requested,
+                output_names=output_names, n_planned=len(plan), cwd=os.getcwd(),
+            ))
+        reused = {} if study is None else {
+            r.iteration_id: r for r in study.records(ids=[r for r in reuse if r])}
+        workdirs = _workdir_root(options)
+        template = IterationTask(
+            script=script, params=plan.nominal, outputs=requested,
+            stop_after_outputs=options.stop_after_outputs, sweep_id=sweep_id,
+            script_sha256=script_sha256, cwd=os.getcwd(), timeout=options.timeout,
+            capture_limit=options.capture_limit,
+        )
+        items: list[Item] = []
+        for index, (point, reused_id) in enumerate(zip(plan.points, reuse)):
+            if reused_id is not None and reused_id in reused:
+                items.append(reused[reused_id])
+                continue
+            iteration_id = uuid.uuid4().hex
+            items.append(replace(
+                template, params=point, index=index, iteration_id=iteration_id,
+                workdir=None if workdirs is None else os.path.join(workdirs, iteration_id),
+            ))
+        results = ScriptResults(plan.param_names, output_names, nominal=plan.nominal,
+                                script=str(script_path))
+        show = interactive() if options.progress is None else options.progress
+        return execute(items, results, study=study, sweep_id=sweep_id, max_workers=workers,
+                       executor=options.executor, progress=show)
+    finally:
+        if study is not None:
+            study.close()
 
 
-def _replace(task: IterationTask, **changes: Any) -> IterationTask:
-    from dataclasses import replace
+def _open_study(options: RunOptions) -> Study | None:
+    if options.store is None:
+        return None
+    path = Path(options.store)
+    if options.dry_run and not path.exists():
+        return None  # a preview never creates the study
+    return Study(path)
 
-    return replace(task, **changes)
+
+def _workdir_root(options: RunOptions) -> str | None:
+    if options.workdir is None or options.workdir is False:
+        return None
+    if options.workdir is True:
+        if options.store is None:
+            raise ParameterError(
+                "workdir=True puts iteration folders under the study, so it needs store=...; "
+                "or pass workdir='some/folder'"
+            )
+        return os.path.abspath(f"{options.store}-calc")
+    return os.path.abspath(options.workdir)
+
+
+def _check_options(options: RunOptions) -> int:
+    """Validate the options that the planner does not see; returns the worker count."""
+    timeout = options.timeout
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+                                or not timeout > 0):
+        raise ParameterError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    workers = options.max_workers
+    if workers == "auto":
+        workers = _cpu_count()
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ParameterError(f"max_workers must be a positive int or 'auto', got {workers!r}")
+    if options.executor is not None and options.max_workers != 1:
+        raise ParameterError(
+            "pass either max_workers (local processes) or executor (its own workers), not both"
+        )
+    if options.executor is not None and not hasattr(options.executor, "submit"):
+        raise ParameterTypeError(
+            f"executor must be a concurrent.futures.Executor, got {type(options.executor).__name__}"
+        )
+    if isinstance(options.capture_limit, bool) or not isinstance(options.capture_limit, int) \
+            or options.capture_limit < 0:
+        raise ParameterError(
+            f"capture_limit must be a non-negative int, got {options.capture_limit!r}")
+    if (options.backup or options.rerun) and options.store is None:
+        flag = "backup" if options.backup else "rerun"
+        raise ParameterError(f"{flag}=True needs store=... (a study database)")
+    return workers
+
+
+def _cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
 
 
 def _resolve_outputs(
@@ -174,7 +324,8 @@ def _resolve_outputs(
 ) -> tuple[str, ...] | None:
     """The outputs to capture, checked against the script's declarations."""
     if not isinstance(stop_after_outputs, bool):
-        raise ParameterTypeError(f"stop_after_outputs must be True or False, got {stop_after_outputs!r}")
+        raise ParameterTypeError(
+            f"stop_after_outputs must be True or False, got {stop_after_outputs!r}")
     if outputs is None:
         if not stop_after_outputs:
             return None
@@ -205,13 +356,6 @@ def _resolve_outputs(
             )
         names[name] = None
     return tuple(names)
-
-
-def _check_timeout(timeout: float | None) -> None:
-    if timeout is None:
-        return
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
-        raise ParameterError(f"timeout must be a positive number of seconds, got {timeout!r}")
 
 
 def _sha256(path: str) -> str:

@@ -1,0 +1,655 @@
+"""The study store: an SQLite database that keeps every iteration the moment it finishes.
+
+One file holds a whole study: every sweep run against it, every iteration (success or
+failure) with its parameters, outputs, captured output tails and provenance. A sweep given
+the same store reuses iterations that already succeeded for the same script content,
+parameter set and requested outputs, so an interrupted or extended sweep only runs what is
+missing. Outputs whose pickle exceeds ``INLINE_LIMIT`` bytes live in side files next to the
+database (``<study>.db-outputs/``), written by streaming, never held twice in memory.
+See the README's "Study database" section for the schema.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import platform
+import socket
+import sqlite3
+import subprocess
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Callable
+
+from .errors import SweepError
+from .paramset import ParamSet, is_scalar
+from .records import FrozenOutputs, IterationRecord
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["INLINE_LIMIT", "SCHEMA_VERSION", "StoreError", "Study"]
+
+SCHEMA_VERSION = 1
+APPLICATION_ID = 0x70793372  # "py3r": marks the file as a py3r-script study
+INLINE_LIMIT = 1 << 20
+"""Pickled outputs up to this many bytes are stored inside the database; larger ones in files."""
+
+_BUSY_TIMEOUT_MS = 60_000
+
+_SCHEMA = """
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE sweeps (
+    sweep_id          TEXT PRIMARY KEY,
+    sweep_seq         INTEGER NOT NULL UNIQUE,
+    created_utc       TEXT NOT NULL,
+    finished_utc      TEXT,
+    status            TEXT NOT NULL,
+    script            TEXT NOT NULL,
+    script_sha256     TEXT NOT NULL,
+    mode              TEXT NOT NULL,
+    param_names       TEXT NOT NULL,
+    nominal_json      TEXT NOT NULL,
+    requested_outputs TEXT,
+    output_names      TEXT NOT NULL,
+    n_planned         INTEGER NOT NULL,
+    cwd               TEXT,
+    python            TEXT,
+    package_version   TEXT,
+    host              TEXT,
+    platform          TEXT,
+    git_commit        TEXT,
+    git_dirty         INTEGER
+);
+CREATE TABLE iterations (
+    iteration_id      TEXT PRIMARY KEY,
+    iteration_seq     INTEGER NOT NULL UNIQUE,
+    sweep_id          TEXT NOT NULL REFERENCES sweeps(sweep_id),
+    plan_index        INTEGER NOT NULL,
+    params_json       TEXT NOT NULL,
+    params_sha256     TEXT NOT NULL,
+    script            TEXT NOT NULL,
+    script_sha256     TEXT NOT NULL,
+    requested_outputs TEXT,
+    status            TEXT NOT NULL,
+    error             TEXT,
+    error_type        TEXT,
+    exit_code         INTEGER,
+    signal            TEXT,
+    stopped_early     INTEGER NOT NULL,
+    started_utc       TEXT NOT NULL,
+    finished_utc      TEXT NOT NULL,
+    started           REAL NOT NULL,
+    finished          REAL NOT NULL,
+    duration_s        REAL NOT NULL,
+    stdout            TEXT,
+    stderr            TEXT,
+    host              TEXT,
+    python            TEXT,
+    workdir           TEXT,
+    params_seen_json  TEXT
+);
+CREATE INDEX iterations_reuse ON iterations (script_sha256, params_sha256, status);
+CREATE INDEX iterations_sweep ON iterations (sweep_id);
+CREATE TABLE params (
+    iteration_id TEXT NOT NULL REFERENCES iterations(iteration_id),
+    name         TEXT NOT NULL,
+    value,
+    type         TEXT NOT NULL,
+    PRIMARY KEY (iteration_id, name)
+);
+CREATE TABLE outputs (
+    iteration_id TEXT NOT NULL REFERENCES iterations(iteration_id),
+    name         TEXT NOT NULL,
+    position     INTEGER NOT NULL,
+    type         TEXT NOT NULL,
+    value,
+    blob         BLOB,
+    file         TEXT,
+    size         INTEGER NOT NULL,
+    PRIMARY KEY (iteration_id, name)
+);
+CREATE TABLE sweep_items (
+    sweep_id     TEXT NOT NULL REFERENCES sweeps(sweep_id),
+    plan_index   INTEGER NOT NULL,
+    iteration_id TEXT NOT NULL REFERENCES iterations(iteration_id),
+    reused       INTEGER NOT NULL,
+    PRIMARY KEY (sweep_id, plan_index)
+);
+"""
+
+# Upgrades from schema version N to N + 1, applied in order inside one transaction.
+_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {}
+
+
+class StoreError(SweepError):
+    """The study file is missing, not a study, from a newer version, or cannot be written."""
+
+
+@dataclass(frozen=True)
+class SweepInfo:
+    """What a sweep records about itself when it starts (provenance and definition)."""
+
+    sweep_id: str
+    script: str
+    script_sha256: str
+    mode: str
+    param_names: Sequence[str]
+    nominal: ParamSet
+    requested_outputs: Sequence[str] | None
+    output_names: Sequence[str]
+    n_planned: int
+    cwd: str
+
+
+def _utc(timestamp: float) -> str:
+    return _dt.datetime.fromtimestamp(timestamp, _dt.timezone.utc).isoformat()
+
+
+def _outputs_key(outputs: Sequence[str] | None) -> str | None:
+    return None if outputs is None else json.dumps(list(outputs))
+
+
+class Study:
+    """An open study database.
+
+    Examples
+    --------
+    >>> with Study("oft_study.db") as study:  # doctest: +SKIP
+    ...     records = study.records()
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, create: bool = True) -> None:
+        self.path = Path(path)
+        self.outputs_dir = Path(f"{self.path}-outputs")
+        exists = self.path.exists()
+        if not exists and not create:
+            raise StoreError(f"no study at {str(self.path)!r}: the file does not exist")
+        if exists:
+            _check_study_file(self.path)
+        self._con = _connect(self.path)
+        try:
+            if not exists or self._user_version() == 0:
+                self._create()
+            self._migrate()
+            self._view_params = {r[0] for r in self._con.execute("SELECT DISTINCT name FROM params")}
+            self._view_outputs = {
+                r[0] for r in self._con.execute("SELECT DISTINCT name FROM outputs")
+            }
+        except BaseException:
+            self._con.close()
+            raise
+
+    def __enter__(self) -> Study:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._con.close()
+
+    # -- schema -------------------------------------------------------------------------
+    def _user_version(self) -> int:
+        return self._con.execute("PRAGMA user_version").fetchone()[0]
+
+    def _create(self) -> None:
+        with self._transaction() as con:
+            if con.execute("PRAGMA user_version").fetchone()[0] != 0:
+                return  # another process created it while we waited
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    con.execute(statement)
+            self._rebuild_view(con)
+            con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            con.executemany(
+                "INSERT INTO meta VALUES (?, ?)",
+                [("created_utc", _dt.datetime.now(_dt.timezone.utc).isoformat()),
+                 ("created_by", f"py3r-script {_package_version()}")],
+            )
+
+    def _migrate(self) -> None:
+        version = self._user_version()
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} was written by a newer py3r-script (study schema {version}; this "
+                f"version reads up to {SCHEMA_VERSION}). Upgrade py3r-script to open it."
+            )
+        if version == SCHEMA_VERSION:
+            return
+        with self._transaction() as con:
+            for step in range(version, SCHEMA_VERSION):
+                _MIGRATIONS[step](con)
+            con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, taken up front so concurrent writers queue, not deadlock."""
+        con = self._con
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            yield con
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+
+    # -- writing ------------------------------------------------------------------------
+    def begin_sweep(self, sweep: SweepInfo) -> int:
+        """Record a new sweep; returns its sequence number in the study."""
+        git_commit, git_dirty = _git_state(Path(sweep.script).parent)
+        with self._transaction() as con:
+            seq = con.execute("SELECT COALESCE(MAX(sweep_seq), -1) + 1 FROM sweeps").fetchone()[0]
+            con.execute(
+                "INSERT INTO sweeps VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    sweep.sweep_id, seq, _dt.datetime.now(_dt.timezone.utc).isoformat(), None,
+                    "running", sweep.script, sweep.script_sha256, sweep.mode,
+                    json.dumps(list(sweep.param_names)), sweep.nominal.to_json(),
+                    _outputs_key(sweep.requested_outputs), json.dumps(list(sweep.output_names)),
+                    sweep.n_planned, sweep.cwd, platform.python_version(), _package_version(),
+                    socket.gethostname(), platform.platform(), git_commit,
+                    None if git_dirty is None else int(git_dirty),
+                ),
+            )
+        return seq
+
+    def finish_sweep(self, sweep_id: str, status: str) -> None:
+        """Mark a sweep ``finished`` or ``interrupted``."""
+        with self._transaction() as con:
+            con.execute(
+                "UPDATE sweeps SET status = ?, finished_utc = ? WHERE sweep_id = ?",
+                (status, _dt.datetime.now(_dt.timezone.utc).isoformat(), sweep_id),
+            )
+
+    def add(self, record: IterationRecord, *, sweep_id: str, plan_index: int) -> None:
+        """Commit one finished iteration (and its outputs) in a single transaction."""
+        stored = [self._dump_output(record.iteration_id, n, v) for n, v in record.outputs.items()]
+        with self._transaction() as con:
+            seq = con.execute(
+                "SELECT COALESCE(MAX(iteration_seq), -1) + 1 FROM iterations"
+            ).fetchone()[0]
+            con.execute(
+                "INSERT INTO iterations VALUES "
+                "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                _iteration_row(record, seq, plan_index),
+            )
+            con.executemany(
+                "INSERT INTO params VALUES (?,?,?,?)",
+                [(record.iteration_id, n, v, type(v).__name__) for n, v in record.params.items()],
+            )
+            con.executemany(
+                "INSERT INTO outputs VALUES (?,?,?,?,?,?,?,?)",
+                [(record.iteration_id, n, pos, *row) for pos, (n, row) in enumerate(stored)],
+            )
+            con.execute(
+                "INSERT INTO sweep_items VALUES (?,?,?,0)",
+                (sweep_id, plan_index, record.iteration_id),
+            )
+            if not (set(record.params) <= self._view_params
+                    and set(record.outputs) <= self._view_outputs):
+                self._rebuild_view(con)
+
+    def _rebuild_view(self, con: sqlite3.Connection) -> None:
+        """Recreate ``runs``: one row per iteration, a column per parameter and output."""
+        params = [r[0] for r in con.execute(
+            "SELECT name FROM params GROUP BY name ORDER BY MIN(rowid)")]
+        outputs = [r[0] for r in con.execute(
+            "SELECT name FROM outputs GROUP BY name ORDER BY MIN(rowid)")]
+        columns = [
+            "i.iteration_seq AS _iteration_seq", "s.sweep_seq AS _sweep_seq",
+            "i.status AS _status",
+            *(f"(SELECT value FROM params p WHERE p.iteration_id = i.iteration_id AND "
+              f"p.name = {_sql_text(n)}) AS {_sql_name(n)}" for n in params),
+            *(f"(SELECT value FROM outputs o WHERE o.iteration_id = i.iteration_id AND "
+              f"o.name = {_sql_text(n)}) AS {_sql_name(n)}" for n in outputs
+              if n not in params),
+            "i.error AS _error", "i.duration_s AS _duration_s", "i.started_utc AS _started_utc",
+            "i.finished_utc AS _finished_utc", "i.host AS _host", "i.script AS _script",
+            "i.script_sha256 AS _script_sha256", "i.iteration_id AS _iteration_id",
+            "i.sweep_id AS _sweep_id", "i.workdir AS _workdir",
+        ]
+        con.execute("DROP VIEW IF EXISTS runs")
+        con.execute(
+            f"CREATE VIEW runs AS SELECT {', '.join(columns)} FROM iterations i "
+            "JOIN sweeps s USING (sweep_id) ORDER BY i.iteration_seq"
+        )
+        self._view_params, self._view_outputs = set(params), set(outputs)
+
+    def add_reused(self, iteration_id: str, *, sweep_id: str, plan_index: int) -> None:
+        """Note that a sweep took an already stored iteration instead of running it again."""
+        with self._transaction() as con:
+            con.execute(
+                "INSERT INTO sweep_items VALUES (?,?,?,1)", (sweep_id, plan_index, iteration_id)
+            )
+
+    def _dump_output(self, iteration_id: str, name: str, value: Any) -> tuple[str, Any]:
+        """Pickle one output: inline when small, streamed to a side file when large."""
+        scalar = value if is_scalar(value) else None
+        sink = _SpillWriter(INLINE_LIMIT, lambda: self._side_file(iteration_id, name))
+        import cloudpickle
+
+        try:
+            cloudpickle.dump(value, sink, protocol=5)
+        except BaseException:
+            sink.discard()
+            raise
+        blob, file = sink.finish(self.path.parent)
+        return name, (_type_name(value), scalar, blob, file, sink.size)
+
+    def _side_file(self, iteration_id: str, name: str) -> Path:
+        digest = hashlib.sha256(name.encode()).hexdigest()[:12]
+        return self.outputs_dir / iteration_id[:2] / f"{iteration_id}-{digest}.pkl"
+
+    # -- reading ------------------------------------------------------------------------
+    def reusable(
+        self, script_sha256: str, requested_outputs: Sequence[str] | None
+    ) -> dict[str, str]:
+        """Successful iterations of this script content and outputs: params digest -> id."""
+        rows = self._con.execute(
+            "SELECT params_sha256, iteration_id FROM iterations WHERE script_sha256 = ? AND "
+            "status = 'ok' AND requested_outputs IS ? ORDER BY iteration_seq",
+            (script_sha256, _outputs_key(requested_outputs)),
+        )
+        return dict(rows.fetchall())
+
+    def records(
+        self, *, sweep: str | int | None = None, ids: Iterable[str] | None = None
+    ) -> list[IterationRecord]:
+        """Stored records: the whole study in run order, one sweep's plan, or given ids."""
+        if ids is not None:
+            wanted = list(ids)
+            by_id = {r.iteration_id: r for r in self._select("i.iteration_id IN (SELECT value "
+                                                             "FROM json_each(?))",
+                                                             (json.dumps(wanted),))}
+            return [by_id[i] for i in wanted if i in by_id]
+        if sweep is None:
+            return self._select("1", ())
+        sweep_id = self.sweep_id(sweep)
+        ids_in_plan = [row[0] for row in self._con.execute(
+            "SELECT iteration_id FROM sweep_items WHERE sweep_id = ? ORDER BY plan_index",
+            (sweep_id,))]
+        return self.records(ids=ids_in_plan)
+
+    def _select(self, where: str, args: tuple[Any, ...]) -> list[IterationRecord]:
+        rows = self._con.execute(
+            f"SELECT i.* FROM iterations i WHERE {where} ORDER BY i.iteration_seq", args
+        ).fetchall()
+        outputs: dict[str, dict[str, Any]] = {}
+        for iteration_id, name, blob, file in self._con.execute(
+            f"SELECT o.iteration_id, o.name, o.blob, o.file FROM outputs o "
+            f"JOIN iterations i USING (iteration_id) WHERE {where} "
+            "ORDER BY i.iteration_seq, o.position", args
+        ):
+            outputs.setdefault(iteration_id, {})[name] = self._load_output(blob, file)
+        return [_record_from_row(row, outputs.get(row["iteration_id"], {})) for row in rows]
+
+    def _load_output(self, blob: bytes | None, file: str | None) -> Any:
+        import pickle
+
+        if file is None:
+            return pickle.loads(blob)  # type: ignore[arg-type]
+        try:
+            with open(self.path.parent / file, "rb") as handle:
+                return pickle.load(handle)
+        except FileNotFoundError:
+            raise StoreError(
+                f"output file {file} of study {self.path} is missing; the study's "
+                f"'{self.outputs_dir.name}' folder must stay next to the database"
+            ) from None
+
+    def sweep_id(self, sweep: str | int) -> str:
+        """The id of a sweep given by id, id prefix or sequence number (negative: from the end)."""
+        if isinstance(sweep, int):
+            rows = self._con.execute("SELECT sweep_id FROM sweeps ORDER BY sweep_seq").fetchall()
+            try:
+                return rows[sweep][0]
+            except IndexError:
+                raise StoreError(f"no sweep number {sweep}: the study has {len(rows)}") from None
+        rows = self._con.execute(
+            "SELECT sweep_id FROM sweeps WHERE sweep_id LIKE ? || '%'", (sweep,)
+        ).fetchall()
+        if len(rows) != 1:
+            problem = "no sweep" if not rows else f"{len(rows)} sweeps"
+            raise StoreError(f"{problem} with id {sweep!r} in {self.path}; see Study.sweeps()")
+        return rows[0][0]
+
+    def sweep_row(self, sweep_id: str) -> sqlite3.Row:
+        return self._con.execute("SELECT * FROM sweeps WHERE sweep_id = ?", (sweep_id,)).fetchone()
+
+    def sweep_rows(self) -> list[sqlite3.Row]:
+        return self._con.execute("SELECT * FROM sweeps ORDER BY sweep_seq").fetchall()
+
+    def sweeps(self) -> pd.DataFrame:
+        """One row per sweep: id, when, status, script, planned and stored counts, provenance."""
+        import pandas as pd
+
+        return pd.read_sql(
+            "SELECT s.*, (SELECT COUNT(*) FROM sweep_items t WHERE t.sweep_id = s.sweep_id) "
+            "AS n_done, (SELECT COUNT(*) FROM sweep_items t JOIN iterations i USING "
+            "(iteration_id) WHERE t.sweep_id = s.sweep_id AND i.status != 'ok') AS n_failed "
+            "FROM sweeps s ORDER BY sweep_seq", self._con,
+        )
+
+    def backup(self) -> Path:
+        """Copy the database, consistently, to ``<name>.bak-<UTC time>``; returns the copy's path."""
+        stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        target = self.path.with_name(f"{self.path.name}.bak-{stamp}")
+        copy = sqlite3.connect(target)
+        try:
+            self._con.backup(copy)
+        finally:
+            copy.close()
+        return target
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    con = sqlite3.connect(path, timeout=_BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    con.row_factory = sqlite3.Row
+    con.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+    mode = con.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    if mode.lower() != "wal":  # e.g. a filesystem without shared memory: still correct
+        con.execute("PRAGMA journal_mode = DELETE")
+    con.execute("PRAGMA synchronous = NORMAL")
+    con.execute("PRAGMA foreign_keys = ON")
+    return con
+
+
+def _check_study_file(path: Path) -> None:
+    """Refuse, without changing it, a file that is not a py3r-script study."""
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(100)
+    except OSError as exc:
+        raise StoreError(f"cannot read {path}: {exc}") from None
+    if not header:
+        return  # an empty file: safe to turn into a study
+    if not header.startswith(b"SQLite format 3\x00"):
+        raise StoreError(
+            f"{path} is not a py3r-script study (not an SQLite database); choose another "
+            "file name for store="
+        )
+    application_id = int.from_bytes(header[68:72], "big")
+    user_version = int.from_bytes(header[60:64], "big")
+    if application_id != APPLICATION_ID and not (application_id == 0 and user_version == 0
+                                                 and _is_empty_database(path)):
+        raise StoreError(
+            f"{path} is an SQLite database but not a py3r-script study; choose another file "
+            "name for store="
+        )
+
+
+def _is_empty_database(path: Path) -> bool:
+    con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        return con.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0] == 0
+    finally:
+        con.close()
+
+
+class _SpillWriter:
+    """A binary sink that keeps up to ``limit`` bytes in memory, then streams to a file."""
+
+    def __init__(self, limit: int, target: Callable[[], Path]) -> None:
+        self._limit = limit
+        self._target = target
+        self._buffer: bytearray | None = bytearray()
+        self._path: Path | None = None
+        self._tmp: Path | None = None
+        self._file: IO[bytes] | None = None
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        count = len(data)
+        self.size += count
+        if self._file is not None:
+            self._file.write(data)
+        else:
+            assert self._buffer is not None
+            self._buffer += data
+            if len(self._buffer) > self._limit:
+                self._path = self._target()
+                self._path.parent.mkdir(parents=True, exist_ok=True)
+                self._tmp = self._path.with_name(self._path.name + f".tmp{os.getpid()}")
+                self._file = open(self._tmp, "wb")
+                self._file.write(self._buffer)
+                self._buffer = None
+        return count
+
+    def finish(self, base: Path) -> tuple[bytes | None, str | None]:
+        """``(blob, None)`` when it stayed small, else ``(None, path relative to base)``."""
+        if self._file is None:
+            return bytes(self._buffer or b""), None
+        self._file.close()
+        assert self._tmp is not None and self._path is not None
+        os.replace(self._tmp, self._path)
+        return None, os.path.relpath(self._path, base)
+
+    def discard(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            assert self._tmp is not None
+            self._tmp.unlink(missing_ok=True)
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _sql_name(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _type_name(value: object) -> str:
+    cls = type(value)
+    module = cls.__module__
+    return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
+
+
+def _iteration_row(record: IterationRecord, seq: int, plan_index: int) -> tuple[Any, ...]:
+    return (
+        record.iteration_id, seq, record.sweep_id, plan_index, record.params.to_json(),
+        record.params.digest, record.script, record.script_sha256,
+        _outputs_key(record.requested_outputs), record.status, record.error, record.error_type,
+        record.exit_code, record.signal, int(record.stopped_early), _utc(record.started),
+        _utc(record.finished), record.started, record.finished, record.duration, record.stdout,
+        record.stderr, record.host, record.python, record.workdir,
+        json.dumps(dict(record.params_seen), default=repr),
+    )
+
+
+def _record_from_row(row: sqlite3.Row, outputs: dict[str, Any]) -> IterationRecord:
+    requested = row["requested_outputs"]
+    return IterationRecord(
+        params=ParamSet(json.loads(row["params_json"])),
+        status=row["status"],
+        outputs=FrozenOutputs(outputs),
+        error=row["error"],
+        error_type=row["error_type"],
+        exit_code=row["exit_code"],
+        signal=row["signal"],
+        stopped_early=bool(row["stopped_early"]),
+        params_seen=json.loads(row["params_seen_json"] or "{}"),
+        started=row["started"],
+        finished=row["finished"],
+        stdout=row["stdout"] or "",
+        stderr=row["stderr"] or "",
+        index=row["plan_index"],
+        iteration_id=row["iteration_id"],
+        script=row["script"],
+        script_sha256=row["script_sha256"],
+        requested_outputs=None if requested is None else tuple(json.loads(requested)),
+        host=row["host"] or "",
+        python=row["python"] or "",
+        workdir=row["workdir"],
+        sweep_id=row["sweep_id"],
+    )
+
+
+def _git_state(folder: Path) -> tuple[str | None, bool | None]:
+    """The commit and dirty flag of the git repository holding ``folder``, if any."""
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(folder), "rev-parse", "HEAD"],
+            capture_output=True, text=True, timeout=10, check=True,
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "-C", str(folder), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True, text=True, timeout=10, check=True,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None, None
+    return commit or None, bool(status.strip())
+
+
+def _package_version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def load(path: str | os.PathLike[str], *, sweep: str | int | None = None) -> Any:
+    """Load a study (or one sweep of it) as ``ScriptResults``.
+
+    Parameters
+    ----------
+    path : path
+        The study database.
+    sweep : str or int, optional
+        A sweep id (or a unique prefix), or its number in the study (``-1``: the latest).
+        Without it, every iteration of the study, in the order they finished.
+
+    Examples
+    --------
+    >>> all_runs = load("oft_study.db")  # doctest: +SKIP
+    >>> all_runs.to_dataframe(meta=True)  # doctest: +SKIP
+    >>> latest = load("oft_study.db", sweep=-1)  # doctest: +SKIP
+    """
+    from .results import ScriptResults
+
+    with Study(path, create=False) as study:
+        if sweep is None:
+            rows = study.sweep_rows()
+            records = study.records()
+        else:
+            rows = [study.sweep_row(study.sweep_id(sweep))]
+            records = study.records(sweep=rows[0]["sweep_id"])
+    param_names: dict[str, None] = {}
+    output_names: dict[str, None] = {}
+    for row in rows:
+        param_names.update(dict.fromkeys(json.loads(row["param_names"])))
+        output_names.update(dict.fromkeys(json.loads(row["output_names"])))
+    nominal = json.loads(rows[-1]["nominal_json"]) if rows else {}
+    scripts = sorted({row["script"] for row in rows})
+    return ScriptResults(
+        list(param_names), list(output_names), records, nominal=nominal,
+        script=scripts[0] if len(scripts) == 1 else str(path),
+    )
