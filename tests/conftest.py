@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import textwrap
 from pathlib import Path
 from typing import Callable
@@ -55,9 +54,18 @@ def marker(tmp_path: Path) -> Path:
     return tmp_path / "started.marker"
 
 
-def marker_prelude(marker_path: Path) -> str:
-    """Source lines that create ``marker_path`` (put them first in a script)."""
-    return f"open({str(marker_path)!r}, 'w').close()\n"
+@pytest.fixture
+def marked_script(write_script: ScriptWriter, marker: Path) -> ScriptWriter:
+    """Like ``write_script``, but the script's first statement creates ``marker``.
+
+    A test that expects an error *before any subprocess starts* asserts ``not marker.exists()``.
+    """
+
+    def write(source: str, name: str = "script.py", **kwargs: object) -> Path:
+        prelude = f"open({str(marker)!r}, 'w').close()\n"
+        return write_script(prelude + textwrap.dedent(source).lstrip("\n"), name, **kwargs)
+
+    return write
 
 
 @pytest.fixture
@@ -65,18 +73,3 @@ def unbuffered_unset(monkeypatch: pytest.MonkeyPatch) -> None:
     """Children inherit no PYTHONUNBUFFERED, so flushing bugs are not hidden."""
     monkeypatch.delenv("PYTHONUNBUFFERED", raising=False)
 
-
-def pid_alive(pid: int) -> bool:
-    """Whether ``pid`` is a running process (a zombie, killed but unreaped, counts as dead)."""
-    try:
-        with open(f"/proc/{pid}/status") as handle:
-            for line in handle:
-                if line.startswith("State:"):
-                    return "Z" not in line.split()[1]
-    except FileNotFoundError:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
