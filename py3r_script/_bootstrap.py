@@ -75,7 +75,7 @@ def run_child(payload: _boundary.Payload) -> int:
         )
     except BaseException as exc:
         text = _format_traceback(exc)
-        sys.stderr.write(text)
+        _write_stderr(text)
         outcome = _boundary.Outcome(
             status="error",
             exit_code=1,
@@ -101,8 +101,16 @@ def _exit_status(code: object) -> int:
         return 0
     if isinstance(code, int):
         return code & 0xFF  # what the operating system reports, as for python script.py
-    sys.stderr.write(f"{code}\n")
+    _write_stderr(f"{code}\n")
     return 1
+
+
+def _write_stderr(text: str) -> None:
+    """Print to stderr as Python would, unless the script closed or broke it."""
+    try:
+        sys.stderr.write(text)
+    except Exception:
+        pass
 
 
 def _is_internal(filename: str) -> bool:

@@ -7,6 +7,7 @@ is sent (this process, a thread, a Dask worker) and needs only the script on tha
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import platform
 import shutil
@@ -149,8 +150,15 @@ def _run_in(root: str, task: IterationTask, started: float) -> IterationRecord:
     finally:
         cancelled = proc.pid in _LIVE.cancelled
         _LIVE.discard(proc)
-    _kill_group(proc.pid)  # whatever the script left running in its group
-    return _collect(task, files, started, returncode, timed_out=timed_out, cancelled=cancelled)
+    leftover = _group_alive(proc.pid)
+    if leftover:  # the script ended but left processes (a daemon, a worker) in its group
+        _kill_group(proc.pid)
+    record = _collect(task, files, started, returncode, timed_out=timed_out, cancelled=cancelled)
+    if leftover:
+        note = ("\n[py3r-script] the script left processes running in its process group "
+                "(e.g. a forked daemon); they were killed when it ended\n")
+        record = dataclasses.replace(record, stderr=record.stderr + note)
+    return record
 
 
 def _collect(
@@ -184,7 +192,7 @@ def _collect(
         hint = " (the out-of-memory killer sends SIGKILL)" if signal_name == "SIGKILL" else ""
         return _record(task, started, status="crashed", signal=signal_name, **common,
                        error=f"killed by signal {signal_name} ({-returncode}){hint}"
-                             + _stderr_hint(stderr))
+                             + _fault_excerpt(stderr))
     if outcome is not None and outcome.status == "error":
         return _record(task, started, status="error", exit_code=exit_code, **common,
                        error_type=outcome.error_type,
@@ -192,6 +200,9 @@ def _collect(
     if returncode != 0:
         if outcome is not None and outcome.status == "exit":
             error = f"the script exited with status {returncode} (sys.exit({returncode}))"
+        elif outcome is not None and returncode == 120:
+            error = ("the script finished, but Python exited with status 120: it could not "
+                     "flush stdout/stderr at exit (did the script close them?)")
         else:
             error = (f"the child exited with status {returncode} without reporting an outcome "
                      "(os._exit, or Python failed before the script started)")
@@ -239,6 +250,18 @@ def _stderr_hint(stderr: str) -> str:
     return ("\nlast lines of stderr:\n" + "\n".join(lines)) if lines else ""
 
 
+def _fault_excerpt(stderr: str) -> str:
+    """The start of faulthandler's dump (the crashing frames first), without our frames."""
+    start = stderr.rfind("Fatal Python error")
+    if start < 0:
+        return _stderr_hint(stderr)
+    package = os.path.dirname(os.path.abspath(__file__))
+    lines = [line for line in stderr[start:].splitlines()
+             if line.strip() and package not in line and '"<string>"' not in line
+             and "runpy" not in line]
+    return "\n" + "\n".join(lines[:_STDERR_LINES_IN_ERROR])
+
+
 def _signal_name(number: int) -> str:
     try:
         return signal.Signals(number).name
@@ -259,6 +282,14 @@ def _tail(path: str, limit: int) -> str:
     if size > limit:
         text = f"[... {size - limit} earlier bytes not kept ...]\n" + text
     return text
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
 
 
 def _kill_group(pid: int) -> None:

@@ -1,0 +1,215 @@
+"""``run`` and ``sensitivity`` end to end: planning, one subprocess per iteration, results."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from py3r_script import ScriptResults, run, sensitivity
+from py3r_script.errors import ParameterError, ParameterTypeError
+
+AB_SCRIPT = """
+from py3r_script import Output, Param
+a = Param(2, name="a")
+b = Param(5, name="b")
+threshold = Param(0.5, name="threshold")
+Output((a, b), name="seen")
+Output(type(a).__name__, name="a_type")
+Output(a * b, name="product")
+"""
+
+REQUIRED_SCRIPT = """
+from py3r_script import Output, Param
+a = Param(2, name="a")
+threshold = Param(name="threshold")
+Output((a, threshold), name="seen")
+Output(type(threshold).__name__, name="threshold_type")
+"""
+
+
+def test_marker_control_a_started_script_creates_the_marker(marked_script, marker):
+    # the control for every "nothing started" test below
+    run(marked_script(AB_SCRIPT))
+    assert marker.exists()
+
+
+# -- run ---------------------------------------------------------------------------------------
+
+
+def test_run_uses_script_defaults_for_unspecified_params(write_script):
+    sr = run(write_script(AB_SCRIPT), {"b": 7})
+    assert isinstance(sr, ScriptResults)
+    assert len(sr) == 1
+    assert sr[{"b": 7}]["seen"] == (2, 7)
+    assert sr.param_names == ["b"]
+
+
+def test_run_without_params(write_script):
+    sr = run(write_script(AB_SCRIPT))
+    assert sr[{}]["seen"] == (2, 5)
+    assert sr.records[0].ok
+
+
+def test_run_required_param_missing_raises_before_start(marked_script, marker):
+    script = marked_script(REQUIRED_SCRIPT)
+    with pytest.raises(ValueError, match="'threshold'"):
+        run(script, {"a": 1})
+    assert not marker.exists()
+
+
+def test_run_required_param_given(write_script):
+    sr = run(write_script(REQUIRED_SCRIPT), {"threshold": 0.9})
+    assert sr[{}]["seen"] == (2, 0.9)
+
+
+def test_run_unknown_param_raises_before_start(marked_script, marker):
+    script = marked_script(AB_SCRIPT)
+    with pytest.raises(ValueError, match="Did you mean 'threshold'"):
+        run(script, {"treshold": 0.1})
+    assert not marker.exists()
+
+
+def test_run_in_weird_directory(write_weird_script, weird_dir):
+    script = write_weird_script(AB_SCRIPT, "my script's.py")
+    sr = run(str(script), {"a": 3})
+    assert sr[{"a": 3}]["product"] == 15
+    assert sr.records[0].script == str(script)
+
+
+def test_run_missing_script_raises(tmp_path):
+    with pytest.raises(ValueError, match="not found"):
+        run(tmp_path / "missing.py")
+
+
+# -- sensitivity: which iterations run --------------------------------------------------------
+
+
+def test_independent_sweep_runs_baseline_plus_one_at_a_time(write_script):
+    sr = sensitivity(write_script(AB_SCRIPT), {"a": [1, 2, 3], "b": [10, 20]})
+    expected = [(2, 5), (1, 5), (3, 5), (2, 10), (2, 20)]
+    assert len(sr.records) == 5 == len(sr)
+    assert [(r.params["a"], r.params["b"]) for r in sr.records] == expected
+    # what each child actually saw
+    assert [r.outputs["seen"] for r in sr.records] == expected
+    assert sorted((p["a"], p["b"]) for p in sr) == sorted(expected)
+    assert sr.param_names == ["a", "b"]
+
+
+def test_grid_sweep_runs_every_combination(write_script):
+    sr = sensitivity(write_script(AB_SCRIPT), {"a": [1, 3], "b": [10]}, mode="grid")
+    seen = [r.outputs["seen"] for r in sr.records]
+    assert len(seen) == 6
+    assert set(seen) == {(a, b) for a in (1, 3, 2) for b in (10, 5)}
+
+
+def test_nominal_overrides_default_and_holds_required_constant(write_script):
+    sr = sensitivity(write_script(REQUIRED_SCRIPT), {"a": [1]}, nominal={"threshold": 0.7})
+    assert sr.param_names == ["a", "threshold"]
+    assert [r.outputs["seen"] for r in sr.records] == [(2, 0.7), (1, 0.7)]
+    assert sr[{"a": 1}]["seen"] == (1, 0.7)
+
+
+def test_type_aware_dedup_end_to_end(write_script):
+    script = write_script(
+        """
+        from py3r_script import Output, Param
+        flag = Param(1, name="flag")
+        Output(type(flag).__name__, name="type_seen")
+        """
+    )
+    sr = sensitivity(script, {"flag": [1, 1.0, True]}, mode="grid")
+    assert len(sr) == 3
+    assert [r.outputs["type_seen"] for r in sr.records] == ["int", "float", "bool"]
+    assert sr[{"flag": True}]["type_seen"] == "bool"
+    assert sr[{"flag": 1.0}]["type_seen"] == "float"
+    assert sr[{"flag": 1}]["type_seen"] == "int"
+
+
+def test_numpy_scalars_are_accepted_and_arrive_as_plain_python(write_script):
+    script = write_script(AB_SCRIPT)
+    sr = sensitivity(script, {"a": [np.int64(4)], "threshold": [np.float64(0.25)]},
+                     nominal={"b": np.int64(3)}, mode="grid")
+    record = sr.record({"a": 4, "threshold": 0.25})
+    assert record.outputs["a_type"] == "int"
+    assert record.outputs["seen"] == (4, 3)
+    sr = run(script, {"a": np.float64(1.5)})
+    assert sr[{}]["a_type"] == "float"
+
+
+# -- sensitivity: bad inputs, rejected before anything starts -------------------------------
+
+
+@pytest.mark.parametrize(
+    "kwargs, exc, pattern",
+    [
+        (dict(params={"threshold": [1.0]}), ValueError, "nominal"),  # required, no nominal
+        (dict(params={"a": [1]}), ValueError, "'threshold'"),  # required not swept
+        (dict(params={"treshold": [1.0]}, nominal={"threshold": 1.0}), ValueError,
+         "Did you mean 'threshold'"),
+        (dict(params={"a": [1]}, nominal={"threshold": 1.0}, mode="full"), ValueError, "mode"),
+        (dict(params={"a": []}, nominal={"threshold": 1.0}), ValueError, "empty"),
+        (dict(params={"a": 1}, nominal={"threshold": 1.0}), TypeError, "list"),
+        (dict(params={"a": "12"}, nominal={"threshold": 1.0}), TypeError, "list"),
+        (dict(params={"a": {1, 2}}, nominal={"threshold": 1.0}), TypeError, "list"),
+        (dict(params={"a": [[1, 2]]}, nominal={"threshold": 1.0}), TypeError, "scalar"),
+        (dict(params={"a": [{"k": 1}]}, nominal={"threshold": 1.0}), TypeError, "scalar"),
+        (dict(params={"a": [1]}, nominal={"threshold": [1.0]}), TypeError, "scalar"),
+        (dict(params={"a": [1]}, nominal={"threshold": 1.0}, outputs=["sene"]), ValueError,
+         "Did you mean 'seen'"),
+        (dict(params={"a": [1]}, nominal={"threshold": 1.0}, outputs=[]), ValueError, "empty"),
+        (dict(params={"a": [1]}, nominal={"threshold": 1.0}, outputs="seen"), TypeError,
+         "list"),
+        (dict(params={"a": [1]}, nominal={"threshold": 1.0}, timeout=-1), ValueError,
+         "timeout"),
+    ],
+    ids=[
+        "required-swept-no-nominal", "required-not-given", "unknown-name", "unknown-mode",
+        "empty-list", "bare-int", "str", "set", "nested-list", "dict-value",
+        "non-scalar-nominal", "unknown-output", "empty-outputs", "outputs-str",
+        "bad-timeout",
+    ],
+)
+def test_bad_sweep_inputs_rejected_before_any_subprocess(marked_script, marker, kwargs, exc,
+                                                         pattern):
+    script = marked_script(REQUIRED_SCRIPT)
+    with pytest.raises(exc, match=pattern):
+        sensitivity(script, **kwargs)
+    assert not marker.exists()
+
+
+def test_bad_inputs_are_package_exceptions(write_script):
+    script = write_script(AB_SCRIPT)
+    with pytest.raises(ParameterError):
+        sensitivity(script, {"zzz": [1]})
+    with pytest.raises(ParameterTypeError):
+        sensitivity(script, {"a": 1})
+
+
+def test_unknown_output_message_lists_declared_outputs(marked_script, marker):
+    script = marked_script(AB_SCRIPT)
+    with pytest.raises(ValueError) as excinfo:
+        run(script, outputs=["prodcut"])
+    message = str(excinfo.value)
+    assert "'prodcut'" in message
+    assert "Did you mean 'product'" in message
+    assert "seen, a_type, product" in message
+    assert not marker.exists()
+
+
+def test_unknown_param_message_lists_declared_names(marked_script, marker):
+    script = marked_script(AB_SCRIPT)
+    with pytest.raises(ValueError) as excinfo:
+        sensitivity(script, {"treshold": [0.1]})
+    message = str(excinfo.value)
+    assert "Did you mean 'threshold'" in message
+    assert "a, b, threshold" in message
+    assert not marker.exists()
+
+
+def test_outputs_selects_what_is_captured(write_script):
+    sr = sensitivity(write_script(AB_SCRIPT), {"a": [1]}, outputs=["product", "seen"])
+    assert sr.output_names == ["product", "seen"]
+    assert all(set(r.outputs) == {"product", "seen"} for r in sr.records)
+    frame = sr.to_dataframe(outputs=["product"])
+    assert list(frame.columns) == ["a", "product"]
+    assert sorted(frame["product"]) == [5, 10]
