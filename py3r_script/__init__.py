@@ -56,10 +56,10 @@ if TYPE_CHECKING:
     from .execution import SweepInterrupted as SweepInterrupted
     from .inspection import inspect as inspect
     from .inspection import inspect_script as inspect_script
+    from .preview import DryRun as DryRun
     from .records import IterationRecord as IterationRecord
     from .results import ScriptResults as ScriptResults
     from .runner import run as run
-    from .preview import DryRun as DryRun
     from .runner import sensitivity as sensitivity
     from .store import Study as Study
     from .store import load as load

@@ -8,6 +8,7 @@ start calls :func:`run_child` in a freshly forked process instead. Either way th
 
 from __future__ import annotations
 
+import contextlib
 import faulthandler
 import os
 import runpy
@@ -107,10 +108,8 @@ def _exit_status(code: object) -> int:
 
 def _write_stderr(text: str) -> None:
     """Print to stderr as Python would, unless the script closed or broke it."""
-    try:
+    with contextlib.suppress(Exception):
         sys.stderr.write(text)
-    except Exception:
-        pass
 
 
 def _is_internal(filename: str) -> bool:
@@ -133,7 +132,9 @@ def _format_traceback(exc: BaseException) -> str:
 
 def _qualified_name(cls: type) -> str:
     module = cls.__module__
-    return cls.__qualname__ if module in ("builtins", "__main__") else f"{module}.{cls.__qualname__}"
+    if module in ("builtins", "__main__"):
+        return cls.__qualname__
+    return f"{module}.{cls.__qualname__}"
 
 
 def _flush_std_streams() -> None:

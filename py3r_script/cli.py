@@ -1,4 +1,9 @@
-"""The ``py3r-script`` command line: a thin adapter that parses, calls the API, maps errors to exit codes."""
+"""The ``py3r-script`` command line: parse, call the API, map errors to exit codes.
+
+Exit codes: 0 every iteration succeeded, 1 some failed (listed on stderr), 2 usage or input
+errors, 130 interrupted. Messages go to stderr and data to stdout, so
+``py3r-script sensitivity ... > out.csv`` writes a CSV file.
+"""
 
 from __future__ import annotations
 
@@ -6,31 +11,115 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 from .errors import SweepError
 
 __all__ = ["main"]
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    pass
+
+
+def _command(commands: Any, name: str, summary: str, example: str, parents: list[Any]) -> Any:
+    return commands.add_parser(
+        name, help=summary, description=summary, parents=parents,
+        epilog=f"example:\n  {example}", formatter_class=_Formatter,
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="py3r-script",
         description="Sweep the parameters of unmodified Python pipeline scripts.",
+        epilog="example:\n  py3r-script sensitivity pipeline.py -s window=3,5,7 -j auto",
+        formatter_class=_Formatter,
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
-    inspect = commands.add_parser(
-        "inspect",
-        help="list a script's parameters and outputs without running it",
-        description="List a script's Param and Output declarations without running it.",
-        epilog="example:\n  py3r-script inspect sample_pipelines/oft_pipeline.py --json",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+
+    data = argparse.ArgumentParser(add_help=False)
+    group = data.add_argument_group("output")
+    group.add_argument("-o", "--out", metavar="FILE",
+                       help="write the table to FILE (.csv, .json or .parquet)")
+    group.add_argument("--format", choices=("table", "csv", "json"),
+                       help="format on stdout (default: table in a terminal, csv otherwise)")
+
+    running = argparse.ArgumentParser(add_help=False)
+    group = running.add_argument_group("running")
+    group.add_argument("--output", dest="outputs", action="append", metavar="NAME",
+                       help="capture this output (repeat; default: all)")
+    group.add_argument("--stop-after-outputs", action="store_true",
+                       help="end each iteration once the requested outputs are captured")
+    group.add_argument("--timeout", type=float, metavar="S", help="per-iteration limit, seconds")
+    group.add_argument("--store", metavar="DB", help="study database: save and reuse iterations")
+    group.add_argument("--dry-run", action="store_true",
+                       help="show what would run or be reused; run nothing")
+    group.add_argument("--rerun", action="store_true", help="with --store: reuse nothing")
+    group.add_argument("--backup", action="store_true", help="with --store: back it up first")
+    group.add_argument("--workdir", nargs="?", const=True, metavar="DIR",
+                       help="run each iteration in its own folder (under DIR, or the study)")
+    group.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                       help="progress bar on stderr (default: when it is a terminal)")
+
+    workers = argparse.ArgumentParser(add_help=False)
+    workers.add_argument("-j", "--workers", metavar="N",
+                         help='iterations at once on this machine (an integer or "auto")')
+
+    inspect = _command(commands, "inspect", "List a script's parameters and outputs without "
+                       "running it.", "py3r-script inspect pipeline.py --json", [])
     inspect.add_argument("script", help="path to the script")
     inspect.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    run = _command(commands, "run", "Run a script once with some parameter values.",
+                   "py3r-script run pipeline.py -p threshold=0.8 --output summary",
+                   [running, data])
+    run.add_argument("script", help="path to the script")
+    run.add_argument("-p", "--param", dest="params", action="append", default=[],
+                     metavar="NAME=VALUE", help="a parameter value (repeat)")
+
+    sens = _command(commands, "sensitivity", "Sweep parameters one at a time (or as a grid).",
+                    "py3r-script sensitivity pipeline.py -s window=3,5,7 -s threshold=0.5,0.8 "
+                    "--mode grid -j 2 --store study.db", [running, workers, data])
+    sens.add_argument("script", help="path to the script")
+    sens.add_argument("-s", "--sweep", dest="sweeps", action="append", required=True,
+                      metavar="NAME=V1,V2,...", help="values to sweep (repeat per parameter)")
+    sens.add_argument("--mode", choices=("independent", "grid"), default="independent")
+    sens.add_argument("--nominal", action="append", default=[], metavar="NAME=VALUE",
+                      help="a nominal (baseline or held-constant) value (repeat)")
+
+    sweep = _command(commands, "sweep", "Run a sweep defined in a TOML file; options given "
+                     "here override the file's.", "py3r-script sweep oft_sweep.toml --dry-run",
+                     [running, workers, data])
+    sweep.add_argument("file", help="the TOML sweep file")
+
+    show = _command(commands, "show", "Show what a study database holds.",
+                    "py3r-script show study.db --sweep -1 --errors", [data])
+    show.add_argument("db", help="the study database")
+    show.add_argument("--sweep", metavar="ID", help="one sweep: its id, id prefix or number")
+    show.add_argument("--errors", action="store_true", help="list failed iterations")
     return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = _parser().parse_args(argv)
+    handlers = {"inspect": _inspect, "run": _run, "sensitivity": _sensitivity,
+                "sweep": _sweep, "show": _show}
+    try:
+        return handlers[args.command](args)
+    except KeyboardInterrupt as exc:
+        results = getattr(exc, "results", None)
+        kept = f"; {len(results.records)} finished iteration(s) kept" if results else ""
+        _say(f"interrupted{kept}")
+        return EXIT_INTERRUPTED
+    except (SweepError, TypeError, ValueError) as exc:
+        _say(f"error: {exc}")
+        return EXIT_USAGE
 
 
 def _inspect(args: argparse.Namespace) -> int:
@@ -44,11 +133,179 @@ def _inspect(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (0 ok, 1 iterations failed, 2 usage)."""
-    args = _parser().parse_args(argv)
+def _run(args: argparse.Namespace) -> int:
+    from .inspection import inspect_script
+    from .runner import run
+    from .textvalues import parse_assignment
+
+    info = inspect_script(args.script)
+    params = dict(parse_assignment(text, info, many=False) for text in args.params)
+    return _report(run(args.script, params, **_run_options(args)), args)
+
+
+def _sensitivity(args: argparse.Namespace) -> int:
+    from .inspection import inspect_script
+    from .runner import sensitivity
+    from .textvalues import parse_assignment
+
+    info = inspect_script(args.script)
+    params = dict(parse_assignment(text, info, many=True) for text in args.sweeps)
+    nominal = dict(parse_assignment(text, info, many=False) for text in args.nominal)
+    results = sensitivity(args.script, params, nominal=nominal, mode=args.mode,
+                          **_run_options(args), **_worker_options(args))
+    return _report(results, args)
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from .inspection import inspect_script
+    from .runner import sensitivity
+    from .sweepfile import read_sweep_file
+    from .textvalues import coerce_to_default
+
+    spec = read_sweep_file(args.file)
+    info = inspect_script(spec.script)
+    params = {n: [coerce_to_default(v, info.param(n)) for v in values]
+              for n, values in spec.params.items()}
+    nominal = {n: coerce_to_default(v, info.param(n)) for n, v in spec.nominal.items()}
+    options = {**spec.options, **_run_options(args, explicit_only=True),
+               **_worker_options(args)}
+    results = sensitivity(spec.script, params, nominal=nominal, mode=spec.mode, **options)
+    return _report(results, args)
+
+
+def _show(args: argparse.Namespace) -> int:
+    from .store import Study, load
+
+    with Study(args.db, create=False) as study:
+        sweeps = study.sweeps()
+    if args.sweep is None and not args.errors:
+        columns = ["sweep_seq", "sweep_id", "created_utc", "status", "mode", "script",
+                   "n_planned", "n_done", "n_failed", "git_commit"]
+        table = sweeps[columns].copy()
+        table["sweep_id"] = table["sweep_id"].str[:8]
+        _say(f"{args.db}: {len(sweeps)} sweep(s); show one with --sweep N or ID")
+        _emit(table, args)
+        return EXIT_OK
+    sweep = _sweep_selector(args.sweep)
+    results = load(args.db, sweep=sweep)
+    if args.errors:
+        for params, message in results.errors:
+            print(f"{params}\n  " + message.replace("\n", "\n  "))
+        _say(f"{len(results.errors)} failed iteration(s)")
+        return EXIT_OK
+    _emit(_scalar_table(results, meta=True), args)
+    return EXIT_OK
+
+
+def _sweep_selector(text: str | None) -> str | int | None:
+    if text is None:
+        return None
     try:
-        return {"inspect": _inspect}[args.command](args)
-    except SweepError as exc:
-        print(f"py3r-script: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return int(text)
+    except ValueError:
+        return text
+
+
+def _run_options(args: argparse.Namespace, *, explicit_only: bool = False) -> dict[str, Any]:
+    options = {
+        "outputs": args.outputs,
+        "stop_after_outputs": args.stop_after_outputs or None,
+        "timeout": args.timeout,
+        "store": args.store,
+        "dry_run": args.dry_run or None,
+        "rerun": args.rerun or None,
+        "backup": args.backup or None,
+        "workdir": args.workdir,
+        "progress": args.progress,
+    }
+    if explicit_only:
+        return {k: v for k, v in options.items() if v is not None}
+    defaults = {"stop_after_outputs": False, "dry_run": False, "rerun": False, "backup": False}
+    return {k: (defaults[k] if v is None and k in defaults else v) for k, v in options.items()}
+
+
+def _worker_options(args: argparse.Namespace) -> dict[str, Any]:
+    if args.workers is None:
+        return {}
+    if args.workers == "auto":
+        return {"max_workers": "auto"}
+    try:
+        return {"max_workers": int(args.workers)}
+    except ValueError:
+        raise SweepError(
+            f"-j/--workers takes a positive integer or 'auto', got {args.workers!r}") from None
+
+
+def _report(results: Any, args: argparse.Namespace) -> int:
+    from .preview import DryRun
+
+    if isinstance(results, DryRun):
+        _say(repr(results).splitlines()[0])
+        _emit(results.to_dataframe(), args)
+        return EXIT_OK
+    _emit(_scalar_table(results, meta=False), args)
+    failed = results.errors
+    if failed:
+        _say(f"{len(failed)} of {len(results.records)} iteration(s) failed:")
+        for params, message in failed:
+            _say(f"  {params}:\n    " + message.strip().replace("\n", "\n    "))
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _scalar_table(results: Any, *, meta: bool) -> Any:
+    """The results' DataFrame with the scalar outputs; non-scalar ones are named on stderr."""
+    scalar, skipped = [], []
+    for name in results.output_names:
+        values = [r.outputs[name] for r in results.records if r.ok and name in r.outputs]
+        (scalar if all(_is_scalar(v) for v in values) else skipped).append(name)
+    if skipped:
+        _say(f"note: output(s) {', '.join(skipped)} are not scalars and are left out of the "
+             "table; use --store and py3r_script.load() to get them")
+    return results.to_dataframe(outputs=scalar, meta=meta)
+
+
+def _is_scalar(value: Any) -> bool:
+    if value is None or type(value) in (bool, int, float, str):
+        return True
+    return type(value).__module__.startswith("numpy") and getattr(value, "ndim", None) == 0
+
+
+def _emit(frame: Any, args: argparse.Namespace) -> None:
+    if args.out:
+        _write(frame, Path(args.out))
+        _say(f"wrote {len(frame)} row(s) to {args.out}")
+        return
+    fmt = args.format or ("table" if sys.stdout.isatty() else "csv")
+    if fmt == "csv":
+        frame.to_csv(sys.stdout, index=False)
+    elif fmt == "json":
+        print(frame.to_json(orient="records", date_format="iso"))
+    else:
+        import pandas as pd
+
+        with pd.option_context("display.width", 200, "display.max_columns", None,
+                               "display.max_rows", 500):
+            print(frame.to_string(index=False) if len(frame) else "(no rows)")
+
+
+def _write(frame: Any, path: Path) -> None:
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        frame.to_csv(path, index=False)
+    elif suffix == ".json":
+        frame.to_json(path, orient="records", date_format="iso", indent=2)
+    elif suffix == ".parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise SweepError(
+                "writing .parquet needs pyarrow: pip install pyarrow (or use .csv or .json)"
+            ) from None
+        frame.to_parquet(path, index=False)
+    else:
+        raise SweepError(f"-o {path}: unknown file type {suffix!r}; use .csv, .json or .parquet")
+
+
+def _say(message: str) -> None:
+    print(f"py3r-script: {message}", file=sys.stderr)

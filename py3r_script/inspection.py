@@ -1,4 +1,4 @@
-"""Static inspection of a script: which ``Param`` and ``Output`` calls it makes, without running it."""
+"""Static inspection: the ``Param`` and ``Output`` calls in a script, found without running it."""
 
 from __future__ import annotations
 

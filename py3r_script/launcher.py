@@ -7,6 +7,7 @@ is sent (this process, a thread, a Dask worker) and needs only the script on tha
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import platform
@@ -90,8 +91,8 @@ def run_iteration(task: IterationTask) -> IterationRecord:
 
     Examples
     --------
-    >>> record = run_iteration(IterationTask(script="/abs/pipeline.py", params=ParamSet({"w": 3})))  # doctest: +SKIP
-    >>> record.ok  # doctest: +SKIP
+    >>> task = IterationTask(script="/abs/pipeline.py", params=ParamSet({"w": 3}))
+    >>> run_iteration(task).ok  # doctest: +SKIP
     True
     """
     started = time.time()
@@ -293,7 +294,5 @@ def _group_alive(pgid: int) -> bool:
 
 
 def _kill_group(pid: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass

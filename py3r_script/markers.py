@@ -20,7 +20,7 @@ _MISSING: Any = _Missing()
 _SCALARS = (bool, int, float, str, type(None))
 
 
-def Param(default: Any = _MISSING, *, name: str) -> Any:  # noqa: N802 - reads as a declaration
+def Param(default: Any = _MISSING, *, name: str) -> Any:
     """Mark a script variable as a runner parameter.
 
     Run as ``python script.py``, returns ``default`` unchanged. Under :func:`py3r_script.run`
@@ -65,7 +65,7 @@ def Param(default: Any = _MISSING, *, name: str) -> Any:  # noqa: N802 - reads a
     return value
 
 
-def Output(value: T, *, name: str) -> T:  # noqa: N802 - reads as a declaration
+def Output(value: T, *, name: str) -> T:
     """Mark a script value as a runner output, returning ``value`` itself.
 
     Under the runner, the value is captured under ``name`` the moment this is called, so a

@@ -1,4 +1,4 @@
-"""Sweep planning: from a sweep definition and the script's declarations to a list of parameter sets.
+"""Sweep planning: from a sweep definition and the script's declarations to parameter sets.
 
 Every check a sweep needs happens here, before any subprocess starts: unknown names (with a
 suggestion), required parameters without a value, bad value lists, non-scalar values.
@@ -194,7 +194,8 @@ def _as_list(values: Any, label: str) -> list[Any]:
         values = values.tolist()  # a 1-D NumPy array or pandas Index/Series
     if isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, range)):
         kind = type(values).__name__
-        hint = " (sets have no order; pass sorted(...))" if isinstance(values, (set, frozenset)) else ""
+        unordered = isinstance(values, (set, frozenset))
+        hint = " (sets have no order; pass sorted(...))" if unordered else ""
         raise ParameterTypeError(
             f"params[{label}] must be a list of values to sweep, got {kind} {values!r}{hint}; "
             f"write e.g. {{{label}: [{values!r}]}} for a single value"
@@ -244,7 +245,8 @@ def _no_nominal_message(info: ScriptInfo, missing: list[str]) -> str:
     for name in missing:
         param = info.param(name)
         if param is not None and param.has_default and not param.literal:
-            reasons.append(f"{name!r} (its default {param.default_source} is only known at run time)")
+            source = param.default_source
+            reasons.append(f"{name!r} (its default {source} is only known at run time)")
         else:
             reasons.append(f"{name!r} (no script default)")
     example = ", ".join(f"{n!r}: ..." for n in missing)

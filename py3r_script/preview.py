@@ -23,7 +23,8 @@ class DryRun:
 
     Examples
     --------
-    >>> preview = sensitivity("pipeline.py", {"w": [3, 5]}, store="s.db", dry_run=True)  # doctest: +SKIP
+    >>> preview = sensitivity("pipeline.py", {"w": [3, 5]}, store="s.db",
+    ...                       dry_run=True)  # doctest: +SKIP
     >>> preview.n_run, preview.n_reused  # doctest: +SKIP
     (1, 1)
     """

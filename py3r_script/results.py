@@ -1,4 +1,4 @@
-"""``ScriptResults``: the records of a sweep, indexable by parameter values, exportable to pandas."""
+"""``ScriptResults``: a sweep's records, indexed by parameter values, exported to pandas."""
 
 from __future__ import annotations
 
@@ -109,7 +109,7 @@ class ScriptResults:
         return True
 
     def __getitem__(self, params: Mapping[str, Any]) -> Mapping[str, Any]:
-        """The outputs of the completed iteration matching ``params`` (partial: nominal fills in)."""
+        """Outputs of the completed iteration matching ``params`` (nominal fills gaps)."""
         return self._lookup(params, completed_only=True).outputs
 
     def items(self) -> Iterator[tuple[dict[str, Scalar], Mapping[str, Any]]]:

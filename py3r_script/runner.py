@@ -191,7 +191,8 @@ def sensitivity(
 
     Examples
     --------
-    >>> sr = sensitivity("pipeline.py", {"smooth_window": [3, 5, 7], "threshold": [0.5, 0.8]})  # doctest: +SKIP
+    >>> sr = sensitivity("pipeline.py", {"smooth_window": [3, 5, 7],
+    ...                                  "threshold": [0.5, 0.8]})  # doctest: +SKIP
     >>> sr.to_dataframe()  # doctest: +SKIP
     >>> sr = sensitivity("pipeline.py", {"smooth_window": [3, 7]}, nominal={"threshold": 0.8},
     ...                  mode="grid", store="study.db", max_workers="auto")  # doctest: +SKIP

@@ -179,7 +179,9 @@ class Study:
             if not exists or self._user_version() == 0:
                 self._create()
             self._migrate()
-            self._view_params = {r[0] for r in self._con.execute("SELECT DISTINCT name FROM params")}
+            self._view_params = {
+                r[0] for r in self._con.execute("SELECT DISTINCT name FROM params")
+            }
             self._view_outputs = {
                 r[0] for r in self._con.execute("SELECT DISTINCT name FROM outputs")
             }
@@ -440,7 +442,7 @@ class Study:
         )
 
     def backup(self) -> Path:
-        """Copy the database, consistently, to ``<name>.bak-<UTC time>``; returns the copy's path."""
+        """Copy the database consistently to ``<name>.bak-<UTC time>``; return that path."""
         stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
         target = self.path.with_name(f"{self.path.name}.bak-{stamp}")
         copy = sqlite3.connect(target)

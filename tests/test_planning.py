@@ -1,4 +1,4 @@
-"""Sweep planning (no subprocess): which iterations a sweep definition produces, and what it rejects."""
+"""Sweep planning (no subprocess): the iterations a sweep definition produces, what it rejects."""
 
 from __future__ import annotations
 
@@ -162,7 +162,7 @@ def test_numpy_values_become_plain_scalars(info):
         mode="grid",
     )
     for point in plan.points:
-        assert type(point["a"]) in (int,)
+        assert type(point["a"]) is int
         assert type(point["threshold"]) is float
         assert type(point["req"]) is float
     assert {p["threshold"] for p in plan.points} == {0.25, 0.75, 0.5}

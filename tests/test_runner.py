@@ -42,6 +42,7 @@ def test_run_uses_script_defaults_for_unspecified_params(write_script):
     assert len(sr) == 1
     assert sr[{"b": 7}]["seen"] == (2, 7)
     assert sr.param_names == ["b"]
+    assert sr.records[0].params_seen == {"a": 2, "b": 7, "threshold": 0.5}
 
 
 def test_run_without_params(write_script):

@@ -1,0 +1,165 @@
+"""TOML sweep files: a sweep definition to commit next to the script it sweeps.
+
+::
+
+    script = "oft_pipeline.py"          # relative to this file
+    mode = "independent"                # or "grid"
+    outputs = ["distance_cm", "time_moving"]
+    workers = 2                         # or "auto"
+    timeout = 120
+    store = "oft_study.db"              # relative to this file
+
+    [params]
+    smooth_window = [1, 5, 15]
+    speed_threshold = [1.0, 2.0, 4.0]
+
+    [nominal]
+    seed = 1
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ParameterError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on older Pythons only
+    import tomli as tomllib
+
+__all__ = ["SweepFile", "SweepFileError", "read_sweep_file"]
+
+# key -> (accepted types, description for messages)
+_TOP_LEVEL: dict[str, tuple[tuple[type, ...], str]] = {
+    "script": ((str,), "a path to the script, relative to the sweep file"),
+    "mode": ((str,), '"independent" or "grid"'),
+    "params": ((dict,), "a table of parameter name = [values]"),
+    "nominal": ((dict,), "a table of parameter name = value"),
+    "outputs": ((list,), "a list of output names"),
+    "stop_after_outputs": ((bool,), "true or false"),
+    "workers": ((int, str), 'a positive integer or "auto"'),
+    "timeout": ((int, float), "seconds, a positive number"),
+    "store": ((str,), "a path to the study database, relative to the sweep file"),
+    "rerun": ((bool,), "true or false"),
+    "backup": ((bool,), "true or false"),
+    "workdir": ((bool, str), "true, or a folder relative to the sweep file"),
+    "capture_limit": ((int,), "bytes of stdout/stderr kept per iteration"),
+}
+
+
+class SweepFileError(ParameterError):
+    """A sweep file is missing, not valid TOML, or has unknown keys or wrong types."""
+
+
+@dataclass(frozen=True)
+class SweepFile:
+    """A parsed, checked sweep file: the script, the sweep definition and the run options."""
+
+    path: Path
+    script: Path
+    mode: str = "independent"
+    params: dict[str, list[Any]] = field(default_factory=dict)
+    nominal: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+def read_sweep_file(path: str | Path) -> SweepFile:
+    """Read and check a TOML sweep file; paths in it are taken relative to the file.
+
+    Examples
+    --------
+    >>> spec = read_sweep_file("sample_pipelines/oft_sweep.toml")  # doctest: +SKIP
+    >>> spec.script.name, spec.params  # doctest: +SKIP
+    ('oft_pipeline.py', {'smooth_window': [1, 5, 15], 'speed_threshold': [1.0, 2.0, 4.0]})
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SweepFileError(f"sweep file not found: {str(path)!r}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SweepFileError(f"cannot read sweep file {path}: {exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SweepFileError(f"{path}: not valid TOML: {exc}") from None
+    where = _Locator(path, text)
+    for key, value in data.items():
+        if key not in _TOP_LEVEL:
+            known = ", ".join(_TOP_LEVEL)
+            raise SweepFileError(f"{where(key)}: unknown key {key!r}; the keys are: {known}")
+        types, description = _TOP_LEVEL[key]
+        if not isinstance(value, types) or (bool not in types and isinstance(value, bool)):
+            raise SweepFileError(
+                f"{where(key)}: {key} must be {description}, got {_toml_type(value)} {value!r}"
+            )
+    if "script" not in data:
+        raise SweepFileError(f"{path}: missing key 'script' (the path of the script to sweep)")
+    for table in ("params", "nominal"):
+        for name, value in data.get(table, {}).items():
+            if isinstance(value, dict):
+                raise SweepFileError(
+                    f"{where(name, table)}: {table}.{name} must be "
+                    f"{'a list of values' if table == 'params' else 'a value'}, got a table"
+                )
+            if table == "params" and not isinstance(value, list):
+                raise SweepFileError(
+                    f"{where(name, table)}: params.{name} must be a list of values, e.g. "
+                    f"{name} = [{value!r}], got {_toml_type(value)} {value!r}"
+                )
+    for name in data.get("outputs", []):
+        if not isinstance(name, str):
+            raise SweepFileError(
+                f"{where('outputs')}: outputs must be names (strings), got {name!r}")
+    base = path.parent
+    options = {k: v for k, v in data.items() if k not in ("script", "mode", "params", "nominal")}
+    if "workers" in options:
+        options["max_workers"] = options.pop("workers")
+    for key in ("store",):
+        if key in options:
+            options[key] = str(base / options[key])
+    if isinstance(options.get("workdir"), str):
+        options["workdir"] = str(base / options["workdir"])
+    return SweepFile(
+        path=path,
+        script=base / data["script"],
+        mode=data.get("mode", "independent"),
+        params=dict(data.get("params", {})),
+        nominal=dict(data.get("nominal", {})),
+        options=options,
+    )
+
+
+class _Locator:
+    """Finds the line of a key in the TOML text, for messages like ``sweep.toml, line 4``."""
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path = path
+        self.lines = text.splitlines()
+
+    def __call__(self, key: str, table: str | None = None) -> str:
+        current: str | None = None
+        quoted = re.escape(key)
+        pattern = re.compile(rf"""^\s*(?:{quoted}|"{quoted}"|'{quoted}')\s*=""")
+        header = re.compile(r"^\s*\[+\s*([^\]]+?)\s*\]+")
+        for number, line in enumerate(self.lines, start=1):
+            found = header.match(line)
+            if found:
+                current = found.group(1).strip()
+                if table is None and current == key:
+                    return f"{self.path}, line {number}"
+                continue
+            if current == table and pattern.match(line):
+                return f"{self.path}, line {number}"
+        return str(self.path)
+
+
+def _toml_type(value: Any) -> str:
+    names = {bool: "a boolean", int: "an integer", float: "a float", str: "a string",
+             list: "an array", dict: "a table"}
+    return names.get(type(value), type(value).__name__)

@@ -1,0 +1,41 @@
+"""Importing the package (what every child does) stays light: no pandas, numpy, cloudpickle."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+CODE = (
+    "import py3r_script, py3r_script._bootstrap, sys; "
+    "print(sorted(m for m in sys.modules "
+    "if m.split('.')[0] in {'pandas','numpy','cloudpickle','sqlite3'}))"
+)
+
+
+def test_import_is_light_in_a_fresh_interpreter():
+    proc = subprocess.run([sys.executable, "-c", CODE], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+
+
+def test_markers_usable_without_loading_the_runner():
+    code = (
+        "import sys; from py3r_script import Param, Output; "
+        "assert Output(Param(3, name='n'), name='o') == 3; "
+        "print(sorted(m for m in sys.modules if m in "
+        "{'py3r_script.runner', 'py3r_script.results', 'py3r_script.launcher'}))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+
+
+def test_public_names_resolve_lazily():
+    import py3r_script
+
+    for name in ("run", "sensitivity", "inspect", "inspect_script", "ScriptResults",
+                 "Param", "Output"):
+        assert callable(getattr(py3r_script, name))
+    assert set(py3r_script.__all__) <= set(dir(py3r_script))
