@@ -28,8 +28,10 @@ __all__ = [
     # running, for notebooks
     "inspect",
     "inspect_script",
+    "plan",
     "run",
     "sensitivity",
+    "sweep",
     # results and studies
     "DryRun",
     "IterationRecord",
@@ -42,6 +44,8 @@ __all__ = [
 _LAZY = {
     "run": "runner",
     "sensitivity": "runner",
+    "sweep": "runner",
+    "plan": "runner",
     "inspect": "inspection",
     "inspect_script": "inspection",
     "ScriptResults": "results",
@@ -60,7 +64,9 @@ if TYPE_CHECKING:
     from .records import IterationRecord as IterationRecord
     from .results import ScriptResults as ScriptResults
     from .runner import run as run
+    from .runner import plan as plan
     from .runner import sensitivity as sensitivity
+    from .runner import sweep as sweep
     from .store import Study as Study
     from .store import load as load
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import itertools
+import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,9 +17,10 @@ from .errors import ParameterError, ParameterTypeError
 from .inspection import ScriptInfo
 from .paramset import ParamSet, Scalar, to_scalar, value_key
 
-__all__ = ["MODES", "Plan", "plan_run", "plan_sweep"]
+__all__ = ["MODES", "Plan", "plan_points", "plan_run", "plan_sample", "plan_sweep"]
 
 MODES = ("independent", "grid")
+DESIGNS = (*MODES, "points", "random", "lhs")
 
 
 @dataclass(frozen=True)
@@ -27,13 +29,14 @@ class Plan:
 
     ``param_names`` are the swept names in the order given, then the names held constant;
     ``nominal`` holds their nominal values (where known); ``points`` are what each iteration
-    injects.
+    injects; ``seed`` is the seed a sampled design was drawn with.
     """
 
     mode: str
     param_names: tuple[str, ...]
     nominal: ParamSet
     points: tuple[ParamSet, ...]
+    seed: int | None = None
 
     def __len__(self) -> int:
         return len(self.points)
@@ -119,6 +122,93 @@ def plan_sweep(
     else:
         points = _grid(axes, constants)
     return Plan(mode, names, ParamSet(centre), tuple(points))
+
+
+def plan_points(
+    info: ScriptInfo,
+    points: Sequence[Mapping[str, Any]],
+    *,
+    nominal: Mapping[str, Any] | None = None,
+) -> Plan:
+    """Plan an explicit list of parameter sets ("you generate params, we run the study").
+
+    Names missing from a point keep ``nominal[name]``, else the script default; duplicate
+    points run once.
+
+    >>> plan = plan_points(info, [{"window": 3, "threshold": 0.5}, {"window": 9}])  # doctest: +SKIP
+    """
+    if isinstance(points, Mapping) or not isinstance(points, Sequence) or not points:
+        raise ParameterTypeError(
+            "points must be a non-empty list of dicts of parameter values, e.g. "
+            "[{'window': 3}, {'window': 5, 'threshold': 0.5}]"
+        )
+    fixed = ParamSet(_check_mapping(nominal or {}, "nominal"))
+    _check_names(info, fixed, "nominal")
+    names: dict[str, None] = {}
+    planned = []
+    for position, point in enumerate(points):
+        given = _check_mapping(point, f"points[{position}]")
+        _check_names(info, given, f"points[{position}]")
+        names.update(dict.fromkeys(given))
+        values = fixed.merged(given)
+        _check_required(info, values, hint="add it to each point, or nominal={{{name!r}: ...}}")
+        planned.append(values)
+    return _finish("points", info, list(names), fixed, planned)
+
+
+def plan_sample(
+    info: ScriptInfo,
+    sample: Mapping[str, Any],
+    *,
+    n: int,
+    method: str = "lhs",
+    seed: int | None = None,
+    nominal: Mapping[str, Any] | None = None,
+) -> Plan:
+    """Plan ``n`` random or Latin-hypercube samples of parameter ranges.
+
+    ``sample`` maps names to ``(low, high)`` (ints: integers in that closed range),
+    ``(low, high, "log")`` or a list of choices. The same seed gives the same plan; without
+    one a seed is chosen and kept in ``Plan.seed``. Duplicate draws (possible with ints
+    and choices) run once.
+
+    >>> plan = plan_sample(info, {"threshold": (0.1, 0.9)}, n=8, seed=1)  # doctest: +SKIP
+    """
+    from .sampling import check_sample, draw
+
+    dimensions = check_sample(sample, n, method)
+    _check_names(info, [d.name for d in dimensions], "sample")
+    fixed = ParamSet(_check_mapping(nominal or {}, "nominal"))
+    _check_names(info, fixed, "nominal")
+    if seed is None:
+        seed = random.SystemRandom().randrange(2**32)
+    elif isinstance(seed, bool) or not isinstance(seed, int):
+        raise ParameterTypeError(f"seed must be an int, got {seed!r}")
+    planned = [fixed.merged(point) for point in draw(dimensions, n, method=method, seed=seed)]
+    for values in planned[:1]:
+        _check_required(info, values, hint="nominal={{{name!r}: ...}}")
+    return _finish(method, info, [d.name for d in dimensions], fixed, planned, seed=seed)
+
+
+def _finish(
+    mode: str,
+    info: ScriptInfo,
+    varied: list[str],
+    fixed: ParamSet,
+    planned: list[ParamSet],
+    *,
+    seed: int | None = None,
+) -> Plan:
+    names = tuple(varied + [n for n in fixed if n not in varied])
+    centre = {n: fixed[n] for n in names if n in fixed}
+    for name in varied:
+        param = info.param(name)
+        if name not in centre and param is not None and param.known_default:
+            centre[name] = param.default
+    complete = [point.merged({n: v for n, v in centre.items() if n not in point})
+                for point in planned]  # a name a point leaves out keeps its known default
+    unique = list(dict.fromkeys(complete))
+    return Plan(mode, names, ParamSet(centre), tuple(unique), seed=seed)
 
 
 def _independent(

@@ -36,12 +36,12 @@ from .errors import ParameterError, ParameterTypeError
 from .execution import Item, execute, interactive
 from .inspection import ScriptInfo, inspect_script
 from .launcher import IterationTask
-from .planning import Plan, plan_run, plan_sweep
+from .planning import Plan, plan_points, plan_run, plan_sample, plan_sweep
 from .preview import DryRun
 from .results import ScriptResults
 from .store import Study, SweepInfo
 
-__all__ = ["run", "sensitivity"]
+__all__ = ["plan", "run", "sensitivity", "sweep"]
 
 StorePath = Union[str, "os.PathLike[str]", None]
 
@@ -205,6 +205,105 @@ def sensitivity(
         executor=executor, progress=progress, capture_limit=capture_limit,
     )
     return execute_plan(script_path, info, plan, options)
+
+
+def plan(
+    script_path: str | Path,
+    params: dict[Any, list[Any]] | None = None,
+    *,
+    mode: Literal["independent", "grid"] = "grid",
+    nominal: dict[str, Any] | None = None,
+    points: list[dict[str, Any]] | None = None,
+    sample: dict[str, Any] | None = None,
+    n: int | None = None,
+    method: Literal["lhs", "random"] = "lhs",
+    seed: int | None = None,
+) -> Plan:
+    """Plan a sweep without running it: ``plan(...).to_dataframe()`` shows every combination.
+
+    Exactly one design: ``params`` (a grid or one-at-a-time sweep of value lists; a tuple
+    key such as ``("window", "min_len")`` with a list of tuples links parameters that vary
+    together), ``points`` (an explicit list of parameter dicts) or ``sample`` (``n`` random or
+    Latin-hypercube draws from ``(low, high)`` ranges, ``(low, high, "log")`` or lists of
+    choices, reproducible with ``seed``). ``nominal`` holds other parameters constant.
+
+    Examples
+    --------
+    >>> plan("pipeline.py", {("window", "min_len"): [(3, 2), (5, 3)], "threshold": [0.5, 0.8]})  # doctest: +SKIP
+    >>> plan("pipeline.py", sample={"threshold": (0.1, 0.9), "window": (3, 15)}, n=20,
+    ...      seed=1).to_dataframe()  # doctest: +SKIP
+    """
+    return _plan(inspect_script(script_path), params, mode=mode, nominal=nominal,
+                 points=points, sample=sample, n=n, method=method, seed=seed)
+
+
+def _plan(info: ScriptInfo, params: Any, *, mode: str, nominal: Any, points: Any,
+          sample: Any, n: Any, method: str, seed: Any) -> Plan:
+    designs = [name for name, value in (("params", params), ("points", points),
+                                        ("sample", sample)) if value is not None]
+    if len(designs) != 1:
+        given = " and ".join(designs) if designs else "none"
+        raise ParameterError(
+            f"give exactly one design: params (value lists), points (a list of dicts) or "
+            f"sample (ranges, with n); got {given}"
+        )
+    if sample is None and n is not None:
+        raise ParameterError("n is the number of samples: it goes with sample=...")
+    if points is not None:
+        return plan_points(info, points, nominal=nominal)
+    if sample is not None:
+        if n is None:
+            raise ParameterError("sample=... needs n, the number of parameter sets to draw")
+        return plan_sample(info, sample, n=n, method=method, seed=seed, nominal=nominal)
+    return plan_sweep(info, params, nominal=nominal, mode=mode)
+
+
+def sweep(
+    script_path: str | Path,
+    params: dict[Any, list[Any]] | None = None,
+    *,
+    mode: Literal["independent", "grid"] = "grid",
+    nominal: dict[str, Any] | None = None,
+    points: list[dict[str, Any]] | None = None,
+    sample: dict[str, Any] | None = None,
+    n: int | None = None,
+    method: Literal["lhs", "random"] = "lhs",
+    seed: int | None = None,
+    outputs: list[str] | None = None,
+    stop_after_outputs: bool = False,
+    timeout: float | None = None,
+    store: str | os.PathLike[str] | None = None,
+    rerun: bool = False,
+    dry_run: bool = False,
+    backup: bool = False,
+    workdir: bool | str | os.PathLike[str] | None = None,
+    max_workers: int | Literal["auto"] = 1,
+    executor: Executor | None = None,
+    progress: bool | None = None,
+    capture_limit: int = 100_000,
+) -> ScriptResults | DryRun:
+    """Run any sweep design: a grid (default), one-at-a-time, explicit points or samples.
+
+    The design arguments are those of :func:`plan`; the running options those of
+    :func:`sensitivity`.
+
+    Examples
+    --------
+    >>> sr = sweep("pipeline.py", {("window", "min_len"): [(3, 2), (5, 3)],
+    ...                            "threshold": [0.5, 0.8]})  # doctest: +SKIP
+    >>> sr = sweep("pipeline.py", points=[{"window": 3}, {"window": 9, "threshold": 0.2}])  # doctest: +SKIP
+    >>> sr = sweep("pipeline.py", sample={"threshold": (0.1, 0.9)}, n=50, seed=0,
+    ...            max_workers="auto", store="study.db")  # doctest: +SKIP
+    """
+    info = inspect_script(script_path)
+    planned = _plan(info, params, mode=mode, nominal=nominal, points=points, sample=sample,
+                    n=n, method=method, seed=seed)
+    options = RunOptions(
+        outputs=outputs, stop_after_outputs=stop_after_outputs, timeout=timeout, store=store,
+        rerun=rerun, dry_run=dry_run, backup=backup, workdir=workdir, max_workers=max_workers,
+        executor=executor, progress=progress, capture_limit=capture_limit,
+    )
+    return execute_plan(script_path, info, planned, options)
 
 
 def execute_plan(

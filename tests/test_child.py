@@ -386,6 +386,10 @@ def test_crash_by_signal_is_recorded_and_sweep_goes_on(write_script):
         assert name in record.error
         assert record.outputs["before_crash"] == mode  # captured before the crash
         assert "after" not in record.outputs
+        assert record.exit_code is None
+        assert "_bootstrap" not in record.error
+    # faulthandler's dump names the crashing line of the script
+    assert f'File "{script}", line 9' in sr.record({"mode": "abort"}).error
     assert sr[{"mode": "later"}]["after"] == "survived"
     assert sr[{"mode": "fine"}]["after"] == "survived"
 

@@ -214,3 +214,32 @@ def test_outputs_selects_what_is_captured(write_script):
     frame = sr.to_dataframe(outputs=["product"])
     assert list(frame.columns) == ["a", "product"]
     assert sorted(frame["product"]) == [5, 10]
+
+
+def test_concurrent_sweep_keeps_plan_order(write_script):
+    script = write_script(
+        """
+        import os
+        import time
+        from py3r_script import Output, Param
+        i = Param(0, name="i")
+        time.sleep(0.3)
+        Output(os.getpid(), name="pid")
+        Output(i * 2, name="double")
+        if i == 2:
+            raise ValueError("two")
+        """
+    )
+    sr = sensitivity(script, {"i": [1, 2, 3]}, max_workers=2)
+    assert [r.params["i"] for r in sr.records] == [0, 1, 2, 3]
+    assert [r.status for r in sr.records] == ["ok", "ok", "error", "ok"]
+    assert [sr[{"i": i}]["double"] for i in (0, 1, 3)] == [0, 2, 6]
+    assert len({sr[{"i": i}]["pid"] for i in (0, 1, 3)}) == 3
+    spans = sorted((r.started, r.finished) for r in sr.records)
+    assert any(later[0] < earlier[1] for earlier, later in zip(spans, spans[1:]))
+
+
+def test_dry_run_starts_nothing(marked_script, marker):
+    preview = sensitivity(marked_script(AB_SCRIPT), {"a": [1, 3]}, dry_run=True)
+    assert len(preview) == 3
+    assert not marker.exists()

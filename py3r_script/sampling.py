@@ -1,0 +1,103 @@
+"""Random and Latin-hypercube samples of parameter ranges, reproducible from a seed.
+
+A range is a ``(low, high)`` tuple: floats are drawn uniformly in ``[low, high)``, ints
+uniformly among ``low..high`` inclusive; ``(low, high, "log")`` draws floats uniformly in
+log space. A list is a set of choices, each equally likely.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import ParameterError, ParameterTypeError
+from .paramset import Scalar, to_scalar
+
+__all__ = ["METHODS", "Dimension", "check_sample", "dimension", "draw"]
+
+METHODS = ("lhs", "random")
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """One sampled parameter: a numeric range, or a list of choices."""
+
+    name: str
+    low: float = 0.0
+    high: float = 0.0
+    integer: bool = False
+    log: bool = False
+    choices: tuple[Scalar, ...] = ()
+
+    def value(self, u: float) -> Scalar:
+        """The value at quantile ``u`` in ``[0, 1)``."""
+        if self.choices:
+            return self.choices[min(int(u * len(self.choices)), len(self.choices) - 1)]
+        if self.integer:
+            span = int(self.high) - int(self.low) + 1
+            return int(self.low) + min(int(u * span), span - 1)
+        if self.log:
+            return math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low)))
+        return self.low + u * (self.high - self.low)
+
+
+def dimension(name: str, spec: Any) -> Dimension:
+    """Check and build a :class:`Dimension` from a ``(low, high[, "log"])`` tuple or a list."""
+    if isinstance(spec, list):
+        if not spec:
+            raise ParameterError(f"sample[{name!r}] is an empty list of choices")
+        choices = tuple(to_scalar(v, what=f"choice of sample[{name!r}]") for v in spec)
+        return Dimension(name, choices=choices)
+    if not isinstance(spec, tuple) or len(spec) not in (2, 3):
+        raise ParameterTypeError(
+            f"sample[{name!r}] must be a range (low, high), (low, high, 'log'), or a list of "
+            f"choices, got {spec!r}"
+        )
+    low, high = (to_scalar(v, what=f"bound of sample[{name!r}]") for v in spec[:2])
+    scale = spec[2] if len(spec) == 3 else "linear"
+    if any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in (low, high)):
+        raise ParameterTypeError(f"sample[{name!r}] bounds must be numbers, got {spec!r}")
+    if not low < high:  # type: ignore[operator]
+        raise ParameterError(f"sample[{name!r}] needs low < high, got {spec!r}")
+    if scale not in ("linear", "log"):
+        raise ParameterError(f"sample[{name!r}]: the third item must be 'log', got {scale!r}")
+    if scale == "log" and low <= 0:  # type: ignore[operator]
+        raise ParameterError(f"sample[{name!r}]: a log range needs low > 0, got {spec!r}")
+    integer = type(low) is int and type(high) is int and scale == "linear"
+    return Dimension(name, float(low), float(high), integer=integer, log=scale == "log")  # type: ignore[arg-type]
+
+
+def draw(
+    dimensions: Sequence[Dimension], n: int, *, method: str, seed: int
+) -> list[dict[str, Scalar]]:
+    """``n`` points: independent uniform draws (``random``) or a Latin hypercube (``lhs``).
+
+    >>> draw([dimension("x", (0.0, 1.0))], 2, method="lhs", seed=0)  # doctest: +SKIP
+    [{'x': 0.42...}, {'x': 0.88...}]
+    """
+    rng = random.Random(seed)
+    columns: list[list[float]] = []
+    for _ in dimensions:
+        if method == "random":
+            columns.append([rng.random() for _ in range(n)])
+        else:  # one draw in each of n equal strata, strata shuffled per dimension
+            strata = list(range(n))
+            rng.shuffle(strata)
+            columns.append([(s + rng.random()) / n for s in strata])
+    return [
+        {d.name: d.value(column[i]) for d, column in zip(dimensions, columns)} for i in range(n)
+    ]
+
+
+def check_sample(sample: Mapping[str, Any], n: Any, method: str) -> list[Dimension]:
+    """Validate a sampling design; returns its dimensions."""
+    if method not in METHODS:
+        raise ParameterError(f"unknown sampling method {method!r}; use one of {METHODS}")
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ParameterError(f"n (the number of samples) must be a positive int, got {n!r}")
+    if not isinstance(sample, Mapping) or not sample:
+        raise ParameterError("sample must be a non-empty dict of name -> (low, high) or [choices]")
+    return [dimension(name, spec) for name, spec in sample.items()]
