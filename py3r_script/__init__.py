@@ -63,8 +63,8 @@ if TYPE_CHECKING:
     from .preview import DryRun as DryRun
     from .records import IterationRecord as IterationRecord
     from .results import ScriptResults as ScriptResults
-    from .runner import run as run
     from .runner import plan as plan
+    from .runner import run as run
     from .runner import sensitivity as sensitivity
     from .runner import sweep as sweep
     from .store import Study as Study

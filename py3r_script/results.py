@@ -222,6 +222,90 @@ class ScriptResults:
                 frame[column] = pd.to_datetime(frame[column], unit="s", utc=True)
         return frame
 
+    # -- analysis (see analysis.py and plotting.py) ---------------------------------------
+    def sensitivity_table(self, outputs: Sequence[str] | None = None) -> pd.DataFrame:
+        """Ranked one-at-a-time sensitivity of each numeric output to each varied parameter.
+
+        See :func:`py3r_script.analysis.sensitivity_table` for the columns.
+
+        >>> sr.sensitivity_table()  # doctest: +SKIP
+        """
+        from .analysis import sensitivity_table
+
+        return sensitivity_table(self, outputs)
+
+    def pivot(self, output: str, index: str, columns: str, *, aggfunc: str = "mean"
+              ) -> pd.DataFrame:
+        """One output over two parameters of a grid (other parameters at nominal).
+
+        >>> sr.pivot("time_moving", index="smooth_window", columns="speed_threshold")  # doctest: +SKIP
+        """
+        from .analysis import pivot
+
+        return pivot(self, output, index, columns, aggfunc=aggfunc)
+
+    def concat(self, output: str) -> pd.DataFrame:
+        """Stack a DataFrame/Series output of every completed iteration, with parameter columns.
+
+        >>> sr.concat("summary")  # doctest: +SKIP
+        """
+        from .analysis import concat
+
+        return concat(self, output)
+
+    def plot_response(self, output: str, params: Sequence[str] | None = None) -> Any:
+        """Plot ``output`` against each varied parameter; returns the matplotlib Figure.
+
+        >>> fig = sr.plot_response("time_moving")  # doctest: +SKIP
+        """
+        from .plotting import plot_response
+
+        return plot_response(self, output, params)
+
+    def plot_tornado(self, output: str) -> Any:
+        """Tornado chart of the sensitivity table for ``output``; returns the Figure.
+
+        >>> sr.plot_tornado("time_moving").savefig("tornado.png")  # doctest: +SKIP
+        """
+        from .plotting import plot_tornado
+
+        return plot_tornado(self, output)
+
+    def plot_heatmap(self, output: str, x: str, y: str) -> Any:
+        """Heatmap of ``output`` over two grid parameters; returns the Figure.
+
+        >>> fig = sr.plot_heatmap("time_moving", x="speed_threshold", y="smooth_window")  # doctest: +SKIP
+        """
+        from .plotting import plot_heatmap
+
+        return plot_heatmap(self, output, x, y)
+
+    def _repr_html_(self) -> str:
+        """The notebook view: counts, parameters, outputs, the head of the table, errors."""
+        from html import escape
+
+        failed = self.errors
+        parts = [
+            "<div class='py3r-script-results'>",
+            f"<b>ScriptResults</b> of <code>{escape(str(self._script or ''))}</code>: "
+            f"{len(self._records)} iteration(s), {len(self._records) - len(failed)} ok, "
+            f"{len(failed)} failed<br>",
+            f"<b>params</b>: {escape(', '.join(self._param_names) or '(none)')}<br>",
+            f"<b>outputs</b>: {escape(', '.join(self._output_names) or '(none)')}",
+        ]
+        scalar = [n for n in self._output_names if all(
+            _is_scalar_value(r.outputs[n]) for r in self._records if r.ok and n in r.outputs)]
+        if self._completed:
+            parts.append(self.to_dataframe(outputs=scalar).head(10).to_html(index=False))
+            if len(self._completed) > 10:
+                parts.append(f"<i>... {len(self._completed) - 10} more rows</i>")
+        if failed:
+            items = "".join(f"<li><code>{escape(str(p))}</code>: {escape(_first_line(m))}</li>"
+                            for p, m in failed[:10])
+            parts.append(f"<b>errors</b><ul>{items}</ul>")
+        parts.append("</div>")
+        return "\n".join(parts)
+
     def __repr__(self) -> str:
         failed = len(self._records) - sum(r.ok for r in self._records)
         where = f" of {self._script}" if self._script else ""
@@ -252,6 +336,12 @@ def _unique_keys(records: list[IterationRecord], names: Sequence[str]) -> list[I
     return list(seen.values())
 
 
+def _is_scalar_value(value: Any) -> bool:
+    if type(value) in (bool, int, float, str, type(None)):
+        return True
+    return type(value).__module__.startswith("numpy") and getattr(value, "ndim", None) == 0
+
+
 def _scalar_output(record: IterationRecord, name: str, param_names: Sequence[str]) -> Any:
     if name not in record.outputs:
         return None
@@ -264,8 +354,9 @@ def _scalar_output(record: IterationRecord, name: str, param_names: Sequence[str
     key = record.params.project(param_names).to_dict()
     raise TypeError(
         f"output {name!r} is not a scalar (it is a {type(value).__name__} in iteration {key}), "
-        f"so it cannot be a DataFrame column. Get it by indexing, sr[{key}][{name!r}], or "
-        f"leave it out: sr.to_dataframe(outputs=[...scalar outputs...])."
+        f"so it cannot be a DataFrame column. Get it by indexing, sr[{key}][{name!r}], "
+        f"stack it over iterations with sr.concat({name!r}), or leave it out: "
+        f"sr.to_dataframe(outputs=[...scalar outputs...])."
     )
 
 

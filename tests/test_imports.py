@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 CODE = (
     "import py3r_script, py3r_script._bootstrap, sys; "
     "print(sorted(m for m in sys.modules "
@@ -34,8 +36,13 @@ def test_markers_usable_without_loading_the_runner():
 
 def test_public_names_resolve_lazily():
     import py3r_script
+    from py3r_script import inspection, markers, results, runner
 
-    for name in ("run", "sensitivity", "inspect", "inspect_script", "ScriptResults",
-                 "Param", "Output"):
-        assert callable(getattr(py3r_script, name))
-    assert set(py3r_script.__all__) <= set(dir(py3r_script))
+    assert py3r_script.run is runner.run
+    assert py3r_script.sensitivity is runner.sensitivity
+    assert py3r_script.inspect is inspection.inspect
+    assert py3r_script.inspect_script is inspection.inspect_script
+    assert py3r_script.ScriptResults is results.ScriptResults
+    assert py3r_script.Param is markers.Param and py3r_script.Output is markers.Output
+    with pytest.raises(AttributeError):
+        py3r_script.no_such_name  # noqa: B018

@@ -1,0 +1,470 @@
+"""Fault handling and isolation: whatever a child does, the sweep records it and goes on.
+
+Every test here takes the ``launch_mode`` fixture: the keyword arguments that select how
+children are started. Today there is only the cold start (a fresh interpreter per
+iteration, ``{}``); a warm start (say ``warm=True``) is tested by adding one param to it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from py3r_script import Study, load, sensitivity
+
+LAUNCH_MODES = {"cold": {}}
+
+
+@pytest.fixture(params=list(LAUNCH_MODES))
+def launch_mode(request):
+    """Keyword arguments for ``sensitivity`` selecting how children are launched."""
+    yield dict(LAUNCH_MODES[request.param])
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+
+def _gone(pid: int) -> bool:
+    """True when ``pid`` no longer runs: no such process, or a zombie (dead, not yet reaped).
+
+    Killed grandchildren are reparented to init, which may reap them late (or, in some
+    containers, never): a zombie is dead.
+    """
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            stat = handle.read()
+    except FileNotFoundError:
+        return True
+    except OSError:  # pragma: no cover - no /proc
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
+
+
+def _wait_gone(pids, timeout: float = 3.0) -> list[int]:
+    """Poll until every pid is gone; return those still alive after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        alive = [pid for pid in pids if not _gone(pid)]
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.05)
+
+
+def _kill_leftovers(pids) -> None:
+    """Clean up after a failed test: kill the processes (and groups) it started."""
+    for pid in pids:
+        if _gone(pid):
+            continue
+        for kill in (os.killpg, os.kill):
+            try:
+                kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+
+def _fault_sweep(script, fault: str, launch_mode, **options):
+    """Sweep ``kind`` over before -> fault -> after; check the neighbours and return the fault."""
+    start = time.monotonic()
+    sr = sensitivity(script, {"kind": ["before", fault, "after"]}, progress=False,
+                     **launch_mode, **options)
+    elapsed = time.monotonic() - start
+    assert [r.params["kind"] for r in sr.records] == ["before", fault, "after"]
+    before, record, after = sr.records
+    assert before.ok, before.error
+    assert after.ok, after.error  # the sweep went on to the next iteration
+    assert after.outputs["done"] == "after"
+    assert sorted(p["kind"] for p in sr) == ["after", "before"]
+    assert not record.ok
+    assert sr.errors == [({"kind": fault}, record.error)]
+    return record, elapsed
+
+
+FAULT_SCRIPT = """
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import time
+from py3r_script import Output, Param
+
+kind = Param("before", name="kind")
+Output(os.getpid(), name="pid")
+if kind == "sigkill":
+    os.kill(os.getpid(), signal.SIGKILL)
+elif kind == "sigsegv":
+    ctypes.string_at(0)  # SEGFAULT-HERE
+elif kind == "abort":
+    os.abort()
+elif kind == "close":
+    os.close(1)
+    os.close(2)
+    print("after closing stdout and stderr")
+elif kind == "daemon":
+    child = os.fork()
+    if child == 0:
+        time.sleep(60)
+        os._exit(0)
+    Output(child, name="daemon")
+elif kind == "hang":
+    grandchild = subprocess.Popen(["sleep", "60"])
+    Output(grandchild.pid, name="grandchild")
+    time.sleep(60)
+elif kind == "raise":
+    raise RuntimeError("failed on purpose")
+Output(kind, name="done")
+"""
+
+
+@pytest.fixture
+def fault_script(write_script):
+    return write_script(FAULT_SCRIPT, "faulty.py")
+
+
+def _line_of(script: Path, needle: str) -> int:
+    lines = script.read_text().splitlines()
+    return next(n for n, line in enumerate(lines, 1) if needle in line)
+
+
+# -- signals --------------------------------------------------------------------------------
+
+
+def test_sigkill_is_a_crashed_record_naming_the_signal(fault_script, launch_mode):
+    record, _ = _fault_sweep(fault_script, "sigkill", launch_mode)
+    assert record.status == "crashed"
+    assert record.signal == "SIGKILL"
+    assert record.exit_code is None
+    assert "SIGKILL" in record.error
+    assert record.outputs["pid"] > 0  # what it produced before dying is kept
+    assert "done" not in record.outputs
+
+
+def test_sigsegv_is_a_crashed_record_with_the_faulthandler_excerpt(fault_script, launch_mode):
+    record, _ = _fault_sweep(fault_script, "sigsegv", launch_mode)
+    assert record.status == "crashed"
+    assert record.signal == "SIGSEGV"
+    assert "SIGSEGV" in record.error
+    assert "Segmentation fault" in record.error
+    line = _line_of(fault_script, "SEGFAULT-HERE")
+    assert f'File "{fault_script}", line {line}' in record.error
+    # the excerpt shows the user's frames, not the runner's
+    assert "_bootstrap.py" not in record.error
+    assert "runpy" not in record.error
+    # the whole dump stays in stderr
+    assert f'File "{fault_script}", line {line}' in record.stderr
+
+
+def test_abort_is_a_crashed_record_naming_sigabrt(fault_script, launch_mode):
+    record, _ = _fault_sweep(fault_script, "abort", launch_mode)
+    assert record.status == "crashed"
+    assert record.signal == "SIGABRT"
+    assert "SIGABRT" in record.error
+    assert f'File "{fault_script}", line {_line_of(fault_script, "os.abort()")}' in record.error
+
+
+def test_exception_in_the_middle_of_a_sweep(fault_script, launch_mode):
+    record, _ = _fault_sweep(fault_script, "raise", launch_mode)
+    assert record.status == "error"
+    assert record.exit_code == 1
+    assert record.error_type == "RuntimeError"
+    assert record.error.startswith("RuntimeError: failed on purpose")
+    assert str(fault_script) in record.error
+
+
+@pytest.mark.parametrize("max_workers", [1, 2])
+def test_failures_in_the_middle_of_a_longer_sweep(fault_script, launch_mode, max_workers):
+    kinds = ["before", "raise", "x1", "sigkill", "x2", "abort", "x3"]
+    sr = sensitivity(fault_script, {"kind": kinds}, max_workers=max_workers, progress=False,
+                     **launch_mode)
+    assert [r.params["kind"] for r in sr.records] == kinds
+    assert [r.status for r in sr.records] == [
+        "ok", "error", "ok", "crashed", "ok", "crashed", "ok"]
+    assert [r.outputs.get("done") for r in sr.records if r.ok] == ["before", "x1", "x2", "x3"]
+    assert len({r.outputs["pid"] for r in sr.records}) == len(kinds)
+
+
+# -- closed standard streams -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "unbuffered"])
+def test_child_closing_stdout_and_stderr(fault_script, launch_mode, monkeypatch, unbuffered):
+    if unbuffered:
+        monkeypatch.setenv("PYTHONUNBUFFERED", "1")
+    else:
+        monkeypatch.delenv("PYTHONUNBUFFERED", raising=False)
+    record, _ = _fault_sweep(fault_script, "close", launch_mode)
+    assert record.status == "error"
+    if unbuffered:
+        # print() writes straight to the closed descriptor and raises
+        assert record.exit_code == 1
+        assert "OSError" in record.error
+        assert "Bad file descriptor" in record.error
+        assert "done" not in record.outputs
+    else:
+        # the print is buffered: the script finishes, then Python cannot flush at exit
+        assert record.exit_code == 120
+        assert "120" in record.error
+        assert "flush" in record.error
+        assert record.outputs["done"] == "close"
+
+
+# -- processes left behind -------------------------------------------------------------------
+
+
+def test_forked_daemon_is_killed_when_the_script_ends(fault_script, launch_mode):
+    start = time.monotonic()
+    sr = sensitivity(fault_script, {"kind": ["before", "daemon", "after"]}, progress=False,
+                     **launch_mode)
+    elapsed = time.monotonic() - start
+    daemon_pid = sr.records[1].outputs["daemon"]
+    try:
+        assert elapsed < 15, "the sweep waited for the daemon's 60 s sleep"
+        assert [r.status for r in sr.records] == ["ok", "ok", "ok"]
+        record = sr.records[1]
+        assert record.duration < 10
+        assert _wait_gone([daemon_pid], timeout=1.0) == []
+        assert "left processes running" in record.stderr
+        assert "killed" in record.stderr
+        assert "left processes" not in sr.records[0].stderr
+        assert "left processes" not in sr.records[2].stderr
+    finally:
+        _kill_leftovers([daemon_pid])
+
+
+@pytest.mark.parametrize("max_workers", [1, 2])
+def test_timeout_kills_the_child_and_its_process_group(fault_script, launch_mode, max_workers):
+    sr = sensitivity(fault_script, {"kind": ["before", "hang", "after"]}, timeout=1,
+                     max_workers=max_workers, progress=False, **launch_mode)
+    record = sr.records[1]
+    pids = [record.outputs.get("pid"), record.outputs.get("grandchild")]
+    try:
+        assert [r.status for r in sr.records] == ["ok", "timeout", "ok"]
+        assert record.signal == "SIGKILL"
+        assert record.exit_code is None
+        assert "timed out" in record.error
+        match = re.search(r"after (\d+(?:\.\d+)?) s", record.error)
+        assert match, record.error
+        assert 1.0 <= float(match.group(1)) < 10
+        assert "timeout=1 s" in record.error
+        assert 1.0 <= record.duration < 10
+        assert None not in pids  # outputs produced before the kill are kept
+        assert _wait_gone(pids, timeout=1.0) == [], "the child or its grandchild survived"
+        assert sr.records[2].outputs["done"] == "after"
+    finally:
+        _kill_leftovers([p for p in pids if p])
+
+
+def test_timeout_does_not_affect_iterations_that_finish_in_time(fault_script, launch_mode):
+    sr = sensitivity(fault_script, {"kind": ["before", "after"]}, timeout=30, progress=False,
+                     **launch_mode)
+    assert [r.status for r in sr.records] == ["ok", "ok"]
+
+
+# -- big output: bounded memory in the driver ------------------------------------------------
+
+BIG_STDOUT_SCRIPT = """
+import sys
+from py3r_script import Output, Param
+megabytes = Param(0, name="megabytes")
+chunk = "x" * 1023 + "\\n"
+for _ in range(megabytes * 1024):
+    sys.stdout.write(chunk)
+print("THE-END")
+Output(megabytes, name="written")
+"""
+
+RSS_DRIVER = """
+import json, resource, sys
+from py3r_script import sensitivity
+
+script, launch_mode = sys.argv[1], json.loads(sys.argv[2])
+sensitivity(script, {"megabytes": [0, 1]}, progress=False, **launch_mode)  # warm up
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+sr = sensitivity(script, {"megabytes": [0, 100, 2]}, progress=False, **launch_mode)
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+big = sr.records[1]
+print(json.dumps({
+    "growth_kb": after - before,
+    "statuses": [r.status for r in sr.records],
+    "written": [r.outputs.get("written") for r in sr.records],
+    "stdout_len": len(big.stdout),
+    "stdout_head": big.stdout[:200],
+    "stdout_tail": big.stdout[-50:],
+    "small_stdout": sr.records[0].stdout,
+}))
+"""
+
+
+def test_100mb_of_stdout_is_tail_capped_and_driver_memory_stays_small(
+    write_script, launch_mode
+):
+    script = write_script(BIG_STDOUT_SCRIPT, "chatty.py")
+    proc = subprocess.run(
+        [sys.executable, "-c", RSS_DRIVER, str(script), json.dumps(launch_mode)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report["statuses"] == ["ok", "ok", "ok"]
+    assert report["written"] == [0, 100, 2]
+    limit = 100_000  # the default capture_limit
+    assert report["stdout_len"] <= limit + 100
+    assert report["stdout_len"] >= limit - 1100
+    header = re.match(r"\[\.\.\. (\d+) earlier bytes not kept \.\.\.\]\n", report["stdout_head"])
+    assert header, report["stdout_head"]
+    assert int(header.group(1)) == 100 * 1024 * 1024 + len("THE-END\n") - limit
+    assert report["stdout_tail"].endswith("x\nTHE-END\n")
+    assert report["small_stdout"] == "THE-END\n"
+    assert report["growth_kb"] < 50 * 1024, f"driver peak RSS grew {report['growth_kb']} kB"
+
+
+# -- Ctrl-C --------------------------------------------------------------------------------
+
+PIDS_SCRIPT = """
+import os
+import subprocess
+import time
+from py3r_script import Output, Param
+
+x = Param(0, name="x")
+if x >= {slow_from}:
+    grandchild = subprocess.Popen(["sleep", "60"])
+    tmp = os.path.join({pid_dir!r}, f"{{x}}.tmp")
+    with open(tmp, "w") as handle:
+        handle.write(f"{{os.getpid()}} {{grandchild.pid}}")
+    os.replace(tmp, os.path.join({pid_dir!r}, f"{{x}}.pids"))
+    time.sleep(60)
+Output(x, name="x_out")
+"""
+
+INTERRUPT_DRIVER = """
+import json, signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as in an interactive python
+from py3r_script import sensitivity
+
+script, values, options = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
+try:
+    sensitivity(script, {"x": values}, progress=False, **options)
+except KeyboardInterrupt as exc:
+    print("INTERRUPTED", len(exc.results.records), type(exc).__name__, flush=True)
+    print(json.dumps([[r.params["x"], r.status] for r in exc.results.records]), flush=True)
+else:
+    print("FINISHED", flush=True)
+"""
+
+
+def _start_driver(script: Path, values, options) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-c", INTERRUPT_DRIVER, str(script), json.dumps(values),
+         json.dumps(options)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )
+
+
+def _wait_for_pid_files(driver: subprocess.Popen, pid_dir: Path, names, timeout=20.0):
+    """The (child, grandchild) pids written by the iterations ``names`` once all have started."""
+    deadline = time.monotonic() + timeout
+    while True:
+        files = [pid_dir / f"{name}.pids" for name in names]
+        if all(f.exists() for f in files):
+            return [int(pid) for f in files for pid in f.read_text().split()]
+        if driver.poll() is not None:
+            out, err = driver.communicate()
+            pytest.fail(f"the driver ended before the iterations started:\n{out}\n{err}")
+        if time.monotonic() > deadline:
+            pytest.fail("the iterations did not start in time")
+        time.sleep(0.02)
+
+
+def _interrupt(driver: subprocess.Popen, pids) -> tuple[list[int], str, str]:
+    """SIGINT the driver only; return the pids still alive after 3 s, and its output."""
+    os.kill(driver.pid, signal.SIGINT)
+    alive = _wait_gone(pids, timeout=3.0)
+    try:
+        out, err = driver.communicate(timeout=5)
+    except subprocess.TimeoutExpired:
+        driver.kill()
+        out, err = driver.communicate()
+        pytest.fail(f"the driver did not exit after SIGINT:\n{out}\n{err}")
+    return alive, out, err
+
+
+def _run_interrupted_sweep(tmp_path, write_script, *, values, slow, slow_from, options):
+    pid_dir = tmp_path / "pids"
+    pid_dir.mkdir()
+    script = write_script(PIDS_SCRIPT.format(slow_from=slow_from, pid_dir=str(pid_dir)),
+                          "sleepy.py")
+    driver = _start_driver(script, values, options)
+    pids: list[int] = []
+    try:
+        pids = _wait_for_pid_files(driver, pid_dir, slow)
+        start = time.monotonic()
+        alive, out, err = _interrupt(driver, pids)
+        assert alive == [], f"children or grandchildren outlived the sweep: {alive}"
+        assert time.monotonic() - start < 8
+        assert driver.returncode == 0, err
+        started = sorted(p.name for p in pid_dir.glob("*.pids"))
+        return out, err, started
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+            driver.communicate()
+        _kill_leftovers(pids)
+
+
+def test_ctrl_c_kills_every_child_and_grandchild_and_keeps_partial_results(
+    tmp_path, write_script, launch_mode
+):
+    out, err, started = _run_interrupted_sweep(
+        tmp_path, write_script, values=[0, 1], slow=[0, 1], slow_from=0,
+        options={"max_workers": 2, **launch_mode},
+    )
+    assert "INTERRUPTED 0 SweepInterrupted" in out, (out, err)
+    assert "FINISHED" not in out
+    assert started == ["0.pids", "1.pids"]
+
+
+def test_ctrl_c_sequential_kills_the_running_child_and_starts_no_more(
+    tmp_path, write_script, launch_mode
+):
+    out, err, started = _run_interrupted_sweep(
+        tmp_path, write_script, values=[0, 1, 2, 3], slow=[1], slow_from=1,
+        options={"max_workers": 1, **launch_mode},
+    )
+    assert "INTERRUPTED 1 SweepInterrupted" in out, (out, err)
+    assert '[[0, "ok"]]' in out
+    time.sleep(0.3)
+    assert sorted(p.name for p in (tmp_path / "pids").glob("*.pids")) == ["1.pids"]
+
+
+def test_ctrl_c_with_a_store_keeps_finished_iterations_and_marks_the_sweep_interrupted(
+    tmp_path, write_script, launch_mode
+):
+    db = tmp_path / "study.db"
+    out, err, started = _run_interrupted_sweep(
+        tmp_path, write_script, values=[0, 1, 2, 3], slow=[2, 3], slow_from=2,
+        options={"max_workers": 2, "store": str(db), **launch_mode},
+    )
+    assert "INTERRUPTED 2 SweepInterrupted" in out, (out, err)
+    assert '[[0, "ok"], [1, "ok"]]' in out
+    stored = load(db)
+    assert sorted((r.params["x"], r.status) for r in stored.records) == [(0, "ok"), (1, "ok")]
+    assert sorted(r.outputs["x_out"] for r in stored.records) == [0, 1]
+    with Study(db) as study:
+        sweeps = study.sweeps()
+    assert sweeps["status"].tolist() == ["interrupted"]
+    assert sweeps["n_planned"].tolist() == [4]
+    assert sweeps["n_done"].tolist() == [2]
+
