@@ -81,7 +81,7 @@ def sensitivity_table(results: ScriptResults, outputs: Sequence[str] | None = No
 
     Examples
     --------
-    >>> sr = sensitivity("pipeline.py", {"window": [3, 5, 7], "threshold": [0.5, 0.8]})  # doctest: +SKIP
+    >>> sr = sensitivity("pipeline.py", {"window": [3, 5, 7]})  # doctest: +SKIP
     >>> sr.sensitivity_table()  # doctest: +SKIP
     """
     import pandas as pd
@@ -140,7 +140,7 @@ def _row(results: ScriptResults, output: str, name: str, varied: Sequence[str]) 
 
 def _elasticity(points: Sequence[tuple[Any, float]], x0: Any, y0: float) -> float:
     x0n = _number(x0)
-    if x0n is None or x0n == 0 or not y0 == y0 or y0 == 0:
+    if x0n is None or x0n == 0 or y0 != y0 or y0 == 0:
         return math.nan
     numeric = [(float(x), y) for x, y in points if _number(x) is not None]
     below = [(x, y) for x, y in numeric if x < x0n]

@@ -116,7 +116,7 @@ def _extreme_outputs(
 def plot_heatmap(results: ScriptResults, output: str, x: str, y: str) -> Figure:
     """A heatmap of one output over two grid parameters, each cell annotated.
 
-    >>> fig = sr.plot_heatmap("time_moving", x="speed_threshold", y="smooth_window")  # doctest: +SKIP
+    >>> fig = sr.plot_heatmap("time_moving", x="threshold", y="window")  # doctest: +SKIP
     """
     table = pivot(results, output, index=y, columns=x)
     fig = _pyplot_free_figure(figsize=(1.2 * len(table.columns) + 3, 0.8 * len(table) + 2),

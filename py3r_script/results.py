@@ -238,7 +238,7 @@ class ScriptResults:
               ) -> pd.DataFrame:
         """One output over two parameters of a grid (other parameters at nominal).
 
-        >>> sr.pivot("time_moving", index="smooth_window", columns="speed_threshold")  # doctest: +SKIP
+        >>> sr.pivot("time_moving", index="window", columns="threshold")  # doctest: +SKIP
         """
         from .analysis import pivot
 
@@ -274,7 +274,7 @@ class ScriptResults:
     def plot_heatmap(self, output: str, x: str, y: str) -> Any:
         """Heatmap of ``output`` over two grid parameters; returns the Figure.
 
-        >>> fig = sr.plot_heatmap("time_moving", x="speed_threshold", y="smooth_window")  # doctest: +SKIP
+        >>> fig = sr.plot_heatmap("time_moving", x="threshold", y="window")  # doctest: +SKIP
         """
         from .plotting import plot_heatmap
 

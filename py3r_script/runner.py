@@ -229,7 +229,8 @@ def plan(
 
     Examples
     --------
-    >>> plan("pipeline.py", {("window", "min_len"): [(3, 2), (5, 3)], "threshold": [0.5, 0.8]})  # doctest: +SKIP
+    >>> plan("pipeline.py", {("window", "min_len"): [(3, 2), (5, 3)],
+    ...                      "threshold": [0.5, 0.8]})  # doctest: +SKIP
     >>> plan("pipeline.py", sample={"threshold": (0.1, 0.9), "window": (3, 15)}, n=20,
     ...      seed=1).to_dataframe()  # doctest: +SKIP
     """
@@ -291,7 +292,8 @@ def sweep(
     --------
     >>> sr = sweep("pipeline.py", {("window", "min_len"): [(3, 2), (5, 3)],
     ...                            "threshold": [0.5, 0.8]})  # doctest: +SKIP
-    >>> sr = sweep("pipeline.py", points=[{"window": 3}, {"window": 9, "threshold": 0.2}])  # doctest: +SKIP
+    >>> sr = sweep("pipeline.py", points=[{"window": 3},
+    ...                                   {"window": 9, "threshold": 0.2}])  # doctest: +SKIP
     >>> sr = sweep("pipeline.py", sample={"threshold": (0.1, 0.9)}, n=50, seed=0,
     ...            max_workers="auto", store="study.db")  # doctest: +SKIP
     """
