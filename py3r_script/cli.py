@@ -158,19 +158,35 @@ def _sensitivity(args: argparse.Namespace) -> int:
 
 def _sweep(args: argparse.Namespace) -> int:
     from .inspection import inspect_script
-    from .runner import sensitivity
+    from .runner import sweep
     from .sweepfile import read_sweep_file
-    from .textvalues import coerce_to_default
 
     spec = read_sweep_file(args.file)
     info = inspect_script(spec.script)
-    params = {n: [coerce_to_default(v, info.param(n)) for v in values]
-              for n, values in spec.params.items()}
-    nominal = {n: coerce_to_default(v, info.param(n)) for n, v in spec.nominal.items()}
+    design = spec.design()
+    design["nominal"] = _typed(info, design["nominal"])
+    if "params" in design:
+        design["params"] = {key: [_typed_item(info, key, v) for v in values]
+                            for key, values in design["params"].items()}
+    if "points" in design:
+        design["points"] = [_typed(info, point) for point in design["points"]]
     options = {**spec.options, **_run_options(args, explicit_only=True),
                **_worker_options(args)}
-    results = sensitivity(spec.script, params, nominal=nominal, mode=spec.mode, **options)
-    return _report(results, args)
+    return _report(sweep(spec.script, **design, **options), args)
+
+
+def _typed(info: Any, values: dict[str, Any]) -> dict[str, Any]:
+    from .textvalues import coerce_to_default
+
+    return {n: coerce_to_default(v, info.param(n)) for n, v in values.items()}
+
+
+def _typed_item(info: Any, key: Any, value: Any) -> Any:
+    from .textvalues import coerce_to_default
+
+    if isinstance(key, tuple):
+        return tuple(coerce_to_default(v, info.param(n)) for n, v in zip(key, value))
+    return coerce_to_default(value, info.param(key))
 
 
 def _show(args: argparse.Namespace) -> int:

@@ -15,6 +15,12 @@
 
     [nominal]
     seed = 1
+
+Other designs: ``[[linked]]`` tables (``names = ["window", "min_len"]``,
+``values = [[3, 2], [5, 3]]``) vary parameters together, inside grids too; ``[[points]]``
+tables list parameter sets explicitly; a ``[sample]`` table (``method = "lhs"`` or
+``"random"``, ``n``, ``seed``, ``[sample.ranges]`` of ``[low, high]`` or
+``[low, high, "log"]``, ``[sample.choices]`` of value lists) draws them.
 """
 
 from __future__ import annotations
@@ -49,7 +55,14 @@ _TOP_LEVEL: dict[str, tuple[tuple[type, ...], str]] = {
     "backup": ((bool,), "true or false"),
     "workdir": ((bool, str), "true, or a folder relative to the sweep file"),
     "capture_limit": ((int,), "bytes of stdout/stderr kept per iteration"),
+    "linked": ((list,), "[[linked]] tables with names = [...] and values = [[...], ...]"),
+    "points": ((list,), "[[points]] tables, one parameter set each"),
+    "sample": ((dict,), "a [sample] table with method, n, seed, [sample.ranges], "
+                        "[sample.choices]"),
 }
+_DESIGN_KEYS = ("params", "nominal", "linked", "points", "sample", "script", "mode")
+_SAMPLE_KEYS = {"method": (str,), "n": (int,), "seed": (int,), "ranges": (dict,),
+                "choices": (dict,)}
 
 
 class SweepFileError(ParameterError):
@@ -63,9 +76,22 @@ class SweepFile:
     path: Path
     script: Path
     mode: str = "independent"
-    params: dict[str, list[Any]] = field(default_factory=dict)
+    params: dict[Any, list[Any]] = field(default_factory=dict)
     nominal: dict[str, Any] = field(default_factory=dict)
+    points: list[dict[str, Any]] | None = None
+    sample: dict[str, Any] | None = None
     options: dict[str, Any] = field(default_factory=dict)
+
+    def design(self) -> dict[str, Any]:
+        """Keyword arguments for :func:`py3r_script.sweep` / :func:`py3r_script.plan`."""
+        design: dict[str, Any] = {"mode": self.mode, "nominal": self.nominal}
+        if self.points is not None:
+            design["points"] = self.points
+        elif self.sample is not None:
+            design.update(self.sample)
+        else:
+            design["params"] = self.params
+        return design
 
 
 def read_sweep_file(path: str | Path) -> SweepFile:
@@ -116,8 +142,22 @@ def read_sweep_file(path: str | Path) -> SweepFile:
         if not isinstance(name, str):
             raise SweepFileError(
                 f"{where('outputs')}: outputs must be names (strings), got {name!r}")
+    params: dict[Any, list[Any]] = dict(data.get("params", {}))
+    for position, table in enumerate(data.get("linked", [])):
+        params[_linked_key(table, position, where)] = [tuple(v) for v in table["values"]]
+    points = data.get("points")
+    if points is not None and not all(isinstance(p, dict) for p in points):
+        raise SweepFileError(f"{where('points')}: points must be [[points]] tables")
+    sample = _sample(data["sample"], where) if "sample" in data else None
+    designs = [k for k in ("params", "points", "sample") if k in data or
+               (k == "params" and "linked" in data)]
+    if len(designs) != 1:
+        raise SweepFileError(
+            f"{path}: give exactly one design: [params] (and/or [[linked]]), [[points]] or "
+            f"[sample]; found {', '.join(designs) or 'none'}"
+        )
     base = path.parent
-    options = {k: v for k, v in data.items() if k not in ("script", "mode", "params", "nominal")}
+    options = {k: v for k, v in data.items() if k not in _DESIGN_KEYS}
     if "workers" in options:
         options["max_workers"] = options.pop("workers")
     for key in ("store",):
@@ -129,10 +169,56 @@ def read_sweep_file(path: str | Path) -> SweepFile:
         path=path,
         script=base / data["script"],
         mode=data.get("mode", "independent"),
-        params=dict(data.get("params", {})),
+        params=params,
         nominal=dict(data.get("nominal", {})),
+        points=points,
+        sample=sample,
         options=options,
     )
+
+
+def _linked_key(table: Any, position: int, where: _Locator) -> tuple[str, ...]:
+    names, values = table.get("names"), table.get("values")
+    unknown = sorted(set(table) - {"names", "values"})
+    problem = None
+    if unknown:
+        problem = f"unknown key(s) {unknown}; a [[linked]] table has names and values"
+    elif not isinstance(names, list) or len(names) < 2 or not all(
+            isinstance(n, str) for n in names):
+        problem = "names must be a list of two or more parameter names"
+    elif not isinstance(values, list) or not values or not all(
+            isinstance(v, list) and len(v) == len(names) for v in values):
+        problem = f"values must be a non-empty list of [{', '.join(names)}] lists"
+    if problem:
+        raise SweepFileError(f"{where('linked')}: [[linked]] table {position + 1}: {problem}")
+    return tuple(names)
+
+
+def _sample(table: dict[str, Any], where: _Locator) -> dict[str, Any]:
+    for key, value in table.items():
+        if key not in _SAMPLE_KEYS:
+            raise SweepFileError(f"{where(key, 'sample')}: unknown key {key!r} in [sample]; "
+                                 f"the keys are: {', '.join(_SAMPLE_KEYS)}")
+        if not isinstance(value, _SAMPLE_KEYS[key]) or isinstance(value, bool):
+            raise SweepFileError(f"{where(key, 'sample')}: sample.{key} has the wrong type: "
+                                 f"{_toml_type(value)} {value!r}")
+    if "n" not in table:
+        raise SweepFileError(f"{where('sample')}: [sample] needs n, the number of draws")
+    ranges: dict[str, Any] = {}
+    for name, bounds in table.get("ranges", {}).items():
+        if not isinstance(bounds, list) or len(bounds) not in (2, 3):
+            raise SweepFileError(f"{where(name, 'sample.ranges')}: sample.ranges.{name} must "
+                                 f"be [low, high] or [low, high, \"log\"], got {bounds!r}")
+        ranges[name] = tuple(bounds)
+    for name, choices in table.get("choices", {}).items():
+        if not isinstance(choices, list):
+            raise SweepFileError(f"{where(name, 'sample.choices')}: sample.choices.{name} "
+                                 f"must be a list of values, got {choices!r}")
+        ranges[name] = list(choices)
+    design = {"sample": ranges, "n": table["n"], "method": table.get("method", "lhs")}
+    if "seed" in table:
+        design["seed"] = table["seed"]
+    return design
 
 
 class _Locator:
