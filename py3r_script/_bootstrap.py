@@ -55,7 +55,7 @@ def run_child(payload: _boundary.Payload) -> int:
         os.chdir(payload.cwd)
     script = payload.script
     sys.argv = [script, *payload.argv]
-    sys.path.insert(0, os.path.dirname(script))
+    sys.path.insert(0, os.path.dirname(os.path.realpath(script)))  # as Python does
 
     def stop_now() -> None:
         _boundary.write_outcome(
@@ -71,8 +71,10 @@ def run_child(payload: _boundary.Payload) -> int:
         runpy.run_path(script, run_name="__main__")
     except SystemExit as exc:
         code = _exit_status(exc.code)
+        message = exc.code if isinstance(exc.code, str) else None
         outcome = _boundary.Outcome(
-            status="ok" if code == 0 else "exit", exit_code=code, params_seen=session.params_seen
+            status="ok" if code == 0 else "exit", exit_code=code, error_message=message,
+            params_seen=session.params_seen,
         )
     except BaseException as exc:
         text = _format_traceback(exc)

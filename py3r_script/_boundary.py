@@ -88,13 +88,57 @@ def write_atomic(path: str, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def dumps(value: object) -> bytes:
-    """Pickle ``value``: plain pickle when it can, cloudpickle for lambdas, local classes..."""
+class _NeedsValue(Exception):
+    """Raised while pickling: an object refers to code only the child can import."""
+
+
+class _ReferencePickler(pickle.Pickler):
+    """Plain pickle that refuses references the parent could not resolve.
+
+    Classes and functions defined in the script (``__main__``) or in modules beside it are
+    pickled by reference, which only the child can import; those values go to cloudpickle,
+    which pickles such code by value.
+    """
+
+    local_roots: tuple[str, ...] = ()
+
+    def reducer_override(self, obj: object) -> Any:
+        if isinstance(obj, type) or callable(obj):
+            module = getattr(obj, "__module__", None)
+            if module in ("__main__", "__mp_main__") or _is_local(module, self.local_roots):
+                raise _NeedsValue(module)
+        return NotImplemented
+
+
+def _is_local(module: str | None, roots: tuple[str, ...]) -> bool:
+    if not module or not roots:
+        return False
+    path = getattr(sys.modules.get(module), "__file__", None) or ""
+    return any(path.startswith(root) for root in roots)
+
+
+def dumps(value: object, local_roots: tuple[str, ...] = ()) -> bytes:
+    """Pickle ``value``: plain pickle when the parent can load it, cloudpickle otherwise.
+
+    ``local_roots`` are folders (with a trailing separator) whose modules the parent cannot
+    import: the script's own folder.
+    """
+    import io
+
+    buffer = io.BytesIO()
+    pickler = _ReferencePickler(buffer, protocol=_PICKLE_PROTOCOL)
+    pickler.local_roots = local_roots
     try:
-        return pickle.dumps(value, protocol=_PICKLE_PROTOCOL)
+        pickler.dump(value)
+        return buffer.getvalue()
     except Exception:
         import cloudpickle  # lazily: costs ~25 ms, paid only by values that need it
 
+        for root in local_roots:
+            for name, module in list(sys.modules.items()):
+                if (getattr(module, "__file__", None) or "").startswith(root) \
+                        and name != "__main__":
+                    cloudpickle.register_pickle_by_value(module)
         return cloudpickle.dumps(value, protocol=_PICKLE_PROTOCOL)
 
 
@@ -122,25 +166,29 @@ def read_outcome(files: IterationFiles) -> Outcome | None:
         return None
 
 
-def append_output(handle: BinaryIO, name: str, value: object) -> None:
+def append_output(
+    handle: BinaryIO, name: str, value: object, local_roots: tuple[str, ...] = ()
+) -> None:
     """Append one framed output record: name length, name, pickle length, pickle."""
-    blob = dumps(value)
+    blob = dumps(value, local_roots)
     encoded = name.encode()
     handle.write(_NAME.pack(len(encoded)) + encoded + _FRAME.pack(len(blob)))
     handle.write(blob)
     handle.flush()
 
 
-def read_outputs(files: IterationFiles) -> dict[str, Any]:
+def read_outputs(files: IterationFiles) -> tuple[dict[str, Any], dict[str, str]]:
     """Every complete output record, in capture order; a later record of a name replaces it.
 
-    A truncated last record (a child killed mid-write) is ignored.
+    Returns the outputs and, by name, why any complete record could not be loaded here. A
+    truncated last record (a child killed mid-write) is ignored.
     """
     outputs: dict[str, Any] = {}
+    unreadable: dict[str, str] = {}
     try:
         handle = open(files.outputs, "rb")
     except FileNotFoundError:
-        return outputs
+        return outputs, unreadable
     with handle:
         while True:
             head = handle.read(_NAME.size)
@@ -157,13 +205,14 @@ def read_outputs(files: IterationFiles) -> dict[str, Any]:
             if end - start < size:
                 break
             handle.seek(start)
+            name = encoded.decode()
             try:
-                value = pickle.load(handle)
-            except Exception:
-                break
+                outputs[name] = pickle.load(handle)
+                unreadable.pop(name, None)
+            except Exception as exc:
+                unreadable[name] = f"{type(exc).__name__}: {exc}"
             handle.seek(start + size)
-            outputs[encoded.decode()] = value
-    return outputs
+    return outputs, unreadable
 
 
 class ChildSession:
@@ -181,6 +230,8 @@ class ChildSession:
         self.params_seen: dict[str, Any] = {}
         self._on_complete = on_complete
         self._sink: BinaryIO | None = None
+        folder = os.path.dirname(os.path.realpath(payload.script))
+        self._local_roots = (os.path.join(folder, ""),)
 
     def capture(self, name: str, value: object) -> None:
         if self.wanted is not None and name not in self.wanted:
@@ -188,13 +239,13 @@ class ChildSession:
         if self._sink is None:
             self._sink = open(self.payload.files.outputs, "ab")
         try:
-            append_output(self._sink, name, value)
+            append_output(self._sink, name, value, self._local_roots)
         except Exception as exc:
             raise TypeError(
                 f"Output {name!r} could not be pickled to send it back to the sweep "
                 f"({type(exc).__name__}: {exc}). Output a picklable value (e.g. a DataFrame, "
                 "array or dict) or leave this output out of outputs=[...]."
-            ) from exc
+            ) from None
         self.pending.discard(name)
         if self.payload.stop_after_outputs and self.wanted is not None and not self.pending:
             self._on_complete()
@@ -202,3 +253,30 @@ class ChildSession:
 
 SESSION: ChildSession | None = None
 """The active session in a child; ``None`` when a script runs on its own."""
+
+
+# -- warm starts: the driver and the zygote exchange one JSON object per line -------------
+# driver -> zygote:  {"id": 7, "payload": "...", "stdout": "...", "stderr": "...", "env": {}}
+# zygote -> driver:  {"event": "ready", "preloaded": [...]}
+#                    {"event": "unavailable", "reason": "..."}
+#                    {"event": "started", "id": 7, "pid": 1234}
+#                    {"event": "exited", "pid": 1234, "returncode": 0}   (-N: signal N)
+
+
+def encode_message(message: dict[str, Any]) -> bytes:
+    """One protocol message as a line of JSON."""
+    import json
+
+    return json.dumps(message).encode() + b"\n"
+
+
+def decode_message(line: bytes) -> dict[str, Any]:
+    import json
+
+    return json.loads(line)
+
+
+def fork_request(files: IterationFiles, env: dict[str, str], ident: int) -> dict[str, Any]:
+    """What the driver asks the zygote for one iteration."""
+    return {"id": ident, "payload": files.payload, "stdout": files.stdout,
+            "stderr": files.stderr, "env": env}

@@ -20,13 +20,14 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Callable, Protocol
 
 from . import _boundary
 from ._bootstrap import launch_command
 from .paramset import ParamSet
 from .records import FrozenOutputs, IterationRecord
 
-__all__ = ["IterationTask", "cancel_running", "run_iteration"]
+__all__ = ["ChildHandle", "IterationTask", "cancel_running", "run_iteration", "spawn_cold"]
 
 _TRACEBACK_LINES = 15
 _STDERR_LINES_IN_ERROR = 10
@@ -57,14 +58,14 @@ class _LiveChildren:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._procs: dict[int, subprocess.Popen[bytes]] = {}
+        self._procs: dict[int, ChildHandle] = {}
         self.cancelled: set[int] = set()
 
-    def add(self, proc: subprocess.Popen[bytes]) -> None:
+    def add(self, proc: ChildHandle) -> None:
         with self._lock:
             self._procs[proc.pid] = proc
 
-    def discard(self, proc: subprocess.Popen[bytes]) -> None:
+    def discard(self, proc: ChildHandle) -> None:
         with self._lock:
             self._procs.pop(proc.pid, None)
             self.cancelled.discard(proc.pid)
@@ -86,7 +87,30 @@ def cancel_running() -> int:
     return _LIVE.kill_all()
 
 
-def run_iteration(task: IterationTask) -> IterationRecord:
+class ChildHandle(Protocol):
+    """A started child: ``subprocess.Popen`` for a cold start, a forked child for a warm one."""
+
+    pid: int
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+
+Spawn = Callable[[IterationTask, _boundary.IterationFiles, str], ChildHandle]
+
+
+def spawn_cold(task: IterationTask, files: _boundary.IterationFiles, cwd: str) -> ChildHandle:
+    """Start a fresh interpreter on the iteration's payload, in its own session."""
+    env = dict(os.environ)
+    env.update(task.env)
+    env[_boundary.ENV_VAR] = files.payload
+    with open(files.stdout, "wb") as out, open(files.stderr, "wb") as err:
+        return subprocess.Popen(
+            launch_command(task.python), stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+            env=env, cwd=cwd, start_new_session=True, close_fds=True,
+        )
+
+
+def run_iteration(task: IterationTask, spawn: Spawn | None = None) -> IterationRecord:
     """Run ``task`` in a fresh subprocess and return its record; never raises for script faults.
 
     Examples
@@ -105,14 +129,14 @@ def run_iteration(task: IterationTask) -> IterationRecord:
         )
     root = tempfile.mkdtemp(prefix="py3r-script-")  # private: mode 0700
     try:
-        return _run_in(root, task, started)
+        return _run_in(root, task, started, spawn or spawn_cold)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def _run_in(root: str, task: IterationTask, started: float) -> IterationRecord:
+def _run_in(root: str, task: IterationTask, started: float, spawn: Spawn) -> IterationRecord:
     files = _boundary.IterationFiles(root)
-    cwd = task.workdir or task.cwd
+    cwd = task.workdir or task.cwd or os.getcwd()
     if task.workdir:
         os.makedirs(task.workdir, exist_ok=True)
     _boundary.write_payload(_boundary.Payload(
@@ -123,19 +147,12 @@ def _run_in(root: str, task: IterationTask, started: float) -> IterationRecord:
         files=files,
         cwd=cwd,
     ))
-    env = dict(os.environ)
-    env.update(task.env)
-    env[_boundary.ENV_VAR] = files.payload
     timed_out = False
-    with open(files.stdout, "wb") as out, open(files.stderr, "wb") as err:
-        try:
-            proc = subprocess.Popen(
-                launch_command(task.python), stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                env=env, cwd=cwd, start_new_session=True, close_fds=True,
-            )
-        except OSError as exc:
-            return _record(task, started, status="crashed",
-                           error=f"could not start {task.python!r}: {exc}")
+    try:
+        proc = spawn(task, files, cwd)
+    except OSError as exc:
+        return _record(task, started, status="crashed",
+                       error=f"could not start {task.python!r}: {exc}")
     _LIVE.add(proc)
     try:
         try:
@@ -172,7 +189,7 @@ def _collect(
     cancelled: bool,
 ) -> IterationRecord:
     outcome = _boundary.read_outcome(files)
-    outputs = _boundary.read_outputs(files)
+    outputs, unreadable = _boundary.read_outputs(files)
     stdout = _tail(files.stdout, task.capture_limit)
     stderr = _tail(files.stderr, task.capture_limit)
     common = dict(outputs=outputs, stdout=stdout, stderr=stderr)
@@ -200,7 +217,8 @@ def _collect(
                        error=_exception_message(outcome))
     if returncode != 0:
         if outcome is not None and outcome.status == "exit":
-            error = f"the script exited with status {returncode} (sys.exit({returncode}))"
+            said = f": {outcome.error_message}" if outcome.error_message else ""
+            error = f"the script exited with status {returncode} (sys.exit){said}"
         elif outcome is not None and returncode == 120:
             error = ("the script finished, but Python exited with status 120: it could not "
                      "flush stdout/stderr at exit (did the script close them?)")
@@ -209,6 +227,10 @@ def _collect(
                      "(os._exit, or Python failed before the script started)")
         return _record(task, started, status="error", exit_code=exit_code, **common,
                        error=error + _stderr_hint(stderr))
+    if unreadable:
+        problems = "; ".join(f"{n!r}: {why}" for n, why in unreadable.items())
+        return _record(task, started, status="error", exit_code=exit_code, **common,
+                       error=f"output(s) could not be loaded by the sweep: {problems}")
     missing = [n for n in (task.outputs or ()) if n not in outputs]
     if missing:
         names = ", ".join(map(repr, missing))
@@ -239,10 +261,15 @@ def _record(task: IterationTask, started: float, **fields: object) -> IterationR
 
 
 def _exception_message(outcome: _boundary.Outcome) -> str:
-    summary = f"{outcome.error_type}: {outcome.error_message}".rstrip(": ")
+    summary = outcome.error_type or "Exception"
+    if outcome.error_message:
+        summary += f": {outcome.error_message}"
     lines = (outcome.traceback or "").rstrip("\n").splitlines()
     if len(lines) > _TRACEBACK_LINES:
-        lines = ["Traceback (most recent call last, last frames only):", *lines[-_TRACEBACK_LINES:]]
+        cut = len(lines) - _TRACEBACK_LINES
+        while cut > 0 and not lines[cut].startswith("  File "):
+            cut -= 1  # start at a frame, not in the middle of one
+        lines = ["Traceback (most recent call last, last frames only):", *lines[cut:]]
     return summary + ("\n" + "\n".join(lines) if lines else "")
 
 

@@ -84,12 +84,6 @@ def test_child_environment_matches_python_script(where, tmp_path, weird_dir, mon
     assert out["grandchild_sees_payload"] == "False"
 
 
-@pytest.mark.xfail(
-    reason="BUG: for a symlinked script, `python link.py` puts the directory of the symlink's "
-    "target in sys.path[0] (CPython resolves the link), but the child uses "
-    "dirname(abspath(link)), so modules next to the real script cannot be imported",
-    strict=True,
-)
 def test_symlinked_script_imports_siblings_of_its_target(tmp_path):
     real_dir = tmp_path / "real"
     real_dir.mkdir()
@@ -165,7 +159,8 @@ def test_one_fresh_process_per_iteration_no_state_leaks(write_script):
 
 
 @pytest.mark.xfail(
-    reason="BUG: multiprocessing 'spawn' (and 'forkserver') workers re-import the script as "
+    reason="known limitation: multiprocessing 'spawn' (and 'forkserver') workers re-import "
+    "the script as "
     "__mp_main__ in a process without the session, so module-level Param(...) calls there "
     "return the script DEFAULT, not the injected value (a required Param raises "
     "RuntimeError in the worker); results are silently wrong",
@@ -260,13 +255,6 @@ def test_lambda_output_travels_with_cloudpickle(write_script):
     assert run(script)[{}]["scale"](2) == 6
 
 
-@pytest.mark.xfail(
-    reason="BUG: an Output whose value is an instance of a class defined in the script is "
-    "pickled by reference to __main__, cannot be unpickled in the parent, and "
-    "_boundary.read_outputs silently drops it AND every later output; the iteration "
-    "still reports status 'ok'",
-    strict=True,
-)
 def test_output_of_class_defined_in_script(write_script):
     script = write_script(
         """
@@ -302,12 +290,6 @@ def test_unpicklable_output_is_an_error_naming_it(write_script):
     assert record.outputs["fine"] == 1
 
 
-@pytest.mark.xfail(
-    reason="BUG: the error of an unpicklable Output shows package-internal frames "
-    "(py3r_script/_boundary.py, cloudpickle) from the chained cause, and the 15-line cut "
-    "starts mid-frame",
-    strict=True,
-)
 def test_unpicklable_output_error_shows_no_internal_frames(write_script):
     script = write_script(
         """

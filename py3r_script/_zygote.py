@@ -1,0 +1,172 @@
+"""The warm-start parent ("zygote"): import heavy modules once, then fork a child per iteration.
+
+Started by :class:`py3r_script.warm.Zygote` as ``python -c ... _zygote.main(...)``. It imports
+the modules it is asked to preload (never the user's script or its local modules), then
+serves fork requests on stdin and reports each child's pid and exit status on a private copy
+of stdout. It stays single-threaded, so forking is safe. Each child starts a new session,
+gets fresh random state and its own stdout/stderr files, runs the script through the same
+:func:`~py3r_script._bootstrap.run_child` as a cold child, then exits as an interpreter would.
+"""
+
+from __future__ import annotations
+
+import atexit
+import importlib
+import importlib.util
+import os
+import random
+import selectors
+import signal
+import sys
+import threading
+from typing import Any
+
+from . import _boundary, _bootstrap
+
+
+def main(preload: list[str]) -> None:
+    """Preload, then serve fork requests until the driver closes stdin."""
+    if sys.path and sys.path[0] == _bootstrap._package_parent():
+        del sys.path[0]
+    if sys.path and sys.path[0] == "" and not getattr(sys.flags, "safe_path", False):
+        del sys.path[0]
+    channel = os.dup(1)
+    os.dup2(2, 1)  # stray prints while preloading go to stderr, never into the protocol
+    loaded, problem = _preload(preload)
+    if problem is None and threading.active_count() > 1:
+        problem = "a preloaded module started threads, so forking would not be safe"
+    if problem is not None:
+        os.write(channel, _boundary.encode_message({"event": "unavailable", "reason": problem}))
+        os._exit(0)
+    os.write(channel, _boundary.encode_message({"event": "ready", "preloaded": loaded}))
+    _serve(channel)
+
+
+def _preload(names: list[str]) -> tuple[list[str], str | None]:
+    loaded = []
+    for name in names:
+        try:
+            if importlib.util.find_spec(name.split(".")[0]) is None:
+                continue  # not installed, or a module beside the script: user code, not ours
+        except (ImportError, ValueError):
+            continue
+        try:
+            importlib.import_module(name)
+        except BaseException as exc:  # noqa: BLE001 - any failure means "cannot preload"
+            return loaded, f"preloading {name!r} failed: {type(exc).__name__}: {exc}"
+        loaded.append(name)
+    return loaded, None
+
+
+def _serve(channel: int) -> None:
+    wake_read, wake_write = os.pipe()
+    os.set_blocking(wake_read, False)
+    os.set_blocking(wake_write, False)
+    signal.set_wakeup_fd(wake_write)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    selector = selectors.DefaultSelector()
+    selector.register(0, selectors.EVENT_READ)
+    selector.register(wake_read, selectors.EVENT_READ)
+    pending = b""
+    children: set[int] = set()
+    while True:
+        for key, _ in selector.select():
+            if key.fd == wake_read:
+                while _drain(wake_read):
+                    pass
+                continue
+            chunk = os.read(0, 1 << 16)
+            if not chunk:  # the driver is gone: take our children with us
+                for pid in children:
+                    _kill(pid)
+                os._exit(0)
+            pending += chunk
+            while b"\n" in pending:
+                line, pending = pending.split(b"\n", 1)
+                request = _boundary.decode_message(line)
+                _flush_std_streams()
+                pid = os.fork()
+                if pid == 0:
+                    _child(request, (channel, wake_read, wake_write))
+                children.add(pid)
+                os.write(channel, _boundary.encode_message(
+                    {"event": "started", "id": request["id"], "pid": pid}))
+        _reap(channel, children)
+
+
+def _drain(fd: int) -> bool:
+    try:
+        return bool(os.read(fd, 4096))
+    except BlockingIOError:
+        return False
+
+
+def _reap(channel: int, children: set[int]) -> None:
+    while children:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        children.discard(pid)
+        code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+        os.write(channel, _boundary.encode_message(
+            {"event": "exited", "pid": pid, "returncode": code}))
+
+
+def _child(request: dict[str, Any], private_fds: tuple[int, ...]) -> None:
+    """In the forked child: become a fresh iteration process, run the script, exit."""
+    code = 70
+    try:
+        os.setsid()
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        for fd in private_fds:
+            os.close(fd)
+        _redirect(0, os.devnull, os.O_RDONLY)
+        _redirect(1, request["stdout"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        _redirect(2, request["stderr"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        os.environ.update(request["env"])
+        random.seed()  # fresh state from the OS, as a new interpreter would have
+        numpy = sys.modules.get("numpy")
+        if numpy is not None:
+            numpy.random.seed()
+        code = _bootstrap.run_child(_boundary.read_payload(request["payload"]))
+        _exit_like_python()
+    except BaseException:  # noqa: BLE001 - report anything, then leave without unwinding
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        _flush_std_streams()
+        os._exit(code)
+
+
+def _exit_like_python() -> None:
+    """What the interpreter does at exit: wait for non-daemon threads, run atexit handlers."""
+    shutdown = getattr(threading, "_shutdown", None)
+    if shutdown is not None:
+        shutdown()
+    atexit._run_exitfuncs()
+
+
+def _redirect(fd: int, path: str, flags: int) -> None:
+    opened = os.open(path, flags, 0o600)
+    os.dup2(opened, fd)
+    os.close(opened)
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _flush_std_streams() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001
+            pass
