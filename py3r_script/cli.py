@@ -65,6 +65,10 @@ def _parser() -> argparse.ArgumentParser:
                        help="run each iteration in its own folder (under DIR, or the study)")
     group.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                        help="progress bar on stderr (default: when it is a terminal)")
+    group.add_argument("--warm", action="store_true",
+                       help="fork iterations from a process with the script's imports loaded")
+    group.add_argument("--preload", action="append", metavar="MODULE",
+                       help="with --warm: a module to import up front (repeat)")
 
     workers = argparse.ArgumentParser(add_help=False)
     workers.add_argument("-j", "--workers", metavar="N",
@@ -233,10 +237,13 @@ def _run_options(args: argparse.Namespace, *, explicit_only: bool = False) -> di
         "backup": args.backup or None,
         "workdir": args.workdir,
         "progress": args.progress,
+        "warm": args.warm or None,
+        "preload": args.preload,
     }
     if explicit_only:
         return {k: v for k, v in options.items() if v is not None}
-    defaults = {"stop_after_outputs": False, "dry_run": False, "rerun": False, "backup": False}
+    defaults = {"stop_after_outputs": False, "dry_run": False, "rerun": False, "backup": False,
+                "warm": False}
     return {k: (defaults[k] if v is None and k in defaults else v) for k, v in options.items()}
 
 

@@ -55,6 +55,8 @@ _TOP_LEVEL: dict[str, tuple[tuple[type, ...], str]] = {
     "backup": ((bool,), "true or false"),
     "workdir": ((bool, str), "true, or a folder relative to the sweep file"),
     "capture_limit": ((int,), "bytes of stdout/stderr kept per iteration"),
+    "warm": ((bool,), "true or false (fork iterations from a preloaded process)"),
+    "preload": ((list,), "a list of module names for warm starts"),
     "linked": ((list,), "[[linked]] tables with names = [...] and values = [[...], ...]"),
     "points": ((list,), "[[points]] tables, one parameter set each"),
     "sample": ((dict,), "a [sample] table with method, n, seed, [sample.ranges], "
