@@ -11,6 +11,7 @@ gets fresh random state and its own stdout/stderr files, runs the script through
 from __future__ import annotations
 
 import atexit
+import contextlib
 import importlib
 import importlib.util
 import os
@@ -21,7 +22,7 @@ import sys
 import threading
 from typing import Any
 
-from . import _boundary, _bootstrap
+from . import _bootstrap, _boundary
 
 
 def main(preload: list[str]) -> None:
@@ -52,7 +53,7 @@ def _preload(names: list[str]) -> tuple[list[str], str | None]:
             continue
         try:
             importlib.import_module(name)
-        except BaseException as exc:  # noqa: BLE001 - any failure means "cannot preload"
+        except BaseException as exc:  # any failure: cannot preload
             return loaded, f"preloading {name!r} failed: {type(exc).__name__}: {exc}"
         loaded.append(name)
     return loaded, None
@@ -84,7 +85,7 @@ def _serve(channel: int) -> None:
             while b"\n" in pending:
                 line, pending = pending.split(b"\n", 1)
                 request = _boundary.decode_message(line)
-                _flush_std_streams()
+                _bootstrap._flush_std_streams()
                 pid = os.fork()
                 if pid == 0:
                     _child(request, (channel, wake_read, wake_write))
@@ -134,12 +135,12 @@ def _child(request: dict[str, Any], private_fds: tuple[int, ...]) -> None:
             numpy.random.seed()
         code = _bootstrap.run_child(_boundary.read_payload(request["payload"]))
         _exit_like_python()
-    except BaseException:  # noqa: BLE001 - report anything, then leave without unwinding
+    except BaseException:  # report it, leave without unwinding
         import traceback
 
         traceback.print_exc()
     finally:
-        _flush_std_streams()
+        _bootstrap._flush_std_streams()
         os._exit(code)
 
 
@@ -158,15 +159,5 @@ def _redirect(fd: int, path: str, flags: int) -> None:
 
 
 def _kill(pid: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _flush_std_streams() -> None:
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except Exception:  # noqa: BLE001
-            pass

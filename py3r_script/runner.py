@@ -29,8 +29,8 @@ import os
 import uuid
 import warnings
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from concurrent.futures import Executor
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, Union
