@@ -13,7 +13,6 @@ import faulthandler
 import os
 import runpy
 import sys
-import traceback
 
 from . import _boundary
 
@@ -122,6 +121,8 @@ def _is_internal(filename: str) -> bool:
 
 def _format_traceback(exc: BaseException) -> str:
     """The traceback as Python prints it, without the bootstrap, runpy or marker frames."""
+    import traceback  # only on failure: every iteration would pay for it
+
     tb = exc.__traceback__
     while tb is not None and _is_internal(tb.tb_frame.f_code.co_filename):
         tb = tb.tb_next

@@ -16,8 +16,10 @@ import os
 import pickle
 import struct
 import sys
-from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any, BinaryIO, Callable
 
 ENV_VAR = "PY3R_SCRIPT_PAYLOAD"
 """Environment variable naming the payload file of the iteration a child must run."""
@@ -27,11 +29,16 @@ _NAME = struct.Struct("<H")
 _PICKLE_PROTOCOL = 5 if sys.version_info >= (3, 8) else pickle.HIGHEST_PROTOCOL
 
 
-@dataclass(frozen=True)
 class IterationFiles:
     """Every file name of one iteration's private directory."""
 
-    root: str
+    __slots__ = ("root",)
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+
+    def __reduce__(self) -> tuple[type, tuple[str]]:
+        return (IterationFiles, (self.root,))
 
     @property
     def payload(self) -> str:
@@ -54,30 +61,60 @@ class IterationFiles:
         return os.path.join(self.root, "stderr.txt")
 
 
-@dataclass(frozen=True)
-class Payload:
-    """What the parent tells a child: which script, which values, which outputs to capture."""
+class _Record:
+    """A small immutable record type that costs nothing to import (no ``dataclasses``)."""
 
-    script: str
-    params: dict[str, Any]
-    outputs: tuple[str, ...] | None
-    stop_after_outputs: bool
-    files: IterationFiles
-    argv: tuple[str, ...] = ()
-    cwd: str | None = None
+    __slots__: tuple[str, ...] = ()
+    _defaults: dict[str, Any] = {}
+
+    def __init__(self, **values: Any) -> None:
+        unknown = set(values) - set(self.__slots__)
+        if unknown:
+            raise TypeError(f"{type(self).__name__}: unknown field(s) {sorted(unknown)}")
+        for name in self.__slots__:
+            value = values[name] if name in values else self._defaults[name]
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), {n: getattr(self, n) for n in self.__slots__}))
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and all(
+            getattr(self, n) == getattr(other, n) for n in self.__slots__)
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__slots__)
+        return f"{type(self).__name__}({fields})"
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """What a child reports when its script ends (normally, by exception or early stop)."""
+def _rebuild(cls: type[_Record], values: dict[str, Any]) -> _Record:
+    return cls(**values)
 
-    status: str  # "ok" | "error" | "exit"
-    exit_code: int = 0
-    error_type: str | None = None
-    error_message: str | None = None
-    traceback: str | None = None
-    stopped_early: bool = False
-    params_seen: dict[str, Any] = field(default_factory=dict)
+
+class Payload(_Record):
+    """What the parent tells a child: which script, which values, which outputs to capture.
+
+    Fields: ``script``, ``params``, ``outputs`` (``None``: all), ``stop_after_outputs``,
+    ``files`` (:class:`IterationFiles`), ``argv``, ``cwd``.
+    """
+
+    __slots__ = ("script", "params", "outputs", "stop_after_outputs", "files", "argv", "cwd")
+    _defaults: dict[str, Any] = {"argv": (), "cwd": None}
+
+
+class Outcome(_Record):
+    """What a child reports when its script ends (normally, by exception or early stop).
+
+    ``status`` is ``"ok"``, ``"error"`` (an exception) or ``"exit"`` (``sys.exit(n != 0)``).
+    """
+
+    __slots__ = ("status", "exit_code", "error_type", "error_message", "traceback",
+                 "stopped_early", "params_seen")
+    _defaults: dict[str, Any] = {"exit_code": 0, "error_type": None, "error_message": None,
+                                 "traceback": None, "stopped_early": False, "params_seen": {}}
 
 
 def write_atomic(path: str, data: bytes) -> None:

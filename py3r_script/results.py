@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 __all__ = ["ScriptResults"]
 
 _META_COLUMNS = (
-    "_sweep_id", "_iteration_id", "_index", "_status", "_error", "_duration_s",
+    "_sweep_id", "_iteration_id", "_plan_index", "_status", "_error", "_duration_s",
     "_started_utc", "_finished_utc", "_host", "_stopped_early", "_script_sha256",
 )
 
@@ -187,7 +187,8 @@ class ScriptResults:
 
         Columns are the parameter names, then the outputs (``outputs`` selects and orders
         them). ``meta=True`` adds bookkeeping columns (``_sweep_id``, ``_iteration_id``,
-        ``_status``, ``_duration_s``, ...); ``include_failed=True`` adds failed iterations
+        ``_plan_index`` (position in the sweep that ran it), ``_status``, ``_duration_s``, ...);
+        ``include_failed=True`` adds failed iterations
         with missing outputs as ``None`` (and implies the ``_status``/``_error`` columns).
 
         Raises ``TypeError`` naming the first non-scalar output: get those by indexing.

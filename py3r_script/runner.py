@@ -410,7 +410,7 @@ def _open_study(options: RunOptions) -> Study | None:
     if options.store is None:
         return None
     path = Path(options.store)
-    if options.dry_run and not path.exists():
+    if options.dry_run and (not path.exists() or path.stat().st_size == 0):
         return None  # a preview never creates the study
     return Study(path)
 

@@ -169,9 +169,14 @@ class Study:
     def __init__(self, path: str | os.PathLike[str], *, create: bool = True) -> None:
         self.path = Path(path)
         self.outputs_dir = Path(f"{self.path}-outputs")
-        exists = self.path.exists()
+        if self.path.is_dir():
+            raise StoreError(f"{self.path} is a folder; store= takes a database file path")
+        exists = self.path.exists() and self.path.stat().st_size > 0
         if not exists and not create:
-            raise StoreError(f"no study at {str(self.path)!r}: the file does not exist")
+            raise StoreError(f"no study at {str(self.path)!r}: the file does not exist or is empty")
+        if not self.path.parent.is_dir():
+            raise StoreError(f"cannot create the study {self.path}: the folder "
+                             f"{self.path.parent} does not exist")
         if exists:
             _check_study_file(self.path)
         self._con = _connect(self.path)
@@ -217,6 +222,9 @@ class Study:
                 [("created_utc", _dt.datetime.now(_dt.timezone.utc).isoformat()),
                  ("created_by", f"py3r-script {_package_version()}")],
             )
+        # Write the header (application id, schema version) into the main file now, not at
+        # the next checkpoint, so the file is recognisable as a study whatever happens next.
+        self._con.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def _migrate(self) -> None:
         version = self._user_version()
@@ -417,8 +425,8 @@ class Study:
             except IndexError:
                 raise StoreError(f"no sweep number {sweep}: the study has {len(rows)}") from None
         rows = self._con.execute(
-            "SELECT sweep_id FROM sweeps WHERE sweep_id LIKE ? || '%'", (sweep,)
-        ).fetchall()
+            "SELECT sweep_id FROM sweeps WHERE substr(sweep_id, 1, ?) = ?", (len(sweep), sweep)
+        ).fetchall() if sweep else []
         if len(rows) != 1:
             problem = "no sweep" if not rows else f"{len(rows)} sweeps"
             raise StoreError(f"{problem} with id {sweep!r} in {self.path}; see Study.sweeps()")
@@ -454,10 +462,13 @@ class Study:
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    con = sqlite3.connect(path, timeout=_BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    try:
+        con = sqlite3.connect(path, timeout=_BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    except sqlite3.OperationalError as exc:
+        raise StoreError(f"cannot open the study {path}: {exc}") from None
     con.row_factory = sqlite3.Row
     con.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-    mode = con.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    mode = _retry_locked(lambda: con.execute("PRAGMA journal_mode = WAL").fetchone()[0])
     if mode.lower() != "wal":  # e.g. a filesystem without shared memory: still correct
         con.execute("PRAGMA journal_mode = DELETE")
     con.execute("PRAGMA synchronous = NORMAL")
@@ -465,36 +476,53 @@ def _connect(path: Path) -> sqlite3.Connection:
     return con
 
 
+def _retry_locked(action: Callable[[], Any], seconds: float = _BUSY_TIMEOUT_MS / 1000) -> Any:
+    """Run ``action``, retrying while another process holds a lock it cannot wait for."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return action()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def _check_study_file(path: Path) -> None:
-    """Refuse, without changing it, a file that is not a py3r-script study."""
+    """Refuse, without changing it, a file that is not a py3r-script study.
+
+    The header is read through SQLite, not from the file: in WAL mode a new study's header
+    may still be in the write-ahead log.
+    """
     try:
         with open(path, "rb") as handle:
-            header = handle.read(100)
+            magic = handle.read(16)
     except OSError as exc:
         raise StoreError(f"cannot read {path}: {exc}") from None
-    if not header:
-        return  # an empty file: safe to turn into a study
-    if not header.startswith(b"SQLite format 3\x00"):
+    if magic != b"SQLite format 3\x00":
         raise StoreError(
             f"{path} is not a py3r-script study (not an SQLite database); choose another "
             "file name for store="
         )
-    application_id = int.from_bytes(header[68:72], "big")
-    user_version = int.from_bytes(header[60:64], "big")
-    if application_id != APPLICATION_ID and not (application_id == 0 and user_version == 0
-                                                 and _is_empty_database(path)):
+    con = sqlite3.connect(path, timeout=_BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    try:
+        def read() -> tuple[int, int, int]:
+            return (con.execute("PRAGMA application_id").fetchone()[0],
+                    con.execute("PRAGMA user_version").fetchone()[0],
+                    con.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0])
+
+        application_id, user_version, objects = _retry_locked(read)
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path} cannot be read as a study: {exc}") from None
+    finally:
+        con.close()
+    if application_id != APPLICATION_ID and (user_version or objects):
         raise StoreError(
             f"{path} is an SQLite database but not a py3r-script study; choose another file "
             "name for store="
         )
-
-
-def _is_empty_database(path: Path) -> bool:
-    con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        return con.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0] == 0
-    finally:
-        con.close()
 
 
 class _SpillWriter:

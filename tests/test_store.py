@@ -549,18 +549,11 @@ def test_store_only_flags_need_a_store(tmp_path, write_script, flag):
 # resume after SIGKILL, concurrent writers
 # --------------------------------------------------------------------------------------
 
-HEADER_BUG = (
-    "BUG: _check_study_file reads application_id/user_version from the main database "
-    "file, but a study still in WAL mode that has never been checkpointed (created by a "
-    "sweep that is still running or was SIGKILLed) has a header of zeros there, so the "
-    "study is rejected as 'an SQLite database but not a py3r-script study'"
-)
 
 
 @pytest.mark.parametrize("fresh", [
     pytest.param(False, id="existing-study"),
-    pytest.param(True, id="fresh-study", marks=pytest.mark.xfail(
-        strict=True, raises=StoreError, reason=HEADER_BUG)),
+    pytest.param(True, id="fresh-study"),
 ])
 def test_sigkill_mid_sweep_loses_nothing_and_resume_runs_only_missing(
     tmp_path, write_script, fresh
@@ -677,7 +670,6 @@ def test_two_drivers_write_the_same_study_at_once(tmp_path, write_script):
     assert (frame["y"] == 10 * frame["x"]).all()
 
 
-@pytest.mark.xfail(strict=True, raises=StoreError, reason=HEADER_BUG)
 def test_second_writer_can_join_a_running_sweep_on_a_new_study(tmp_path, write_script):
     script = write_script(
         """
@@ -704,7 +696,6 @@ def test_second_writer_can_join_a_running_sweep_on_a_new_study(tmp_path, write_s
         first.wait(timeout=30)
 
 
-@pytest.mark.xfail(strict=True, raises=StoreError, reason=HEADER_BUG)
 def test_study_can_be_opened_twice_while_new(tmp_path):
     db = tmp_path / "study.db"
     with Study(db), Study(db) as second:  # e.g. a notebook reading while a sweep writes
@@ -884,9 +875,6 @@ def test_dry_run_on_a_study_says_what_would_run_and_changes_nothing(tmp_path, wr
     assert _lines(counter)[len(ran):] == ["3"]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "BUG (minor): dry_run=True against an existing empty file turns it into a study "
-    "(Study() creates the schema), although a dry run 'does not change the store'"))
 def test_dry_run_leaves_an_empty_file_alone(tmp_path, write_script):
     counter = tmp_path / "counter.txt"
     script = _counting_script(write_script, counter)
@@ -971,9 +959,6 @@ def test_load_one_sweep(two_sweeps):
         load(db, sweep="not-a-sweep")
 
 
-@pytest.mark.xfail(strict=True, raises=pytest.fail.Exception, reason=(
-    "BUG (minor): Study.sweep_id matches prefixes with LIKE, so '%' and '_' are "
-    "wildcards: load(db, sweep='%') picks a sweep whose id does not start with '%'"))
 def test_sweep_prefix_is_not_a_pattern(two_sweeps):
     db, (first, _) = two_sweeps
     with pytest.raises(StoreError):
@@ -1140,9 +1125,6 @@ def test_an_empty_file_becomes_a_study(tmp_path, write_script):
     assert len(load(db).records) == 2
 
 
-@pytest.mark.xfail(strict=True, raises=sqlite3.OperationalError, reason=(
-    "BUG (minor): a store in a folder that does not exist raises a raw "
-    "sqlite3.OperationalError ('unable to open database file') instead of StoreError"))
 def test_a_store_in_a_missing_folder_is_a_store_error(tmp_path, write_script):
     counter = tmp_path / "counter.txt"
     script = _counting_script(write_script, counter)
