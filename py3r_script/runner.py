@@ -39,6 +39,7 @@ from .errors import ParameterError, ParameterTypeError
 from .execution import Item, Launch, execute, interactive
 from .inspection import ScriptInfo, inspect_script
 from .launcher import IterationTask, run_iteration
+from .paramset import ParamSet, is_scalar
 from .planning import Plan, plan_points, plan_run, plan_sample, plan_sweep
 from .preview import DryRun
 from .results import ScriptResults
@@ -337,9 +338,10 @@ def execute_plan(
     script_sha256 = _sha256(script)
     study = _open_study(options)
     try:
+        points = _complete(info, plan)
         reusable = {} if study is None or options.rerun else study.reusable(
             script_sha256, requested)
-        reuse = [reusable.get(point.digest) for point in plan.points]
+        reuse = [reusable.get(point.digest) for point in points]
         if options.dry_run:
             return DryRun(plan, ["reuse" if r else "run" for r in reuse], reuse,
                           None if options.store is None else str(options.store))
@@ -363,7 +365,7 @@ def execute_plan(
             capture_limit=options.capture_limit,
         )
         items: list[Item] = []
-        for index, (point, reused_id) in enumerate(zip(plan.points, reuse)):
+        for index, (point, reused_id) in enumerate(zip(points, reuse)):
             if reused_id is not None and reused_id in reused:
                 items.append(reused[reused_id])
                 continue
@@ -404,6 +406,17 @@ def _launcher(info: ScriptInfo, options: RunOptions) -> Iterator[Launch]:
         yield functools.partial(run_iteration, spawn=zygote.spawn)
     finally:
         zygote.close()
+
+
+def _complete(info: ScriptInfo, plan: Plan) -> list[ParamSet]:
+    """Each point with every literal script default filled in: the full parameter set.
+
+    The script would use those values anyway; naming them makes the parameter set (and its
+    hash) complete, so a store recognises the same iteration whichever sweep planned it.
+    """
+    defaults = ParamSet({p.name: p.default for p in info.params
+                         if p.known_default and is_scalar(p.default)})
+    return [defaults.merged(point) for point in plan.points]
 
 
 def _open_study(options: RunOptions) -> Study | None:

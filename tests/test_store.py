@@ -209,16 +209,18 @@ def test_every_field_of_an_iteration_is_committed(tmp_path, write_script):
     assert [r["iteration_seq"] for r in rows] == [0, 1, 2, 3]
     assert [r["plan_index"] for r in rows] == [0, 1, 2, 3]
     assert {r["sweep_id"] for r in rows} == {sweep["sweep_id"]}
+    # the stored parameter set is complete: unswept parameters carry their script default
     expected_params = [
-        {"n": 1, "f": 0.5, "s": "a"},
-        {"n": 3, "f": 0.5, "s": "a"},
-        {"n": 1, "f": 2.0, "s": "a"},
-        {"n": 1, "f": 0.5, "s": "b"},
+        {"n": 1, "f": 0.5, "s": "a", "b": True},
+        {"n": 3, "f": 0.5, "s": "a", "b": True},
+        {"n": 1, "f": 2.0, "s": "a", "b": True},
+        {"n": 1, "f": 0.5, "s": "b", "b": True},
     ]
     for row, expected in zip(rows, expected_params):
         params = json.loads(row["params_json"])
         assert params == expected
-        assert [type(v) for v in params.values()] == [type(v) for v in expected.values()]
+        assert {k: type(v) for k, v in params.items()} == {
+            k: type(v) for k, v in expected.items()}
         assert row["params_sha256"] == ParamSet(expected).digest
         assert row["script"] == os.path.abspath(script)
         assert row["script_sha256"] == content_sha
@@ -252,6 +254,7 @@ def test_every_field_of_an_iteration_is_committed(tmp_path, write_script):
                        "JOIN iterations i USING (iteration_id) WHERE i.iteration_seq = 2")
     assert {r["name"]: (r["value"], r["t"], r["type"]) for r in typed} == {
         "n": (1, "integer", "int"), "f": (2.0, "real", "float"), "s": ("a", "text", "str"),
+        "b": (1, "integer", "bool"),
     }
 
     # the requested output (only it) is stored, with its value
@@ -1019,10 +1022,9 @@ def test_runs_view_grows_a_column_for_new_names(tmp_path, write_script):
     sensitivity(two, {"w": [1.5]}, store=db, progress=False)
     with closing(sqlite3.connect(db)) as con:
         frame = pd.read_sql("SELECT x, w, y, new_out FROM runs", con)
-    # the runs view shows the parameters each sweep set (x was left at its default in
-    # the second sweep, so it is not a recorded parameter of those iterations)
-    assert frame["x"].tolist()[:2] == [0, 1]
-    assert frame["x"].isna().tolist()[2:] == [True, True]
+    # the runs view shows every parameter of each iteration (x keeps its script default in
+    # the second sweep); w did not exist in the first script
+    assert frame["x"].tolist() == [0, 1, 0, 0]
     assert frame["w"].tolist()[2:] == [0.5, 1.5]
     assert frame["w"].isna().tolist()[:2] == [True, True]
     assert frame["new_out"].tolist()[2:] == [0.0, 0.0]
@@ -1131,3 +1133,22 @@ def test_a_store_in_a_missing_folder_is_a_store_error(tmp_path, write_script):
     with pytest.raises(StoreError):
         sensitivity(script, {"x": [1]}, store=tmp_path / "no" / "such" / "study.db",
                     progress=False)
+
+
+def test_a_baseline_is_reused_by_a_sweep_of_other_parameters(tmp_path, write_script):
+    """Both sweeps' baselines are the script defaults: the second sweep reuses the first's."""
+    counter = tmp_path / "runs.txt"
+    script = write_script(f"""
+        from py3r_script import Output, Param
+        x = Param(1, name="x")
+        w = Param(5, name="w")
+        with open({str(counter)!r}, "a") as handle:
+            handle.write(f"{{x}} {{w}}\\n")
+        Output(x * w, name="product")
+        """)
+    db = tmp_path / "study.db"
+    sensitivity(script, {"x": [1, 2]}, store=db, progress=False)
+    sr = sensitivity(script, {"w": [5, 6]}, store=db, progress=False)
+    assert counter.read_text().splitlines() == ["1 5", "2 5", "1 6"]
+    assert sr[{"w": 5}]["product"] == 5
+    assert sr[{"w": 6}]["product"] == 6
