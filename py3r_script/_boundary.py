@@ -19,7 +19,7 @@ import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from typing import Any, BinaryIO, Callable
+    from typing import Any, BinaryIO, Callable, ClassVar
 
 ENV_VAR = "PY3R_SCRIPT_PAYLOAD"
 """Environment variable naming the payload file of the iteration a child must run."""
@@ -65,7 +65,7 @@ class _Record:
     """A small immutable record type that costs nothing to import (no ``dataclasses``)."""
 
     __slots__: tuple[str, ...] = ()
-    _defaults: dict[str, Any] = {}
+    _defaults: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, **values: Any) -> None:
         unknown = set(values) - set(self.__slots__)
@@ -101,8 +101,8 @@ class Payload(_Record):
     ``files`` (:class:`IterationFiles`), ``argv``, ``cwd``.
     """
 
-    __slots__ = ("script", "params", "outputs", "stop_after_outputs", "files", "argv", "cwd")
-    _defaults: dict[str, Any] = {"argv": (), "cwd": None}
+    __slots__ = ("argv", "cwd", "files", "outputs", "params", "script", "stop_after_outputs")
+    _defaults: ClassVar[dict[str, Any]] = {"argv": (), "cwd": None}
 
 
 class Outcome(_Record):
@@ -111,10 +111,12 @@ class Outcome(_Record):
     ``status`` is ``"ok"``, ``"error"`` (an exception) or ``"exit"`` (``sys.exit(n != 0)``).
     """
 
-    __slots__ = ("status", "exit_code", "error_type", "error_message", "traceback",
-                 "stopped_early", "params_seen")
-    _defaults: dict[str, Any] = {"exit_code": 0, "error_type": None, "error_message": None,
-                                 "traceback": None, "stopped_early": False, "params_seen": {}}
+    __slots__ = ("error_message", "error_type", "exit_code", "params_seen", "status",
+                 "stopped_early", "traceback")
+    _defaults: ClassVar[dict[str, Any]] = {
+        "exit_code": 0, "error_type": None, "error_message": None, "traceback": None,
+        "stopped_early": False, "params_seen": None,
+    }
 
 
 def write_atomic(path: str, data: bytes) -> None:

@@ -194,7 +194,7 @@ def _collect(
     stderr = _tail(files.stderr, task.capture_limit)
     common = dict(outputs=outputs, stdout=stdout, stderr=stderr)
     if outcome is not None:
-        common["params_seen"] = outcome.params_seen
+        common["params_seen"] = outcome.params_seen or {}
         common["stopped_early"] = outcome.stopped_early
     signal_name = _signal_name(-returncode) if returncode < 0 else None
     exit_code = returncode if returncode >= 0 else None
