@@ -1,0 +1,202 @@
+"""Benchmarks: per-iteration cost against the user's own loop, warm starts, early stops,
+parallel speed-up, the Dask path's overhead and a 10,000-iteration sweep.
+
+    python benchmarks/run.py            # the full run (a few minutes)
+    python benchmarks/run.py --quick    # a smoke run (under a minute)
+
+Every figure is measured in this run and reported with its baseline from this run; the
+targets are printed next to them, never asserted: timings are noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PIPELINES = HERE / "pipelines"
+SAMPLES = HERE.parent / "sample_pipelines"
+
+
+def median_time(action, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def report(label: str, value: str, target: str = "", met: bool | None = None) -> None:
+    verdict = "" if met is None else ("  [met]" if met else "  [NOT met]")
+    suffix = f"   target {target}{verdict}" if target else ""
+    print(f"  {label:<52} {value:>14}{suffix}", flush=True)
+
+
+def per_iteration(values: int, repeats: int) -> None:
+    from py3r_script import sweep
+
+    script = PIPELINES / "small_pandas.py"
+    grid = {"window": list(range(5, 5 + values))}
+
+    def own_loop() -> None:  # what users do today: python pipeline.py, once per value
+        for _ in range(values):
+            subprocess.run([sys.executable, str(script)], check=True,
+                           stdout=subprocess.DEVNULL)
+
+    def cold() -> None:
+        sweep(script, grid, progress=False)
+
+    steady: list[float] = []
+
+    def warm() -> None:
+        results = sweep(script, grid, progress=False, warm=True)
+        steady.append(statistics.median(r.duration for r in results.records))
+
+    print(f"\nPer iteration: {values}-value sweep of a small pandas pipeline, median of "
+          f"{repeats}")
+    own = median_time(own_loop, repeats) / values
+    cold_s = median_time(cold, repeats) / values
+    warm_s = median_time(warm, repeats) / values
+    imports = median_time(lambda: subprocess.run(
+        [sys.executable, "-c", "import pandas, numpy"], check=True), repeats)
+    report("user's own loop (python pipeline.py per value)", f"{own * 1000:.0f} ms")
+    report("  of which python -c 'import pandas, numpy'", f"{imports * 1000:.0f} ms")
+    report("py3r-script cold (fresh interpreter)", f"{cold_s * 1000:.0f} ms")
+    warm_steady = statistics.median(steady)
+    report("py3r-script warm, incl. the zygote's start", f"{warm_s * 1000:.1f} ms")
+    report("py3r-script warm, steady state (median launch->record)",
+           f"{warm_steady * 1000:.1f} ms")
+    report("cold / own loop", f"{cold_s / own:.3f}x", "<= 1.05x", cold_s / own <= 1.05)
+    report("own loop / warm steady state (warm speed-up)", f"{own / warm_steady:.1f}x",
+           ">= 20x", own / warm_steady >= 20)
+    report("own loop / warm incl. start", f"{own / warm_s:.1f}x")
+
+
+def early_termination(iterations: int) -> None:
+    from py3r_script import sweep
+
+    script = PIPELINES / "early_output.py"
+    grid = {"seed": list(range(iterations))}
+    full = median_time(lambda: sweep(script, grid, outputs=["early"], progress=False), 1)
+    stopped = median_time(lambda: sweep(script, grid, outputs=["early"],
+                                        stop_after_outputs=True, progress=False), 1)
+    print(f"\nEarly termination: output at 10 % of a 1 s pipeline, {iterations} iterations")
+    report("without stop_after_outputs", f"{full / iterations:.3f} s/it")
+    report("with stop_after_outputs=True", f"{stopped / iterations:.3f} s/it")
+    report("time saved", f"{(1 - stopped / full) * 100:.0f} %", "~90 %")
+
+
+def parallel(iterations: int, work: int) -> None:
+    from py3r_script import sweep
+
+    script = SAMPLES / "cpu_bound.py"
+    grid = {"seed": list(range(iterations))}
+    nominal = {"work": work}
+    one = median_time(lambda: sweep(script, grid, nominal=nominal, progress=False), 1)
+    two = median_time(lambda: sweep(script, grid, nominal=nominal, max_workers=2,
+                                    progress=False), 1)
+    print(f"\nParallel: {iterations} CPU-bound iterations of ~{one / iterations:.2f} s, "
+          f"{os.cpu_count()} cores")
+    report("max_workers=1", f"{one:.2f} s")
+    report("max_workers=2", f"{two:.2f} s")
+    report("speed-up", f"{one / two:.2f}x", ">= 1.8x", one / two >= 1.8)
+
+
+def dask_overhead(iterations: int) -> None:
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        print("\nDask: not installed (pip install 'py3r-script[dask]'); skipped")
+        return
+    from py3r_script import sweep
+
+    script = PIPELINES / "trivial.py"
+    grid = {"i": list(range(iterations))}
+    local = median_time(lambda: sweep(script, grid, progress=False), 1) / iterations
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        executor = client.get_executor()
+        sweep(script, {"i": [0]}, executor=executor, progress=False)  # warm the worker up
+        dask = median_time(lambda: sweep(script, grid, executor=executor, progress=False),
+                           1) / iterations
+    print(f"\nDask: {iterations} iterations of a trivial script, one worker, one thread")
+    report("local path", f"{local * 1000:.1f} ms/it")
+    report("dask.distributed executor", f"{dask * 1000:.1f} ms/it")
+    report("overhead of the Dask path", f"{(dask - local) * 1000:+.1f} ms/it")
+
+
+LONG_SWEEP = """
+import json, resource, sys, time
+from py3r_script import Study, sweep
+n, store = int(sys.argv[1]), sys.argv[2]
+start = time.perf_counter()
+sr = sweep(sys.argv[3], {"i": list(range(n))}, warm=True, max_workers=2, store=store,
+           progress=False)
+elapsed = time.perf_counter() - start
+t0 = time.perf_counter()
+frame = sr.to_dataframe()
+to_df = time.perf_counter() - t0
+finished = sorted(r.finished for r in sr.records)
+chunk = max(n // 10, 1)
+first = (finished[chunk - 1] - finished[0]) / (chunk - 1)
+last = (finished[-1] - finished[-chunk]) / (chunk - 1)
+print(json.dumps({
+    "ok": sum(r.ok for r in sr.records), "rows": len(frame), "elapsed": elapsed,
+    "to_dataframe": to_df, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    "first_chunk": first, "last_chunk": last,
+}))
+"""
+
+
+def long_sweep(iterations: int) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        driver = Path(folder) / "driver.py"
+        driver.write_text(textwrap.dedent(LONG_SWEEP))
+        store = Path(folder) / "study.db"
+        out = subprocess.run(
+            [sys.executable, str(driver), str(iterations), str(store),
+             str(PIPELINES / "trivial.py")],
+            check=True, capture_output=True, text=True,
+        )
+        figures = json.loads(out.stdout.strip().splitlines()[-1])
+        size = sum(p.stat().st_size for p in Path(folder).glob("study.db*"))
+    print(f"\nLong sweep: {iterations:,} warm iterations of a trivial script, 2 workers, "
+          "with a store")
+    report("completed", f"{figures['ok']:,} ok")
+    report("wall time", f"{figures['elapsed']:.1f} s")
+    report("per iteration", f"{figures['elapsed'] / iterations * 1000:.1f} ms")
+    report("driver peak memory (RSS)", f"{figures['peak_mb']:.0f} MB", "< 300 MB",
+           figures["peak_mb"] < 300)
+    report("store size", f"{size / 1e6:.1f} MB")
+    report("to_dataframe()", f"{figures['to_dataframe']:.2f} s", "< 1 s",
+           figures["to_dataframe"] < 1)
+    growth = figures["last_chunk"] / figures["first_chunk"]
+    report("time per iteration, last tenth / first tenth", f"{growth:.2f}x", "~1 (flat)",
+           growth < 1.5)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a short smoke run")
+    args = parser.parse_args()
+    quick = args.quick
+    print(f"py3r-script benchmarks on {os.cpu_count()} cores, Python {sys.version.split()[0]}"
+          f"{' (quick)' if quick else ''}")
+    per_iteration(values=5 if quick else 20, repeats=1 if quick else 3)
+    early_termination(iterations=2 if quick else 5)
+    parallel(iterations=4 if quick else 8, work=300_000 if quick else 2_000_000)
+    dask_overhead(iterations=5 if quick else 40)
+    long_sweep(iterations=500 if quick else 10_000)
+
+
+if __name__ == "__main__":
+    main()
