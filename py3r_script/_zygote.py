@@ -25,15 +25,19 @@ from typing import Any
 from . import _bootstrap, _boundary
 
 
-def main(preload: list[str]) -> None:
-    """Preload, then serve fork requests until the driver closes stdin."""
+def main(preload: list[str], strict: bool = False) -> None:
+    """Preload, then serve fork requests until the driver closes stdin.
+
+    ``strict``: a module that cannot be found is a failure (an explicit ``preload=``), not
+    a module beside the script to skip (imports found by the inspector).
+    """
     if sys.path and sys.path[0] == _bootstrap._package_parent():
         del sys.path[0]
     if sys.path and sys.path[0] == "" and not getattr(sys.flags, "safe_path", False):
         del sys.path[0]
     channel = os.dup(1)
     os.dup2(2, 1)  # stray prints while preloading go to stderr, never into the protocol
-    loaded, problem = _preload(preload)
+    loaded, problem = _preload(preload, strict)
     if problem is None and threading.active_count() > 1:
         problem = "a preloaded module started threads, so forking would not be safe"
     if problem is not None:
@@ -43,14 +47,15 @@ def main(preload: list[str]) -> None:
     _serve(channel)
 
 
-def _preload(names: list[str]) -> tuple[list[str], str | None]:
+def _preload(names: list[str], strict: bool) -> tuple[list[str], str | None]:
     loaded = []
     for name in names:
-        try:
-            if importlib.util.find_spec(name.split(".")[0]) is None:
-                continue  # not installed, or a module beside the script: user code, not ours
-        except (ImportError, ValueError):
-            continue
+        if not strict:
+            try:
+                if importlib.util.find_spec(name.split(".")[0]) is None:
+                    continue  # not installed, or beside the script: user code, not ours
+            except (ImportError, ValueError):
+                continue
         try:
             importlib.import_module(name)
         except BaseException as exc:  # any failure: cannot preload

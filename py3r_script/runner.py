@@ -393,9 +393,9 @@ def _launcher(info: ScriptInfo, options: RunOptions) -> Iterator[Launch]:
         return
     from .warm import Zygote, preload_modules
 
-    preload = list(options.preload) if options.preload is not None else preload_modules(
-        info.imports)
-    zygote = Zygote(preload)
+    explicit = options.preload is not None
+    preload = list(options.preload or ()) if explicit else preload_modules(info.imports)
+    zygote = Zygote(preload, strict=explicit)
     problem = zygote.start()
     if problem is not None:
         warnings.warn(f"warm start unavailable ({problem}); running cold",

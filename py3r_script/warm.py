@@ -48,8 +48,11 @@ class Zygote:
     >>> zygote.close()  # doctest: +SKIP
     """
 
-    def __init__(self, preload: Sequence[str], python: str | None = None) -> None:
+    def __init__(
+        self, preload: Sequence[str], python: str | None = None, *, strict: bool = False
+    ) -> None:
         self.preload = list(preload)
+        self.strict = strict
         self.python = python or sys.executable
         self.preloaded: list[str] = []
         self._proc: subprocess.Popen[bytes] | None = None
@@ -65,10 +68,12 @@ class Zygote:
         if not sys.platform.startswith("linux"):
             return f"fork-based warm starts need Linux, this is {sys.platform}"
         code = (f"import sys;sys.path.insert(0,{_package_parent()!r});"
-                "import json;from py3r_script._zygote import main;main(json.loads(sys.argv[1]))")
+                "import json;from py3r_script._zygote import main;"
+                "main(**json.loads(sys.argv[1]))")
         try:
             self._proc = subprocess.Popen(
-                [self.python, "-c", code, json.dumps(self.preload)],
+                [self.python, "-c", code,
+                 json.dumps({"preload": self.preload, "strict": self.strict})],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True,
             )
         except OSError as exc:

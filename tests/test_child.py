@@ -1,6 +1,7 @@
 """The child process: it must look like ``python script.py``, stay isolated, and end cleanly.
 
-Every test runs real scripts in real subprocesses.
+Every test runs real scripts in real subprocesses, once per launch mode: cold (a fresh
+interpreter per iteration) and warm (forked from a zygote that preloaded the imports).
 """
 
 from __future__ import annotations
@@ -10,10 +11,29 @@ import signal
 import subprocess
 import sys
 import time
+from typing import Any
 
 import pytest
 
-from py3r_script import run, sensitivity
+import py3r_script
+
+_MODE = {"warm": False}
+
+
+@pytest.fixture(autouse=True, params=["cold", "warm"])
+def launch_mode(request: pytest.FixtureRequest) -> Any:
+    """Run every test of this module with cold and with warm starts."""
+    _MODE["warm"] = request.param == "warm"
+    yield request.param
+    _MODE["warm"] = False
+
+
+def run(*args: Any, **kwargs: Any) -> Any:
+    return py3r_script.run(*args, warm=_MODE["warm"], **kwargs)
+
+
+def sensitivity(*args: Any, **kwargs: Any) -> Any:
+    return py3r_script.sensitivity(*args, warm=_MODE["warm"], **kwargs)
 
 
 def _alive(pid: int) -> bool:
