@@ -103,12 +103,7 @@ def plan_sweep(
     duplicated = sorted({n for n in swept if swept.count(n) > 1})
     if duplicated:
         raise ParameterError(f"parameter(s) {duplicated} appear in more than one key of params")
-    names = tuple(swept + [n for n in fixed if n not in swept])
-    centre = {n: fixed[n] for n in names if n in fixed}
-    for name in swept:
-        param = info.param(name)
-        if name not in centre and param is not None and param.known_default:
-            centre[name] = param.default
+    names, centre = _names_and_centre(info, swept, fixed)
     constants = {n: fixed[n] for n in names if n not in swept}
     _check_required(info, ParamSet({**constants, **{n: None for n in swept}}),
                     hint="sensitivity(..., nominal={{{name!r}: ...}})")
@@ -199,16 +194,24 @@ def _finish(
     *,
     seed: int | None = None,
 ) -> Plan:
+    names, centre = _names_and_centre(info, varied, fixed)
+    complete = [point.merged({n: v for n, v in centre.items() if n not in point})
+                for point in planned]  # a name a point leaves out keeps its known default
+    unique = list(dict.fromkeys(complete))
+    return Plan(mode, names, ParamSet(centre), tuple(unique), seed=seed)
+
+
+def _names_and_centre(
+    info: ScriptInfo, varied: list[str], fixed: ParamSet
+) -> tuple[tuple[str, ...], dict[str, Scalar]]:
+    """The plan's names (varied, then held constant) and nominal values (given, else default)."""
     names = tuple(varied + [n for n in fixed if n not in varied])
     centre = {n: fixed[n] for n in names if n in fixed}
     for name in varied:
         param = info.param(name)
         if name not in centre and param is not None and param.known_default:
             centre[name] = param.default
-    complete = [point.merged({n: v for n, v in centre.items() if n not in point})
-                for point in planned]  # a name a point leaves out keeps its known default
-    unique = list(dict.fromkeys(complete))
-    return Plan(mode, names, ParamSet(centre), tuple(unique), seed=seed)
+    return names, centre
 
 
 def _independent(
