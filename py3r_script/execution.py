@@ -43,6 +43,9 @@ class SweepInterrupted(KeyboardInterrupt):
         )
         self.results = results
 
+    def __reduce__(self) -> tuple[type[SweepInterrupted], tuple[ScriptResults]]:
+        return (SweepInterrupted, (self.results,))
+
 
 def execute(
     items: Sequence[Item],

@@ -1,0 +1,49 @@
+"""The exception hierarchy: one root, clear kinds, and every exception survives pickling."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+
+import py3r_script
+from py3r_script import errors
+from py3r_script.store import StoreError
+from py3r_script.sweepfile import SweepFileError
+
+SIMPLE = [
+    errors.SweepError, errors.ScriptError, errors.ParameterError, errors.ParameterTypeError,
+    errors.IterationFailedError, StoreError, SweepFileError,
+]
+
+
+@pytest.mark.parametrize("cls", SIMPLE, ids=lambda c: c.__name__)
+def test_every_error_pickles_and_keeps_its_message(cls):
+    error = cls("something specific went wrong")
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is cls
+    assert str(copy) == str(error)
+    assert isinstance(copy, errors.SweepError)
+
+
+def test_errors_are_also_the_builtin_kinds_users_catch():
+    assert issubclass(errors.ParameterError, ValueError)
+    assert issubclass(errors.ScriptError, ValueError)
+    assert issubclass(errors.ParameterTypeError, TypeError)
+    assert issubclass(errors.IterationFailedError, LookupError)
+
+
+def test_sweep_interrupted_pickles_with_its_results(write_script):
+    script = write_script(
+        """
+        from py3r_script import Output, Param
+        x = Param(1, name="x")
+        Output(x * 2, name="double")
+        """
+    )
+    results = py3r_script.run(script, {"x": 3})
+    error = py3r_script.SweepInterrupted(results)
+    assert isinstance(error, KeyboardInterrupt)
+    copy = pickle.loads(pickle.dumps(error))
+    assert copy.results[{"x": 3}]["double"] == 6
+    assert "1 finished iteration" in str(copy)
