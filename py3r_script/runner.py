@@ -334,6 +334,7 @@ def execute_plan(
     """Run (or preview) a checked plan with ``options``; the common path of every front end."""
     requested = _resolve_outputs(info, options.outputs, options.stop_after_outputs)
     workers = _check_options(options)
+    workdirs = _workdir_root(options)
     script = os.path.abspath(script_path)
     script_sha256 = _sha256(script)
     study = _open_study(options)
@@ -357,7 +358,6 @@ def execute_plan(
             ))
         reused = {} if study is None else {
             r.iteration_id: r for r in study.records(ids=[r for r in reuse if r])}
-        workdirs = _workdir_root(options)
         template = IterationTask(
             script=script, params=plan.nominal, outputs=requested,
             stop_after_outputs=options.stop_after_outputs, sweep_id=sweep_id,

@@ -215,19 +215,23 @@ def test_a_failing_iteration_does_not_stop_the_others(write_script, max_workers)
 
 
 @pytest.mark.parametrize("bad", [0, -1, "many", 2.5, True, None])
-def test_bad_max_workers_raise_before_anything_starts(marked_script, marker, bad):
+def test_bad_max_workers_raise_before_anything_starts(marked_script, marker, tmp_path, bad):
     script = marked_script(PID_SCRIPT)
+    store = tmp_path / "study.db"
     with pytest.raises(ValueError, match="max_workers"):
-        sensitivity(script, X4, max_workers=bad, progress=False)
+        sensitivity(script, X4, max_workers=bad, progress=False, store=store)
     assert not marker.exists()
+    assert not store.exists()  # checked before the study is even opened
 
 
 @pytest.mark.parametrize("bad", [0, -1, "5", -0.5, math.nan, True])
-def test_bad_timeout_raises_before_anything_starts(marked_script, marker, bad):
+def test_bad_timeout_raises_before_anything_starts(marked_script, marker, tmp_path, bad):
     script = marked_script(PID_SCRIPT)
+    store = tmp_path / "study.db"
     with pytest.raises(ValueError, match="timeout"):
-        sensitivity(script, X4, timeout=bad, progress=False)
+        sensitivity(script, X4, timeout=bad, progress=False, store=store)
     assert not marker.exists()
+    assert not store.exists()
 
 
 @pytest.mark.parametrize("max_workers", [2, "auto"])
@@ -300,6 +304,7 @@ def test_process_pool_executor(write_script):
 @pytest.fixture(scope="module")
 def dask_executor():
     distributed = pytest.importorskip("distributed")
+    environ = dict(os.environ)  # LocalCluster sets PYTHONHASHSEED, MALLOC_TRIM_THRESHOLD_...
     cluster = distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
         silence_logs=logging.ERROR,
@@ -310,6 +315,8 @@ def dask_executor():
     finally:
         client.close()
         cluster.close()
+        os.environ.clear()
+        os.environ.update(environ)  # do not leak them into other tests' children
 
 
 def test_dask_executor_returns_records_with_outputs(write_script, dask_executor):
