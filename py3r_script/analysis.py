@@ -23,7 +23,7 @@ __all__ = ["concat", "pivot", "sensitivity_table", "varied_params"]
 TABLE_COLUMNS = [
     "output", "parameter", "rank", "nominal", "output_at_nominal", "output_min", "output_max",
     "param_at_min", "param_at_max", "abs_change", "rel_change", "elasticity", "n_values",
-    "n_failed", "failed_values",
+    "n_failed", "failed_values", "n_nan",
 ]
 
 
@@ -37,12 +37,28 @@ def varied_params(results: ScriptResults) -> list[str]:
     return varied
 
 
+def partners(results: ScriptResults, name: str, varied: Sequence[str]) -> set[str]:
+    """``name`` and the parameters linked to it: those off nominal whenever it is."""
+    nominal = results.nominal
+    together: set[str] | None = None
+    for record in results.records:
+        off = {n for n in varied if n in nominal
+               and value_key(record.params.get(n)) != value_key(nominal[n])}
+        if name in off:
+            together = off if together is None else together & off
+    return together or {name}
+
+
 def one_at_a_time(
     results: ScriptResults, name: str, varied: Sequence[str]
 ) -> list[IterationRecord]:
-    """The records where ``name`` varies and every other varied parameter is at nominal."""
+    """The records where ``name`` varies and every other varied parameter is at nominal.
+
+    Parameters linked to ``name`` (varied together with it) vary with it.
+    """
     nominal = results.nominal
-    others = [n for n in varied if n != name]
+    linked = partners(results, name, varied)
+    others = [n for n in varied if n not in linked]
     missing = [n for n in others if n not in nominal]
     if missing:
         raise ParameterError(
@@ -77,7 +93,9 @@ def sensitivity_table(results: ScriptResults, outputs: Sequence[str] | None = No
     elasticity at the nominal point, ``(dy/dx) * (x0/y0)``, from the nearest values on each
     side (defined for numeric parameters with non-zero nominal values). Rows are ranked
     within each output by relative change (absolute change when it is undefined); failed
-    iterations are counted and their values listed.
+    iterations are counted and their values listed; NaN outputs are counted (``n_nan``) and
+    left out of the min/max. Parameters linked in the sweep vary together in each other's
+    rows.
 
     Examples
     --------
@@ -111,17 +129,19 @@ def _sort_key(row: Mapping[str, Any]) -> tuple[int, float]:
 def _row(results: ScriptResults, output: str, name: str, varied: Sequence[str]) -> dict[str, Any]:
     records = one_at_a_time(results, name, varied)
     x0 = results.nominal.get(name)
-    points = sorted(
+    measured = sorted(
         ((r.params.get(name), _number(r.outputs[output])) for r in records
          if r.ok and output in r.outputs),
         key=lambda p: _order(p[0]),
     )
+    points = [(x, y) for x, y in measured if y is not None and y == y]  # NaN: no value
     failed = [r.params.get(name) for r in records if not r.ok]
     y0 = next((y for x, y in points if value_key(x) == value_key(x0)), math.nan)
     nan = math.nan
     row: dict[str, Any] = {
         "output": output, "parameter": name, "nominal": x0, "output_at_nominal": y0,
-        "n_values": len(points) + len(failed), "n_failed": len(failed),
+        "n_values": len(measured) + len(failed), "n_failed": len(failed),
+        "n_nan": len(measured) - len(points),
         "failed_values": ", ".join(map(repr, failed)), "output_min": nan, "output_max": nan,
         "param_at_min": None, "param_at_max": None, "abs_change": nan, "rel_change": nan,
         "elasticity": nan,
@@ -216,6 +236,12 @@ def concat(results: ScriptResults, output: str) -> pd.DataFrame:
         if not record.ok or output not in record.outputs:
             continue
         table = _as_frame(record.outputs[output], output)
+        clash = [n for n in results.param_names if n in table.columns]
+        if clash:
+            raise ValueError(
+                f"output {output!r} has column(s) {clash} named like parameters, so concat "
+                "cannot add the parameter columns; rename them in the script"
+            )
         for position, name in enumerate(results.param_names):
             table.insert(position, name, record.params.get(name))
         pieces.append(table)
@@ -230,7 +256,8 @@ def _as_frame(value: Any, output: str) -> pd.DataFrame:
     if isinstance(value, pd.Series):
         value = value.to_frame(name=value.name if value.name is not None else output)
     elif not isinstance(value, pd.DataFrame):
-        if isinstance(value, (list, tuple)) or hasattr(value, "__array__"):
+        if isinstance(value, (list, tuple)) or (
+                hasattr(value, "__array__") and getattr(value, "ndim", 0) >= 1):
             value = pd.DataFrame({output: list(value)})
         else:
             raise TypeError(

@@ -268,7 +268,7 @@ def _axis(info: ScriptInfo, key: Any, values: Any) -> _Axis:
     items = _as_list(values, label)
     rows = []
     for position, item in enumerate(items):
-        if len(names) == 1:
+        if not isinstance(key, tuple):
             rows.append((to_scalar(item, what=f"value {position} of {label} ({item!r})"),))
             continue
         if not isinstance(item, (tuple, list)) or len(item) != len(names):

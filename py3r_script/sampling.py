@@ -86,7 +86,8 @@ def draw(
         else:  # one draw in each of n equal strata, strata shuffled per dimension
             strata = list(range(n))
             rng.shuffle(strata)
-            columns.append([(s + rng.random()) / n for s in strata])
+            top = math.nextafter(1.0, 0.0)  # (n - 1 + r) / n can round up to 1.0
+            columns.append([min((s + rng.random()) / n, top) for s in strata])
     return [
         {d.name: d.value(column[i]) for d, column in zip(dimensions, columns)} for i in range(n)
     ]

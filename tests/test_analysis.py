@@ -1,0 +1,376 @@
+"""Analysis of real sweeps: the sensitivity table (against analytic outputs), grid pivots,
+tidy stacks of DataFrame outputs, and the notebook/text views of ``ScriptResults``."""
+
+from __future__ import annotations
+
+import math
+import re
+import textwrap
+
+import pandas as pd
+import pytest
+
+from py3r_script import ScriptResults, sensitivity, sweep
+from py3r_script.analysis import TABLE_COLUMNS
+
+# y = a * x**2 + b with nominal x0 = 2, a0 = 3, b0 = 1  ->  y0 = 13
+# lin = 5 * x (linear through the origin: elasticity 1 wherever it is measured)
+ANALYTIC = """
+from py3r_script import Output, Param
+x = Param(2.0, name="x")
+a = Param(3.0, name="a")
+b = Param(1.0, name="b")
+label = Param("p", name="label")
+if b < 0:
+    raise ValueError("b must be non-negative")
+Output(a * x**2 + b, name="y")
+Output(5.0 * x, name="lin")
+Output(len(label) * 1.0, name="ln")
+Output("text", name="word")
+"""
+
+X0, A0, B0 = 2.0, 3.0, 1.0
+Y0 = A0 * X0**2 + B0
+
+
+def y(x=X0, a=A0, b=B0):
+    return a * x**2 + b
+
+
+def write(tmp_path_factory, source, name="script.py"):
+    path = tmp_path_factory.mktemp("analysis") / name
+    path.write_text(textwrap.dedent(source).lstrip("\n"), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def sr(tmp_path_factory) -> ScriptResults:
+    script = write(tmp_path_factory, ANALYTIC)
+    # x's nearest values around 2.0 are 1.5 and 2.5 (symmetric: the central difference of a
+    # quadratic is its exact derivative); b = -1 makes the script raise
+    return sensitivity(script, {"x": [0.5, 1.5, 2.5, 4.0], "a": [1.0, 6.0],
+                                "b": [0.5, -1.0], "label": ["long"]},
+                       progress=False, max_workers=2)
+
+
+@pytest.fixture(scope="module")
+def table(sr) -> pd.DataFrame:
+    return sr.sensitivity_table()
+
+
+def row(table, output, parameter):
+    match = table[(table["output"] == output) & (table["parameter"] == parameter)]
+    assert len(match) == 1, (output, parameter, table)
+    return match.iloc[0]
+
+
+def test_the_sweep_ran_as_expected(sr):
+    assert len(sr.records) == 1 + 4 + 2 + 2 + 1
+    assert [p for p, _ in sr.errors] == [{"x": X0, "a": A0, "b": -1.0, "label": "p"}]
+
+
+def test_table_columns_and_rows_per_output_and_parameter(table):
+    assert list(table.columns) == TABLE_COLUMNS
+    for column in ("nominal", "output_at_nominal", "output_min", "output_max", "abs_change",
+                   "rel_change", "elasticity", "rank", "n_values", "n_failed", "failed_values"):
+        assert column in table.columns
+    # only numeric outputs ("word" is a str), every varied parameter once per output
+    assert list(dict.fromkeys(table["output"])) == ["y", "lin", "ln"]
+    for output in ("y", "lin", "ln"):
+        block = table[table["output"] == output]
+        assert sorted(block["parameter"]) == ["a", "b", "label", "x"]
+        assert sorted(block["rank"]) == [1, 2, 3, 4]
+        assert list(block["rank"]) == [1, 2, 3, 4]  # each block is listed in rank order
+
+
+def test_nominal_values_keep_their_types(table):
+    assert [(type(v).__name__, v) for v in table[table["output"] == "y"]
+            .set_index("parameter").loc[["x", "a", "b", "label"], "nominal"]] == [
+        ("float", 2.0), ("float", 3.0), ("float", 1.0), ("str", "p")]
+
+
+def test_y_versus_x_min_max_changes_and_elasticity(table):
+    r = row(table, "y", "x")
+    values = [0.5, 1.5, 2.0, 2.5, 4.0]
+    assert r["nominal"] == X0
+    assert r["output_at_nominal"] == pytest.approx(Y0)
+    assert r["output_min"] == pytest.approx(min(y(v) for v in values))
+    assert r["output_max"] == pytest.approx(max(y(v) for v in values))
+    assert r["param_at_min"] == 0.5 and r["param_at_max"] == 4.0
+    assert r["abs_change"] == pytest.approx(y(4.0) - y(0.5))
+    assert r["rel_change"] == pytest.approx((y(4.0) - y(0.5)) / Y0)
+    # the docstring: (dy/dx) * (x0 / y0), dy/dx from the nearest values on each side
+    slope = (y(2.5) - y(1.5)) / (2.5 - 1.5)
+    assert r["elasticity"] == pytest.approx(slope * X0 / Y0)
+    # ... which for a quadratic and symmetric neighbours is the analytic elasticity
+    assert r["elasticity"] == pytest.approx(2 * A0 * X0 * X0 / Y0)  # 24 / 13
+    assert r["n_values"] == 5 and r["n_failed"] == 0 and r["failed_values"] == ""
+
+
+def test_y_versus_a_is_linear_in_a(table):
+    r = row(table, "y", "a")
+    assert (r["output_min"], r["output_max"]) == pytest.approx((y(a=1.0), y(a=6.0)))
+    assert r["abs_change"] == pytest.approx(y(a=6.0) - y(a=1.0))
+    # y is linear in a: the elasticity is exactly a0 * x0**2 / y0
+    assert r["elasticity"] == pytest.approx(A0 * X0**2 / Y0)
+
+
+def test_failures_are_counted_and_listed_not_dropped(table):
+    r = row(table, "y", "b")
+    assert r["n_failed"] == 1
+    assert r["failed_values"] == "-1.0"
+    assert r["n_values"] == 3  # 0.5, the nominal 1.0 and the failed -1.0
+    assert (r["output_min"], r["output_max"]) == pytest.approx((y(b=0.5), y(b=1.0)))
+    # only one neighbour is left (below): a one-sided difference, here exact (y linear in b)
+    assert r["elasticity"] == pytest.approx(B0 / Y0)
+    # the failure shows for every output, and only on b's rows
+    assert list(table.loc[table["parameter"] == "b", "n_failed"]) == [1, 1, 1]
+    assert table.loc[table["parameter"] != "b", "n_failed"].sum() == 0
+
+
+def test_elasticity_of_linear_through_origin_is_one(table):
+    r = row(table, "lin", "x")
+    assert r["elasticity"] == pytest.approx(1.0)
+    assert r["rel_change"] == pytest.approx((5 * 4.0 - 5 * 0.5) / (5 * X0))
+    assert r["rank"] == 1
+    for other in ("a", "b"):  # lin does not depend on them
+        assert row(table, "lin", other)["abs_change"] == 0
+        assert row(table, "lin", other)["elasticity"] == 0
+
+
+def test_non_numeric_parameter_has_nan_elasticity(table):
+    for output in ("y", "lin", "ln"):
+        assert math.isnan(row(table, output, "label")["elasticity"])
+    r = row(table, "ln", "label")
+    assert r["nominal"] == "p"
+    assert (r["output_min"], r["output_max"]) == (1.0, 4.0)
+    assert (r["param_at_min"], r["param_at_max"]) == ("p", "long")
+    assert r["rel_change"] == pytest.approx(3.0)
+    assert r["rank"] == 1
+
+
+def test_rank_follows_relative_change(table):
+    block = table[table["output"] == "y"].set_index("parameter")
+    # x: 47.25 / 13, a: 20 / 13, b: 0.5 / 13, label: 0
+    assert block.loc[["x", "a", "b", "label"], "rank"].tolist() == [1, 2, 3, 4]
+    assert block["rel_change"].is_monotonic_decreasing
+
+
+def test_outputs_argument_selects_and_non_numeric_output_is_rejected(sr):
+    only = sr.sensitivity_table(outputs=["lin"])
+    assert set(only["output"]) == {"lin"}
+    with pytest.raises(TypeError, match="word"):
+        sr.sensitivity_table(outputs=["word"])
+
+
+def test_elasticity_undefined_at_zero_nominal(write_script):
+    script = write_script("""
+        from py3r_script import Output, Param
+        x = Param(0.0, name="x")
+        Output(3.0 * x + 1.0, name="y")
+    """)
+    table = sensitivity(script, {"x": [-1.0, 1.0]}, progress=False).sensitivity_table()
+    assert math.isnan(table.loc[0, "elasticity"])
+    assert table.loc[0, "abs_change"] == pytest.approx(6.0)
+
+
+def test_failure_at_the_nominal_point_is_shown(write_script):
+    script = write_script("""
+        from py3r_script import Output, Param
+        x = Param(2.0, name="x")
+        if x == 2.0:
+            raise RuntimeError("nominal breaks")
+        Output(x * 10, name="y")
+    """)
+    sr = sensitivity(script, {"x": [1.0, 3.0]}, progress=False, max_workers=2)
+    table = sr.sensitivity_table()
+    assert len(table) == 1
+    r = table.iloc[0]
+    assert math.isnan(r["output_at_nominal"]) and math.isnan(r["elasticity"])
+    assert r["n_failed"] == 1 and r["failed_values"] == "2.0"
+    assert (r["output_min"], r["output_max"]) == (10.0, 30.0)
+    assert r["abs_change"] == 20.0 and r["rank"] == 1
+
+
+def test_sensitivity_table_reflects_linked_variation(write_script):
+    script = write_script("""
+        from py3r_script import Output, Param
+        window = Param(5, name="window")
+        min_len = Param(3, name="min_len")
+        thr = Param(0.5, name="thr")
+        Output(window * 10 + min_len + thr, name="y")
+    """)
+    sr = sensitivity(script, {("window", "min_len"): [(3, 2), (9, 4)], "thr": [0.9]},
+                     progress=False, max_workers=2)
+    assert sr.to_dataframe()["y"].tolist() == [53.5, 32.5, 94.5, 53.9]  # it did vary
+    table = sr.sensitivity_table().set_index("parameter")
+    assert table.loc["window", "n_values"] == 3
+    assert table.loc["window", "abs_change"] == pytest.approx(94.5 - 32.5)
+    assert table.loc["window", "rank"] == 1
+
+
+def test_nan_output_handled_the_same_wherever_it_occurs(write_script):
+    results = []
+    for name, condition in (("low.py", "x < 1.5"), ("high.py", "x > 3.5")):
+        script = write_script(f"""
+            from py3r_script import Output, Param
+            x = Param(2.0, name="x")
+            Output(float("nan") if {condition} else 10.0 * x, name="y")
+        """, name)
+        sr = sensitivity(script, {"x": [1.0, 3.0, 4.0]}, progress=False, max_workers=2)
+        results.append(sr.sensitivity_table().iloc[0])
+    low, high = results
+    assert math.isnan(low["output_max"]) == math.isnan(high["output_max"])
+    assert math.isnan(low["abs_change"]) == math.isnan(high["abs_change"])
+
+
+# -- pivot -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def grid(tmp_path_factory) -> ScriptResults:
+    script = write(tmp_path_factory, ANALYTIC)
+    # x in {1, 3, 2 (nominal)}, a in {1, 5, 3}, b in {0, 1}: 18 iterations
+    return sweep(script, {"x": [1.0, 3.0], "a": [1.0, 5.0], "b": [0.0]},
+                 progress=False, max_workers=2)
+
+
+def test_pivot_equals_the_expected_table(grid):
+    assert len(grid.records) == 18 and not grid.errors
+    table = grid.pivot("y", index="x", columns="a")
+    xs, as_ = [1.0, 2.0, 3.0], [1.0, 3.0, 5.0]
+    expected = pd.DataFrame([[y(x, a, B0) for a in as_] for x in xs],  # b held at nominal 1.0
+                            index=pd.Index(xs, name="x"), columns=pd.Index(as_, name="a"))
+    pd.testing.assert_frame_equal(table, expected, check_dtype=False)
+
+
+def test_pivot_other_axis_pair_holds_the_rest_at_nominal(grid):
+    table = grid.pivot("lin", index="b", columns="x")
+    expected = pd.DataFrame([[5.0 * x for x in (1.0, 2.0, 3.0)]] * 2,
+                            index=pd.Index([0.0, 1.0], name="b"),
+                            columns=pd.Index([1.0, 2.0, 3.0], name="x"))
+    pd.testing.assert_frame_equal(table, expected, check_dtype=False)
+
+
+def test_pivot_bad_names(grid):
+    with pytest.raises(KeyError, match="nope"):
+        grid.pivot("y", index="nope", columns="a")
+    with pytest.raises(ValueError, match="different"):
+        grid.pivot("y", index="a", columns="a")
+
+
+# -- concat: tidy stacks of DataFrame and Series outputs ------------------------------------
+
+TABULAR = """
+import pandas as pd
+from py3r_script import Output, Param
+n = Param(2, name="n")
+tag = Param("t", name="tag")
+if n == 0:
+    raise ValueError("n must be > 0")
+Output(pd.DataFrame({"i": list(range(n)), "sq": [i * i for i in range(n)]}), name="summary")
+Output(pd.Series([n * 1.5] * n, name="val"), name="series")
+Output({"n": n}, name="mapping")
+Output(n * 1.5, name="scalar")
+Output(f"n={n}", name="text")
+"""
+
+
+@pytest.fixture(scope="module")
+def tabular(tmp_path_factory) -> ScriptResults:
+    script = write(tmp_path_factory, TABULAR, "tabular.py")
+    # baseline (2, t), n=1, n=3, n=0 (fails), (2, u)
+    return sensitivity(script, {"n": [1, 3, 0], "tag": ["u"]}, progress=False, max_workers=2)
+
+
+def test_concat_stacks_every_completed_iteration(tabular):
+    assert len(tabular.records) == 5 and len(tabular) == 4
+    stacked = tabular.concat("summary")
+    assert list(stacked.columns) == ["n", "tag", "i", "sq"]  # parameters first
+    completed = [(p, o["summary"]) for p, o in tabular.items()]
+    assert len(stacked) == sum(len(frame) for _, frame in completed) == 2 + 1 + 3 + 2
+    position = 0
+    for params, frame in completed:  # block by block, in iteration order
+        block = stacked.iloc[position:position + len(frame)]
+        position += len(frame)
+        assert block["n"].tolist() == [params["n"]] * len(frame)  # constant within the block
+        assert block["tag"].tolist() == [params["tag"]] * len(frame)
+        assert block["i"].tolist() == frame["i"].tolist()
+        assert block["sq"].tolist() == frame["sq"].tolist()
+    assert 0 not in set(stacked["n"])  # the failed iteration has no rows
+    assert stacked.groupby(["n", "tag"]).size().to_dict() == {
+        (1, "t"): 1, (2, "t"): 2, (2, "u"): 2, (3, "t"): 3}
+
+
+def test_concat_a_series_output(tabular):
+    stacked = tabular.concat("series")
+    assert list(stacked.columns) == ["n", "tag", "val"]
+    assert len(stacked) == 8
+    assert (stacked["val"] == stacked["n"] * 1.5).all()
+
+
+def test_concat_rejects_non_tabular_and_unknown_outputs(tabular):
+    for name in ("mapping", "scalar", "text"):
+        with pytest.raises(TypeError, match=name):
+            tabular.concat(name)
+    with pytest.raises(KeyError, match="nope"):
+        tabular.concat("nope")
+
+
+def test_to_dataframe_with_a_non_scalar_output_points_to_concat(tabular):
+    with pytest.raises(TypeError, match=r"concat\("):
+        tabular.to_dataframe()
+    frame = tabular.to_dataframe(outputs=["scalar", "text"])
+    assert list(frame.columns) == ["n", "tag", "scalar", "text"]
+
+
+# -- notebook and text views ----------------------------------------------------------------
+
+
+def test_repr_html_shows_counts_names_table_and_errors(tabular):
+    html = tabular._repr_html_()
+    assert isinstance(html, str)
+    assert "5 iteration(s), 4 ok, 1 failed" in html
+    for name in ("n", "tag", "summary", "series", "mapping", "scalar", "text"):
+        assert name in html
+    assert "tabular.py" in html
+    assert html.count("<table") == 1
+    table = html[html.index("<table"):html.index("</table>")]
+    # the head of the data: scalar outputs only, one row per completed iteration
+    assert "<th>scalar</th>" in table and "<th>text</th>" in table
+    assert "<th>summary</th>" not in table
+    assert table.count("<tr") == 1 + 4
+    assert "4.5" in table and "n=3" in table
+    assert "<ul>" in html and "<li>" in html  # the errors list
+    assert "ValueError: n must be &gt; 0" in html  # escaped
+    assert "n must be > 0" not in html
+
+
+def test_repr_stays_plain_text(tabular):
+    text = repr(tabular)
+    assert not re.search(r"</?(table|div|b|ul|li|br|code|tr|td|th)\b", text)
+    assert "5 iteration(s), 4 ok, 1 failed" in text
+    assert "params:  n, tag" in text
+    assert "failed:" in text and "n must be > 0" in text
+
+
+def test_repr_html_without_errors_and_with_many_rows(grid):
+    html = grid._repr_html_()
+    assert "18 iteration(s), 18 ok, 0 failed" in html
+    assert "<ul>" not in html and "errors" not in html
+    table = html[html.index("<table"):html.index("</table>")]
+    assert table.count("<tr") == 1 + 10  # the head only
+    assert "8 more rows" in html
+    assert "\n" in repr(grid) and "<" not in repr(grid)
+
+
+def test_nan_outputs_are_counted_and_left_out_of_the_range(write_script):
+    script = write_script("""
+        from py3r_script import Output, Param
+        x = Param(2.0, name="x")
+        Output(float("nan") if x > 3.5 else 10.0 * x, name="y")
+    """)
+    sr = sensitivity(script, {"x": [1.0, 3.0, 4.0]}, progress=False, max_workers=2)
+    row = sr.sensitivity_table().iloc[0]
+    assert row["n_nan"] == 1
+    assert (row["output_min"], row["output_max"]) == (10.0, 30.0)
