@@ -14,6 +14,7 @@ import os
 import pickle
 import socket
 import time
+import warnings
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
@@ -305,10 +306,12 @@ def test_process_pool_executor(write_script):
 def dask_executor():
     distributed = pytest.importorskip("distributed")
     environ = dict(os.environ)  # LocalCluster sets PYTHONHASHSEED, MALLOC_TRIM_THRESHOLD_...
-    cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-        silence_logs=logging.ERROR,
-    )
+    with warnings.catch_warnings():  # the scheduler's HTTP server may find 8787 taken
+        warnings.filterwarnings("ignore", message="Port .* is already in use")
+        cluster = distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
     client = distributed.Client(cluster)
     try:
         yield client.get_executor()

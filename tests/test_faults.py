@@ -74,7 +74,7 @@ def _kill_leftovers(pids) -> None:
 
 
 def _fault_sweep(script, fault: str, launch_mode, **options):
-    """Sweep ``kind`` over before -> fault -> after; check the neighbours and return the fault."""
+    """Sweep ``kind`` over before, fault, after; check the neighbours; return the fault."""
     start = time.monotonic()
     sr = sensitivity(script, {"kind": ["before", fault, "after"]}, progress=False,
                      **launch_mode, **options)
@@ -87,7 +87,8 @@ def _fault_sweep(script, fault: str, launch_mode, **options):
     assert sorted(p["kind"] for p in sr) == ["after", "before"]
     assert not record.ok
     assert sr.errors == [({"kind": fault}, record.error)]
-    return record, elapsed
+    assert elapsed < 30  # nothing waited for a hung or lingering process
+    return record
 
 
 FAULT_SCRIPT = """
@@ -141,7 +142,7 @@ def _line_of(script: Path, needle: str) -> int:
 
 
 def test_sigkill_is_a_crashed_record_naming_the_signal(fault_script, launch_mode):
-    record, _ = _fault_sweep(fault_script, "sigkill", launch_mode)
+    record = _fault_sweep(fault_script, "sigkill", launch_mode)
     assert record.status == "crashed"
     assert record.signal == "SIGKILL"
     assert record.exit_code is None
@@ -151,7 +152,7 @@ def test_sigkill_is_a_crashed_record_naming_the_signal(fault_script, launch_mode
 
 
 def test_sigsegv_is_a_crashed_record_with_the_faulthandler_excerpt(fault_script, launch_mode):
-    record, _ = _fault_sweep(fault_script, "sigsegv", launch_mode)
+    record = _fault_sweep(fault_script, "sigsegv", launch_mode)
     assert record.status == "crashed"
     assert record.signal == "SIGSEGV"
     assert "SIGSEGV" in record.error
@@ -166,7 +167,7 @@ def test_sigsegv_is_a_crashed_record_with_the_faulthandler_excerpt(fault_script,
 
 
 def test_abort_is_a_crashed_record_naming_sigabrt(fault_script, launch_mode):
-    record, _ = _fault_sweep(fault_script, "abort", launch_mode)
+    record = _fault_sweep(fault_script, "abort", launch_mode)
     assert record.status == "crashed"
     assert record.signal == "SIGABRT"
     assert "SIGABRT" in record.error
@@ -174,7 +175,7 @@ def test_abort_is_a_crashed_record_naming_sigabrt(fault_script, launch_mode):
 
 
 def test_exception_in_the_middle_of_a_sweep(fault_script, launch_mode):
-    record, _ = _fault_sweep(fault_script, "raise", launch_mode)
+    record = _fault_sweep(fault_script, "raise", launch_mode)
     assert record.status == "error"
     assert record.exit_code == 1
     assert record.error_type == "RuntimeError"
@@ -198,12 +199,20 @@ def test_failures_in_the_middle_of_a_longer_sweep(fault_script, launch_mode, max
 
 
 @pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "unbuffered"])
-def test_child_closing_stdout_and_stderr(fault_script, launch_mode, monkeypatch, unbuffered):
+def test_child_closing_stdout_and_stderr(
+    fault_script, launch_mode, monkeypatch, request, unbuffered
+):
+    if launch_mode.get("warm") and not unbuffered:
+        request.applymarker(pytest.mark.xfail(
+            reason="BUG: a warm child swallows the failed flush at exit and leaves with "
+            "os._exit(0): status ok, where python (and a cold child) exits 120",
+            strict=True,
+        ))
     if unbuffered:
         monkeypatch.setenv("PYTHONUNBUFFERED", "1")
     else:
         monkeypatch.delenv("PYTHONUNBUFFERED", raising=False)
-    record, _ = _fault_sweep(fault_script, "close", launch_mode)
+    record = _fault_sweep(fault_script, "close", launch_mode)
     assert record.status == "error"
     if unbuffered:
         # print() writes straight to the closed descriptor and raises
@@ -217,6 +226,38 @@ def test_child_closing_stdout_and_stderr(fault_script, launch_mode, monkeypatch,
         assert "120" in record.error
         assert "flush" in record.error
         assert record.outputs["done"] == "close"
+
+
+FD_REUSE_SCRIPT = """
+import os
+import sys
+from py3r_script import Output, Param
+n = Param(0, name="n")
+os.close(1)
+Output(1, name="a")  # first Output: the runner opens its output file, which gets free fd 1
+print("hello")
+sys.stdout.flush()  # python script.py: OSError, Bad file descriptor
+Output(2, name="b")
+"""
+
+
+@pytest.mark.xfail(
+    reason="BUG: the child opens its output file lazily at the first Output; after the "
+    "script closed fd 1 it gets fd 1, so later prints go into the runner's private output "
+    "file: the flush succeeds instead of failing, the bytes corrupt the output stream and "
+    "every later Output is silently dropped (status ok, 'b' missing)",
+    strict=True,
+)
+def test_prints_after_closing_stdout_never_reach_the_output_file(write_script, launch_mode):
+    script = write_script(FD_REUSE_SCRIPT, "fd_reuse.py")
+    sr = sensitivity(script, {"n": [0, 1]}, progress=False, **launch_mode)
+    assert [r.params["n"] for r in sr.records] == [0, 1]
+    for record in sr.records:
+        assert record.outputs.get("a") == 1
+        # as under python script.py: flushing into the closed descriptor fails
+        assert record.status == "error", (record.status, dict(record.outputs))
+        assert "Bad file descriptor" in record.error
+        assert "b" not in record.outputs
 
 
 # -- processes left behind -------------------------------------------------------------------
@@ -524,6 +565,8 @@ except KeyboardInterrupt as exc:
 def test_ctrl_c_while_a_child_is_being_launched_still_kills_it(
     tmp_path, write_script, launch_mode, max_workers
 ):
+    if launch_mode:
+        pytest.skip("the window is widened inside subprocess.Popen, which only cold starts use")
     pid_dir = tmp_path / "pids"
     pid_dir.mkdir()
     script = write_script(PIDS_SCRIPT.format(slow_from=0, pid_dir=str(pid_dir)), "sleepy.py")
