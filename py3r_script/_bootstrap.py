@@ -140,10 +140,13 @@ def _qualified_name(cls: type) -> str:
     return f"{module}.{cls.__qualname__}"
 
 
-def _flush_std_streams() -> None:
+def _flush_std_streams() -> bool:
+    """Flush stdout and stderr; False when one of them could not be flushed."""
+    flushed = True
     for stream in (sys.stdout, sys.stderr):
         try:
             if stream is not None:
                 stream.flush()
         except Exception:
-            pass
+            flushed = False
+    return flushed

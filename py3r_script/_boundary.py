@@ -268,15 +268,15 @@ class ChildSession:
         self.pending = set(payload.outputs or ())
         self.params_seen: dict[str, Any] = {}
         self._on_complete = on_complete
-        self._sink: BinaryIO | None = None
+        # Opened before the script runs: a script that closes fd 1 or 2 must not get its
+        # stdout reused for our outputs.
+        self._sink: BinaryIO = open(payload.files.outputs, "ab")
         folder = os.path.dirname(os.path.realpath(payload.script))
         self._local_roots = (os.path.join(folder, ""),)
 
     def capture(self, name: str, value: object) -> None:
         if self.wanted is not None and name not in self.wanted:
             return
-        if self._sink is None:
-            self._sink = open(self.payload.files.outputs, "ab")
         try:
             append_output(self._sink, name, value, self._local_roots)
         except Exception as exc:

@@ -145,7 +145,8 @@ def _child(request: dict[str, Any], private_fds: tuple[int, ...]) -> None:
 
         traceback.print_exc()
     finally:
-        _bootstrap._flush_std_streams()
+        if not _bootstrap._flush_std_streams() and code == 0:
+            code = 120  # what Python exits with when it cannot flush stdout at exit
         os._exit(code)
 
 

@@ -12,13 +12,16 @@ plan order in the results.
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from typing import Any, Union
 
-from .launcher import IterationTask, cancel_running, run_iteration
+from .launcher import IterationTask, allow_launches, cancel_running, run_iteration
 from .records import IterationRecord
 from .results import ScriptResults
 from .store import Study
@@ -76,12 +79,14 @@ def execute(
         bar.update(record)
 
     status = "interrupted"
+    allow_launches()
     try:
-        if executor is None and max_workers == 1:
-            for index, task in pending:
-                finished(index, launch(task))
-        else:
-            _run_concurrently(pending, finished, launch, executor, max_workers)
+        with _termination_as_interrupt():
+            if executor is None and max_workers == 1:
+                for index, task in pending:
+                    finished(index, launch(task))
+            else:
+                _run_concurrently(pending, finished, launch, executor, max_workers)
         status = "finished"
     except KeyboardInterrupt:
         cancel_running()
@@ -93,6 +98,28 @@ def execute(
             study.finish_sweep(sweep_id, status)
     _fill(results, slots)
     return results
+
+
+@contextmanager
+def _termination_as_interrupt() -> Iterator[None]:
+    """During a sweep, SIGTERM and SIGHUP (a scheduler's time limit, a closed terminal)
+    stop it like Ctrl-C: children killed, finished iterations kept."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(number: int, _frame: Any) -> None:
+        raise KeyboardInterrupt(f"received {signal.Signals(number).name}")
+
+    previous = {}
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(number) in (signal.SIG_DFL, None):
+            previous[number] = signal.signal(number, interrupt)
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def _fill(results: ScriptResults, slots: Sequence[IterationRecord | None]) -> None:
@@ -112,7 +139,12 @@ def _run_concurrently(
     futures: dict[Future[IterationRecord], tuple[int, IterationTask]] = {}
     try:
         for index, task in pending:
-            futures[pool.submit(launch, task)] = (index, task)
+            try:
+                futures[pool.submit(launch, task)] = (index, task)
+            except Exception as exc:  # e.g. an executor already shut down: say so per task
+                failed: Future[IterationRecord] = Future()
+                failed.set_exception(exc)
+                futures[failed] = (index, task)
         for future in as_completed(futures):
             index, task = futures[future]
             finished(index, _record_of(future, task))

@@ -19,6 +19,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
@@ -27,7 +29,10 @@ from ._bootstrap import launch_command
 from .paramset import ParamSet
 from .records import FrozenOutputs, IterationRecord
 
-__all__ = ["ChildHandle", "IterationTask", "cancel_running", "run_iteration", "spawn_cold"]
+__all__ = [
+    "ChildHandle", "IterationTask", "allow_launches", "cancel_running", "run_iteration",
+    "spawn_cold",
+]
 
 _TRACEBACK_LINES = 15
 _STDERR_LINES_IN_ERROR = 10
@@ -54,16 +59,29 @@ class IterationTask:
 
 
 class _LiveChildren:
-    """The children this process is waiting on, so Ctrl-C can kill them all at once."""
+    """The children this process is waiting on, so Ctrl-C can kill them all at once.
+
+    Once ``kill_all`` ran, a child registered late (started by a worker thread while the
+    sweep was being stopped) is killed as it registers, until ``reset`` for the next sweep.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._procs: dict[int, ChildHandle] = {}
         self.cancelled: set[int] = set()
+        self._stopping = False
+
+    def reset(self) -> None:
+        with self._lock:
+            self._stopping = False
 
     def add(self, proc: ChildHandle) -> None:
         with self._lock:
             self._procs[proc.pid] = proc
+            if not self._stopping:
+                return
+            self.cancelled.add(proc.pid)
+        _kill_group(proc.pid)
 
     def discard(self, proc: ChildHandle) -> None:
         with self._lock:
@@ -72,6 +90,7 @@ class _LiveChildren:
 
     def kill_all(self) -> int:
         with self._lock:
+            self._stopping = True
             procs = list(self._procs.values())
             self.cancelled.update(p.pid for p in procs)
         for proc in procs:
@@ -83,8 +102,32 @@ _LIVE = _LiveChildren()
 
 
 def cancel_running() -> int:
-    """Kill every child (and its process group) this process is running; return how many."""
+    """Kill every child (and its process group) this process is running; return how many.
+
+    Children that register afterwards are killed too, until :func:`allow_launches`.
+    """
     return _LIVE.kill_all()
+
+
+def allow_launches() -> None:
+    """Start of a sweep: children may run again after an earlier :func:`cancel_running`."""
+    _LIVE.reset()
+
+
+@contextmanager
+def _sigint_deferred() -> Iterator[None]:
+    """Hold Ctrl-C back while a child starts and is registered, so none escapes the kill.
+
+    Only the main thread receives KeyboardInterrupt; other threads need no protection.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 class ChildHandle(Protocol):
@@ -127,6 +170,13 @@ def run_iteration(task: IterationTask, spawn: Spawn | None = None) -> IterationR
             "machine that runs iterations must see the script at the same path (a shared "
             "filesystem), and the script must not be moved while a sweep runs.",
         )
+    if task.cwd is not None and not task.workdir and not os.path.isdir(task.cwd):
+        return _record(
+            task, started, status="crashed",
+            error=f"working directory not found on host {socket.gethostname()!r}: {task.cwd}. "
+            "Iterations run in the driver's working directory, so it must exist at the same "
+            "path on every machine that runs them.",
+        )
     root = tempfile.mkdtemp(prefix="py3r-script-")  # private: mode 0700
     try:
         return _run_in(root, task, started, spawn or spawn_cold)
@@ -148,13 +198,15 @@ def _run_in(root: str, task: IterationTask, started: float, spawn: Spawn) -> Ite
         cwd=cwd,
     ))
     timed_out = False
+    proc: ChildHandle | None = None
     try:
-        proc = spawn(task, files, cwd)
-    except OSError as exc:
-        return _record(task, started, status="crashed",
-                       error=f"could not start {task.python!r}: {exc}")
-    _LIVE.add(proc)
-    try:
+        with _sigint_deferred():
+            try:
+                proc = spawn(task, files, cwd)
+            except OSError as exc:
+                return _record(task, started, status="crashed",
+                               error=f"could not start {task.python!r}: {exc}")
+            _LIVE.add(proc)
         try:
             returncode = proc.wait(timeout=task.timeout)
         except subprocess.TimeoutExpired:
@@ -162,15 +214,16 @@ def _run_in(root: str, task: IterationTask, started: float, spawn: Spawn) -> Ite
             _kill_group(proc.pid)
             returncode = proc.wait()
     except BaseException:  # Ctrl-C while waiting: take the child's whole group down with us
-        _kill_group(proc.pid)
-        proc.wait()
+        if proc is not None:
+            _kill_group(proc.pid)
+            proc.wait()
         raise
     finally:
-        cancelled = proc.pid in _LIVE.cancelled
-        _LIVE.discard(proc)
+        if proc is not None:
+            cancelled = proc.pid in _LIVE.cancelled
+            _LIVE.discard(proc)
     leftover = _group_alive(proc.pid)
-    if leftover:  # the script ended but left processes (a daemon, a worker) in its group
-        _kill_group(proc.pid)
+    _kill_group(proc.pid)  # whatever the script left in its group, zombies included
     record = _collect(task, files, started, returncode, timed_out=timed_out, cancelled=cancelled)
     if leftover:
         note = ("\n[py3r-script] the script left processes running in its process group "
@@ -313,11 +366,24 @@ def _tail(path: str, limit: int) -> str:
 
 
 def _group_alive(pgid: int) -> bool:
+    """Whether a process of group ``pgid`` still runs (zombies waiting to be reaped do not)."""
     try:
         os.killpg(pgid, 0)
     except (ProcessLookupError, PermissionError):
         return False
-    return True
+    if not os.path.isdir("/proc"):
+        return True
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                fields = handle.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != b"Z":
+            return True
+    return False
 
 
 def _kill_group(pid: int) -> None:

@@ -21,7 +21,7 @@ import pytest
 
 from py3r_script import Study, load, sensitivity
 
-LAUNCH_MODES = {"cold": {}}
+LAUNCH_MODES = {"cold": {}, "warm": {"warm": True}}
 
 
 @pytest.fixture(params=list(LAUNCH_MODES))
@@ -200,14 +200,8 @@ def test_failures_in_the_middle_of_a_longer_sweep(fault_script, launch_mode, max
 
 @pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "unbuffered"])
 def test_child_closing_stdout_and_stderr(
-    fault_script, launch_mode, monkeypatch, request, unbuffered
+    fault_script, launch_mode, monkeypatch, unbuffered
 ):
-    if launch_mode.get("warm") and not unbuffered:
-        request.applymarker(pytest.mark.xfail(
-            reason="BUG: a warm child swallows the failed flush at exit and leaves with "
-            "os._exit(0): status ok, where python (and a cold child) exits 120",
-            strict=True,
-        ))
     if unbuffered:
         monkeypatch.setenv("PYTHONUNBUFFERED", "1")
     else:
@@ -241,13 +235,6 @@ Output(2, name="b")
 """
 
 
-@pytest.mark.xfail(
-    reason="BUG: the child opens its output file lazily at the first Output; after the "
-    "script closed fd 1 it gets fd 1, so later prints go into the runner's private output "
-    "file: the flush succeeds instead of failing, the bytes corrupt the output stream and "
-    "every later Output is silently dropped (status ok, 'b' missing)",
-    strict=True,
-)
 def test_prints_after_closing_stdout_never_reach_the_output_file(write_script, launch_mode):
     script = write_script(FD_REUSE_SCRIPT, "fd_reuse.py")
     sr = sensitivity(script, {"n": [0, 1]}, progress=False, **launch_mode)
@@ -555,12 +542,6 @@ except KeyboardInterrupt as exc:
 """
 
 
-@pytest.mark.xfail(
-    reason="BUG: Ctrl-C between the fork of a child and its registration in _LIVE leaves it "
-    "running: sequentially the driver exits and orphans it; with workers, cancel_running() "
-    "misses it and the pool shutdown waits for it to finish",
-    strict=True,
-)
 @pytest.mark.parametrize("max_workers", [1, 2])
 def test_ctrl_c_while_a_child_is_being_launched_still_kills_it(
     tmp_path, write_script, launch_mode, max_workers
@@ -618,12 +599,6 @@ time.sleep(0.2)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux only")
-@pytest.mark.xfail(
-    reason="BUG: a process group holding only zombies (dead, unreaped children) counts as "
-    "'processes left running' (killpg(pgid, 0) succeeds on zombies), so the record's stderr "
-    "wrongly says the script left processes running that were killed",
-    strict=True,
-)
 def test_an_exited_unreaped_child_is_not_reported_as_a_leftover_process(
     write_script, launch_mode
 ):
