@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -53,19 +54,22 @@ def _parser() -> argparse.ArgumentParser:
     group = running.add_argument_group("running")
     group.add_argument("--output", dest="outputs", action="append", metavar="NAME",
                        help="capture this output (repeat; default: all)")
-    group.add_argument("--stop-after-outputs", action="store_true",
+    group.add_argument("--stop-after-outputs", action=argparse.BooleanOptionalAction,
+                       default=None,
                        help="end each iteration once the requested outputs are captured")
     group.add_argument("--timeout", type=float, metavar="S", help="per-iteration limit, seconds")
     group.add_argument("--store", metavar="DB", help="study database: save and reuse iterations")
-    group.add_argument("--dry-run", action="store_true",
+    group.add_argument("--dry-run", action=argparse.BooleanOptionalAction, default=None,
                        help="show what would run or be reused; run nothing")
-    group.add_argument("--rerun", action="store_true", help="with --store: reuse nothing")
-    group.add_argument("--backup", action="store_true", help="with --store: back it up first")
+    group.add_argument("--rerun", action=argparse.BooleanOptionalAction, default=None,
+                       help="with --store: reuse nothing")
+    group.add_argument("--backup", action=argparse.BooleanOptionalAction, default=None,
+                       help="with --store: back it up first")
     group.add_argument("--workdir", nargs="?", const=True, metavar="DIR",
                        help="run each iteration in its own folder (under DIR, or the study)")
     group.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                        help="progress bar on stderr (default: when it is a terminal)")
-    group.add_argument("--warm", action="store_true",
+    group.add_argument("--warm", action=argparse.BooleanOptionalAction, default=None,
                        help="fork iterations from a process with the script's imports loaded")
     group.add_argument("--preload", action="append", metavar="MODULE",
                        help="with --warm: a module to import up front (repeat)")
@@ -115,15 +119,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     handlers = {"inspect": _inspect, "run": _run, "sensitivity": _sensitivity,
                 "sweep": _sweep, "show": _show}
     try:
+        _check_out(getattr(args, "out", None))
         return handlers[args.command](args)
     except KeyboardInterrupt as exc:
         results = getattr(exc, "results", None)
-        kept = f"; {len(results.records)} finished iteration(s) kept" if results else ""
-        _say(f"interrupted{kept}")
+        if results is None:
+            _say("interrupted")
+            return EXIT_INTERRUPTED
+        saved = " (saved in the store)" if getattr(args, "store", None) else \
+            " (printed only: use --store to keep them)"
+        _say(f"interrupted: {len(results.records)} finished iteration(s){saved}")
+        _report(results, args)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader (e.g. `head`) went away: stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_FAILED
     except (SweepError, TypeError, ValueError) as exc:
         _say(f"error: {exc}")
         return EXIT_USAGE
+
+
+def _check_out(out: str | None) -> None:
+    """Refuse a bad ``-o`` before anything runs, not after the sweep."""
+    if out is None:
+        return
+    suffix = Path(out).suffix.lower()
+    if suffix not in (".csv", ".json", ".parquet"):
+        raise SweepError(f"-o {out}: unknown file type {suffix!r}; use .csv, .json or .parquet")
+    if suffix == ".parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise SweepError(
+                "writing .parquet needs pyarrow: pip install pyarrow (or use .csv or .json)"
+            ) from None
 
 
 def _inspect(args: argparse.Namespace) -> int:
@@ -153,7 +183,10 @@ def _sensitivity(args: argparse.Namespace) -> int:
     from .textvalues import parse_assignment
 
     info = inspect_script(args.script)
-    params = dict(parse_assignment(text, info, many=True) for text in args.sweeps)
+    params: dict[str, list[Any]] = {}
+    for text in args.sweeps:  # -s w=1,2 -s w=3 sweeps 1, 2 and 3
+        name, values = parse_assignment(text, info, many=True)
+        params.setdefault(name, []).extend(values)  # type: ignore[arg-type]
     nominal = dict(parse_assignment(text, info, many=False) for text in args.nominal)
     results = sensitivity(args.script, params, nominal=nominal, mode=args.mode,
                           **_run_options(args), **_worker_options(args))
@@ -167,30 +200,34 @@ def _sweep(args: argparse.Namespace) -> int:
 
     spec = read_sweep_file(args.file)
     info = inspect_script(spec.script)
-    design = spec.design()
-    design["nominal"] = _typed(info, design["nominal"])
-    if "params" in design:
-        design["params"] = {key: [_typed_item(info, key, v) for v in values]
-                            for key, values in design["params"].items()}
-    if "points" in design:
-        design["points"] = [_typed(info, point) for point in design["points"]]
+    design = _typed_design(info, spec.design())
     options = {**spec.options, **_run_options(args, explicit_only=True),
                **_worker_options(args)}
     return _report(sweep(spec.script, **design, **options), args)
 
 
-def _typed(info: Any, values: dict[str, Any]) -> dict[str, Any]:
+def _typed_design(info: Any, design: dict[str, Any]) -> dict[str, Any]:
+    """A sweep file's values checked against (and int widened to) the script's types."""
     from .textvalues import coerce_to_default
 
-    return {n: coerce_to_default(v, info.param(n)) for n, v in values.items()}
+    def typed(name: str, value: Any) -> Any:
+        return coerce_to_default(value, info.param(name), name)
 
-
-def _typed_item(info: Any, key: Any, value: Any) -> Any:
-    from .textvalues import coerce_to_default
-
-    if isinstance(key, tuple):
-        return tuple(coerce_to_default(v, info.param(n)) for n, v in zip(key, value))
-    return coerce_to_default(value, info.param(key))
+    design["nominal"] = {n: typed(n, v) for n, v in design["nominal"].items()}
+    if "params" in design:
+        design["params"] = {
+            key: [tuple(typed(n, v) for n, v in zip(key, value)) if isinstance(key, tuple)
+                  else typed(key, value) for value in values]
+            for key, values in design["params"].items()}
+    if "points" in design:
+        design["points"] = [{n: typed(n, v) for n, v in point.items()}
+                            for point in design["points"]]
+    if "sample" in design:
+        design["sample"] = {
+            n: [typed(n, v) for v in spec] if isinstance(spec, list)
+            else (*(typed(n, v) for v in spec[:2]), *spec[2:])
+            for n, spec in design["sample"].items()}
+    return design
 
 
 def _show(args: argparse.Namespace) -> int:
@@ -209,9 +246,16 @@ def _show(args: argparse.Namespace) -> int:
     sweep = _sweep_selector(args.sweep)
     results = load(args.db, sweep=sweep)
     if args.errors:
-        for params, message in results.errors:
-            print(f"{params}\n  " + message.replace("\n", "\n  "))
-        _say(f"{len(results.errors)} failed iteration(s)")
+        import pandas as pd
+
+        failed = [r for r in results.records if not r.ok]
+        table = pd.DataFrame(
+            [[r.params.get(n) for n in results.param_names]
+             + [r.status, r.sweep_id, r.iteration_id, r.error] for r in failed],
+            columns=[*results.param_names, "_status", "_sweep_id", "_iteration_id", "_error"],
+        )
+        _say(f"{len(failed)} failed iteration(s)")
+        _emit(table, args)
         return EXIT_OK
     _emit(_scalar_table(results, meta=True), args)
     return EXIT_OK
@@ -229,21 +273,21 @@ def _sweep_selector(text: str | None) -> str | int | None:
 def _run_options(args: argparse.Namespace, *, explicit_only: bool = False) -> dict[str, Any]:
     options = {
         "outputs": args.outputs,
-        "stop_after_outputs": args.stop_after_outputs or None,
+        "stop_after_outputs": args.stop_after_outputs,
         "timeout": args.timeout,
         "store": args.store,
-        "dry_run": args.dry_run or None,
-        "rerun": args.rerun or None,
-        "backup": args.backup or None,
+        "dry_run": args.dry_run,
+        "rerun": args.rerun,
+        "backup": args.backup,
         "workdir": args.workdir,
         "progress": args.progress,
-        "warm": args.warm or None,
+        "warm": args.warm,
         "preload": args.preload,
     }
     if explicit_only:
         return {k: v for k, v in options.items() if v is not None}
     defaults = {"stop_after_outputs": False, "dry_run": False, "rerun": False, "backup": False,
-                "warm": False}
+                "warm": False}  # flags left unset: the API's defaults
     return {k: (defaults[k] if v is None and k in defaults else v) for k, v in options.items()}
 
 
@@ -313,21 +357,13 @@ def _emit(frame: Any, args: argparse.Namespace) -> None:
 
 
 def _write(frame: Any, path: Path) -> None:
-    suffix = path.suffix.lower()
+    suffix = path.suffix.lower()  # checked by _check_out before anything ran
     if suffix == ".csv":
         frame.to_csv(path, index=False)
     elif suffix == ".json":
         frame.to_json(path, orient="records", date_format="iso", indent=2)
-    elif suffix == ".parquet":
-        try:
-            import pyarrow  # noqa: F401
-        except ImportError:
-            raise SweepError(
-                "writing .parquet needs pyarrow: pip install pyarrow (or use .csv or .json)"
-            ) from None
-        frame.to_parquet(path, index=False)
     else:
-        raise SweepError(f"-o {path}: unknown file type {suffix!r}; use .csv, .json or .parquet")
+        frame.to_parquet(path, index=False)
 
 
 def _say(message: str) -> None:

@@ -10,7 +10,7 @@ import difflib
 import itertools
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .errors import ParameterError, ParameterTypeError
@@ -162,7 +162,8 @@ def plan_sample(
 ) -> Plan:
     """Plan ``n`` random or Latin-hypercube samples of parameter ranges.
 
-    ``sample`` maps names to ``(low, high)`` (ints: integers in that closed range),
+    ``sample`` maps names to ``(low, high)`` (ints: integers in that closed range, unless
+    the script's default is a float),
     ``(low, high, "log")`` or a list of choices. The same seed gives the same plan; without
     one a seed is chosen and kept in ``Plan.seed``. Duplicate draws (possible with ints
     and choices) run once.
@@ -173,6 +174,10 @@ def plan_sample(
 
     dimensions = check_sample(sample, n, method)
     _check_names(info, [d.name for d in dimensions], "sample")
+    for position, dimension in enumerate(dimensions):  # (1, 4) for a float knob: floats
+        param = info.param(dimension.name)
+        if dimension.integer and param is not None and param.type_name == "float":
+            dimensions[position] = replace(dimension, integer=False)
     fixed = ParamSet(_check_mapping(nominal or {}, "nominal"))
     _check_names(info, fixed, "nominal")
     if seed is None:

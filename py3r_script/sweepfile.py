@@ -128,6 +128,7 @@ def read_sweep_file(path: str | Path) -> SweepFile:
             )
     if "script" not in data:
         raise SweepFileError(f"{path}: missing key 'script' (the path of the script to sweep)")
+    _check_values(data, where)
     for table in ("params", "nominal"):
         for name, value in data.get(table, {}).items():
             if isinstance(value, dict):
@@ -177,6 +178,25 @@ def read_sweep_file(path: str | Path) -> SweepFile:
         sample=sample,
         options=options,
     )
+
+
+def _check_values(data: dict[str, Any], where: _Locator) -> None:
+    """Values of the right type but out of range, reported with their line."""
+    from .planning import MODES
+
+    problems = {
+        "mode": data.get("mode", MODES[0]) not in MODES and f"mode must be one of {MODES}",
+        "workers": not (data.get("workers", 1) == "auto" or (
+            isinstance(data.get("workers", 1), int) and data.get("workers", 1) > 0))
+        and 'workers must be a positive integer or "auto"',
+        "timeout": "timeout" in data and not data["timeout"] > 0
+        and "timeout must be a positive number of seconds",
+        "capture_limit": "capture_limit" in data and data["capture_limit"] < 0
+        and "capture_limit must be 0 or more",
+    }
+    for key, problem in problems.items():
+        if problem:
+            raise SweepFileError(f"{where(key)}: {problem}, got {data[key]!r}")
 
 
 def _linked_key(table: Any, position: int, where: _Locator) -> tuple[str, ...]:
@@ -232,10 +252,14 @@ class _Locator:
 
     def __call__(self, key: str, table: str | None = None) -> str:
         current: str | None = None
-        quoted = re.escape(key)
-        pattern = re.compile(rf"""^\s*(?:{quoted}|"{quoted}"|'{quoted}')\s*=""")
+        name = rf"""(?:{re.escape(key)}|"{re.escape(key)}"|'{re.escape(key)}')"""
+        pattern = re.compile(rf"^\s*{name}\s*[=.]")
         header = re.compile(r"^\s*\[+\s*([^\]]+?)\s*\]+")
+        dotted = re.compile(rf"^\s*\[*\s*{re.escape(table)}\s*\.\s*{name}\b") if table else None
+        inline = re.compile(rf"^\s*{re.escape(table)}\s*=.*\b{re.escape(key)}\b") if table else None
         for number, line in enumerate(self.lines, start=1):
+            if dotted is not None and (dotted.match(line) or inline.match(line)):
+                return f"{self.path}, line {number}"  # params.window = ..., [params.window]
             found = header.match(line)
             if found:
                 current = found.group(1).strip()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from .errors import ParameterError
 from .inspection import ParamInfo, ScriptInfo
 from .paramset import Scalar
@@ -14,32 +16,36 @@ _NONE = {"none", "null"}
 
 
 def split_values(text: str) -> list[tuple[str, bool]]:
-    """Split ``a,'b,c',d`` on commas outside quotes; each item says whether it was quoted.
+    """Split ``a, 'b,c', d`` on commas outside quotes; each item says whether it was quoted.
 
-    >>> split_values("3,'a,b'")
+    Whitespace around an item is dropped; a quoted item keeps everything inside its quotes.
+
+    >>> split_values("3, 'a,b'")
     [('3', False), ('a,b', True)]
     """
-    items: list[tuple[str, bool]] = []
+    pieces: list[str] = []
     current: list[str] = []
     quote: str | None = None
-    quoted = False
     for char in text:
         if quote:
-            if char == quote:
-                quote = None
-            else:
-                current.append(char)
+            quote = None if char == quote else quote
         elif char in "'\"":
-            quote, quoted = char, True
+            quote = char
         elif char == ",":
-            items.append(("".join(current).strip() if not quoted else "".join(current), quoted))
-            current, quoted = [], False
-        else:
-            current.append(char)
+            pieces.append("".join(current))
+            current = []
+            continue
+        current.append(char)
     if quote:
         raise ParameterError(f"unbalanced {quote} quote in {text!r}")
-    items.append(("".join(current).strip() if not quoted else "".join(current), quoted))
-    return items
+    pieces.append("".join(current))
+    return [_unquote(piece.strip()) for piece in pieces]
+
+
+def _unquote(item: str) -> tuple[str, bool]:
+    if len(item) >= 2 and item[0] == item[-1] and item[0] in "'\"":
+        return item[1:-1], True
+    return item, False
 
 
 def parse_value(text: str, quoted: bool, param: ParamInfo | None, name: str) -> Scalar:
@@ -109,16 +115,14 @@ def parse_assignment(
             f"unknown parameter {name!r} for {info.path}.{suggestion} The script declares: "
             f"{', '.join(info.param_names) or 'none'}."
         )
-    items = split_values(rest) if many else [(rest[1:-1], True) if _is_quoted(rest)
-                                               else (rest.strip(), False)]
+    try:
+        items = split_values(rest) if many else [_unquote(rest.strip())]
+    except ParameterError as exc:
+        raise ParameterError(f"parameter {name!r}: {exc}") from None
     values = [parse_value(item, quoted, param, name) for item, quoted in items]
     if any(item == "" and not quoted for item, quoted in items):
         raise ParameterError(f"empty value in {text!r}; quote an empty string as ''")
     return (name, values) if many else (name, values[0])
-
-
-def _is_quoted(text: str) -> bool:
-    return len(text) >= 2 and text[0] == text[-1] and text[0] in "'\""
 
 
 def _mismatch(name: str, text: str, kind: str | None) -> ParameterError:
@@ -129,8 +133,18 @@ def _mismatch(name: str, text: str, kind: str | None) -> ParameterError:
     )
 
 
-def coerce_to_default(value: Scalar, param: ParamInfo | None) -> Scalar:
-    """Widen an int to float for a parameter whose default is a float (as TOML writes ``2``)."""
-    if param is not None and param.type_name == "float" and type(value) is int:
+def coerce_to_default(value: Any, param: ParamInfo | None, name: str) -> Any:
+    """Check a typed value (from TOML) against the type of the parameter's default.
+
+    An int for a float default is widened (TOML writes ``2`` for ``2.0``); ``None`` always
+    fits; any other mismatch is an error naming the parameter and the type it expects.
+    """
+    kind = param.type_name if param is not None else None
+    if kind in (None, "NoneType") or value is None or type(value).__name__ == kind:
+        return value
+    if kind == "float" and type(value) is int:
         return float(value)
-    return value
+    raise ParameterError(
+        f"parameter {name!r} expects {kind} (the type of its default), got "
+        f"{type(value).__name__} {value!r}"
+    )

@@ -1,0 +1,514 @@
+"""Sweep files (``read_sweep_file``) and typed command-line values (``textvalues``), in process.
+
+The ``sweep`` subcommand itself is tested end to end in test_cli.py.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from py3r_script.errors import ParameterError, SweepError
+from py3r_script.inspection import inspect_script
+from py3r_script.sweepfile import SweepFile, SweepFileError, read_sweep_file
+from py3r_script.textvalues import (
+    coerce_to_default,
+    parse_assignment,
+    parse_value,
+    split_values,
+)
+
+
+def write(tmp_path: Path, text: str, name: str = "sweep.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return path
+
+
+def error_of(path: Path) -> str:
+    with pytest.raises(SweepFileError) as caught:
+        read_sweep_file(path)
+    return str(caught.value)
+
+
+# -- valid files ------------------------------------------------------------------------------
+
+
+def test_full_file(tmp_path):
+    path = write(tmp_path, """
+        # comment
+        script = "pipelines/oft.py"
+        mode = "grid"
+        outputs = ["a", "b"]
+        stop_after_outputs = true
+        workers = 3
+        timeout = 2.5
+        store = "studies/s.db"
+        rerun = false
+        backup = true
+        workdir = "calc"
+        capture_limit = 500
+        warm = true
+        preload = ["json"]
+
+        [params]
+        window = [1, 2]
+        thr = [0.5]
+
+        [nominal]
+        label = "x"
+    """)
+    spec = read_sweep_file(path)
+    assert isinstance(spec, SweepFile)
+    assert spec.path == path
+    assert spec.script == tmp_path / "pipelines" / "oft.py"
+    assert spec.mode == "grid"
+    assert spec.params == {"window": [1, 2], "thr": [0.5]}
+    assert spec.nominal == {"label": "x"}
+    assert spec.options == {
+        "outputs": ["a", "b"], "stop_after_outputs": True, "max_workers": 3, "timeout": 2.5,
+        "store": str(tmp_path / "studies" / "s.db"), "rerun": False, "backup": True,
+        "workdir": str(tmp_path / "calc"), "capture_limit": 500, "warm": True,
+        "preload": ["json"],
+    }
+    assert spec.design() == {"mode": "grid", "nominal": {"label": "x"},
+                             "params": {"window": [1, 2], "thr": [0.5]}}
+
+
+def test_minimal_file_defaults(tmp_path):
+    spec = read_sweep_file(write(tmp_path, 'script = "s.py"\n[params]\nw = [1]\n'))
+    assert spec.mode == "independent"
+    assert spec.nominal == {} and spec.options == {}
+    assert spec.points is None and spec.sample is None
+
+
+def test_paths_are_relative_to_the_file_not_the_cwd(tmp_path, monkeypatch):
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    write(conf, 'script = "../s.py"\nstore = "db.sqlite"\n[params]\nw = [1]\n')
+    monkeypatch.chdir(tmp_path)
+    spec = read_sweep_file("conf/sweep.toml")
+    assert spec.script == Path("conf") / ".." / "s.py"
+    assert spec.options["store"] == str(Path("conf") / "db.sqlite")
+
+
+def test_workdir_true_and_workers_auto(tmp_path):
+    spec = read_sweep_file(write(tmp_path, """
+        script = "s.py"
+        workdir = true
+        workers = "auto"
+        [params]
+        w = [1]
+    """))
+    assert spec.options == {"workdir": True, "max_workers": "auto"}
+
+
+def test_linked_tables_become_tuple_keys(tmp_path):
+    spec = read_sweep_file(write(tmp_path, """
+        script = "s.py"
+        [[linked]]
+        names = ["window", "min_len"]
+        values = [[3, 2], [5, 3]]
+        [[linked]]
+        names = ["a", "b", "c"]
+        values = [[1, 2, 3]]
+    """))
+    assert spec.params == {("window", "min_len"): [(3, 2), (5, 3)], ("a", "b", "c"): [(1, 2, 3)]}
+    assert "params" in spec.design()
+
+
+def test_linked_and_params_together(tmp_path):
+    spec = read_sweep_file(write(tmp_path, """
+        script = "s.py"
+        [params]
+        t = [1.5]
+        [[linked]]
+        names = ["a", "b"]
+        values = [[1, 2]]
+    """))
+    assert spec.params == {"t": [1.5], ("a", "b"): [(1, 2)]}
+
+
+def test_points(tmp_path):
+    spec = read_sweep_file(write(tmp_path, """
+        script = "s.py"
+        [nominal]
+        c = 0
+        [[points]]
+        a = 1
+        [[points]]
+        a = 2
+        b = "x"
+    """))
+    assert spec.points == [{"a": 1}, {"a": 2, "b": "x"}]
+    assert spec.design() == {"mode": "independent", "nominal": {"c": 0},
+                             "points": [{"a": 1}, {"a": 2, "b": "x"}]}
+
+
+def test_sample(tmp_path):
+    spec = read_sweep_file(write(tmp_path, """
+        script = "s.py"
+        [sample]
+        method = "random"
+        n = 20
+        seed = 4
+        [sample.ranges]
+        thr = [0.1, 0.9]
+        rate = [1e-4, 1e-1, "log"]
+        [sample.choices]
+        mode = ["a", "b"]
+    """))
+    assert spec.sample == {"sample": {"thr": (0.1, 0.9), "rate": (1e-4, 1e-1, "log"),
+                                      "mode": ["a", "b"]},
+                           "n": 20, "method": "random", "seed": 4}
+    design = spec.design()
+    assert design["n"] == 20 and design["method"] == "random" and "params" not in design
+
+
+def test_sample_defaults_to_lhs_without_seed(tmp_path):
+    spec = read_sweep_file(write(tmp_path, """
+        script = "s.py"
+        [sample]
+        n = 3
+        [sample.ranges]
+        x = [0, 10]
+    """))
+    assert spec.sample == {"sample": {"x": (0, 10)}, "n": 3, "method": "lhs"}
+
+
+def test_shipped_sample_file():
+    path = Path(__file__).resolve().parents[1] / "sample_pipelines" / "oft_sweep.toml"
+    spec = read_sweep_file(path)
+    assert spec.script == path.parent / "oft_pipeline.py"
+    assert spec.script.exists()
+    assert spec.params == {"smooth_window": [1, 5, 15], "speed_threshold": [1, 2, 4]}
+    assert spec.nominal == {"seed": 1}
+    assert spec.options["max_workers"] == "auto" and spec.options["timeout"] == 120
+
+
+# -- errors with the key and its line ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "line", "pattern"), [
+    ('script = "s.py"\n\n# a comment\nworkerz = 2\n[params]\nw = [1]\n', 4,
+     r"unknown key 'workerz'; the keys are: script, mode"),
+    ('script = "s.py"\n"timout" = 2\n[params]\nw = [1]\n', 2, r"unknown key 'timout'"),
+    ('mode = "grid"\nscript = 3\n[params]\nw = [1]\n', 2, r"script must be .*an integer 3"),
+    ('script = "s.py"\nmode = 1\n[params]\nw = [1]\n', 2, r"mode must be .*an integer 1"),
+    ('script = "s.py"\noutputs = "a"\n[params]\nw = [1]\n', 2,
+     r"outputs must be a list of output names, got a string 'a'"),
+    ('script = "s.py"\noutputs = ["a", 3]\n[params]\nw = [1]\n', 2,
+     r"outputs must be names \(strings\), got 3"),
+    ('script = "s.py"\nstop_after_outputs = "yes"\n[params]\nw = [1]\n', 2,
+     r"stop_after_outputs must be true or false, got a string 'yes'"),
+    ('script = "s.py"\nworkers = true\n[params]\nw = [1]\n', 2,
+     r"workers must be .*got a boolean True"),
+    ('script = "s.py"\nworkers = 1.5\n[params]\nw = [1]\n', 2, r"workers must be .*a float"),
+    ('script = "s.py"\ntimeout = "1m"\n[params]\nw = [1]\n', 2,
+     r"timeout must be seconds, .*got a string '1m'"),
+    ('script = "s.py"\ntimeout = false\n[params]\nw = [1]\n', 2, r"timeout must be"),
+    ('script = "s.py"\nstore = 1\n[params]\nw = [1]\n', 2, r"store must be"),
+    ('script = "s.py"\nrerun = 1\n[params]\nw = [1]\n', 2, r"rerun must be true or false"),
+    ('script = "s.py"\nbackup = "no"\n[params]\nw = [1]\n', 2, r"backup must be"),
+    ('script = "s.py"\nworkdir = 3\n[params]\nw = [1]\n', 2, r"workdir must be"),
+    ('script = "s.py"\ncapture_limit = true\n[params]\nw = [1]\n', 2,
+     r"capture_limit must be .*a boolean True"),
+    ('script = "s.py"\ncapture_limit = 1.5\n[params]\nw = [1]\n', 2, r"capture_limit must be"),
+    ('script = "s.py"\nwarm = "yes"\n[params]\nw = [1]\n', 2, r"warm must be true or false"),
+    ('script = "s.py"\npreload = "json"\n[params]\nw = [1]\n', 2, r"preload must be a list"),
+    ('script = "s.py"\nparams = [1, 2]\n', 2, r"params must be a table .*an array"),
+    ('script = "s.py"\nnominal = 3\n[params]\nw = [1]\n', 2, r"nominal must be a table"),
+    ('script = "s.py"\n\n[linked]\nnames = ["a", "b"]\n', 3, r"linked must be \[\[linked\]\]"),
+    ('script = "s.py"\n[[sample]]\nn = 3\n', 2, r"sample must be a \[sample\] table"),
+    ('script = "s.py"\npoints = [1, 2]\n', 2, r"points must be \[\[points\]\] tables"),
+    ('script = "s.py"\n[params]\nthr = [1.0]\nwindow = 3\n', 4,
+     r"params\.window must be a list of values, e\.g\. window = \[3\], got an integer 3"),
+    ('script = "s.py"\n[params]\nlabel = "abc"\n', 3,
+     r"params\.label must be a list of values.*got a string 'abc'"),
+    ('script = "s.py"\n[[linked]]\nnames = ["a"]\nvalues = [[1]]\n', 2,
+     r"\[\[linked\]\] table 1: names must be a list of two or more"),
+    ('script = "s.py"\n[[linked]]\nnames = ["a", "b"]\nvalues = [[1, 2], [3]]\n', 2,
+     r"\[\[linked\]\] table 1: values must be a non-empty list of \[a, b\] lists"),
+    ('script = "s.py"\n[[linked]]\nnames = ["a", "b"]\nvalues = []\n', 2, r"values must be"),
+    ('script = "s.py"\n[[linked]]\nnames = ["a", "b"]\nvalues = [[1, 2]]\nvalue = 1\n', 2,
+     r"unknown key\(s\) \['value'\]"),
+    ('script = "s.py"\n[sample]\nn = 3\nsed = 1\n', 4, r"unknown key 'sed' in \[sample\]"),
+    ('script = "s.py"\n[sample]\nn = "3"\n', 3, r"sample\.n has the wrong type: a string '3'"),
+    ('script = "s.py"\n[sample]\nn = 3\nseed = true\n', 4, r"sample\.seed has the wrong type"),
+    ('script = "s.py"\n[sample]\nn = 3\nmethod = 1\n', 4, r"sample\.method has the wrong type"),
+    ('script = "s.py"\n\n[sample]\nseed = 3\n', 3, r"\[sample\] needs n"),
+    ('script = "s.py"\n[sample]\nn = 3\n[sample.ranges]\nx = [1]\n', 5,
+     r"sample\.ranges\.x must be \[low, high\] or \[low, high, \"log\"\], got \[1\]"),
+    ('script = "s.py"\n[sample]\nn = 3\n[sample.ranges]\nx = 1\n', 5, r"sample\.ranges\.x"),
+    ('script = "s.py"\n[sample]\nn = 3\n[sample.choices]\nx = "a"\n', 5,
+     r"sample\.choices\.x must be a list of values, got 'a'"),
+])
+def test_errors_name_the_key_and_its_line(tmp_path, text, line, pattern):
+    message = error_of(write(tmp_path, text))
+    assert message.startswith(f"{tmp_path / 'sweep.toml'}, line {line}: "), message
+    assert re.search(pattern, message), message
+
+
+def test_error_class_is_a_usage_error(tmp_path):
+    with pytest.raises(SweepError):
+        read_sweep_file(write(tmp_path, 'script = 1\n'))
+    assert issubclass(SweepFileError, ParameterError)
+
+
+def test_line_number_skips_the_same_key_in_other_tables(tmp_path):
+    message = error_of(write(tmp_path, """
+        script = "s.py"
+        [nominal]
+        window = 3
+        [params]
+        thr = [1.0]
+
+        window = 4
+    """))
+    assert "sweep.toml, line 7: params.window" in message
+
+
+def test_missing_script(tmp_path):
+    message = error_of(write(tmp_path, "mode = 'grid'\n[params]\nw = [1]\n"))
+    assert message == f"{tmp_path / 'sweep.toml'}: missing key 'script' (the path of the script " \
+                      "to sweep)"
+
+
+@pytest.mark.parametrize(("text", "found"), [
+    ('script = "s.py"\n', "none"),
+    ('script = "s.py"\n[params]\nw = [1]\n[[points]]\nw = 2\n', "params, points"),
+    ('script = "s.py"\n[[linked]]\nnames = ["a", "b"]\nvalues = [[1, 2]]\n[sample]\nn = 2\n',
+     "params, sample"),
+])
+def test_exactly_one_design(tmp_path, text, found):
+    message = error_of(write(tmp_path, text))
+    assert "give exactly one design" in message
+    assert message.endswith(f"found {found}")
+
+
+@pytest.mark.parametrize(("text", "where"), [
+    ('script = "s.py\n', "line 1"),
+    ('script = "s.py"\n[params]\nw = [1, 2\n', "Unclosed array"),
+    ('script = "s.py"\nscript = "t.py"\n[params]\nw = [1]\n', "line 2"),
+    ('script = "s.py"\n[params]\n= [1]\n', "line 3"),
+])
+def test_invalid_toml(tmp_path, text, where):
+    message = error_of(write(tmp_path, text))
+    assert message.startswith(f"{tmp_path / 'sweep.toml'}: not valid TOML: ")
+    assert where in message
+
+
+def test_missing_file(tmp_path):
+    missing = tmp_path / "nope.toml"
+    assert error_of(missing) == f"sweep file not found: {str(missing)!r}"
+
+
+def test_unreadable_file(tmp_path):
+    path = tmp_path / "sweep.toml"
+    path.write_bytes(b'script = "\xff\xfe.py"\n')
+    assert "cannot read sweep file" in error_of(path)
+
+
+def test_table_instead_of_a_value_is_an_error(tmp_path):
+    message = error_of(write(tmp_path, """
+        script = "s.py"
+        [params]
+        [params.window]
+        low = 1
+    """))
+    assert "params.window must be a list of values, got a table" in message
+    message = error_of(write(tmp_path, """
+        script = "s.py"
+        [params]
+        w = [1]
+        [nominal.window]
+        low = 1
+    """))
+    assert "nominal.window must be a value, got a table" in message
+
+
+@pytest.mark.parametrize("text", [
+    'script = "s.py"\n[params]\n[params.window]\nlow = 1\n',
+    'script = "s.py"\nparams.window = 3\n',
+    'script = "s.py"\nparams = { window = 3 }\n',
+])
+def test_line_number_for_other_toml_spellings(tmp_path, text):
+    assert ", line " in error_of(write(tmp_path, text))
+
+
+# -- split_values ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("3", [("3", False)]),
+    ("3,5,7", [("3", False), ("5", False), ("7", False)]),
+    (" 3 , 5 ", [("3", False), ("5", False)]),
+    ("'a,b',c", [("a,b", True), ("c", False)]),
+    ('"a,b",c', [("a,b", True), ("c", False)]),
+    ("\"it's\",'say \"hi\"'", [("it's", True), ('say "hi"', True)]),
+    ("' padded '", [(" padded ", True)]),
+    ("''", [("", True)]),
+    ("", [("", False)]),
+    ("a,,b", [("a", False), ("", False), ("b", False)]),
+    ("a,", [("a", False), ("", False)]),
+    ("1e-3,none", [("1e-3", False), ("none", False)]),
+])
+def test_split_values(text, expected):
+    assert split_values(text) == expected
+
+
+@pytest.mark.parametrize("text", ["'a,b", '"a', "a,'b", "'a\"", "x,\"y'"])
+def test_split_values_unbalanced_quote(text):
+    with pytest.raises(ParameterError, match="unbalanced"):
+        split_values(text)
+
+
+def test_split_values_space_after_comma_before_quote():
+    assert split_values("'a', 'b'") == [("a", True), ("b", True)]
+
+
+# -- parse_value -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def info(write_script):
+    return inspect_script(write_script("""
+        from py3r_script import Output, Param
+        window = Param(3, name="window")
+        thr = Param(2.0, name="thr")
+        flag = Param(False, name="flag")
+        label = Param("abc", name="label")
+        opt = Param(None, name="opt")
+        req = Param(name="req")
+        expr = Param(2 * 3, name="expr")
+        Output(window, name="out")
+    """))
+
+
+@pytest.mark.parametrize(("name", "text", "quoted", "expected"), [
+    ("window", "5", False, 5),
+    ("window", "-5", False, -5),
+    ("window", "none", False, None),
+    ("window", "NULL", False, None),
+    ("thr", "1", False, 1.0),
+    ("thr", "1e-3", False, 0.001),
+    ("thr", "-2.5E2", False, -250.0),
+    ("thr", "inf", False, float("inf")),
+    ("flag", "true", False, True),
+    ("flag", "False", False, False),
+    ("flag", "yes", False, True),
+    ("flag", "off", False, False),
+    ("flag", "1", False, True),
+    ("flag", "0", False, False),
+    ("label", "3", False, "3"),
+    ("label", "true", False, "true"),
+    ("label", "none", False, None),
+    ("label", "none", True, "none"),
+    ("label", "a,b", True, "a,b"),
+    ("label", "", True, ""),
+    ("opt", "3", False, 3),
+    ("opt", "3.5", False, 3.5),
+    ("opt", "1e-3", False, 0.001),
+    ("opt", "true", False, True),
+    ("opt", "none", False, None),
+    ("opt", "hello", False, "hello"),
+    ("opt", "3", True, "3"),
+    ("req", "7", False, 7),
+    ("req", "off", False, False),
+    ("req", "x", False, "x"),
+    ("expr", "7", False, 7),
+])
+def test_parse_value_typed_by_the_default(info, name, text, quoted, expected):
+    value = parse_value(text, quoted, info.param(name), name)
+    assert value == expected
+    assert type(value) is type(expected)
+
+
+def test_parse_value_without_param_info():
+    assert parse_value("1e-3", False, None, "x") == 0.001
+    assert parse_value("12", False, None, "x") == 12
+    assert parse_value("no", False, None, "x") is False
+
+
+@pytest.mark.parametrize(("name", "text", "quoted", "kind"), [
+    ("window", "abc", False, "int"),
+    ("window", "2.5", False, "int"),
+    ("window", "1e3", False, "int"),
+    ("window", "true", False, "int"),
+    ("window", "3", True, "int"),
+    ("window", "", False, "int"),
+    ("thr", "fast", False, "float"),
+    ("thr", "1.0", True, "float"),
+    ("flag", "maybe", False, "bool"),
+    ("flag", "2", False, "bool"),
+    ("flag", "true", True, "bool"),
+])
+def test_parse_value_mismatch_names_the_parameter_and_type(info, name, text, quoted, kind):
+    with pytest.raises(ParameterError) as caught:
+        parse_value(text, quoted, info.param(name), name)
+    message = str(caught.value)
+    assert f"parameter {name!r} expects {kind}" in message
+    assert repr(text) in message
+
+
+# -- parse_assignment and coerce_to_default ---------------------------------------------------
+
+
+def test_parse_assignment_many(info):
+    assert parse_assignment("window=3,5", info, many=True) == ("window", [3, 5])
+    assert parse_assignment(" thr = 1, 2 ", info, many=True) == ("thr", [1.0, 2.0])
+    assert parse_assignment("label='a,b',c", info, many=True) == ("label", ["a,b", "c"])
+    assert parse_assignment("label=''", info, many=True) == ("label", [""])
+
+
+def test_parse_assignment_single(info):
+    assert parse_assignment("label=a,b", info, many=False) == ("label", "a,b")
+    assert parse_assignment("label='x y'", info, many=False) == ("label", "x y")
+    assert parse_assignment("label=k=v", info, many=False) == ("label", "k=v")
+    assert parse_assignment("thr=3", info, many=False) == ("thr", 3.0)
+    assert parse_assignment("opt=none", info, many=False) == ("opt", None)
+
+
+@pytest.mark.parametrize(("text", "many", "pattern"), [
+    ("window", True, r"expected NAME=V1,V2,\.\.\., got 'window'"),
+    ("window", False, r"expected NAME=VALUE, got 'window'"),
+    ("=3", True, r"expected NAME="),
+    ("label=a,,b", True, r"empty value in 'label=a,,b'; quote an empty string as ''"),
+    ("label=a,", True, r"empty value"),
+    ("label=", False, r"empty value"),
+    ("label='a", True, r"unbalanced ' quote"),
+    ("windw=3", True, r"unknown parameter 'windw' .*Did you mean 'window'\?"),
+    ("zzz=3", False, r"unknown parameter 'zzz' .*The script declares: window, thr, flag"),
+    ("window=3,x", True, r"parameter 'window' expects int"),
+])
+def test_parse_assignment_errors(info, text, many, pattern):
+    with pytest.raises(ParameterError, match=pattern):
+        parse_assignment(text, info, many=many)
+
+
+def test_coerce_to_default(info):
+    assert type(coerce_to_default(2, info.param("thr"), "thr")) is float
+    assert coerce_to_default(2, info.param("thr"), "thr") == 2.0
+    assert coerce_to_default(2, info.param("window"), "window") == 2
+    assert coerce_to_default(None, info.param("window"), "window") is None
+    assert type(coerce_to_default(2, None, "dynamic")) is int
+    assert type(coerce_to_default(2, info.param("expr"), "expr")) is int
+    for value, name in ((True, "thr"), ("x", "thr"), (2.5, "window"), ("3", "window")):
+        with pytest.raises(ParameterError, match=f"{name!r} expects"):
+            coerce_to_default(value, info.param(name), name)
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ('mode = "sideways"', "mode must be one of"),
+    ('workers = "many"', 'workers must be a positive integer or "auto"'),
+    ("workers = 0", 'workers must be a positive integer or "auto"'),
+    ("timeout = 0", "timeout must be a positive number"),
+])
+def test_out_of_range_values_name_their_line(tmp_path, line, message):
+    path = tmp_path / "sweep.toml"
+    path.write_text(f'script = "s.py"\n\n{line}\n\n[params]\nx = [1]\n')
+    with pytest.raises(SweepFileError, match=rf"sweep\.toml, line 3: {message}"):
+        read_sweep_file(path)
