@@ -537,22 +537,29 @@ class _SpillWriter:
         self._file: IO[bytes] | None = None
         self.size = 0
 
-    def write(self, data: bytes) -> int:
-        count = len(data)
+    def write(self, data: Any) -> int:
+        # bytes, or (pickle protocol 5, NumPy-backed data) a PickleBuffer: take its raw bytes
+        view = memoryview(data)
+        if view.format != "B" or view.ndim != 1:
+            view = view.cast("B")
+        count = view.nbytes
         self.size += count
+        if self._file is None and self.size > self._limit:
+            self._spill()  # before appending: a large buffer goes straight to the file
         if self._file is not None:
-            self._file.write(data)
+            self._file.write(view)
         else:
             assert self._buffer is not None
-            self._buffer += data
-            if len(self._buffer) > self._limit:
-                self._path = self._target()
-                self._path.parent.mkdir(parents=True, exist_ok=True)
-                self._tmp = self._path.with_name(self._path.name + f".tmp{os.getpid()}")
-                self._file = open(self._tmp, "wb")
-                self._file.write(self._buffer)
-                self._buffer = None
+            self._buffer += view
         return count
+
+    def _spill(self) -> None:
+        self._path = self._target()
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        self._tmp = self._path.with_name(self._path.name + f".tmp{os.getpid()}")
+        self._file = open(self._tmp, "wb")
+        self._file.write(self._buffer or b"")
+        self._buffer = None
 
     def finish(self, base: Path) -> tuple[bytes | None, str | None]:
         """``(blob, None)`` when it stayed small, else ``(None, path relative to base)``."""

@@ -27,7 +27,7 @@ import pandas as pd
 import pytest
 
 import py3r_script
-from py3r_script import DryRun, Study, load, sensitivity
+from py3r_script import DryRun, Study, load, run, sensitivity
 from py3r_script.errors import SweepError
 from py3r_script.paramset import ParamSet
 from py3r_script.store import INLINE_LIMIT, SCHEMA_VERSION, StoreError
@@ -1152,3 +1152,40 @@ def test_a_baseline_is_reused_by_a_sweep_of_other_parameters(tmp_path, write_scr
     assert counter.read_text().splitlines() == ["1 5", "2 5", "1 6"]
     assert sr[{"w": 5}]["product"] == 5
     assert sr[{"w": 6}]["product"] == 6
+
+
+def test_a_large_numpy_backed_output_is_stored_without_a_second_copy(tmp_path, write_script):
+    """Pickle protocol 5 hands NumPy data to the writer as buffers: stream them, once."""
+    script = write_script(
+        """
+        import numpy as np
+        from py3r_script import Output
+        Output(np.arange(4_000_000, dtype=np.float64), name="array")  # 32 MB
+        """
+    )
+    driver = write_script(
+        f"""
+        import json, tracemalloc
+        import numpy as np
+        from py3r_script.launcher import IterationTask, run_iteration
+        from py3r_script.paramset import ParamSet
+        from py3r_script.store import Study
+        record = run_iteration(IterationTask(script={str(script)!r}, params=ParamSet()))
+        tracemalloc.start()
+        with Study({str(tmp_path / "study.db")!r}) as study:
+            name, row = study._dump_output(record.iteration_id, "array", record.outputs["array"])
+        peak = tracemalloc.get_traced_memory()[1]
+        print(json.dumps({{"peak": peak, "file": row[3], "size": row[4]}}))
+        """,
+        "driver.py",
+    )
+    out = subprocess.run([sys.executable, str(driver)], capture_output=True, text=True,
+                         check=True)
+    figures = json.loads(out.stdout.strip().splitlines()[-1])
+    assert figures["file"] is not None and figures["size"] > 32_000_000
+    assert figures["peak"] < 8_000_000, "storing held a second copy of the output"
+
+    sr = run(script, store=tmp_path / "study2.db", progress=False)
+    loaded = load(tmp_path / "study2.db")[{}]["array"]
+    assert loaded.shape == (4_000_000,) and loaded[-1] == 3_999_999
+    assert sr[{}]["array"][123] == 123
