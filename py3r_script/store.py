@@ -66,7 +66,8 @@ CREATE TABLE sweeps (
     host              TEXT,
     platform          TEXT,
     git_commit        TEXT,
-    git_dirty         INTEGER
+    git_dirty         INTEGER,
+    driver_pid        INTEGER
 );
 CREATE TABLE iterations (
     iteration_id      TEXT PRIMARY KEY,
@@ -256,10 +257,11 @@ class Study:
     def begin_sweep(self, sweep: SweepInfo) -> int:
         """Record a new sweep; returns its sequence number in the study."""
         git_commit, git_dirty = _git_state(Path(sweep.script).parent)
+        self.mark_abandoned()
         with self._transaction() as con:
             seq = con.execute("SELECT COALESCE(MAX(sweep_seq), -1) + 1 FROM sweeps").fetchone()[0]
             con.execute(
-                "INSERT INTO sweeps VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO sweeps VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     sweep.sweep_id, seq, _dt.datetime.now(_dt.timezone.utc).isoformat(), None,
                     "running", sweep.script, sweep.script_sha256, sweep.mode,
@@ -267,10 +269,25 @@ class Study:
                     _outputs_key(sweep.requested_outputs), json.dumps(list(sweep.output_names)),
                     sweep.n_planned, sweep.cwd, platform.python_version(), _package_version(),
                     socket.gethostname(), platform.platform(), git_commit,
-                    None if git_dirty is None else int(git_dirty),
+                    None if git_dirty is None else int(git_dirty), os.getpid(),
                 ),
             )
         return seq
+
+    def mark_abandoned(self) -> int:
+        """Mark ``interrupted`` the sweeps still ``running`` whose driver on this host is gone
+        (killed, crashed); returns how many."""
+        rows = self._con.execute(
+            "SELECT sweep_id, driver_pid FROM sweeps WHERE status = 'running' AND host = ?",
+            (socket.gethostname(),),
+        ).fetchall()
+        gone = [row[0] for row in rows if row[1] is not None and not _pid_alive(row[1])]
+        if gone:
+            with self._transaction() as con:
+                con.executemany(
+                    "UPDATE sweeps SET status = 'interrupted' WHERE sweep_id = ? "
+                    "AND status = 'running'", [(sweep_id,) for sweep_id in gone])
+        return len(gone)
 
     def finish_sweep(self, sweep_id: str, status: str) -> None:
         """Mark a sweep ``finished`` or ``interrupted``."""
@@ -442,6 +459,7 @@ class Study:
         """One row per sweep: id, when, status, script, planned and stored counts, provenance."""
         import pandas as pd
 
+        self.mark_abandoned()
         return pd.read_sql(
             "SELECT s.*, (SELECT COUNT(*) FROM sweep_items t WHERE t.sweep_id = s.sweep_id) "
             "AS n_done, (SELECT COUNT(*) FROM sweep_items t JOIN iterations i USING "
@@ -629,6 +647,21 @@ def _record_from_row(row: sqlite3.Row, outputs: dict[str, Any]) -> IterationReco
         workdir=row["workdir"],
         sweep_id=row["sweep_id"],
     )
+
+
+def _pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this host (a zombie waiting to be reaped does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return handle.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return True
 
 
 def _git_state(folder: Path) -> tuple[str | None, bool | None]:

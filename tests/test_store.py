@@ -604,6 +604,9 @@ def test_sigkill_mid_sweep_loses_nothing_and_resume_runs_only_missing(
     assert _integrity(db) == "ok"
     rows = _query(db, "SELECT * FROM iterations ORDER BY iteration_seq")
     committed = len(rows)
+    # the killed driver's sweep no longer claims to be running
+    with Study(db) as study:
+        assert study.sweeps()["status"].tolist()[-1] == "interrupted"
     assert 2 <= committed < len(values) + 1
     done = [json.loads(r["params_json"])["x"] for r in rows]
     assert [r["status"] for r in rows] == ["ok"] * committed
