@@ -7,6 +7,7 @@ __all__ = [
     "ParameterError",
     "ParameterTypeError",
     "ScriptError",
+    "StoreError",
     "SweepError",
 ]
 
@@ -29,3 +30,7 @@ class ParameterTypeError(SweepError, TypeError):
 
 class IterationFailedError(SweepError, LookupError):
     """The requested iteration ran but failed, so it has no complete outputs."""
+
+
+class StoreError(SweepError):
+    """The study file is missing, not a study, from a newer version, or cannot be written."""

@@ -22,23 +22,23 @@ How an iteration flows::
 
 from __future__ import annotations
 
-import difflib
 import functools
 import hashlib
 import os
 import uuid
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from concurrent.futures import Executor
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
-from .errors import ParameterError, ParameterTypeError
+from .errors import ParameterError
 from .execution import Item, Launch, execute, interactive
 from .inspection import ScriptInfo, inspect_script
 from .launcher import IterationTask, run_iteration
+from .options import RunOptions, check_options, resolve_outputs, workdir_root
 from .paramset import ParamSet, is_scalar
 from .planning import Plan, plan_points, plan_run, plan_sample, plan_sweep
 from .preview import DryRun
@@ -46,29 +46,6 @@ from .results import ScriptResults
 from .store import Study, SweepInfo
 
 __all__ = ["plan", "run", "sensitivity", "sweep"]
-
-StorePath = Union[str, "os.PathLike[str]", None]
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    """How to run a plan; shared by ``run``, ``sensitivity`` and the command line."""
-
-    outputs: Sequence[str] | None = None
-    stop_after_outputs: bool = False
-    timeout: float | None = None
-    store: StorePath = None
-    rerun: bool = False
-    dry_run: bool = False
-    backup: bool = False
-    workdir: bool | str | os.PathLike[str] | None = None
-    max_workers: int | str = 1
-    executor: Executor | None = None
-    progress: bool | None = None
-    capture_limit: int = 100_000
-    warm: bool = False
-    preload: Sequence[str] | None = None
-
 
 def run(
     script_path: str | Path,
@@ -332,9 +309,9 @@ def execute_plan(
     script_path: str | Path, info: ScriptInfo, plan: Plan, options: RunOptions
 ) -> ScriptResults | DryRun:
     """Run (or preview) a checked plan with ``options``; the common path of every front end."""
-    requested = _resolve_outputs(info, options.outputs, options.stop_after_outputs)
-    workers = _check_options(options)
-    workdirs = _workdir_root(options)
+    requested = resolve_outputs(info, options.outputs, options.stop_after_outputs)
+    workers = check_options(options)
+    workdirs = workdir_root(options)
     script = os.path.abspath(script_path)
     script_sha256 = _sha256(script)
     study = _open_study(options)
@@ -426,102 +403,6 @@ def _open_study(options: RunOptions) -> Study | None:
     if options.dry_run and (not path.exists() or path.stat().st_size == 0):
         return None  # a preview never creates the study
     return Study(path)
-
-
-def _workdir_root(options: RunOptions) -> str | None:
-    if options.workdir is None or options.workdir is False:
-        return None
-    if options.workdir is True:
-        if options.store is None:
-            raise ParameterError(
-                "workdir=True puts iteration folders under the study, so it needs store=...; "
-                "or pass workdir='some/folder'"
-            )
-        return os.path.abspath(f"{options.store}-calc")
-    return os.path.abspath(options.workdir)
-
-
-def _check_options(options: RunOptions) -> int:
-    """Validate the options that the planner does not see; returns the worker count."""
-    timeout = options.timeout
-    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
-                                or not timeout > 0):
-        raise ParameterError(f"timeout must be a positive number of seconds, got {timeout!r}")
-    workers = options.max_workers
-    if workers == "auto":
-        workers = _cpu_count()
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ParameterError(f"max_workers must be a positive int or 'auto', got {workers!r}")
-    if options.executor is not None and options.max_workers != 1:
-        raise ParameterError(
-            "pass either max_workers (local processes) or executor (its own workers), not both"
-        )
-    if options.executor is not None and not hasattr(options.executor, "submit"):
-        raise ParameterTypeError(
-            f"executor must be a concurrent.futures.Executor, got {type(options.executor).__name__}"
-        )
-    if isinstance(options.capture_limit, bool) or not isinstance(options.capture_limit, int) \
-            or options.capture_limit < 0:
-        raise ParameterError(
-            f"capture_limit must be a non-negative int, got {options.capture_limit!r}")
-    if options.warm and options.executor is not None:
-        raise ParameterError(
-            "warm=True forks iterations on this machine; it does not combine with executor= "
-            "(use max_workers=N for local parallel warm starts)"
-        )
-    if options.preload is not None and (isinstance(options.preload, str) or not all(
-            isinstance(m, str) for m in options.preload)):
-        raise ParameterTypeError(f"preload must be a list of module names, got {options.preload!r}")
-    if (options.backup or options.rerun) and options.store is None:
-        flag = "backup" if options.backup else "rerun"
-        raise ParameterError(f"{flag}=True needs store=... (a study database)")
-    return workers
-
-
-def _cpu_count() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
-
-
-def _resolve_outputs(
-    info: ScriptInfo, outputs: Sequence[str] | None, stop_after_outputs: bool
-) -> tuple[str, ...] | None:
-    """The outputs to capture, checked against the script's declarations."""
-    if not isinstance(stop_after_outputs, bool):
-        raise ParameterTypeError(
-            f"stop_after_outputs must be True or False, got {stop_after_outputs!r}")
-    if outputs is None:
-        if not stop_after_outputs:
-            return None
-        if not info.outputs:
-            raise ParameterError(
-                f"stop_after_outputs=True stops after the last requested output, but "
-                f"{info.path} declares no Output(...) and outputs= is not given"
-            )
-        return tuple(info.output_names)
-    if isinstance(outputs, str) or not isinstance(outputs, Sequence):
-        raise ParameterTypeError(
-            f"outputs must be a list of output names, e.g. outputs=[{outputs!r}], "
-            f"got {type(outputs).__name__}"
-        )
-    if not outputs:
-        raise ParameterError("outputs is an empty list: name at least one, or pass None for all")
-    names: dict[str, None] = {}
-    for name in outputs:
-        if not isinstance(name, str):
-            raise ParameterTypeError(f"output names must be str, got {name!r}")
-        if name not in info.output_names and not info.dynamic_outputs:
-            close = difflib.get_close_matches(name, info.output_names, n=1)
-            suggestion = f" Did you mean {close[0]!r}?" if close else ""
-            declared = ", ".join(info.output_names) or "none"
-            raise ParameterError(
-                f"unknown output {name!r} for {info.path}.{suggestion} The script declares: "
-                f"{declared}."
-            )
-        names[name] = None
-    return tuple(names)
 
 
 def _sha256(path: str) -> str:

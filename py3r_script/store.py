@@ -18,120 +18,25 @@ import os
 import platform
 import socket
 import sqlite3
-import subprocess
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Callable
 
-from .errors import SweepError
+from . import studyfile
+from .errors import StoreError
 from .paramset import ParamSet, is_scalar
+from .provenance import git_state, package_version, pid_alive
 from .records import FrozenOutputs, IterationRecord
+from .studyfile import SCHEMA_VERSION
 
 if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["INLINE_LIMIT", "SCHEMA_VERSION", "StoreError", "Study"]
 
-SCHEMA_VERSION = 1
-APPLICATION_ID = 0x70793372  # "py3r": marks the file as a py3r-script study
 INLINE_LIMIT = 1 << 20
 """Pickled outputs up to this many bytes are stored inside the database; larger ones in files."""
-
-_BUSY_TIMEOUT_MS = 60_000
-
-_SCHEMA = """
-CREATE TABLE meta (
-    key   TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-CREATE TABLE sweeps (
-    sweep_id          TEXT PRIMARY KEY,
-    sweep_seq         INTEGER NOT NULL UNIQUE,
-    created_utc       TEXT NOT NULL,
-    finished_utc      TEXT,
-    status            TEXT NOT NULL,
-    script            TEXT NOT NULL,
-    script_sha256     TEXT NOT NULL,
-    mode              TEXT NOT NULL,
-    param_names       TEXT NOT NULL,
-    nominal_json      TEXT NOT NULL,
-    requested_outputs TEXT,
-    output_names      TEXT NOT NULL,
-    n_planned         INTEGER NOT NULL,
-    cwd               TEXT,
-    python            TEXT,
-    package_version   TEXT,
-    host              TEXT,
-    platform          TEXT,
-    git_commit        TEXT,
-    git_dirty         INTEGER,
-    driver_pid        INTEGER
-);
-CREATE TABLE iterations (
-    iteration_id      TEXT PRIMARY KEY,
-    iteration_seq     INTEGER NOT NULL UNIQUE,
-    sweep_id          TEXT NOT NULL REFERENCES sweeps(sweep_id),
-    plan_index        INTEGER NOT NULL,
-    params_json       TEXT NOT NULL,
-    params_sha256     TEXT NOT NULL,
-    script            TEXT NOT NULL,
-    script_sha256     TEXT NOT NULL,
-    requested_outputs TEXT,
-    status            TEXT NOT NULL,
-    error             TEXT,
-    error_type        TEXT,
-    exit_code         INTEGER,
-    signal            TEXT,
-    stopped_early     INTEGER NOT NULL,
-    started_utc       TEXT NOT NULL,
-    finished_utc      TEXT NOT NULL,
-    started           REAL NOT NULL,
-    finished          REAL NOT NULL,
-    duration_s        REAL NOT NULL,
-    stdout            TEXT,
-    stderr            TEXT,
-    host              TEXT,
-    python            TEXT,
-    workdir           TEXT,
-    params_seen_json  TEXT
-);
-CREATE INDEX iterations_reuse ON iterations (script_sha256, params_sha256, status);
-CREATE INDEX iterations_sweep ON iterations (sweep_id);
-CREATE TABLE params (
-    iteration_id TEXT NOT NULL REFERENCES iterations(iteration_id),
-    name         TEXT NOT NULL,
-    value,
-    type         TEXT NOT NULL,
-    PRIMARY KEY (iteration_id, name)
-);
-CREATE TABLE outputs (
-    iteration_id TEXT NOT NULL REFERENCES iterations(iteration_id),
-    name         TEXT NOT NULL,
-    position     INTEGER NOT NULL,
-    type         TEXT NOT NULL,
-    value,
-    blob         BLOB,
-    file         TEXT,
-    size         INTEGER NOT NULL,
-    PRIMARY KEY (iteration_id, name)
-);
-CREATE TABLE sweep_items (
-    sweep_id     TEXT NOT NULL REFERENCES sweeps(sweep_id),
-    plan_index   INTEGER NOT NULL,
-    iteration_id TEXT NOT NULL REFERENCES iterations(iteration_id),
-    reused       INTEGER NOT NULL,
-    PRIMARY KEY (sweep_id, plan_index)
-);
-"""
-
-# Upgrades from schema version N to N + 1, applied in order inside one transaction.
-_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {}
-
-
-class StoreError(SweepError):
-    """The study file is missing, not a study, from a newer version, or cannot be written."""
 
 
 @dataclass(frozen=True)
@@ -179,12 +84,12 @@ class Study:
             raise StoreError(f"cannot create the study {self.path}: the folder "
                              f"{self.path.parent} does not exist")
         if exists:
-            _check_study_file(self.path)
-        self._con = _connect(self.path)
+            studyfile.check_study_file(self.path)
+        self._con = studyfile.connect(self.path)
         try:
-            if not exists or self._user_version() == 0:
-                self._create()
-            self._migrate()
+            if not exists or self._con.execute("PRAGMA user_version").fetchone()[0] == 0:
+                studyfile.create(self._con, f"py3r-script {package_version()}")
+            studyfile.migrate(self._con, self.path)
             self._view_params = {
                 r[0] for r in self._con.execute("SELECT DISTINCT name FROM params")
             }
@@ -204,61 +109,12 @@ class Study:
     def close(self) -> None:
         self._con.close()
 
-    # -- schema -------------------------------------------------------------------------
-    def _user_version(self) -> int:
-        return self._con.execute("PRAGMA user_version").fetchone()[0]
-
-    def _create(self) -> None:
-        with self._transaction() as con:
-            if con.execute("PRAGMA user_version").fetchone()[0] != 0:
-                return  # another process created it while we waited
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    con.execute(statement)
-            self._rebuild_view(con)
-            con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-            con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            con.executemany(
-                "INSERT INTO meta VALUES (?, ?)",
-                [("created_utc", _dt.datetime.now(_dt.timezone.utc).isoformat()),
-                 ("created_by", f"py3r-script {_package_version()}")],
-            )
-        # Write the header (application id, schema version) into the main file now, not at
-        # the next checkpoint, so the file is recognisable as a study whatever happens next.
-        self._con.execute("PRAGMA wal_checkpoint(PASSIVE)")
-
-    def _migrate(self) -> None:
-        version = self._user_version()
-        if version > SCHEMA_VERSION:
-            raise StoreError(
-                f"{self.path} was written by a newer py3r-script (study schema {version}; this "
-                f"version reads up to {SCHEMA_VERSION}). Upgrade py3r-script to open it."
-            )
-        if version == SCHEMA_VERSION:
-            return
-        with self._transaction() as con:
-            for step in range(version, SCHEMA_VERSION):
-                _MIGRATIONS[step](con)
-            con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, taken up front so concurrent writers queue, not deadlock."""
-        con = self._con
-        con.execute("BEGIN IMMEDIATE")
-        try:
-            yield con
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        con.execute("COMMIT")
-
     # -- writing ------------------------------------------------------------------------
     def begin_sweep(self, sweep: SweepInfo) -> int:
         """Record a new sweep; returns its sequence number in the study."""
-        git_commit, git_dirty = _git_state(Path(sweep.script).parent)
+        git_commit, git_dirty = git_state(Path(sweep.script).parent)
         self.mark_abandoned()
-        with self._transaction() as con:
+        with studyfile.transaction(self._con) as con:
             seq = con.execute("SELECT COALESCE(MAX(sweep_seq), -1) + 1 FROM sweeps").fetchone()[0]
             con.execute(
                 "INSERT INTO sweeps VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -267,7 +123,7 @@ class Study:
                     "running", sweep.script, sweep.script_sha256, sweep.mode,
                     json.dumps(list(sweep.param_names)), sweep.nominal.to_json(),
                     _outputs_key(sweep.requested_outputs), json.dumps(list(sweep.output_names)),
-                    sweep.n_planned, sweep.cwd, platform.python_version(), _package_version(),
+                    sweep.n_planned, sweep.cwd, platform.python_version(), package_version(),
                     socket.gethostname(), platform.platform(), git_commit,
                     None if git_dirty is None else int(git_dirty), os.getpid(),
                 ),
@@ -281,9 +137,9 @@ class Study:
             "SELECT sweep_id, driver_pid FROM sweeps WHERE status = 'running' AND host = ?",
             (socket.gethostname(),),
         ).fetchall()
-        gone = [row[0] for row in rows if row[1] is not None and not _pid_alive(row[1])]
+        gone = [row[0] for row in rows if row[1] is not None and not pid_alive(row[1])]
         if gone:
-            with self._transaction() as con:
+            with studyfile.transaction(self._con) as con:
                 con.executemany(
                     "UPDATE sweeps SET status = 'interrupted' WHERE sweep_id = ? "
                     "AND status = 'running'", [(sweep_id,) for sweep_id in gone])
@@ -291,7 +147,7 @@ class Study:
 
     def finish_sweep(self, sweep_id: str, status: str) -> None:
         """Mark a sweep ``finished`` or ``interrupted``."""
-        with self._transaction() as con:
+        with studyfile.transaction(self._con) as con:
             con.execute(
                 "UPDATE sweeps SET status = ?, finished_utc = ? WHERE sweep_id = ?",
                 (status, _dt.datetime.now(_dt.timezone.utc).isoformat(), sweep_id),
@@ -300,7 +156,7 @@ class Study:
     def add(self, record: IterationRecord, *, sweep_id: str, plan_index: int) -> None:
         """Commit one finished iteration (and its outputs) in a single transaction."""
         stored = [self._dump_output(record.iteration_id, n, v) for n, v in record.outputs.items()]
-        with self._transaction() as con:
+        with studyfile.transaction(self._con) as con:
             seq = con.execute(
                 "SELECT COALESCE(MAX(iteration_seq), -1) + 1 FROM iterations"
             ).fetchone()[0]
@@ -323,37 +179,11 @@ class Study:
             )
             if not (set(record.params) <= self._view_params
                     and set(record.outputs) <= self._view_outputs):
-                self._rebuild_view(con)
-
-    def _rebuild_view(self, con: sqlite3.Connection) -> None:
-        """Recreate ``runs``: one row per iteration, a column per parameter and output."""
-        params = [r[0] for r in con.execute(
-            "SELECT name FROM params GROUP BY name ORDER BY MIN(rowid)")]
-        outputs = [r[0] for r in con.execute(
-            "SELECT name FROM outputs GROUP BY name ORDER BY MIN(rowid)")]
-        columns = [
-            "i.iteration_seq AS _iteration_seq", "s.sweep_seq AS _sweep_seq",
-            "i.status AS _status",
-            *(f"(SELECT value FROM params p WHERE p.iteration_id = i.iteration_id AND "
-              f"p.name = {_sql_text(n)}) AS {_sql_name(n)}" for n in params),
-            *(f"(SELECT value FROM outputs o WHERE o.iteration_id = i.iteration_id AND "
-              f"o.name = {_sql_text(n)}) AS {_sql_name(n)}" for n in outputs
-              if n not in params),
-            "i.error AS _error", "i.duration_s AS _duration_s", "i.started_utc AS _started_utc",
-            "i.finished_utc AS _finished_utc", "i.host AS _host", "i.script AS _script",
-            "i.script_sha256 AS _script_sha256", "i.iteration_id AS _iteration_id",
-            "i.sweep_id AS _sweep_id", "i.workdir AS _workdir",
-        ]
-        con.execute("DROP VIEW IF EXISTS runs")
-        con.execute(
-            f"CREATE VIEW runs AS SELECT {', '.join(columns)} FROM iterations i "
-            "JOIN sweeps s USING (sweep_id) ORDER BY i.iteration_seq"
-        )
-        self._view_params, self._view_outputs = set(params), set(outputs)
+                self._view_params, self._view_outputs = studyfile.rebuild_view(con)
 
     def add_reused(self, iteration_id: str, *, sweep_id: str, plan_index: int) -> None:
         """Note that a sweep took an already stored iteration instead of running it again."""
-        with self._transaction() as con:
+        with studyfile.transaction(self._con) as con:
             con.execute(
                 "INSERT INTO sweep_items VALUES (?,?,?,1)", (sweep_id, plan_index, iteration_id)
             )
@@ -479,70 +309,6 @@ class Study:
         return target
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    try:
-        con = sqlite3.connect(path, timeout=_BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-    except sqlite3.OperationalError as exc:
-        raise StoreError(f"cannot open the study {path}: {exc}") from None
-    con.row_factory = sqlite3.Row
-    con.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-    mode = _retry_locked(lambda: con.execute("PRAGMA journal_mode = WAL").fetchone()[0])
-    if mode.lower() != "wal":  # e.g. a filesystem without shared memory: still correct
-        con.execute("PRAGMA journal_mode = DELETE")
-    con.execute("PRAGMA synchronous = NORMAL")
-    con.execute("PRAGMA foreign_keys = ON")
-    return con
-
-
-def _retry_locked(action: Callable[[], Any], seconds: float = _BUSY_TIMEOUT_MS / 1000) -> Any:
-    """Run ``action``, retrying while another process holds a lock it cannot wait for."""
-    import time
-
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            return action()
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
-
-
-def _check_study_file(path: Path) -> None:
-    """Refuse, without changing it, a file that is not a py3r-script study.
-
-    The header is read through SQLite, not from the file: in WAL mode a new study's header
-    may still be in the write-ahead log.
-    """
-    try:
-        with open(path, "rb") as handle:
-            magic = handle.read(16)
-    except OSError as exc:
-        raise StoreError(f"cannot read {path}: {exc}") from None
-    if magic != b"SQLite format 3\x00":
-        raise StoreError(
-            f"{path} is not a py3r-script study (not an SQLite database); choose another "
-            "file name for store="
-        )
-    con = sqlite3.connect(path, timeout=_BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-    try:
-        def read() -> tuple[int, int, int]:
-            return (con.execute("PRAGMA application_id").fetchone()[0],
-                    con.execute("PRAGMA user_version").fetchone()[0],
-                    con.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0])
-
-        application_id, user_version, objects = _retry_locked(read)
-    except sqlite3.DatabaseError as exc:
-        raise StoreError(f"{path} cannot be read as a study: {exc}") from None
-    finally:
-        con.close()
-    if application_id != APPLICATION_ID and (user_version or objects):
-        raise StoreError(
-            f"{path} is an SQLite database but not a py3r-script study; choose another file "
-            "name for store="
-        )
-
-
 class _SpillWriter:
     """A binary sink that keeps up to ``limit`` bytes in memory, then streams to a file."""
 
@@ -595,14 +361,6 @@ class _SpillWriter:
             self._tmp.unlink(missing_ok=True)
 
 
-def _sql_text(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _sql_name(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _type_name(value: object) -> str:
     cls = type(value)
     module = cls.__module__
@@ -647,43 +405,6 @@ def _record_from_row(row: sqlite3.Row, outputs: dict[str, Any]) -> IterationReco
         workdir=row["workdir"],
         sweep_id=row["sweep_id"],
     )
-
-
-def _pid_alive(pid: int) -> bool:
-    """Whether process ``pid`` runs on this host (a zombie waiting to be reaped does not)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            return handle.read().rsplit(b")", 1)[1].split()[0] != b"Z"
-    except (OSError, IndexError):
-        return True
-
-
-def _git_state(folder: Path) -> tuple[str | None, bool | None]:
-    """The commit and dirty flag of the git repository holding ``folder``, if any."""
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(folder), "rev-parse", "HEAD"],
-            capture_output=True, text=True, timeout=10, check=True,
-        ).stdout.strip()
-        status = subprocess.run(
-            ["git", "-C", str(folder), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True, text=True, timeout=10, check=True,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None, None
-    return commit or None, bool(status.strip())
-
-
-def _package_version() -> str:
-    from . import __version__
-
-    return __version__
 
 
 def load(path: str | os.PathLike[str], *, sweep: str | int | None = None) -> Any:
