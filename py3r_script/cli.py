@@ -73,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="fork iterations from a process with the script's imports loaded")
     group.add_argument("--preload", action="append", metavar="MODULE",
                        help="with --warm: a module to import up front (repeat)")
+    group.add_argument("--label", help="a name for this sweep, kept in the store")
 
     workers = argparse.ArgumentParser(add_help=False)
     workers.add_argument("-j", "--workers", metavar="N",
@@ -236,7 +237,7 @@ def _show(args: argparse.Namespace) -> int:
     with Study(args.db, create=False) as study:
         sweeps = study.sweeps()
     if args.sweep is None and not args.errors:
-        columns = ["sweep_seq", "sweep_id", "created_utc", "status", "mode", "script",
+        columns = ["sweep_seq", "sweep_id", "label", "created_utc", "status", "mode", "script",
                    "n_planned", "n_done", "n_failed", "git_commit"]
         table = sweeps[columns].copy()
         table["sweep_id"] = table["sweep_id"].str[:8]
@@ -283,6 +284,7 @@ def _run_options(args: argparse.Namespace, *, explicit_only: bool = False) -> di
         "progress": args.progress,
         "warm": args.warm,
         "preload": args.preload,
+        "label": args.label,
     }
     if explicit_only:
         return {k: v for k, v in options.items() if v is not None}

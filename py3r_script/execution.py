@@ -166,7 +166,8 @@ def _record_of(future: Future[IterationRecord], task: IterationTask) -> Iteratio
         now = time.time()
         return IterationRecord(
             params=task.params, status="crashed", index=task.index,
-            iteration_id=task.iteration_id, sweep_id=task.sweep_id, script=task.script,
+            iteration_id=task.iteration_id, sweep_id=task.sweep_id, label=task.label,
+            script=task.script,
             script_sha256=task.script_sha256, requested_outputs=task.outputs,
             workdir=task.workdir, started=now, finished=now,
             error=f"the executor could not run this iteration: {type(exc).__name__}: {exc}",

@@ -49,6 +49,7 @@ class IterationTask:
     index: int = 0
     iteration_id: str = ""
     sweep_id: str | None = None
+    label: str | None = None
     script_sha256: str = ""
     cwd: str | None = None
     workdir: str | None = None
@@ -303,6 +304,7 @@ def _record(task: IterationTask, started: float, **fields: object) -> IterationR
         index=task.index,
         iteration_id=task.iteration_id,
         sweep_id=task.sweep_id,
+        label=task.label,
         script=task.script,
         script_sha256=task.script_sha256,
         requested_outputs=task.outputs,

@@ -38,6 +38,7 @@ class RunOptions:
     capture_limit: int = 100_000
     warm: bool = False
     preload: Sequence[str] | None = None
+    label: str | None = None
 
 
 def workdir_root(options: RunOptions) -> str | None:
@@ -84,6 +85,8 @@ def check_options(options: RunOptions) -> int:
     if options.preload is not None and (isinstance(options.preload, str) or not all(
             isinstance(m, str) for m in options.preload)):
         raise ParameterTypeError(f"preload must be a list of module names, got {options.preload!r}")
+    if options.label is not None and not isinstance(options.label, str):
+        raise ParameterTypeError(f"label must be a str, got {options.label!r}")
     if (options.backup or options.rerun) and options.store is None:
         flag = "backup" if options.backup else "rerun"
         raise ParameterError(f"{flag}=True needs store=... (a study database)")

@@ -80,6 +80,7 @@ class IterationRecord:
     python: str = ""
     workdir: str | None = None
     sweep_id: str | None = None
+    label: str | None = None
 
     @property
     def ok(self) -> bool:

@@ -16,7 +16,7 @@ __all__ = ["ScriptResults"]
 
 _META_COLUMNS = (
     "_sweep_id", "_iteration_id", "_plan_index", "_status", "_error", "_duration_s",
-    "_started_utc", "_finished_utc", "_host", "_stopped_early", "_script_sha256",
+    "_started_utc", "_finished_utc", "_host", "_stopped_early", "_script_sha256", "_label",
 )
 
 
@@ -365,7 +365,7 @@ def _meta(record: IterationRecord) -> list[Any]:
     return [
         record.sweep_id, record.iteration_id, record.index, record.status, record.error,
         record.duration, record.started, record.finished, record.host, record.stopped_early,
-        record.script_sha256,
+        record.script_sha256, record.label,
     ]
 
 

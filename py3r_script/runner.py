@@ -63,6 +63,7 @@ def run(
     capture_limit: int = 100_000,
     warm: bool = False,
     preload: list[str] | None = None,
+    label: str | None = None,
 ) -> ScriptResults | DryRun:
     """Run a parameterised script exactly once, in a fresh subprocess.
 
@@ -88,6 +89,7 @@ def run(
         outputs=outputs, stop_after_outputs=stop_after_outputs, timeout=timeout, store=store,
         rerun=rerun, dry_run=dry_run, backup=backup, workdir=workdir, progress=progress,
         capture_limit=capture_limit, warm=warm, preload=preload,
+        label=label,
     )
     return execute_plan(script_path, info, plan, options)
 
@@ -112,6 +114,7 @@ def sensitivity(
     capture_limit: int = 100_000,
     warm: bool = False,
     preload: list[str] | None = None,
+    label: str | None = None,
 ) -> ScriptResults | DryRun:
     """Run a script once per parameter combination, each iteration in a fresh subprocess.
 
@@ -169,6 +172,9 @@ def sensitivity(
         pipelines; Linux only, falls back to cold starts with a warning. See the README.
     preload : list of str, optional
         Modules a warm start imports up front (default: the script's top-level imports).
+    label : str, optional
+        A name for this sweep (``"coarse scan"``), kept with it and its iterations: the
+        ``_label`` column of ``to_dataframe(meta=True)``, and ``label`` in the store.
 
     Returns
     -------
@@ -196,7 +202,7 @@ def sensitivity(
         outputs=outputs, stop_after_outputs=stop_after_outputs, timeout=timeout, store=store,
         rerun=rerun, dry_run=dry_run, backup=backup, workdir=workdir, max_workers=max_workers,
         executor=executor, progress=progress, capture_limit=capture_limit, warm=warm,
-        preload=preload,
+        preload=preload, label=label,
     )
     return execute_plan(script_path, info, plan, options)
 
@@ -278,6 +284,7 @@ def sweep(
     capture_limit: int = 100_000,
     warm: bool = False,
     preload: list[str] | None = None,
+    label: str | None = None,
 ) -> ScriptResults | DryRun:
     """Run any sweep design: a grid (default), one-at-a-time, explicit points or samples.
 
@@ -300,7 +307,7 @@ def sweep(
         outputs=outputs, stop_after_outputs=stop_after_outputs, timeout=timeout, store=store,
         rerun=rerun, dry_run=dry_run, backup=backup, workdir=workdir, max_workers=max_workers,
         executor=executor, progress=progress, capture_limit=capture_limit, warm=warm,
-        preload=preload,
+        preload=preload, label=label,
     )
     return execute_plan(script_path, info, planned, options)
 
@@ -332,6 +339,7 @@ def execute_plan(
                 sweep_id=sweep_id, script=script, script_sha256=script_sha256, mode=plan.mode,
                 param_names=plan.param_names, nominal=plan.nominal, requested_outputs=requested,
                 output_names=output_names, n_planned=len(plan), cwd=os.getcwd(),
+                label=options.label,
             ))
         reused = {} if study is None else {
             r.iteration_id: r for r in study.records(ids=[r for r in reuse if r])}
@@ -339,7 +347,7 @@ def execute_plan(
             script=script, params=plan.nominal, outputs=requested,
             stop_after_outputs=options.stop_after_outputs, sweep_id=sweep_id,
             script_sha256=script_sha256, cwd=os.getcwd(), timeout=options.timeout,
-            capture_limit=options.capture_limit,
+            capture_limit=options.capture_limit, label=options.label,
         )
         items: list[Item] = []
         for index, (point, reused_id) in enumerate(zip(points, reuse)):

@@ -53,6 +53,7 @@ class SweepInfo:
     output_names: Sequence[str]
     n_planned: int
     cwd: str
+    label: str | None = None
 
 
 def _utc(timestamp: float) -> str:
@@ -117,7 +118,7 @@ class Study:
         with studyfile.transaction(self._con) as con:
             seq = con.execute("SELECT COALESCE(MAX(sweep_seq), -1) + 1 FROM sweeps").fetchone()[0]
             con.execute(
-                "INSERT INTO sweeps VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO sweeps VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     sweep.sweep_id, seq, _dt.datetime.now(_dt.timezone.utc).isoformat(), None,
                     "running", sweep.script, sweep.script_sha256, sweep.mode,
@@ -125,7 +126,7 @@ class Study:
                     _outputs_key(sweep.requested_outputs), json.dumps(list(sweep.output_names)),
                     sweep.n_planned, sweep.cwd, platform.python_version(), package_version(),
                     socket.gethostname(), platform.platform(), git_commit,
-                    None if git_dirty is None else int(git_dirty), os.getpid(),
+                    None if git_dirty is None else int(git_dirty), os.getpid(), sweep.label,
                 ),
             )
         return seq
@@ -162,7 +163,7 @@ class Study:
             ).fetchone()[0]
             con.execute(
                 "INSERT INTO iterations VALUES "
-                "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 _iteration_row(record, seq, plan_index),
             )
             con.executemany(
@@ -375,7 +376,7 @@ def _iteration_row(record: IterationRecord, seq: int, plan_index: int) -> tuple[
         record.exit_code, record.signal, int(record.stopped_early), _utc(record.started),
         _utc(record.finished), record.started, record.finished, record.duration, record.stdout,
         record.stderr, record.host, record.python, record.workdir,
-        json.dumps(dict(record.params_seen), default=repr),
+        json.dumps(dict(record.params_seen), default=repr), record.label,
     )
 
 
@@ -404,6 +405,7 @@ def _record_from_row(row: sqlite3.Row, outputs: dict[str, Any]) -> IterationReco
         python=row["python"] or "",
         workdir=row["workdir"],
         sweep_id=row["sweep_id"],
+        label=row["label"],
     )
 
 

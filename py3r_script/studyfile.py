@@ -51,7 +51,8 @@ CREATE TABLE sweeps (
     platform          TEXT,
     git_commit        TEXT,
     git_dirty         INTEGER,
-    driver_pid        INTEGER
+    driver_pid        INTEGER,
+    label             TEXT
 );
 CREATE TABLE iterations (
     iteration_id      TEXT PRIMARY KEY,
@@ -79,7 +80,8 @@ CREATE TABLE iterations (
     host              TEXT,
     python            TEXT,
     workdir           TEXT,
-    params_seen_json  TEXT
+    params_seen_json  TEXT,
+    label             TEXT
 );
 CREATE INDEX iterations_reuse ON iterations (script_sha256, params_sha256, status);
 CREATE INDEX iterations_sweep ON iterations (sweep_id);
@@ -184,7 +186,7 @@ def rebuild_view(con: sqlite3.Connection) -> tuple[set[str], set[str]]:
         "i.error AS _error", "i.duration_s AS _duration_s", "i.started_utc AS _started_utc",
         "i.finished_utc AS _finished_utc", "i.host AS _host", "i.script AS _script",
         "i.script_sha256 AS _script_sha256", "i.iteration_id AS _iteration_id",
-        "i.sweep_id AS _sweep_id", "i.workdir AS _workdir",
+        "i.sweep_id AS _sweep_id", "i.label AS _label", "i.workdir AS _workdir",
     ]
     con.execute("DROP VIEW IF EXISTS runs")
     con.execute(

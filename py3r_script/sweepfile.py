@@ -57,6 +57,7 @@ _TOP_LEVEL: dict[str, tuple[tuple[type, ...], str]] = {
     "capture_limit": ((int,), "bytes of stdout/stderr kept per iteration"),
     "warm": ((bool,), "true or false (fork iterations from a preloaded process)"),
     "preload": ((list,), "a list of module names for warm starts"),
+    "label": ((str,), "a name for this sweep, kept in the store"),
     "linked": ((list,), "[[linked]] tables with names = [...] and values = [[...], ...]"),
     "points": ((list,), "[[points]] tables, one parameter set each"),
     "sample": ((dict,), "a [sample] table with method, n, seed, [sample.ranges], "

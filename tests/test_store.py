@@ -1192,3 +1192,25 @@ def test_a_large_numpy_backed_output_is_stored_without_a_second_copy(tmp_path, w
     loaded = load(tmp_path / "study2.db")[{}]["array"]
     assert loaded.shape == (4_000_000,) and loaded[-1] == 3_999_999
     assert sr[{}]["array"][123] == 123
+
+
+def test_a_sweep_label_stays_with_the_iterations_it_ran(tmp_path, write_script):
+    script = write_script(
+        """
+        from py3r_script import Output, Param
+        x = Param(1, name="x")
+        Output(x * 2, name="double")
+        """
+    )
+    db = tmp_path / "study.db"
+    sensitivity(script, {"x": [1, 2]}, store=db, label="coarse", progress=False)
+    fine = sensitivity(script, {"x": [2, 3]}, store=db, label="fine", progress=False)
+    # a reused iteration keeps the label of the sweep that ran it
+    assert fine.to_dataframe(meta=True)["_label"].tolist() == ["coarse", "coarse", "fine"]
+    study = load(db).to_dataframe(meta=True)
+    assert dict(zip(study["x"], study["_label"])) == {1: "coarse", 2: "coarse", 3: "fine"}
+    with Study(db) as opened:
+        assert opened.sweeps()["label"].tolist() == ["coarse", "fine"]
+    with closing(sqlite3.connect(db)) as con:
+        view = pd.read_sql("SELECT x, _label FROM runs", con)
+    assert view["_label"].tolist() == ["coarse", "coarse", "fine"]
