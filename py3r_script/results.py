@@ -51,11 +51,13 @@ class ScriptResults:
         self._script = script
         self._records: list[IterationRecord] = []
         self._completed: dict[ParamSet, IterationRecord] = {}
+        self._recorded_names: set[str] = set(self._param_names)
         for record in records:
             self._add(record)
 
     def _add(self, record: IterationRecord) -> None:
         self._records.append(record)
+        self._recorded_names.update(record.params)
         if record.ok:
             key = record.params.project(self._param_names)
             self._completed.pop(key, None)  # re-insert: the latest run of a key wins
@@ -109,7 +111,11 @@ class ScriptResults:
         return True
 
     def __getitem__(self, params: Mapping[str, Any]) -> Mapping[str, Any]:
-        """Outputs of the completed iteration matching ``params`` (nominal fills gaps)."""
+        """Outputs of the completed iteration matching ``params`` (nominal fills gaps).
+
+        Any recorded parameter may be named, swept or not: ``run(script)[{"window": 5}]``
+        finds the iteration that ran with the script's default ``window=5``.
+        """
         return self._lookup(params, completed_only=True).outputs
 
     def items(self) -> Iterator[tuple[dict[str, Scalar], Mapping[str, Any]]]:
@@ -126,10 +132,12 @@ class ScriptResults:
                 f"index ScriptResults with a dict of parameter values, e.g. "
                 f"sr[{{{(self._param_names or ('name',))[0]!r}: ...}}], not {type(params).__name__}"
             )
-        unknown = [n for n in params if n not in self._param_names]
+        unknown = [n for n in params if n not in self._recorded_names]
         if unknown:
             raise KeyError(
                 f"{unknown} not among this sweep's parameters {list(self._param_names)}"
+                + (f" (or the others it recorded: {sorted(self._recorded_names)})"
+                   if self._recorded_names - set(self._param_names) else "")
             )
         query = {**self._nominal.to_dict(), **params}
         matches = self._matching(query, self._completed.values())

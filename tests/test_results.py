@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from py3r_script import ScriptResults, sensitivity
+from py3r_script import ScriptResults, run, sensitivity
 from py3r_script.errors import IterationFailedError
 
 SCRIPT = """
@@ -196,3 +196,20 @@ def test_typed_lookup_distinguishes_bool_int_float(tmp_path):
     frame = sr.to_dataframe()
     assert [type(v).__name__ for v in frame["t"]] == ["str"] * 4
     assert list(frame["t"]) == ["int", "bool", "float", "int"]
+
+
+def test_lookup_by_a_parameter_left_at_its_default(write_script):
+    script = write_script(
+        """
+        from py3r_script import Output, Param
+        window = Param(5, name="window")
+        Output(window * 2, name="double")
+        """
+    )
+    sr = run(script)
+    assert sr[{"window": 5}]["double"] == 10
+    assert {"window": 5} in sr
+    with pytest.raises(KeyError):
+        sr[{"window": 6}]
+    with pytest.raises(KeyError, match="wndow"):
+        sr[{"wndow": 5}]
