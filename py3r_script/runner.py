@@ -30,7 +30,7 @@ import warnings
 from collections.abc import Iterator
 from concurrent.futures import Executor
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -83,14 +83,10 @@ def run(
     >>> sr[{"threshold": 0.8}]["summary"]  # doctest: +SKIP
     >>> sr = run("pipeline.py", outputs=["tracking"], stop_after_outputs=True)  # doctest: +SKIP
     """
+    arguments = dict(locals())
     info = inspect_script(script_path)
     plan = plan_run(info, params)
-    options = RunOptions(
-        outputs=outputs, stop_after_outputs=stop_after_outputs, timeout=timeout, store=store,
-        rerun=rerun, dry_run=dry_run, backup=backup, workdir=workdir, progress=progress,
-        capture_limit=capture_limit, warm=warm, preload=preload,
-        label=label,
-    )
+    options = _options(arguments)
     return execute_plan(script_path, info, plan, options)
 
 
@@ -196,14 +192,10 @@ def sensitivity(
     >>> sr = sensitivity("pipeline.py", {"smooth_window": [3, 7]}, nominal={"threshold": 0.8},
     ...                  mode="grid", store="study.db", max_workers="auto")  # doctest: +SKIP
     """
+    arguments = dict(locals())
     info = inspect_script(script_path)
     plan = plan_sweep(info, params, nominal=nominal, mode=mode)
-    options = RunOptions(
-        outputs=outputs, stop_after_outputs=stop_after_outputs, timeout=timeout, store=store,
-        rerun=rerun, dry_run=dry_run, backup=backup, workdir=workdir, max_workers=max_workers,
-        executor=executor, progress=progress, capture_limit=capture_limit, warm=warm,
-        preload=preload, label=label,
-    )
+    options = _options(arguments)
     return execute_plan(script_path, info, plan, options)
 
 
@@ -300,16 +292,18 @@ def sweep(
     >>> sr = sweep("pipeline.py", sample={"threshold": (0.1, 0.9)}, n=50, seed=0,
     ...            max_workers="auto", store="study.db")  # doctest: +SKIP
     """
+    arguments = dict(locals())
     info = inspect_script(script_path)
     planned = _plan(info, params, mode=mode, nominal=nominal, points=points, sample=sample,
                     n=n, method=method, seed=seed)
-    options = RunOptions(
-        outputs=outputs, stop_after_outputs=stop_after_outputs, timeout=timeout, store=store,
-        rerun=rerun, dry_run=dry_run, backup=backup, workdir=workdir, max_workers=max_workers,
-        executor=executor, progress=progress, capture_limit=capture_limit, warm=warm,
-        preload=preload, label=label,
-    )
+    options = _options(arguments)
     return execute_plan(script_path, info, planned, options)
+
+
+def _options(arguments: dict[str, Any]) -> RunOptions:
+    """The run options among a front end's arguments (its ``locals()``)."""
+    names = {f.name for f in fields(RunOptions)}
+    return RunOptions(**{name: arguments[name] for name in names if name in arguments})
 
 
 def execute_plan(
