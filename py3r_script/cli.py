@@ -101,10 +101,36 @@ def _parser() -> argparse.ArgumentParser:
     sens.add_argument("--nominal", action="append", default=[], metavar="NAME=VALUE",
                       help="a nominal (baseline or held-constant) value (repeat)")
 
-    sweep = _command(commands, "sweep", "Run a sweep defined in a TOML file; options given "
-                     "here override the file's.", "py3r-script sweep oft_sweep.toml --dry-run",
-                     [running, workers, data])
-    sweep.add_argument("file", help="the TOML sweep file")
+    sweep = _command(
+        commands, "sweep",
+        "Run any sweep design: from a TOML sweep file (options given here override the "
+        "file's), or for a script with the design given here (a grid of -s values, linked "
+        "parameters, explicit points or sampled ranges).",
+        "py3r-script sweep oft_sweep.toml --dry-run\n"
+        "  py3r-script sweep pipeline.py -s window=3,5 --link a,b=1:2,3:4\n"
+        "  py3r-script sweep pipeline.py --sample threshold=0.1:0.9 --sample window=3,5,7 "
+        "-n 20 --seed 0\n"
+        "  py3r-script sweep pipeline.py --points points.csv",
+        [running, workers, data])
+    sweep.add_argument("file", help="a TOML sweep file, or a script")
+    design = sweep.add_argument_group("design (with a script)")
+    design.add_argument("-s", "--sweep", dest="sweeps", action="append", default=[],
+                        metavar="NAME=V1,V2,...", help="values to sweep (repeat per parameter)")
+    design.add_argument("--link", action="append", default=[], metavar="A,B=A1:B1,A2:B2",
+                        help="parameters that vary together (repeat per group)")
+    design.add_argument("--mode", choices=("grid", "independent"), default="grid",
+                        help="how -s and --link values combine (default: grid)")
+    design.add_argument("--points", metavar="CSV",
+                        help="explicit parameter sets: a CSV file, one column per parameter")
+    design.add_argument("--sample", action="append", default=[],
+                        metavar="NAME=LOW:HIGH[:log] | NAME=A,B",
+                        help="a range or choices to sample (repeat per parameter)")
+    design.add_argument("-n", type=int, help="with --sample: how many parameter sets to draw")
+    design.add_argument("--method", choices=("lhs", "random"), default="lhs",
+                        help="with --sample: Latin hypercube (default) or independent draws")
+    design.add_argument("--seed", type=int, help="with --sample: seed, for the same draws")
+    design.add_argument("--nominal", action="append", default=[], metavar="NAME=VALUE",
+                        help="a value held constant (repeat)")
 
     show = _command(commands, "show", "Show what a study database holds.",
                     "py3r-script show study.db --sweep -1 --errors", [data])
@@ -199,12 +225,61 @@ def _sweep(args: argparse.Namespace) -> int:
     from .runner import sweep
     from .sweepfile import read_sweep_file
 
+    given = [flag for flag, value in (("-s", args.sweeps), ("--link", args.link),
+                                      ("--points", args.points), ("--sample", args.sample),
+                                      ("--nominal", args.nominal)) if value]
+    if not args.file.endswith(".toml"):
+        info = inspect_script(args.file)
+        return _report(sweep(args.file, **_command_line_design(args, info),
+                             **_run_options(args), **_worker_options(args)), args)
+    if given:
+        raise SweepError(f"{', '.join(given)}: design options go with a script; a sweep file "
+                         "defines its own design")
     spec = read_sweep_file(args.file)
     info = inspect_script(spec.script)
     design = _typed_design(info, spec.design())
     options = {**spec.options, **_run_options(args, explicit_only=True),
                **_worker_options(args)}
     return _report(sweep(spec.script, **design, **options), args)
+
+
+def _command_line_design(args: argparse.Namespace, info: Any) -> dict[str, Any]:
+    """The design given by ``sweep SCRIPT`` flags, typed by the script's defaults."""
+    from .textvalues import parse_assignment, parse_linked, parse_sample
+
+    nominal = dict(parse_assignment(text, info, many=False) for text in args.nominal)
+    design: dict[str, Any] = {"nominal": nominal, "mode": args.mode}
+    if args.points:
+        design["points"] = _read_points(args.points, info)
+    if args.sample:
+        design.update(sample=dict(parse_sample(text, info) for text in args.sample),
+                      n=args.n, method=args.method, seed=args.seed)
+    if args.sweeps or args.link:
+        params: dict[Any, list[Any]] = {}
+        for text in args.sweeps:
+            name, values = parse_assignment(text, info, many=True)
+            params.setdefault(name, []).extend(values)  # type: ignore[arg-type]
+        for text in args.link:
+            names, rows = parse_linked(text, info)
+            params[names] = rows
+        design["params"] = params
+    return design
+
+
+def _read_points(path: str, info: Any) -> list[dict[str, Any]]:
+    """Parameter sets from a CSV file: a header of names, a row per set; blank: default."""
+    import csv
+
+    from .textvalues import parse_assignment
+
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+    except OSError as exc:
+        raise SweepError(f"--points {path}: {exc}") from None
+    return [dict(parse_assignment(f"{name}={value}", info, many=False)
+                 for name, value in row.items() if value not in ("", None))
+            for row in rows]
 
 
 def _typed_design(info: Any, design: dict[str, Any]) -> dict[str, Any]:

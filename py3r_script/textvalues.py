@@ -8,7 +8,10 @@ from .errors import ParameterError
 from .inspection import ParamInfo, ScriptInfo
 from .paramset import Scalar
 
-__all__ = ["coerce_to_default", "parse_assignment", "parse_value", "split_values"]
+__all__ = [
+    "coerce_to_default", "parse_assignment", "parse_linked", "parse_sample", "parse_value",
+    "split_values",
+]
 
 _TRUE = {"true", "yes", "on"}
 _FALSE = {"false", "no", "off"}
@@ -105,16 +108,7 @@ def parse_assignment(
     if not sep or not name:
         example = "NAME=V1,V2,..." if many else "NAME=VALUE"
         raise ParameterError(f"expected {example}, got {text!r}")
-    param = info.param(name)
-    if param is None and not info.dynamic_params:
-        import difflib
-
-        close = difflib.get_close_matches(name, info.param_names, n=1)
-        suggestion = f" Did you mean {close[0]!r}?" if close else ""
-        raise ParameterError(
-            f"unknown parameter {name!r} for {info.path}.{suggestion} The script declares: "
-            f"{', '.join(info.param_names) or 'none'}."
-        )
+    param = _known(name, info)
     try:
         items = split_values(rest) if many else [_unquote(rest.strip())]
     except ParameterError as exc:
@@ -148,3 +142,60 @@ def coerce_to_default(value: Any, param: ParamInfo | None, name: str) -> Any:
         f"parameter {name!r} expects {kind} (the type of its default), got "
         f"{type(value).__name__} {value!r}"
     )
+
+
+def parse_linked(text: str, info: ScriptInfo) -> tuple[tuple[str, ...], list[tuple[Scalar, ...]]]:
+    """Parse ``NAME,NAME=V:V,V:V`` (linked parameters and their value tuples).
+
+    >>> parse_linked("window,min_len=3:2,5:3", info)  # doctest: +SKIP
+    (('window', 'min_len'), [(3, 2), (5, 3)])
+    """
+    left, sep, rest = text.partition("=")
+    names = tuple(n.strip() for n in left.split(","))
+    if not sep or len(names) < 2 or not all(names):
+        raise ParameterError(f"expected NAME,NAME=V:V,V:V,... for linked parameters, got {text!r}")
+    params = [_known(name, info) for name in names]
+    rows = []
+    for item, quoted in split_values(rest):
+        parts = [item] if quoted else item.split(":")
+        if len(parts) != len(names):
+            raise ParameterError(f"linked {', '.join(names)} take {len(names)} values joined by "
+                                 f"':', got {item!r}")
+        rows.append(tuple(parse_value(*_unquote(p.strip()), param, name)
+                          for p, param, name in zip(parts, params, names)))
+    return names, rows
+
+
+def parse_sample(text: str, info: ScriptInfo) -> tuple[str, Any]:
+    """Parse ``NAME=LOW:HIGH[:log]`` (a range) or ``NAME=A,B,C`` (choices) for sampling.
+
+    >>> parse_sample("threshold=0.1:0.9", info)  # doctest: +SKIP
+    ('threshold', (0.1, 0.9))
+    """
+    name, sep, rest = text.partition("=")
+    name = name.strip()
+    if not sep or not name:
+        raise ParameterError(f"expected NAME=LOW:HIGH[:log] or NAME=A,B,... got {text!r}")
+    param = _known(name, info)
+    if ":" in rest and "," not in rest:
+        parts = rest.split(":")
+        scale = parts[2:] if len(parts) == 3 else []
+        if len(parts) not in (2, 3) or scale not in ([], ["log"]):
+            raise ParameterError(f"a range is LOW:HIGH or LOW:HIGH:log, got {rest!r} for {name!r}")
+        bounds = tuple(parse_value(p.strip(), False, param, name) for p in parts[:2])
+        return name, (*bounds, *scale)
+    return name, [parse_value(v, q, param, name) for v, q in split_values(rest)]
+
+
+def _known(name: str, info: ScriptInfo) -> ParamInfo | None:
+    param = info.param(name)
+    if param is None and not info.dynamic_params:
+        import difflib
+
+        close = difflib.get_close_matches(name, info.param_names, n=1)
+        suggestion = f" Did you mean {close[0]!r}?" if close else ""
+        raise ParameterError(
+            f"unknown parameter {name!r} for {info.path}.{suggestion} The script declares: "
+            f"{', '.join(info.param_names) or 'none'}."
+        )
+    return param

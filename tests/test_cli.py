@@ -1183,3 +1183,65 @@ def test_no_flag_overrides_a_sweep_file_setting(tmp_path):
     ran = cli("sweep", "s.toml", "--no-warm", cwd=tmp_path)
     assert ran.returncode == 0, ran.stderr
     assert counter.read_text() == "xx"
+
+
+DESIGN_SCRIPT = """
+from py3r_script import Output, Param
+a = Param(1, name="a")
+b = Param(0.5, name="b")
+tag = Param("t", name="tag")
+Output(f"{type(a).__name__}:{a}|{type(b).__name__}:{b}|{tag}", name="seen")
+"""
+
+
+def _seen(result: subprocess.CompletedProcess[str]) -> list[str]:
+    assert result.returncode == 0, result.stderr
+    return pd.read_csv(io.StringIO(result.stdout))["seen"].tolist()
+
+
+def test_sweep_a_script_with_linked_parameters_in_a_grid(tmp_path):
+    (tmp_path / "d.py").write_text(DESIGN_SCRIPT)
+    seen = _seen(cli("sweep", "d.py", "--link", "a,b=2:1.5,3:2.5", "-s", "tag=x,y",
+                     cwd=tmp_path))
+    assert sorted(seen) == sorted(f"int:{a}|float:{b}|{t}"
+                                  for a, b in ((2, 1.5), (3, 2.5), (1, 0.5))
+                                  for t in ("x", "y", "t"))
+
+
+def test_sweep_a_script_from_a_points_file(tmp_path):
+    (tmp_path / "d.py").write_text(DESIGN_SCRIPT)
+    (tmp_path / "points.csv").write_text("a,b,tag\n7,2,p\n8,,q\n")
+    seen = _seen(cli("sweep", "d.py", "--points", "points.csv", cwd=tmp_path))
+    assert seen == ["int:7|float:2.0|p", "int:8|float:0.5|q"]
+
+
+def test_sweep_a_script_with_sampled_ranges_is_reproducible(tmp_path):
+    (tmp_path / "d.py").write_text(DESIGN_SCRIPT)
+    args = ("sweep", "d.py", "--sample", "a=1:9", "--sample", "b=0.1:10:log",
+            "--sample", "tag=u,v", "-n", "5", "--seed", "3")
+    first, again = _seen(cli(*args, cwd=tmp_path)), _seen(cli(*args, cwd=tmp_path))
+    assert first == again and len(first) == 5
+    for item in first:
+        a, b, tag = item.split("|")
+        assert a.startswith("int:") and 1 <= int(a[4:]) <= 9
+        assert b.startswith("float:") and 0.1 <= float(b[6:]) <= 10
+        assert tag in ("u", "v")
+
+
+def test_sweep_design_errors_are_usage_errors(tmp_path):
+    (tmp_path / "d.py").write_text(DESIGN_SCRIPT)
+    (tmp_path / "s.toml").write_text('script = "d.py"\n[params]\na = [2]\n')
+    (tmp_path / "p.csv").write_text("a\n2\n")
+    for args, message in [
+        (("--sample", "a=1:9"), "needs n"),
+        (("--link", "a=1:2"), "NAME,NAME="),
+        (("--link", "a,b=1:2:3"), "take 2 values"),
+        (("--sample", "a=1:x", "-n", "2"), "expects int"),
+        (("-s", "a=1", "--points", "p.csv"), "give exactly one design"),
+        (("--points", "missing.csv"), "No such file"),
+    ]:
+        result = cli("sweep", "d.py", *args, cwd=tmp_path)
+        assert result.returncode == 2, (args, result.stderr)
+        assert message in result.stderr, (args, result.stderr)
+    result = cli("sweep", "s.toml", "-s", "a=3", cwd=tmp_path)
+    assert result.returncode == 2 and "design options go with a script" in result.stderr
