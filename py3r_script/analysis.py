@@ -70,8 +70,16 @@ def one_at_a_time(
             if all(value_key(r.params.get(n)) == value_key(nominal[n]) for n in others)]
 
 
+def check_output(results: ScriptResults, output: str) -> None:
+    """Refuse an output name the sweep does not have, listing those it has."""
+    if output not in results.output_names:
+        raise KeyError(f"unknown output {output!r}; this sweep has {results.output_names}")
+
+
 def numeric_outputs(results: ScriptResults, outputs: Sequence[str] | None) -> list[str]:
     """The requested outputs (default: every output whose values are all real numbers)."""
+    for name in outputs or ():
+        check_output(results, name)
     chosen = []
     for name in outputs if outputs is not None else results.output_names:
         values = [r.outputs[name] for r in results.records if r.ok and name in r.outputs]
@@ -229,8 +237,7 @@ def concat(results: ScriptResults, output: str) -> pd.DataFrame:
     """
     import pandas as pd
 
-    if output not in results.output_names:
-        raise KeyError(f"unknown output {output!r}; this sweep has {results.output_names}")
+    check_output(results, output)
     pieces = []
     for record in results.records:
         if not record.ok or output not in record.outputs:

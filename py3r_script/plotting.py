@@ -10,7 +10,15 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .analysis import _number, _order, one_at_a_time, pivot, sensitivity_table, varied_params
+from .analysis import (
+    _number,
+    _order,
+    check_output,
+    one_at_a_time,
+    pivot,
+    sensitivity_table,
+    varied_params,
+)
 from .paramset import value_key
 
 if TYPE_CHECKING:
@@ -39,8 +47,12 @@ def plot_response(
     >>> fig = sr.plot_response("time_moving")  # doctest: +SKIP
     >>> fig.savefig("response.png")  # doctest: +SKIP
     """
+    check_output(results, output)
     varied = varied_params(results)
     names = list(params) if params is not None else varied
+    unknown = [n for n in names if n not in results.param_names]
+    if unknown:
+        raise KeyError(f"unknown parameter(s) {unknown}; this sweep has {results.param_names}")
     if not names:
         raise ValueError("no parameter varies in this sweep: nothing to plot")
     fig = _pyplot_free_figure(figsize=(4 * len(names), 3.4), layout="constrained")

@@ -193,3 +193,12 @@ def test_plots_never_import_pyplot(script):
                           timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "no pyplot"
+
+
+def test_unknown_names_are_key_errors_listing_what_exists(sr):
+    for call in (lambda: sr.plot_response("nope"), lambda: sr.plot_tornado("nope"),
+                 lambda: sr.sensitivity_table(["nope"]), lambda: sr.concat("nope")):
+        with pytest.raises(KeyError, match="unknown output 'nope'"):
+            call()
+    with pytest.raises(KeyError, match="unknown parameter"):
+        sr.plot_response(sr.output_names[0], ["nope"])
