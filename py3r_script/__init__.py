@@ -39,6 +39,7 @@ __all__ = [
     "Study",
     "SweepInterrupted",
     "load",
+    "merge",
 ]
 
 _LAZY = {
@@ -53,6 +54,7 @@ _LAZY = {
     "DryRun": "preview",
     "Study": "store",
     "load": "store",
+    "merge": "store",
     "SweepInterrupted": "execution",
 }
 
@@ -69,6 +71,7 @@ if TYPE_CHECKING:
     from .runner import sweep as sweep
     from .store import Study as Study
     from .store import load as load
+    from .store import merge as merge
 
 
 def __getattr__(name: str) -> Any:

@@ -132,6 +132,12 @@ def _parser() -> argparse.ArgumentParser:
     design.add_argument("--nominal", action="append", default=[], metavar="NAME=VALUE",
                         help="a value held constant (repeat)")
 
+    merge = _command(commands, "merge", "Merge studies run apart into one (created if "
+                     "needed); merging again adds nothing.",
+                     "py3r-script merge oft_all.db oft_laptop.db oft_cluster.db", [])
+    merge.add_argument("target", help="the study to merge into")
+    merge.add_argument("sources", nargs="+", help="the studies to merge from")
+
     show = _command(commands, "show", "Show what a study database holds.",
                     "py3r-script show study.db --sweep -1 --errors", [data])
     show.add_argument("db", help="the study database")
@@ -144,7 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = _parser().parse_args(argv)
     handlers = {"inspect": _inspect, "run": _run, "sensitivity": _sensitivity,
-                "sweep": _sweep, "show": _show}
+                "sweep": _sweep, "merge": _merge, "show": _show}
     try:
         _check_out(getattr(args, "out", None))
         return handlers[args.command](args)
@@ -334,6 +340,15 @@ def _show(args: argparse.Namespace) -> int:
         _emit(table, args)
         return EXIT_OK
     _emit(_scalar_table(results, meta=True), args)
+    return EXIT_OK
+
+
+def _merge(args: argparse.Namespace) -> int:
+    from .store import Study
+
+    with Study(args.target) as study:
+        for source in args.sources:
+            _say(f"{source}: {study.merge(source)} iteration(s) added to {args.target}")
     return EXIT_OK
 
 

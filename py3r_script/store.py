@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import platform
+import shutil
 import socket
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -33,7 +34,7 @@ from .studyfile import SCHEMA_VERSION
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["INLINE_LIMIT", "SCHEMA_VERSION", "StoreError", "Study"]
+__all__ = ["INLINE_LIMIT", "SCHEMA_VERSION", "StoreError", "Study", "load", "merge"]
 
 INLINE_LIMIT = 1 << 20
 """Pickled outputs up to this many bytes are stored inside the database; larger ones in files."""
@@ -298,6 +299,44 @@ class Study:
             "FROM sweeps s ORDER BY sweep_seq", self._con,
         )
 
+    def merge(self, source: str | os.PathLike[str]) -> int:
+        """Copy into this study every sweep and iteration of ``source`` it lacks.
+
+        Iterations keep their ids and get sequence numbers after this study's; side files
+        are copied beside this study. Merging the same source again adds nothing. Returns
+        the number of iterations added.
+
+        >>> with Study("all.db") as study:  # doctest: +SKIP
+        ...     study.merge("laptop.db")
+        """
+        source = Path(source)
+        if source.resolve() == self.path.resolve():
+            raise StoreError(f"cannot merge {source} into itself")
+        if not source.is_file() or source.stat().st_size == 0:
+            raise StoreError(f"no study at {str(source)!r} to merge")
+        studyfile.check_study_file(source)
+        con = self._con
+        con.execute("ATTACH DATABASE ? AS src", (str(source),))
+        try:
+            version = con.execute("PRAGMA src.user_version").fetchone()[0]
+            if version != SCHEMA_VERSION:
+                raise StoreError(
+                    f"{source} has study schema {version}, this study {SCHEMA_VERSION}: open "
+                    "both with the same py3r-script version (opening migrates older ones)")
+            files = con.execute(
+                "SELECT o.file FROM src.outputs o WHERE o.file IS NOT NULL AND o.iteration_id "
+                "NOT IN (SELECT iteration_id FROM main.iterations)").fetchall()
+            for (file,) in files:  # files first, rows after: no row points at a missing file
+                target = self.path.parent / _moved(file, source, self.path)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source.parent / file, target)
+            with studyfile.transaction(con):
+                added = _copy_missing(con, source, self.path)
+                self._view_params, self._view_outputs = studyfile.rebuild_view(con)
+        finally:
+            con.execute("DETACH DATABASE src")
+        return added
+
     def backup(self) -> Path:
         """Copy the database consistently to ``<name>.bak-<UTC time>``; return that path."""
         stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
@@ -362,6 +401,51 @@ class _SpillWriter:
             self._tmp.unlink(missing_ok=True)
 
 
+def _moved(file: str, source: Path, target: Path) -> str:
+    """Where a side file of ``source`` goes beside ``target`` (same layout, our folder)."""
+    return str(Path(f"{target.name}-outputs", *Path(file).parts[1:]))
+
+
+def _copy_missing(con: sqlite3.Connection, source: Path, target: Path) -> int:
+    """Insert the attached ``src`` study's missing rows into ``main``; returns iterations."""
+    def columns(table: str) -> list[str]:
+        return [row[1] for row in con.execute(f"PRAGMA main.table_info({table})")]
+
+    def select(table: str, renumber: dict[str, str]) -> str:
+        return ", ".join(renumber.get(c, f"s.{c}") for c in columns(table))
+
+    def after(table: str, column: str) -> str:  # this study's next sequence numbers
+        return (f"(SELECT COALESCE(MAX({column}), -1) FROM main.{table}) "
+                f"+ ROW_NUMBER() OVER (ORDER BY s.{column})")
+
+    con.execute(
+        "INSERT INTO main.sweeps SELECT "
+        f"{select('sweeps', {'sweep_seq': after('sweeps', 'sweep_seq')})} "
+        "FROM src.sweeps s WHERE s.sweep_id NOT IN (SELECT sweep_id FROM main.sweeps)")
+    new = "s.iteration_id NOT IN (SELECT iteration_id FROM main.iterations)"
+    con.execute("CREATE TEMP TABLE merging AS SELECT s.iteration_id FROM src.iterations s "
+                f"WHERE {new}")
+    try:
+        con.execute(
+            "INSERT INTO main.iterations SELECT "
+            f"{select('iterations', {'iteration_seq': after('iterations', 'iteration_seq')})} "
+            f"FROM src.iterations s WHERE {new}")
+        for table in ("params", "outputs"):
+            con.execute(f"INSERT INTO main.{table} SELECT {select(table, {})} FROM src.{table} s "
+                        "WHERE s.iteration_id IN (SELECT iteration_id FROM temp.merging)")
+        for (file,) in con.execute(
+                "SELECT DISTINCT file FROM main.outputs WHERE file IS NOT NULL AND iteration_id "
+                "IN (SELECT iteration_id FROM temp.merging)").fetchall():
+            con.execute("UPDATE main.outputs SET file = ? WHERE file = ? AND iteration_id IN "
+                        "(SELECT iteration_id FROM temp.merging)",
+                        (_moved(file, source, target), file))
+        con.execute(f"INSERT OR IGNORE INTO main.sweep_items SELECT {select('sweep_items', {})} "
+                    "FROM src.sweep_items s")
+        return con.execute("SELECT COUNT(*) FROM temp.merging").fetchone()[0]
+    finally:
+        con.execute("DROP TABLE temp.merging")
+
+
 def _type_name(value: object) -> str:
     cls = type(value)
     module = cls.__module__
@@ -407,6 +491,18 @@ def _record_from_row(row: sqlite3.Row, outputs: dict[str, Any]) -> IterationReco
         sweep_id=row["sweep_id"],
         label=row["label"],
     )
+
+
+def merge(target: str | os.PathLike[str], *sources: str | os.PathLike[str]) -> int:
+    """Merge other studies into ``target`` (created if needed); returns iterations added.
+
+    For studies run apart (two laptops, one study per cluster node) that belong together.
+
+    >>> merge("oft_all.db", "oft_laptop.db", "oft_cluster.db")  # doctest: +SKIP
+    42
+    """
+    with Study(target) as study:
+        return sum(study.merge(source) for source in sources)
 
 
 def load(path: str | os.PathLike[str], *, sweep: str | int | None = None) -> Any:

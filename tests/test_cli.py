@@ -1245,3 +1245,19 @@ def test_sweep_design_errors_are_usage_errors(tmp_path):
         assert message in result.stderr, (args, result.stderr)
     result = cli("sweep", "s.toml", "-s", "a=3", cwd=tmp_path)
     assert result.returncode == 2 and "design options go with a script" in result.stderr
+
+
+def test_merge_command(tmp_path):
+    (tmp_path / "d.py").write_text(DESIGN_SCRIPT)
+    for name, value in (("one.db", "2"), ("two.db", "3")):
+        assert cli("sensitivity", "d.py", "-s", f"a={value}", "--store", name,
+                   cwd=tmp_path).returncode == 0
+    result = cli("merge", "all.db", "one.db", "two.db", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "one.db: 2 iteration(s) added" in result.stderr
+    shown = cli("show", "all.db", cwd=tmp_path)
+    assert len(pd.read_csv(io.StringIO(shown.stdout))) == 2
+    again = cli("merge", "all.db", "one.db", cwd=tmp_path)
+    assert "one.db: 0 iteration(s) added" in again.stderr
+    bad = cli("merge", "all.db", "d.py", cwd=tmp_path)
+    assert bad.returncode == 2 and "not a py3r-script study" in bad.stderr

@@ -1214,3 +1214,51 @@ def test_a_sweep_label_stays_with_the_iterations_it_ran(tmp_path, write_script):
     with closing(sqlite3.connect(db)) as con:
         view = pd.read_sql("SELECT x, _label FROM runs", con)
     assert view["_label"].tolist() == ["coarse", "coarse", "fine"]
+
+
+MERGE_SCRIPT = """
+import numpy as np
+from py3r_script import Output, Param
+x = Param(1, name="x")
+Output(x * 10, name="ten")
+Output(np.full(300_000, float(x)), name="big")  # 2.4 MB: a side file
+"""
+
+
+def test_merge_brings_studies_run_apart_together(tmp_path, write_script):
+    script = write_script(MERGE_SCRIPT)
+    laptop, cluster, merged = (tmp_path / n for n in ("laptop.db", "cluster.db", "all.db"))
+    sensitivity(script, {"x": [2]}, store=laptop, label="laptop", progress=False)
+    sensitivity(script, {"x": [3]}, store=cluster, label="cluster", progress=False)
+    # x=1 (the nominal) ran in both studies: two different iterations, both kept
+    assert py3r_script.merge(merged, laptop, cluster) == 4
+    assert py3r_script.merge(merged, laptop, cluster) == 0  # idempotent
+    study = load(merged)
+    frame = study.to_dataframe(meta=True, outputs=["ten"])
+    assert sorted(frame["x"]) == [1, 1, 2, 3]
+    assert sorted(set(frame["_label"])) == ["cluster", "laptop"]
+    assert study[{"x": 3}]["big"][0] == 3.0
+    assert _integrity(merged) == "ok"
+    files = _query(merged, "SELECT file FROM outputs WHERE file IS NOT NULL")
+    assert len(files) == 4 and all(r["file"].startswith("all.db-outputs/") for r in files)
+    assert all((tmp_path / r["file"]).is_file() for r in files)
+    with Study(merged) as opened:
+        sweeps = opened.sweeps()
+    assert sweeps["sweep_seq"].tolist() == [0, 1] and sweeps["n_done"].tolist() == [2, 2]
+    # the merged study reuses what it holds
+    counter_before = len(_query(merged, "SELECT * FROM iterations"))
+    sensitivity(script, {"x": [2, 3]}, store=merged, progress=False)
+    assert len(_query(merged, "SELECT * FROM iterations")) == counter_before
+
+
+def test_merge_refuses_what_is_not_a_study(tmp_path):
+    target = tmp_path / "all.db"
+    text = tmp_path / "notes.txt"
+    text.write_text("not a study")
+    with pytest.raises(StoreError, match="not a py3r-script study"):
+        py3r_script.merge(target, text)
+    with pytest.raises(StoreError, match="no study"):
+        py3r_script.merge(target, tmp_path / "missing.db")
+    with pytest.raises(StoreError, match="itself"):
+        py3r_script.merge(target, target)
+    assert text.read_text() == "not a study"
