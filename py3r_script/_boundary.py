@@ -104,6 +104,14 @@ class Payload(_Record):
     __slots__ = ("argv", "cwd", "files", "outputs", "params", "script", "stop_after_outputs")
     _defaults: ClassVar[dict[str, Any]] = {"argv": (), "cwd": None}
 
+    script: str
+    params: dict[str, Any]
+    outputs: tuple[str, ...] | None
+    stop_after_outputs: bool
+    files: IterationFiles
+    argv: tuple[str, ...]
+    cwd: str | None
+
 
 class Outcome(_Record):
     """What a child reports when its script ends (normally, by exception or early stop).
@@ -117,6 +125,14 @@ class Outcome(_Record):
         "exit_code": 0, "error_type": None, "error_message": None, "traceback": None,
         "stopped_early": False, "params_seen": None,
     }
+
+    status: str
+    exit_code: int
+    error_type: str | None
+    error_message: str | None
+    traceback: str | None
+    stopped_early: bool
+    params_seen: dict[str, Any] | None
 
 
 def write_atomic(path: str, data: bytes) -> None:
@@ -270,7 +286,7 @@ class ChildSession:
         self._on_complete = on_complete
         # Opened before the script runs: a script that closes fd 1 or 2 must not get its
         # stdout reused for our outputs.
-        self._sink: BinaryIO = open(payload.files.outputs, "ab")
+        self._sink: BinaryIO = open(payload.files.outputs, "ab")  # type: ignore[assignment]
         folder = os.path.dirname(os.path.realpath(payload.script))
         self._local_roots = (os.path.join(folder, ""),)
 

@@ -48,7 +48,7 @@ def main(preload: list[str], strict: bool = False) -> None:
 
 
 def _preload(names: list[str], strict: bool) -> tuple[list[str], str | None]:
-    loaded = []
+    loaded: list[str] = []
     for name in names:
         if not strict:
             try:

@@ -206,7 +206,7 @@ def pivot(
     index: str,
     columns: str,
     *,
-    aggfunc: str = "mean",
+    aggfunc: Any = "mean",
 ) -> pd.DataFrame:
     """One output over two parameters (a grid sweep), others held at nominal.
 

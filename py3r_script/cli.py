@@ -414,7 +414,8 @@ def _report(results: Any, args: argparse.Namespace) -> int:
 
 def _scalar_table(results: Any, *, meta: bool) -> Any:
     """The results' DataFrame with the scalar outputs; non-scalar ones are named on stderr."""
-    scalar, skipped = [], []
+    scalar: list[str] = []
+    skipped: list[str] = []
     for name in results.output_names:
         values = [r.outputs[name] for r in results.records if r.ok and name in r.outputs]
         (scalar if all(_is_scalar(v) for v in values) else skipped).append(name)

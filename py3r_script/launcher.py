@@ -22,7 +22,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Any, Callable, Protocol
 
 from . import _boundary
 from ._bootstrap import launch_command
@@ -246,7 +246,7 @@ def _collect(
     outputs, unreadable = _boundary.read_outputs(files)
     stdout = _tail(files.stdout, task.capture_limit)
     stderr = _tail(files.stderr, task.capture_limit)
-    common = dict(outputs=outputs, stdout=stdout, stderr=stderr)
+    common: dict[str, Any] = dict(outputs=outputs, stdout=stdout, stderr=stderr)
     if outcome is not None:
         common["params_seen"] = outcome.params_seen or {}
         common["stopped_early"] = outcome.stopped_early

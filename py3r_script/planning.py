@@ -271,7 +271,7 @@ def _axis(info: ScriptInfo, key: Any, values: Any) -> _Axis:
     _check_names(info, names, "params")
     label = repr(key)
     items = _as_list(values, label)
-    rows = []
+    rows: list[tuple[Scalar, ...]] = []
     for position, item in enumerate(items):
         if not isinstance(key, tuple):
             rows.append((to_scalar(item, what=f"value {position} of {label} ({item!r})"),))

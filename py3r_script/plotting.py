@@ -98,7 +98,7 @@ def plot_tornado(results: ScriptResults, output: str) -> Figure:
     varied = varied_params(results)
     labels = []
     for position, row in enumerate(table.itertuples()):
-        lowest, highest = _extreme_outputs(results, output, row.parameter, varied)
+        lowest, highest = _extreme_outputs(results, output, str(row.parameter), varied)
         ax.barh(position, lowest - y0, left=y0, color="tab:blue", height=0.6,
                 label="lowest value" if position == 0 else None)
         ax.barh(position, highest - y0, left=y0, color="tab:orange", height=0.6,
@@ -117,11 +117,12 @@ def _extreme_outputs(
     results: ScriptResults, output: str, name: str, varied: Sequence[str]
 ) -> tuple[float, float]:
     """The output at the parameter's lowest and highest value (others at nominal)."""
-    points = sorted(
-        ((r.params.get(name), _number(r.outputs[output]))
-         for r in one_at_a_time(results, name, varied) if r.ok and output in r.outputs),
-        key=lambda p: _order(p[0]),
-    )
+    points: list[tuple[Any, float]] = []
+    for r in one_at_a_time(results, name, varied):
+        y = _number(r.outputs[output]) if r.ok and output in r.outputs else None
+        if y is not None and y == y:  # NaN: no value, as in the sensitivity table
+            points.append((r.params.get(name), y))
+    points.sort(key=lambda p: _order(p[0]))
     return (points[0][1], points[-1][1]) if points else (math.nan, math.nan)
 
 

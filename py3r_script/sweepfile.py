@@ -256,11 +256,13 @@ class _Locator:
         name = rf"""(?:{re.escape(key)}|"{re.escape(key)}"|'{re.escape(key)}')"""
         pattern = re.compile(rf"^\s*{name}\s*[=.]")
         header = re.compile(r"^\s*\[+\s*([^\]]+?)\s*\]+")
-        dotted = re.compile(rf"^\s*\[*\s*{re.escape(table)}\s*\.\s*{name}\b") if table else None
-        inline = re.compile(rf"^\s*{re.escape(table)}\s*=.*\b{re.escape(key)}\b") if table else None
+        spellings = [  # params.window = ..., [params.window], params = { window = ... }
+            re.compile(rf"^\s*\[*\s*{re.escape(table)}\s*\.\s*{name}\b"),
+            re.compile(rf"^\s*{re.escape(table)}\s*=.*\b{re.escape(key)}\b"),
+        ] if table else []
         for number, line in enumerate(self.lines, start=1):
-            if dotted is not None and (dotted.match(line) or inline.match(line)):
-                return f"{self.path}, line {number}"  # params.window = ..., [params.window]
+            if any(spelling.match(line) for spelling in spellings):
+                return f"{self.path}, line {number}"
             found = header.match(line)
             if found:
                 current = found.group(1).strip()
