@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -74,6 +75,12 @@ def _parser() -> argparse.ArgumentParser:
     group.add_argument("--preload", action="append", metavar="MODULE",
                        help="with --warm: a module to import up front (repeat)")
     group.add_argument("--label", help="a name for this sweep, kept in the store")
+    group.add_argument("--env", action="append", default=None, metavar="NAME=VALUE",
+                       help="an environment variable for every iteration (repeat)")
+    group.add_argument("--argv", metavar="ARGS",
+                       help="the script's own command-line arguments, e.g. \"--input a.csv\"")
+    group.add_argument("--python", metavar="PATH",
+                       help="the interpreter to run the script with (default: this one)")
 
     workers = argparse.ArgumentParser(add_help=False)
     workers.add_argument("-j", "--workers", metavar="N",
@@ -375,12 +382,27 @@ def _run_options(args: argparse.Namespace, *, explicit_only: bool = False) -> di
         "warm": args.warm,
         "preload": args.preload,
         "label": args.label,
+        "env": _env(args.env),
+        "argv": None if args.argv is None else shlex.split(args.argv),
+        "python": args.python,
     }
     if explicit_only:
         return {k: v for k, v in options.items() if v is not None}
     defaults = {"stop_after_outputs": False, "dry_run": False, "rerun": False, "backup": False,
                 "warm": False}  # flags left unset: the API's defaults
     return {k: (defaults[k] if v is None and k in defaults else v) for k, v in options.items()}
+
+
+def _env(items: list[str] | None) -> dict[str, str] | None:
+    if items is None:
+        return None
+    env = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise SweepError(f"--env takes NAME=VALUE, got {item!r}")
+        env[name] = value
+    return env
 
 
 def _worker_options(args: argparse.Namespace) -> dict[str, Any]:

@@ -57,6 +57,7 @@ class IterationTask:
     capture_limit: int = 100_000
     python: str = field(default_factory=lambda: sys.executable)
     env: tuple[tuple[str, str], ...] = ()
+    argv: tuple[str, ...] = ()
 
 
 class _LiveChildren:
@@ -196,6 +197,7 @@ def _run_in(root: str, task: IterationTask, started: float, spawn: Spawn) -> Ite
         outputs=task.outputs,
         stop_after_outputs=task.stop_after_outputs,
         files=files,
+        argv=task.argv,
         cwd=cwd,
     ))
     timed_out = False

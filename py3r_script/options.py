@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Sequence
+import shutil
+import sys
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Union
@@ -15,7 +17,7 @@ from typing import Union
 from .errors import ParameterError, ParameterTypeError
 from .inspection import ScriptInfo
 
-__all__ = ["RunOptions", "check_options", "resolve_outputs", "workdir_root"]
+__all__ = ["RunOptions", "check_options", "resolve_outputs", "resolve_python", "workdir_root"]
 
 StorePath = Union[str, "os.PathLike[str]", None]
 
@@ -39,6 +41,9 @@ class RunOptions:
     warm: bool = False
     preload: Sequence[str] | None = None
     label: str | None = None
+    env: Mapping[str, str] | None = None
+    argv: Sequence[str] | None = ()
+    python: str | None = None
 
 
 def workdir_root(options: RunOptions) -> str | None:
@@ -52,6 +57,18 @@ def workdir_root(options: RunOptions) -> str | None:
             )
         return os.path.abspath(f"{options.store}-calc")
     return os.path.abspath(options.workdir)
+
+
+def resolve_python(python: str | None) -> str:
+    """The interpreter to run children with: ``python`` (a path or a command), else ours."""
+    if python is None:
+        return sys.executable
+    found = shutil.which(python) if isinstance(python, str) else None
+    if found is None:
+        raise ParameterError(
+            f"python={python!r} is not an executable Python interpreter; give the path of "
+            "one (e.g. /path/to/venv/bin/python) or a command on PATH")
+    return os.path.abspath(found)
 
 
 def check_options(options: RunOptions) -> int:
@@ -85,6 +102,15 @@ def check_options(options: RunOptions) -> int:
     if options.preload is not None and (isinstance(options.preload, str) or not all(
             isinstance(m, str) for m in options.preload)):
         raise ParameterTypeError(f"preload must be a list of module names, got {options.preload!r}")
+    env = options.env or {}
+    if not isinstance(env, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in env.items()):
+        raise ParameterTypeError(f"env must be a dict of str to str, got {options.env!r}")
+    argv = options.argv or ()
+    if isinstance(argv, str) or not all(isinstance(a, str) for a in argv):
+        raise ParameterTypeError(
+            f"argv must be a list of str (the script's sys.argv[1:]), got {options.argv!r}")
+    resolve_python(options.python)
     if options.label is not None and not isinstance(options.label, str):
         raise ParameterTypeError(f"label must be a str, got {options.label!r}")
     if (options.backup or options.rerun) and options.store is None:

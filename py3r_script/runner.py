@@ -38,7 +38,13 @@ from .errors import ParameterError
 from .execution import Item, Launch, execute, interactive
 from .inspection import ScriptInfo, inspect_script
 from .launcher import IterationTask, run_iteration
-from .options import RunOptions, check_options, resolve_outputs, workdir_root
+from .options import (
+    RunOptions,
+    check_options,
+    resolve_outputs,
+    resolve_python,
+    workdir_root,
+)
 from .paramset import ParamSet, is_scalar
 from .planning import Plan, plan_points, plan_run, plan_sample, plan_sweep
 from .preview import DryRun
@@ -64,6 +70,9 @@ def run(
     warm: bool = False,
     preload: list[str] | None = None,
     label: str | None = None,
+    env: dict[str, str] | None = None,
+    argv: list[str] | None = None,
+    python: str | None = None,
 ) -> ScriptResults | DryRun:
     """Run a parameterised script exactly once, in a fresh subprocess.
 
@@ -111,6 +120,9 @@ def sensitivity(
     warm: bool = False,
     preload: list[str] | None = None,
     label: str | None = None,
+    env: dict[str, str] | None = None,
+    argv: list[str] | None = None,
+    python: str | None = None,
 ) -> ScriptResults | DryRun:
     """Run a script once per parameter combination, each iteration in a fresh subprocess.
 
@@ -171,6 +183,15 @@ def sensitivity(
     label : str, optional
         A name for this sweep (``"coarse scan"``), kept with it and its iterations: the
         ``_label`` column of ``to_dataframe(meta=True)``, and ``label`` in the store.
+    env : dict of str to str, optional
+        Extra environment variables for every iteration (e.g. ``{"OMP_NUM_THREADS": "1"}``
+        when running several iterations at once).
+    argv : list of str, optional
+        Command-line arguments for the script, its ``sys.argv[1:]``, the same in every
+        iteration (for scripts that also read their own command line).
+    python : str, optional
+        The interpreter to run the script with (e.g. a project's virtualenv); by default
+        the one running this sweep.
 
     Returns
     -------
@@ -277,6 +298,9 @@ def sweep(
     warm: bool = False,
     preload: list[str] | None = None,
     label: str | None = None,
+    env: dict[str, str] | None = None,
+    argv: list[str] | None = None,
+    python: str | None = None,
 ) -> ScriptResults | DryRun:
     """Run any sweep design: a grid (default), one-at-a-time, explicit points or samples.
 
@@ -342,6 +366,8 @@ def execute_plan(
             stop_after_outputs=options.stop_after_outputs, sweep_id=sweep_id,
             script_sha256=script_sha256, cwd=os.getcwd(), timeout=options.timeout,
             capture_limit=options.capture_limit, label=options.label,
+            env=tuple((options.env or {}).items()), argv=tuple(options.argv or ()),
+            python=resolve_python(options.python),
         )
         items: list[Item] = []
         for index, (point, reused_id) in enumerate(zip(points, reuse)):
@@ -374,7 +400,7 @@ def _launcher(info: ScriptInfo, options: RunOptions) -> Iterator[Launch]:
 
     explicit = options.preload is not None
     preload = list(options.preload or ()) if explicit else preload_modules(info.imports)
-    zygote = Zygote(preload, strict=explicit)
+    zygote = Zygote(preload, python=resolve_python(options.python), strict=explicit)
     problem = zygote.start()
     if problem is not None:
         warnings.warn(f"warm start unavailable ({problem}); running cold",

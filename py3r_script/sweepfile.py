@@ -58,6 +58,9 @@ _TOP_LEVEL: dict[str, tuple[tuple[type, ...], str]] = {
     "warm": ((bool,), "true or false (fork iterations from a preloaded process)"),
     "preload": ((list,), "a list of module names for warm starts"),
     "label": ((str,), "a name for this sweep, kept in the store"),
+    "env": ((dict,), "a table of environment variables (strings) for every iteration"),
+    "argv": ((list,), "a list of strings: the script's own command-line arguments"),
+    "python": ((str,), "the interpreter to run the script with"),
     "linked": ((list,), "[[linked]] tables with names = [...] and values = [[...], ...]"),
     "points": ((list,), "[[points]] tables, one parameter set each"),
     "sample": ((dict,), "a [sample] table with method, n, seed, [sample.ranges], "
@@ -142,6 +145,11 @@ def read_sweep_file(path: str | Path) -> SweepFile:
                     f"{where(name, table)}: params.{name} must be a list of values, e.g. "
                     f"{name} = [{value!r}], got {_toml_type(value)} {value!r}"
                 )
+    for key in ("env", "argv"):
+        items = data.get(key, {})
+        values = items.values() if isinstance(items, dict) else items
+        if not all(isinstance(v, str) for v in values):
+            raise SweepFileError(f"{where(key)}: {key} values must be strings, got {items!r}")
     for name in data.get("outputs", []):
         if not isinstance(name, str):
             raise SweepFileError(
@@ -169,6 +177,8 @@ def read_sweep_file(path: str | Path) -> SweepFile:
             options[key] = str(base / options[key])
     if isinstance(options.get("workdir"), str):
         options["workdir"] = str(base / options["workdir"])
+    if "/" in options.get("python", ""):  # a path, not a command: relative to the file
+        options["python"] = str(base / options["python"])
     return SweepFile(
         path=path,
         script=base / data["script"],

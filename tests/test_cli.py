@@ -1261,3 +1261,26 @@ def test_merge_command(tmp_path):
     assert "one.db: 0 iteration(s) added" in again.stderr
     bad = cli("merge", "all.db", "d.py", cwd=tmp_path)
     assert bad.returncode == 2 and "not a py3r-script study" in bad.stderr
+
+
+ARGV_ENV_SCRIPT = """
+import os
+import sys
+from py3r_script import Output, Param
+x = Param(1, name="x")
+Output(" ".join(sys.argv[1:]) + "|" + os.environ.get("FLAVOUR", "-"), name="seen")
+"""
+
+
+def test_env_and_argv_from_the_command_line_and_a_sweep_file(tmp_path):
+    (tmp_path / "a.py").write_text(ARGV_ENV_SCRIPT)
+    result = cli("run", "a.py", "--env", "FLAVOUR=mint", "--argv", "--input 'a b.csv'",
+                 cwd=tmp_path)
+    assert _seen(result) == ["--input a b.csv|mint"]
+    (tmp_path / "a.toml").write_text('script = "a.py"\nargv = ["-v"]\n[env]\nFLAVOUR = "lime"\n'
+                                     "[params]\nx = [2]\n")
+    assert _seen(cli("sweep", "a.toml", cwd=tmp_path)) == ["-v|lime", "-v|lime"]
+    (tmp_path / "bad.toml").write_text('script = "a.py"\n[env]\nN = 1\n[params]\nx = [2]\n')
+    bad = cli("sweep", "bad.toml", cwd=tmp_path)
+    assert bad.returncode == 2 and "bad.toml, line 2: env values must be strings" in bad.stderr
+    assert cli("run", "a.py", "--env", "NOEQUALS", cwd=tmp_path).returncode == 2

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+
 import numpy as np
 import pytest
 
@@ -242,4 +246,72 @@ def test_concurrent_sweep_keeps_plan_order(write_script):
 def test_dry_run_starts_nothing(marked_script, marker):
     preview = sensitivity(marked_script(AB_SCRIPT), {"a": [1, 3]}, dry_run=True)
     assert len(preview) == 3
+    assert not marker.exists()
+
+
+ENV_ARGV_SCRIPT = """
+import os
+import sys
+from py3r_script import Output, Param
+x = Param(1, name="x")
+Output(os.environ.get("SWEEP_FLAVOUR"), name="flavour")
+Output(sys.argv, name="argv")
+Output(list(sys.version_info[:2]), name="python")
+Output("PY3R_SCRIPT_PAYLOAD" in os.environ, name="payload_visible")
+"""
+
+
+@pytest.mark.parametrize("warm", [False, True], ids=["cold", "warm"])
+def test_env_and_argv_reach_the_script(write_script, warm):
+    script = write_script(ENV_ARGV_SCRIPT)
+    sr = sensitivity(script, {"x": [1, 2]}, env={"SWEEP_FLAVOUR": "mint"},
+                     argv=["--input", "a b.csv"], warm=warm, progress=False)
+    for record in sr.records:
+        assert record.ok, record.error
+        assert record.outputs["flavour"] == "mint"
+        assert record.outputs["argv"] == [str(script), "--input", "a b.csv"]
+        assert record.outputs["payload_visible"] is False
+    assert "SWEEP_FLAVOUR" not in os.environ  # the driver's environment is untouched
+
+
+def _another_python() -> str | None:
+    """A working interpreter of another Python version than this one, if the machine has one."""
+    import glob
+    import sys
+
+    candidates = [shutil.which(f"python3.{minor}") for minor in range(9, 15)]
+    candidates += glob.glob(os.path.join(os.path.dirname(sys.base_prefix), "3.*", "bin", "python3"))
+    for candidate in filter(None, candidates):
+        probe = subprocess.run([candidate, "-c", "import sys; print(*sys.version_info[:2])"],
+                               capture_output=True, text=True)
+        if probe.returncode != 0:
+            continue
+        version = tuple(int(part) for part in probe.stdout.split())
+        if version != sys.version_info[:2] and version >= (3, 9):
+            return candidate
+    return None
+
+
+def test_another_interpreter_runs_the_script(write_script):
+    other = _another_python()
+    if other is None:
+        pytest.skip("no second Python interpreter (3.9 or later) on this machine")
+    script = write_script(ENV_ARGV_SCRIPT)
+    record = run(script, python=other).records[0]
+    assert record.ok, record.error
+    expected = subprocess.run([other, "-c", "import sys; print(*sys.version_info[:2])"],
+                              capture_output=True, text=True, check=True).stdout.split()
+    assert record.outputs["python"] == [int(v) for v in expected]
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"env": {"A": 1}}, "env must be a dict of str to str"),
+    ({"env": "A=1"}, "env must be a dict of str to str"),
+    ({"argv": "--input a.csv"}, "argv must be a list of str"),
+    ({"python": "/no/such/python"}, "not an executable Python interpreter"),
+])
+def test_bad_env_argv_python_fail_before_anything_runs(marked_script, marker, options, message):
+    script = marked_script("from py3r_script import Param\nx = Param(1, name='x')\n")
+    with pytest.raises((ValueError, TypeError), match=message):
+        sensitivity(script, {"x": [1, 2]}, **options)
     assert not marker.exists()
