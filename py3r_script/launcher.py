@@ -8,7 +8,6 @@ is sent (this process, a thread, a Dask worker) and needs only the script on tha
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 import platform
 import shutil
@@ -227,12 +226,8 @@ def _run_in(root: str, task: IterationTask, started: float, spawn: Spawn) -> Ite
             _LIVE.discard(proc)
     leftover = _group_alive(proc.pid)
     _kill_group(proc.pid)  # whatever the script left in its group, zombies included
-    record = _collect(task, files, started, returncode, timed_out=timed_out, cancelled=cancelled)
-    if leftover:
-        note = ("\n[py3r-script] the script left processes running in its process group "
-                "(e.g. a forked daemon); they were killed when it ended\n")
-        record = dataclasses.replace(record, stderr=record.stderr + note)
-    return record
+    return _collect(task, files, started, returncode, timed_out=timed_out, cancelled=cancelled,
+                    leftover=leftover)
 
 
 def _collect(
@@ -243,11 +238,15 @@ def _collect(
     *,
     timed_out: bool,
     cancelled: bool,
+    leftover: bool = False,
 ) -> IterationRecord:
     outcome = _boundary.read_outcome(files)
     outputs, unreadable = _boundary.read_outputs(files)
     stdout = _tail(files.stdout, task.capture_limit)
     stderr = _tail(files.stderr, task.capture_limit)
+    if leftover:
+        stderr += ("\n[py3r-script] the script left processes running in its process group "
+                   "(e.g. a forked daemon); they were killed when it ended\n")
     common: dict[str, Any] = dict(outputs=outputs, stdout=stdout, stderr=stderr)
     if outcome is not None:
         common["params_seen"] = outcome.params_seen or {}
