@@ -119,11 +119,12 @@ class Outcome(_Record):
     ``status`` is ``"ok"``, ``"error"`` (an exception) or ``"exit"`` (``sys.exit(n != 0)``).
     """
 
-    __slots__ = ("error_message", "error_type", "exit_code", "params_seen", "status",
-                 "stopped_early", "traceback")
+    __slots__ = ("error_message", "error_type", "exit_code", "params_seen", "python",
+                 "status", "stopped_early", "traceback")
     _defaults: ClassVar[dict[str, Any]] = {
         "exit_code": 0, "error_type": None, "error_message": None, "traceback": None,
         "stopped_early": False, "params_seen": None,
+        "python": "{}.{}.{}".format(*sys.version_info[:3]),
     }
 
     status: str
@@ -133,6 +134,7 @@ class Outcome(_Record):
     traceback: str | None
     stopped_early: bool
     params_seen: dict[str, Any] | None
+    python: str
 
 
 def write_atomic(path: str, data: bytes) -> None:

@@ -251,6 +251,7 @@ def _collect(
     if outcome is not None:
         common["params_seen"] = outcome.params_seen or {}
         common["stopped_early"] = outcome.stopped_early
+        common["python"] = outcome.python
     signal_name = _signal_name(-returncode) if returncode < 0 else None
     exit_code = returncode if returncode >= 0 else None
     if cancelled:
@@ -295,11 +296,11 @@ def _collect(
     return _record(task, started, status="ok", exit_code=exit_code, **common)
 
 
-def _record(task: IterationTask, started: float, **fields: object) -> IterationRecord:
+def _record(task: IterationTask, started: float, **fields: Any) -> IterationRecord:
     outputs = fields.pop("outputs", None)
     return IterationRecord(
         params=task.params,
-        outputs=FrozenOutputs(outputs),  # type: ignore[arg-type]
+        outputs=FrozenOutputs(outputs),
         started=started,
         finished=time.time(),
         index=task.index,
@@ -310,10 +311,18 @@ def _record(task: IterationTask, started: float, **fields: object) -> IterationR
         script_sha256=task.script_sha256,
         requested_outputs=task.outputs,
         host=socket.gethostname(),
-        python=platform.python_version(),
+        python=fields.pop("python", None) or _python_version(task.python),
+        argv=task.argv,
+        env=dict(task.env),
         workdir=task.workdir,
-        **fields,  # type: ignore[arg-type]
+        **fields,
     )
+
+
+def _python_version(python: str) -> str:
+    """The version of ``python`` when it is this interpreter; else unknown (the child says)."""
+    same = os.path.realpath(python) == os.path.realpath(sys.executable)
+    return platform.python_version() if same else ""
 
 
 def _exception_message(outcome: _boundary.Outcome) -> str:

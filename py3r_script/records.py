@@ -81,6 +81,8 @@ class IterationRecord:
     workdir: str | None = None
     sweep_id: str | None = None
     label: str | None = None
+    argv: tuple[str, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:

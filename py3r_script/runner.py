@@ -343,7 +343,7 @@ def execute_plan(
     try:
         points = _complete(info, plan)
         reusable = {} if study is None or options.rerun else study.reusable(
-            script_sha256, requested)
+            script_sha256, requested, options.argv or (), options.env)
         reuse = [reusable.get(point.digest) for point in points]
         if options.dry_run:
             return DryRun(plan, ["reuse" if r else "run" for r in reuse], reuse,

@@ -19,7 +19,7 @@ import platform
 import shutil
 import socket
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Callable
@@ -59,6 +59,10 @@ class SweepInfo:
 
 def _utc(timestamp: float) -> str:
     return _dt.datetime.fromtimestamp(timestamp, _dt.timezone.utc).isoformat()
+
+
+def _env_key(env: Mapping[str, str]) -> str:
+    return json.dumps(dict(sorted(env.items())))
 
 
 def _outputs_key(outputs: Sequence[str] | None) -> str | None:
@@ -164,7 +168,7 @@ class Study:
             ).fetchone()[0]
             con.execute(
                 "INSERT INTO iterations VALUES "
-                "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 _iteration_row(record, seq, plan_index),
             )
             con.executemany(
@@ -210,13 +214,20 @@ class Study:
 
     # -- reading ------------------------------------------------------------------------
     def reusable(
-        self, script_sha256: str, requested_outputs: Sequence[str] | None
+        self,
+        script_sha256: str,
+        requested_outputs: Sequence[str] | None,
+        argv: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
     ) -> dict[str, str]:
-        """Successful iterations of this script content and outputs: params digest -> id."""
+        """Successful iterations of this script content, outputs, arguments and environment
+        additions: parameter-set digest -> iteration id (the latest)."""
         rows = self._con.execute(
             "SELECT params_sha256, iteration_id FROM iterations WHERE script_sha256 = ? AND "
-            "status = 'ok' AND requested_outputs IS ? ORDER BY iteration_seq",
-            (script_sha256, _outputs_key(requested_outputs)),
+            "status = 'ok' AND requested_outputs IS ? AND argv_json = ? AND env_json = ? "
+            "ORDER BY iteration_seq",
+            (script_sha256, _outputs_key(requested_outputs), json.dumps(list(argv)),
+             _env_key(env or {})),
         )
         return dict(rows.fetchall())
 
@@ -461,6 +472,7 @@ def _iteration_row(record: IterationRecord, seq: int, plan_index: int) -> tuple[
         _utc(record.finished), record.started, record.finished, record.duration, record.stdout,
         record.stderr, record.host, record.python, record.workdir,
         json.dumps(dict(record.params_seen), default=repr), record.label,
+        json.dumps(list(record.argv)), _env_key(record.env),
     )
 
 
@@ -490,6 +502,8 @@ def _record_from_row(row: sqlite3.Row, outputs: dict[str, Any]) -> IterationReco
         workdir=row["workdir"],
         sweep_id=row["sweep_id"],
         label=row["label"],
+        argv=tuple(json.loads(row["argv_json"])),
+        env=json.loads(row["env_json"]),
     )
 
 

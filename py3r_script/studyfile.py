@@ -81,7 +81,9 @@ CREATE TABLE iterations (
     python            TEXT,
     workdir           TEXT,
     params_seen_json  TEXT,
-    label             TEXT
+    label             TEXT,
+    argv_json         TEXT NOT NULL,
+    env_json          TEXT NOT NULL
 );
 CREATE INDEX iterations_reuse ON iterations (script_sha256, params_sha256, status);
 CREATE INDEX iterations_sweep ON iterations (sweep_id);

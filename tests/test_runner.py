@@ -302,6 +302,7 @@ def test_another_interpreter_runs_the_script(write_script):
     expected = subprocess.run([other, "-c", "import sys; print(*sys.version_info[:2])"],
                               capture_output=True, text=True, check=True).stdout.split()
     assert record.outputs["python"] == [int(v) for v in expected]
+    assert record.python.startswith(".".join(expected) + ".")  # the child's, not ours
 
 
 @pytest.mark.parametrize(("options", "message"), [

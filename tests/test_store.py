@@ -1262,3 +1262,28 @@ def test_merge_refuses_what_is_not_a_study(tmp_path):
     with pytest.raises(StoreError, match="itself"):
         py3r_script.merge(target, target)
     assert text.read_text() == "not a study"
+
+
+def test_different_argv_or_env_is_not_reused(tmp_path, write_script):
+    counter = tmp_path / "runs.txt"
+    script = write_script(f"""
+        import os
+        import sys
+        from py3r_script import Output, Param
+        x = Param(1, name="x")
+        open({str(counter)!r}, "a").write("x")
+        Output(" ".join(sys.argv[1:]) + os.environ.get("FLAVOUR", ""), name="seen")
+        """)
+    db = tmp_path / "study.db"
+    runs = lambda: len(counter.read_text())  # noqa: E731
+    run(script, store=db, argv=["a.csv"])
+    run(script, store=db, argv=["a.csv"])
+    assert runs() == 1  # same arguments: reused
+    sr = run(script, store=db, argv=["b.csv"])
+    assert runs() == 2 and sr[{}]["seen"] == "b.csv"  # other arguments: run again
+    run(script, store=db, argv=["b.csv"], env={"FLAVOUR": "mint"})
+    run(script, store=db, argv=["b.csv"], env={"FLAVOUR": "mint"})
+    assert runs() == 3
+    record = load(db).records[-1]
+    assert record.argv == ("b.csv",) and dict(record.env) == {"FLAVOUR": "mint"}
+    assert record.python == "{}.{}.{}".format(*sys.version_info[:3])
