@@ -37,6 +37,11 @@ class SweepInterrupted(KeyboardInterrupt):
 
     It is a ``KeyboardInterrupt``, so a script still stops; in a notebook, get the partial
     results with ``sys.last_value.results`` or ``except KeyboardInterrupt as exc: exc.results``.
+
+    >>> try:  # doctest: +SKIP
+    ...     sr = sensitivity("pipeline.py", {"window": [3, 5, 7]}, store="study.db")
+    ... except KeyboardInterrupt as stop:
+    ...     sr = stop.results  # the iterations that finished (also in study.db)
     """
 
     def __init__(self, results: ScriptResults) -> None:

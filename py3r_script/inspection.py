@@ -77,10 +77,12 @@ class ScriptInfo:
 
     @property
     def param_names(self) -> list[str]:
+        """Parameter names, in the order the script declares them."""
         return [p.name for p in self.params]
 
     @property
     def output_names(self) -> list[str]:
+        """Output names, in the order the script declares them."""
         return [o.name for o in self.outputs]
 
     def param(self, name: str) -> ParamInfo | None:

@@ -30,6 +30,11 @@ class Plan:
     ``param_names`` are the swept names in the order given, then the names held constant;
     ``nominal`` holds their nominal values (where known); ``points`` are what each iteration
     injects; ``seed`` is the seed a sampled design was drawn with.
+
+    >>> p = plan("pipeline.py", {"window": [3, 7]}, mode="independent")  # doctest: +SKIP
+    >>> len(p), p.param_names  # doctest: +SKIP
+    (3, ('window',))
+    >>> p.to_dataframe()  # doctest: +SKIP
     """
 
     mode: str

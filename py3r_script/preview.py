@@ -36,10 +36,12 @@ class DryRun:
 
     @property
     def n_run(self) -> int:
+        """How many iterations would run."""
         return sum(action == "run" for action in self.actions)
 
     @property
     def n_reused(self) -> int:
+        """How many iterations would come from the store."""
         return sum(action == "reuse" for action in self.actions)
 
     def __len__(self) -> int:

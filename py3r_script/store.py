@@ -113,6 +113,7 @@ class Study:
         self.close()
 
     def close(self) -> None:
+        """Close the database connection (``with Study(...)`` does it for you)."""
         self._con.close()
 
     # -- writing ------------------------------------------------------------------------
@@ -293,9 +294,11 @@ class Study:
         return rows[0][0]
 
     def sweep_row(self, sweep_id: str) -> sqlite3.Row:
+        """The ``sweeps`` row of one sweep (columns as in the README's schema)."""
         return self._con.execute("SELECT * FROM sweeps WHERE sweep_id = ?", (sweep_id,)).fetchone()
 
     def sweep_rows(self) -> list[sqlite3.Row]:
+        """Every ``sweeps`` row, oldest first."""
         return self._con.execute("SELECT * FROM sweeps ORDER BY sweep_seq").fetchall()
 
     def sweeps(self) -> pd.DataFrame:
