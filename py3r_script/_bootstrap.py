@@ -66,6 +66,7 @@ def run_child(payload: _boundary.Payload) -> int:
 
     session = _boundary.ChildSession(payload, on_complete=stop_now)
     _boundary.SESSION = session
+    os.environ[_boundary.WORKER_ENV_VAR] = payload.files.payload
     try:
         runpy.run_path(script, run_name="__main__")
     except SystemExit as exc:

@@ -24,6 +24,15 @@ if TYPE_CHECKING:
 ENV_VAR = "PY3R_SCRIPT_PAYLOAD"
 """Environment variable naming the payload file of the iteration a child must run."""
 
+WORKER_ENV_VAR = "PY3R_SCRIPT_WORKER_PAYLOAD"
+"""Set by a running child so that its ``multiprocessing`` workers started with ``spawn`` or
+``forkserver``, which import the script afresh, read the same parameter values.
+
+Unlike ``ENV_VAR`` it starts nothing: it is honoured only by a multiprocessing worker that is
+re-importing the payload's own script (see :func:`worker_params`), so any other process the
+script starts still sees the script's defaults.
+"""
+
 _FRAME = struct.Struct("<Q")
 _NAME = struct.Struct("<H")
 _PICKLE_PROTOCOL = 5 if sys.version_info >= (3, 8) else pickle.HIGHEST_PROTOCOL
@@ -310,6 +319,42 @@ class ChildSession:
 
 SESSION: ChildSession | None = None
 """The active session in a child; ``None`` when a script runs on its own."""
+
+_UNREAD: Any = object()
+_worker_params: dict[str, Any] | None = _UNREAD
+
+
+def worker_params() -> dict[str, Any] | None:
+    """The injected values, in a multiprocessing worker of a child; ``None`` elsewhere.
+
+    ``spawn`` and ``forkserver`` workers run the script again as ``__mp_main__`` in a new
+    interpreter, where ``SESSION`` is empty. Such a worker inherits ``WORKER_ENV_VAR`` and
+    takes the values from the iteration's payload, but only while it is re-importing that
+    very script: an unrelated program the script starts keeps its own defaults. Workers
+    never capture outputs.
+    """
+    global _worker_params
+    if _worker_params is _UNREAD:
+        _worker_params = None
+        path = os.environ.get(WORKER_ENV_VAR)
+        process = sys.modules.get("multiprocessing.process")
+        main = sys.modules.get("__mp_main__")
+        if path and process is not None and main is not None and _is_worker(process):
+            try:
+                payload = read_payload(path)
+            except (OSError, pickle.UnpicklingError, EOFError):
+                return None  # the iteration is over: nothing to inherit
+            if os.path.realpath(getattr(main, "__file__", "") or "") \
+                    == os.path.realpath(payload.script):
+                _worker_params = payload.params
+    return _worker_params
+
+
+def _is_worker(process: Any) -> bool:
+    """Whether this is a multiprocessing worker: while it imports the parent's main module
+    (``_inheriting``, set during ``spawn.prepare``), or once it runs tasks."""
+    current = process.current_process()
+    return getattr(current, "_inheriting", False) or process.parent_process() is not None
 
 
 # -- warm starts: the driver and the zygote exchange one JSON object per line -------------

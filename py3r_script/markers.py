@@ -50,8 +50,9 @@ def Param(default: Any = _MISSING, *, name: str) -> Any:
             "inside the script."
         )
     session = _boundary.SESSION
-    if session is not None and name in session.params:
-        value = session.params[name]
+    params = session.params if session is not None else _boundary.worker_params()
+    if params is not None and name in params:
+        value = params[name]
     elif default is _MISSING:
         raise RuntimeError(
             f"Param {name!r} has no default, so it must be supplied by the runner: "

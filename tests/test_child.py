@@ -178,34 +178,39 @@ def test_one_fresh_process_per_iteration_no_state_leaks(write_script):
     assert "LEAKY_VAR" not in os.environ
 
 
-@pytest.mark.xfail(
-    reason="known limitation: multiprocessing 'spawn' (and 'forkserver') workers re-import "
-    "the script as "
-    "__mp_main__ in a process without the session, so module-level Param(...) calls there "
-    "return the script DEFAULT, not the injected value (a required Param raises "
-    "RuntimeError in the worker); results are silently wrong",
-    strict=True,
-)
-def test_spawned_multiprocessing_workers_see_injected_values(write_script):
+@pytest.mark.parametrize("method", ["spawn", "forkserver"])
+def test_spawned_multiprocessing_workers_see_injected_values(write_script, method):
+    # spawn/forkserver workers import the script afresh as __mp_main__: its module-level
+    # Param calls must still return the injected value there, and its Outputs capture nothing
+    write_script("from py3r_script import Param\nprint(Param(1, name='window'))\n", "other.py")
     script = write_script(
-        """
+        f"""
         import multiprocessing
+        import subprocess
+        import sys
+        from pathlib import Path
         from py3r_script import Output, Param
         window = Param(5, name="window")
+        Output("from the worker's import", name="captured_once")
 
         def work(_):
             return window
 
         if __name__ == "__main__":
-            with multiprocessing.get_context("spawn").Pool(1) as pool:
-                Output(pool.map(work, [0]), name="seen_in_worker")
+            with multiprocessing.get_context({method!r}).Pool(2) as pool:
+                Output(pool.map(work, [0, 1]), name="seen_in_worker")
             Output(window, name="seen_in_main")
+            other = Path(__file__).with_name("other.py")
+            Output(subprocess.run([sys.executable, str(other)], capture_output=True,
+                                  text=True, check=True).stdout.strip(), name="other_script")
         """
     )
     record = run(script, {"window": 9}, timeout=60).records[0]
     assert record.ok, record.error
     assert record.outputs["seen_in_main"] == 9
-    assert record.outputs["seen_in_worker"] == [9]
+    assert record.outputs["seen_in_worker"] == [9, 9]
+    # another script the iteration starts is not a worker of it: it keeps its default
+    assert record.outputs["other_script"] == "1"
 
 
 # -- outputs travel through a file ----------------------------------------------------------------
