@@ -17,10 +17,35 @@ from .errors import ParameterError, ParameterTypeError
 from .inspection import ScriptInfo
 from .paramset import ParamSet, Scalar, to_scalar, value_key
 
-__all__ = ["MODES", "Plan", "plan_points", "plan_run", "plan_sample", "plan_sweep"]
+__all__ = ["MODES", "Design", "Plan", "plan_points", "plan_run", "plan_sample", "plan_sweep"]
 
 MODES = ("independent", "grid")
 DESIGNS = (*MODES, "points", "random", "lhs")
+
+
+@dataclass(frozen=True)
+class Design:
+    """How a sweep's parameter sets were chosen, which analysis needs to read them right.
+
+    ``mode`` is ``"single"``, ``"independent"``, ``"grid"``, ``"points"``, ``"random"`` or
+    ``"lhs"``; ``linked`` the groups of parameters that varied together; ``seed`` the seed a
+    sampled design was drawn with.
+
+    >>> Design("grid", linked=(("window", "min_len"),))
+    Design(mode='grid', linked=(('window', 'min_len'),), seed=None)
+    """
+
+    mode: str
+    linked: tuple[tuple[str, ...], ...] = ()
+    seed: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"mode": self.mode, "linked": [list(g) for g in self.linked], "seed": self.seed}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Design:
+        return cls(str(data["mode"]), tuple(tuple(g) for g in data.get("linked") or ()),
+                   data.get("seed"))
 
 
 @dataclass(frozen=True)
@@ -29,7 +54,8 @@ class Plan:
 
     ``param_names`` are the swept names in the order given, then the names held constant;
     ``nominal`` holds their nominal values (where known); ``points`` are what each iteration
-    injects; ``seed`` is the seed a sampled design was drawn with.
+    injects; ``seed`` is the seed a sampled design was drawn with; ``linked`` the groups of
+    names that vary together.
 
     >>> p = plan("pipeline.py", {"window": [3, 7]}, mode="independent")  # doctest: +SKIP
     >>> len(p), p.param_names  # doctest: +SKIP
@@ -42,9 +68,15 @@ class Plan:
     nominal: ParamSet
     points: tuple[ParamSet, ...]
     seed: int | None = None
+    linked: tuple[tuple[str, ...], ...] = ()
 
     def __len__(self) -> int:
         return len(self.points)
+
+    @property
+    def design(self) -> Design:
+        """The plan's :class:`Design`: its mode, linked groups and seed."""
+        return Design(self.mode, self.linked, self.seed)
 
     def to_dataframe(self) -> Any:
         """The planned combinations as a DataFrame, one row per iteration.
@@ -121,7 +153,8 @@ def plan_sweep(
         points = _independent(axes, centre, constants)
     else:
         points = _grid(axes, constants)
-    return Plan(mode, names, ParamSet(centre), tuple(points))
+    linked = tuple(axis.names for axis in axes if len(axis.names) > 1)
+    return Plan(mode, names, ParamSet(centre), tuple(points), linked=linked)
 
 
 def plan_points(

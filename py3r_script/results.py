@@ -12,6 +12,8 @@ from .records import IterationRecord
 if TYPE_CHECKING:
     import pandas as pd
 
+    from .planning import Design
+
 __all__ = ["ScriptResults"]
 
 _META_COLUMNS = (
@@ -44,8 +46,10 @@ class ScriptResults:
         *,
         nominal: Mapping[str, Any] | None = None,
         script: str | None = None,
+        design: Design | None = None,
     ) -> None:
         self._param_names = tuple(param_names)
+        self._design = design
         self._output_names = list(output_names)
         self._nominal = ParamSet(nominal or {}).project(self._param_names)
         self._script = script
@@ -80,6 +84,12 @@ class ScriptResults:
     def nominal(self) -> dict[str, Scalar]:
         """The nominal values used to fill in partial keys in ``sr[...]``."""
         return self._nominal.to_dict()
+
+    @property
+    def design(self) -> Design | None:
+        """How the parameter sets were chosen (mode, linked groups, seed); ``None`` when
+        unknown, e.g. for a study whose sweeps had different designs."""
+        return self._design
 
     @property
     def records(self) -> tuple[IterationRecord, ...]:

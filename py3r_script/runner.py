@@ -380,7 +380,7 @@ def execute_plan(
                 workdir=None if workdirs is None else os.path.join(workdirs, iteration_id),
             ))
         results = ScriptResults(plan.param_names, output_names, nominal=plan.nominal,
-                                script=str(script_path))
+                                script=str(script_path), design=plan.design)
         show = interactive() if options.progress is None else options.progress
         with _launcher(info, options) as launch:
             return execute(items, results, study=study, sweep_id=sweep_id, max_workers=workers,
