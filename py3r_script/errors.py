@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import sys
+import warnings
+
 __all__ = [
+    "warn",
     "IterationFailedError",
     "ParameterError",
     "ParameterTypeError",
@@ -28,9 +33,29 @@ class ParameterTypeError(SweepError, TypeError):
     """A parameter value is not a ``bool | int | float | str | None`` scalar."""
 
 
-class IterationFailedError(SweepError, LookupError):
-    """The requested iteration ran but failed, so it has no complete outputs."""
+class IterationFailedError(SweepError, KeyError):
+    """The requested iteration ran but failed, so it has no complete outputs.
+
+    A ``KeyError``, as for any parameter set that has no outputs: ``except KeyError`` code
+    written for ``sr[params]`` catches it too.
+    """
+
+    def __str__(self) -> str:  # KeyError would show the message quoted, as a repr
+        return str(self.args[0]) if self.args else ""
 
 
 class StoreError(SweepError):
     """The study file is missing, not a study, from a newer version, or cannot be written."""
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def warn(message: str, category: type[Warning] = UserWarning) -> None:
+    """Issue a warning attributed to the user's code: the first caller outside the package."""
+    level = 2  # 1 is this function; 2 its caller
+    frame = sys._getframe(1)
+    while frame is not None and os.path.dirname(frame.f_code.co_filename) == _PACKAGE_DIR:
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    warnings.warn(message, category, stacklevel=level)

@@ -137,6 +137,11 @@ def inspect_script(script_path: str | os.PathLike[str]) -> ScriptInfo:
     >>> [p.name for p in info.params]  # doctest: +SKIP
     ['n', 'scale']
     """
+    if not isinstance(script_path, (str, os.PathLike)):
+        raise TypeError(
+            f"the script must be a path (str or pathlib.Path) to a .py file, got "
+            f"{type(script_path).__name__} {script_path!r}"
+        )
     path = Path(script_path)
     if not path.is_file():
         hint = " (it is a directory)" if path.is_dir() else ""
@@ -146,9 +151,10 @@ def inspect_script(script_path: str | os.PathLike[str]) -> ScriptInfo:
             source = handle.read()
         tree = ast.parse(source, filename=str(path))
     except SyntaxError as exc:
+        column = f", column {exc.offset}" if exc.offset else ""
         raise ScriptError(
-            f"{path}, line {exc.lineno}: syntax error: {exc.msg}. Fix the script; it cannot be "
-            "inspected or run."
+            f"{path}, line {exc.lineno}{column}: syntax error: {exc.msg.rstrip('.')} "
+            "(fix the script: it cannot be inspected or run)"
         ) from None
     except (UnicodeDecodeError, ValueError) as exc:
         raise ScriptError(f"{path}: cannot read the script as Python source: {exc}") from None

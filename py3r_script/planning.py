@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .errors import ParameterError, ParameterTypeError
+from .errors import ParameterError, ParameterTypeError, warn
 from .inspection import ScriptInfo
 from .paramset import ParamSet, Scalar, to_scalar, value_key
 
@@ -101,6 +101,14 @@ def plan_run(info: ScriptInfo, params: Mapping[str, Any] | None) -> Plan:
     """Plan a single iteration with ``params``; unspecified parameters keep their defaults."""
     given = _check_mapping(params or {}, "params")
     _check_names(info, given, "params")
+    several = [n for n, v in given.items() if isinstance(v, (list, tuple, range))]
+    if several:
+        name = several[0]
+        raise ParameterTypeError(
+            f"run() runs one iteration, so params[{name!r}] must be one value, got "
+            f"{given[name]!r}; to sweep several values use "
+            f"sensitivity(script, {{{name!r}: {list(given[name])!r}}}) or sweep(...)"
+        )
     values = ParamSet(given)
     _check_required(info, values, hint="run(script, {{{name!r}: ...}})")
     return Plan("single", tuple(values), values, (values,))
@@ -330,11 +338,17 @@ def _as_list(values: Any, label: str) -> list[Any]:
         values = values.tolist()  # a 1-D NumPy array or pandas Index/Series
     if isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, range)):
         kind = type(values).__name__
-        unordered = isinstance(values, (set, frozenset))
-        hint = " (sets have no order; pass sorted(...))" if unordered else ""
+        if isinstance(values, (set, frozenset)):
+            hint = "sets have no order: pass sorted(...)"
+        elif isinstance(values, Mapping):
+            hint = ("a dict is not a list of values; to vary parameters together, use a "
+                    "tuple key: {('a', 'b'): [(1, 2), (3, 4)]}")
+        elif hasattr(values, "__iter__") and not isinstance(values, (str, bytes)):
+            hint = "pass list(...) of it"
+        else:
+            hint = f"write {{{label}: [{values!r}]}} for a single value"
         raise ParameterTypeError(
-            f"params[{label}] must be a list of values to sweep, got {kind} {values!r}{hint}; "
-            f"write e.g. {{{label}: [{values!r}]}} for a single value"
+            f"params[{label}] must be a list of values to sweep, got {kind} {values!r}; {hint}"
         )
     if len(values) == 0:
         raise ParameterError(f"params[{label}] is an empty list: give at least one value")
@@ -350,20 +364,26 @@ def _check_mapping(value: Any, what: str) -> dict[Any, Any]:
 
 
 def _check_names(info: ScriptInfo, names: Any, what: str) -> None:
-    if info.dynamic_params:
-        return  # some names are computed at run time; an unlisted name may well exist
     known = info.param_names
     for name in names:
         if not isinstance(name, str):
             raise ParameterTypeError(f"{what} keys must be parameter names (str), got {name!r}")
-        if name not in known:
-            close = difflib.get_close_matches(name, known, n=1)
-            suggestion = f" Did you mean {close[0]!r}?" if close else ""
-            declared = ", ".join(known) if known else "none"
-            raise ParameterError(
-                f"unknown parameter {name!r} in {what} for {info.path}.{suggestion} "
-                f"The script declares: {declared}."
-            )
+        if name in known:
+            continue
+        close = difflib.get_close_matches(name, known, n=1)
+        suggestion = f" Did you mean {close[0]!r}?" if close else ""
+        declared = ", ".join(known) if known else "none"
+        if info.dynamic_params:  # names computed at run time: an unlisted one may exist
+            if close:
+                warn(f"parameter {name!r} in {what} is not among the names {info.path} "
+                     f"declares literally ({declared}), though some names are computed at run "
+                     f"time.{suggestion} The sweep warns at the end if the script never "
+                     "read it.")
+            continue
+        raise ParameterError(
+            f"unknown parameter {name!r} in {what} for {info.path}.{suggestion} "
+            f"The script declares: {declared}."
+        )
 
 
 def _check_required(info: ScriptInfo, values: Mapping[str, Any], *, hint: str) -> None:
@@ -383,6 +403,8 @@ def _no_nominal_message(info: ScriptInfo, missing: list[str]) -> str:
         if param is not None and param.has_default and not param.literal:
             source = param.default_source
             reasons.append(f"{name!r} (its default {source} is only known at run time)")
+        elif param is None:
+            reasons.append(f"{name!r} (not declared with a literal name in the script)")
         else:
             reasons.append(f"{name!r} (no script default)")
     example = ", ".join(f"{n!r}: ..." for n in missing)

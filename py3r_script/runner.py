@@ -26,7 +26,6 @@ import functools
 import hashlib
 import os
 import uuid
-import warnings
 from collections.abc import Iterator
 from concurrent.futures import Executor
 from contextlib import contextmanager
@@ -34,7 +33,7 @@ from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from .errors import ParameterError
+from .errors import ParameterError, warn
 from .execution import Item, Launch, execute, interactive
 from .inspection import ScriptInfo, inspect_script
 from .launcher import IterationTask, run_iteration
@@ -335,6 +334,7 @@ def execute_plan(
 ) -> ScriptResults | DryRun:
     """Run (or preview) a checked plan with ``options``; the common path of every front end."""
     requested = resolve_outputs(info, options.outputs, options.stop_after_outputs)
+    _check_no_clash(plan, list(requested) if requested is not None else info.output_names)
     workers = check_options(options)
     workdirs = workdir_root(options)
     script = os.path.abspath(script_path)
@@ -383,8 +383,11 @@ def execute_plan(
                                 script=str(script_path), design=plan.design)
         show = interactive() if options.progress is None else options.progress
         with _launcher(info, options) as launch:
-            return execute(items, results, study=study, sweep_id=sweep_id, max_workers=workers,
-                           executor=options.executor, progress=show, launch=launch)
+            results = execute(items, results, study=study, sweep_id=sweep_id,
+                              max_workers=workers, executor=options.executor, progress=show,
+                              launch=launch)
+        _warn_unread(plan, results)
+        return results
     finally:
         if study is not None:
             study.close()
@@ -403,14 +406,40 @@ def _launcher(info: ScriptInfo, options: RunOptions) -> Iterator[Launch]:
     zygote = Zygote(preload, python=resolve_python(options.python), strict=explicit)
     problem = zygote.start()
     if problem is not None:
-        warnings.warn(f"warm start unavailable ({problem}); running cold",
-                      RuntimeWarning, stacklevel=4)
+        warn(f"warm start unavailable ({problem}); running cold", RuntimeWarning)
         yield run_iteration
         return
     try:
         yield functools.partial(run_iteration, spawn=zygote.spawn)
     finally:
         zygote.close()
+
+
+def _check_no_clash(plan: Plan, output_names: list[str]) -> None:
+    """An output named like a parameter of the plan would give the table two such columns."""
+    clash = [n for n in output_names if n in plan.param_names]
+    if clash:
+        others = [n for n in output_names if n not in clash]
+        hint = f"outputs={others!r}" if others else "outputs=[...] without it"
+        raise ParameterError(
+            f"output {clash[0]!r} has the same name as a parameter of this sweep, so results "
+            f"could not tell them apart: rename the Output(..., name={clash[0]!r}) in the "
+            f"script, or leave it out with {hint}"
+        )
+
+
+def _warn_unread(plan: Plan, results: ScriptResults) -> None:
+    """Warn about given parameters that no iteration's script ever read: a typo, most often
+    (with names computed at run time, the planner cannot tell)."""
+    reported = [r for r in results.records if r.params_seen]
+    if not reported:
+        return  # no iteration got far enough to say
+    unread = [n for n in plan.param_names if not any(n in r.params_seen for r in reported)]
+    if unread:
+        names = ", ".join(map(repr, unread))
+        warn(f"the script never read parameter(s) {names}: no Param(..., name=...) call with "
+             "that name ran, so the values given had no effect (a misspelt name? or a Param "
+             "reached only after the requested outputs, with stop_after_outputs=True)")
 
 
 def _complete(info: ScriptInfo, plan: Plan) -> list[ParamSet]:

@@ -30,7 +30,7 @@ def test_errors_are_also_the_builtin_kinds_users_catch():
     assert issubclass(errors.ParameterError, ValueError)
     assert issubclass(errors.ScriptError, ValueError)
     assert issubclass(errors.ParameterTypeError, TypeError)
-    assert issubclass(errors.IterationFailedError, LookupError)
+    assert issubclass(errors.IterationFailedError, KeyError)
 
 
 def test_sweep_interrupted_pickles_with_its_results(write_script):

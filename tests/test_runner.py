@@ -166,12 +166,16 @@ def test_numpy_scalars_are_accepted_and_arrive_as_plain_python(write_script):
          "list"),
         (dict(params={"a": [1]}, nominal={"threshold": 1.0}, timeout=-1), ValueError,
          "timeout"),
+        (dict(params={"a": (v for v in [1])}, nominal={"threshold": 1.0}), TypeError,
+         r"pass list\(\.\.\.\)"),
+        (dict(params={"a": {1: 2}}, nominal={"threshold": 1.0}), TypeError, "tuple key"),
+        (dict(params={"a": {1, 2}}, nominal={"threshold": 1.0}), TypeError, "sorted"),
     ],
     ids=[
         "required-swept-no-nominal", "required-not-given", "unknown-name", "unknown-mode",
         "empty-list", "bare-int", "str", "set", "nested-list", "dict-value",
         "non-scalar-nominal", "unknown-output", "empty-outputs", "outputs-str",
-        "bad-timeout",
+        "bad-timeout", "generator-hint", "dict-hint", "set-hint",
     ],
 )
 def test_bad_sweep_inputs_rejected_before_any_subprocess(marked_script, marker, kwargs, exc,
@@ -316,3 +320,53 @@ def test_bad_env_argv_python_fail_before_anything_runs(marked_script, marker, op
     with pytest.raises((ValueError, TypeError), match=message):
         sensitivity(script, {"x": [1, 2]}, **options)
     assert not marker.exists()
+
+
+def test_run_with_a_list_of_values_points_at_sensitivity(marked_script, marker):
+    script = marked_script(AB_SCRIPT)
+    with pytest.raises(TypeError, match=r"one value.*sensitivity\(script, \{'a': \[3, 5\]\}\)"):
+        run(script, {"a": [3, 5]})
+    assert not marker.exists()
+
+
+def test_a_script_that_is_not_a_path_is_a_clear_type_error():
+    with pytest.raises(TypeError, match="must be a path"):
+        run(123)
+
+
+def test_output_named_like_a_swept_parameter_is_rejected_before_start(marked_script, marker):
+    script = marked_script(AB_SCRIPT + 'Output(a, name="a")\n')
+    with pytest.raises(ParameterError, match=r"output 'a' has the same name.*outputs=\["):
+        sensitivity(script, {"a": [1, 3]})
+    assert not marker.exists()
+    # leaving the clashing output out is the way through
+    sr = sensitivity(script, {"a": [1, 3]}, outputs=["product"])
+    assert list(sr.to_dataframe().columns) == ["a", "product"]
+
+
+DYNAMIC_SCRIPT = """
+from py3r_script import Output, Param
+window = Param(5, name="window")
+extra = [Param(0, name=f"x{i}") for i in range(2)]
+Output(window + sum(extra), name="y")
+"""
+
+
+def test_misspelt_name_with_dynamic_names_warns_before_and_after(write_script):
+    # names computed at run time switch the planner's check to a warning; the end of the
+    # sweep then says the misspelt name was never read
+    script = write_script(DYNAMIC_SCRIPT)
+    with pytest.warns(UserWarning) as caught:
+        sr = sensitivity(script, {"windw": [1, 2]}, mode="grid")
+    messages = [str(w.message) for w in caught]
+    assert any("Did you mean 'window'" in m for m in messages)
+    assert any("never read parameter(s) 'windw'" in m for m in messages)
+    assert all(w.filename == __file__ for w in caught)  # attributed to the caller's line
+    assert sr.to_dataframe()["y"].tolist() == [5, 5]
+
+
+def test_a_dynamic_name_that_the_script_reads_gives_no_warning(write_script, recwarn):
+    script = write_script(DYNAMIC_SCRIPT)
+    sr = sensitivity(script, {"x1": [1, 2]}, mode="grid")
+    assert sr.to_dataframe()["y"].tolist() == [6, 7]
+    assert not [w for w in recwarn if issubclass(w.category, UserWarning)]
