@@ -64,6 +64,8 @@ def run(
     dry_run: bool = False,
     backup: bool = False,
     workdir: bool | str | os.PathLike[str] | None = None,
+    max_workers: int | Literal["auto"] = 1,
+    executor: Executor | None = None,
     progress: bool | None = False,
     capture_limit: int = 100_000,
     warm: bool = False,
@@ -77,7 +79,8 @@ def run(
 
     Unspecified parameters keep their script default; a parameter without a default must be
     given, or ``ValueError`` is raised before anything starts. The options are those of
-    :func:`sensitivity`.
+    :func:`sensitivity` (``executor=`` runs the iteration on, say, a Dask cluster;
+    ``max_workers`` is accepted for symmetry and changes nothing for one iteration).
 
     Returns
     -------

@@ -370,3 +370,13 @@ def test_a_dynamic_name_that_the_script_reads_gives_no_warning(write_script, rec
     sr = sensitivity(script, {"x1": [1, 2]}, mode="grid")
     assert sr.to_dataframe()["y"].tolist() == [6, 7]
     assert not [w for w in recwarn if issubclass(w.category, UserWarning)]
+
+
+def test_run_accepts_an_executor(write_script):
+    from concurrent.futures import ThreadPoolExecutor
+
+    script = write_script(AB_SCRIPT)
+    with ThreadPoolExecutor(1) as pool:
+        sr = run(script, {"a": 4}, executor=pool)
+    assert sr[{"a": 4}]["product"] == 20
+    assert run(script, {"a": 4}, max_workers=2)[{"a": 4}]["product"] == 20
