@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import difflib
 import itertools
+import math
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import ParameterError, ParameterTypeError
 from .inspection import ScriptInfo
 from .paramset import ParamSet, Scalar, to_scalar, value_key
+
+if TYPE_CHECKING:
+    from .sampling import Dimension
 
 __all__ = ["MODES", "Design", "Plan", "plan_points", "plan_run", "plan_sample", "plan_sweep"]
 
@@ -200,9 +204,11 @@ def plan_sample(
 ) -> Plan:
     """Plan ``n`` random or Latin-hypercube samples of parameter ranges.
 
-    ``sample`` maps names to ``(low, high)`` (ints: integers in that closed range, unless
-    the script's default is a float),
-    ``(low, high, "log")`` or a list of choices. The same seed gives the same plan; without
+    ``sample`` maps names to ``(low, high)``, ``(low, high, "log")`` or a list of choices.
+    A range's values take the type of the script's default: a float parameter gets floats
+    (even from int bounds), an int parameter integers in the closed range (log-uniform for
+    ``"log"``; its bounds must be whole numbers); without a known default, int bounds give
+    integers and float bounds floats. The same seed gives the same plan; without
     one a seed is chosen and kept in ``Plan.seed``. Duplicate draws (possible with ints
     and choices) run once.
 
@@ -212,10 +218,14 @@ def plan_sample(
 
     dimensions = check_sample(sample, n, method)
     _check_names(info, [d.name for d in dimensions], "sample")
-    for position, dimension in enumerate(dimensions):  # (1, 4) for a float knob: floats
+    for position, dimension in enumerate(dimensions):  # the script default's type rules
         param = info.param(dimension.name)
-        if dimension.integer and param is not None and param.type_name == "float":
+        kind = None if param is None or dimension.choices else param.type_name
+        if dimension.integer and kind == "float":  # (1, 4) for a float knob: floats
             dimensions[position] = replace(dimension, integer=False)
+        elif not dimension.integer and kind == "int":  # (1, 100, "log") for an int knob
+            dimensions[position] = _integer_dimension(dimension, sample[dimension.name],
+                                                      param.default if param else None)
     fixed = ParamSet(_check_mapping(nominal or {}, "nominal"))
     _check_names(info, fixed, "nominal")
     if seed is None:
@@ -226,6 +236,19 @@ def plan_sample(
     for values in planned[:1]:
         _check_required(info, values, hint="nominal={{{name!r}: ...}}")
     return _finish(method, info, [d.name for d in dimensions], fixed, planned, seed=seed)
+
+
+def _integer_dimension(dimension: Dimension, spec: Any, default: Any) -> Dimension:
+    """An int parameter's range drawn as integers (bounds must be whole numbers)."""
+    if not (dimension.low.is_integer() and dimension.high.is_integer()):
+        raise ParameterError(
+            f"sample[{dimension.name!r}] = {spec!r}: {dimension.name!r} is an int parameter "
+            f"(its default is {default!r}), so it is sampled as integers and the range needs "
+            f"whole-number bounds: write them as ints, e.g. ({math.ceil(dimension.low)}, "
+            f"{max(math.floor(dimension.high), math.ceil(dimension.low) + 1)}"
+            f"{', ' + repr('log') if dimension.log else ''})"
+        )
+    return replace(dimension, integer=True)
 
 
 def _finish(

@@ -429,3 +429,69 @@ def test_sensitivity_dry_run_with_linked_keys(marked_script, marker):
     assert isinstance(preview, DryRun)
     assert not marker.exists()
     assert [(p["window"], p["min_len"]) for p in preview.plan.points] == [(5, 3), (3, 2)]
+
+
+# -- sampled types follow the script's defaults ---------------------------------------------
+
+
+def test_int_parameter_log_range_draws_ints_the_script_sees(write_script):
+    script = write_script(SAMPLED)
+    sr = sweep(script, sample={"k": (1, 100, "log"), "x": (0.0, 1.0)}, n=6, seed=0,
+               progress=False, max_workers=2)
+    seen = seen_sampled(sr)
+    assert len(seen) == 6
+    assert {r.outputs["type_k"] for r in sr.records} == {"int"}
+    assert all(1 <= p["k"] <= 100 for p in seen)
+
+
+def test_int_log_range_is_log_uniform_over_the_integers(write_script):
+    script = write_script(SAMPLED)
+    # the float x keeps the 300 points distinct, so no duplicate is dropped
+    planned = plan(script, sample={"k": (1, 999, "log"), "x": (0.0, 1.0)}, n=300,
+                   method="random", seed=4)
+    ks = [p["k"] for p in planned.points]
+    assert len(ks) == 300 and all(type(k) is int and 1 <= k <= 999 for k in ks)
+    # [1, 1000) has three decades of equal log-measure: ~100 draws in each
+    counts = [sum(low <= k < 10 * low for k in ks) for low in (1, 10, 100)]
+    assert sum(counts) == 300
+    assert all(70 <= c <= 130 for c in counts), counts
+    assert max(ks) > 500 and min(ks) < 3  # both ends of the range are reached
+
+
+@pytest.mark.parametrize("seed", [0, 3, 8])
+def test_int_log_range_keeps_one_lhs_draw_per_stratum(write_script, seed):
+    script = write_script(SAMPLED)
+    n, low, high = 5, 1, 100_000
+    planned = plan(script, sample={"k": (low, high, "log")}, n=n, seed=seed)
+    ks = sorted(p["k"] for p in planned.points)
+    assert len(ks) == n  # strata this wide cannot share an integer
+    # stratum s of log space [log 1, log 100001) holds the draws floor(exp(...)) in:
+    bounds = [math.exp(math.log(low) + s / n * (math.log(high + 1) - math.log(low)))
+              for s in range(n + 1)]
+    for s, k in enumerate(ks):
+        assert math.floor(bounds[s]) <= k <= math.floor(bounds[s + 1]), (s, k, bounds)
+
+
+def test_float_range_on_an_int_parameter_draws_ints(write_script):
+    script = write_script(SAMPLED)
+    planned = plan(script, sample={"k": (1.0, 9.0)}, n=30, method="random", seed=1)
+    assert all(type(p["k"]) is int for p in planned.points)
+    assert sorted({p["k"] for p in planned.points}) == list(range(1, 10))
+
+
+@pytest.mark.parametrize("spec", [(0.5, 9.0), (1.0, 9.5, "log")])
+def test_fractional_bounds_on_an_int_parameter_are_refused(marked_script, marker, spec):
+    script = marked_script(SAMPLED)
+    with pytest.raises(ParameterError, match=r"'k' is an int parameter .*default is 3.*"
+                                             r"whole-number bounds.*e\.g\. \(1, 9"):
+        sweep(script, sample={"k": spec}, n=3, progress=False)
+    assert not marker.exists()
+
+
+def test_int_range_on_a_float_parameter_draws_floats(write_script):
+    script = write_script(SAMPLED)  # x defaults to 0.5
+    planned = plan(script, sample={"x": (1, 4)}, n=5, seed=2)
+    xs = [p["x"] for p in planned.points]
+    assert all(type(x) is float for x in xs)
+    assert len(set(xs)) == 5 and all(1.0 <= x < 4.0 for x in xs)
+    assert any(not x.is_integer() for x in xs)  # not ints dressed as floats
