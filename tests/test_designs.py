@@ -495,3 +495,24 @@ def test_int_range_on_a_float_parameter_draws_floats(write_script):
     assert all(type(x) is float for x in xs)
     assert len(set(xs)) == 5 and all(1.0 <= x < 4.0 for x in xs)
     assert any(not x.is_integer() for x in xs)  # not ints dressed as floats
+
+
+# -- Latin hypercube: each dimension has its own strata permutation -------------------------
+
+
+def test_lhs_shuffles_the_strata_of_each_dimension_independently(write_script):
+    script = write_script(SAMPLED)
+    n, identical, orders = 10, 0, set()
+    for seed in range(8):
+        planned = plan(script, sample={"x": (0.0, 1.0), "lr": (1.0, 2.0)}, n=n, seed=seed)
+        x_strata = [math.floor(p["x"] * n) for p in planned.points]
+        lr_strata = [math.floor((p["lr"] - 1.0) * n) for p in planned.points]
+        assert sorted(x_strata) == sorted(lr_strata) == list(range(n))  # both stratified
+        identical += x_strata == lr_strata
+        orders.add(tuple(x_strata))
+        mean = (n - 1) / 2
+        cov = sum((a - mean) * (b - mean) for a, b in zip(x_strata, lr_strata))
+        assert cov / sum((a - mean) ** 2 for a in x_strata) < 0.99  # not perfectly correlated
+    assert identical == 0
+    assert len(orders) == 8  # and the points come in a different order for each seed
+    assert tuple(range(n)) not in orders
