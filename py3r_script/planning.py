@@ -116,11 +116,13 @@ def plan_sweep(
     *,
     nominal: Mapping[str, Any] | None = None,
     mode: str = "independent",
+    include_nominal: bool = True,
 ) -> Plan:
     """Plan an independent (one-at-a-time) or grid sweep.
 
     Each swept parameter's nominal value (``nominal[name]``, else the script default) is
-    added to its list when missing; duplicates are dropped (type-aware: ``1``, ``1.0`` and
+    added to its list when missing (for a grid, ``include_nominal=False`` runs exactly the
+    product of the given lists); duplicates are dropped (type-aware: ``1``, ``1.0`` and
     ``True`` are different values).
 
     Examples
@@ -131,6 +133,15 @@ def plan_sweep(
     """
     if mode not in MODES:
         raise ParameterError(f"unknown mode {mode!r}; use one of {', '.join(map(repr, MODES))}")
+    if not isinstance(include_nominal, bool):
+        raise ParameterTypeError(f"include_nominal must be True or False, got "
+                                 f"{include_nominal!r}")
+    if not include_nominal and mode == "independent":
+        raise ParameterError(
+            "include_nominal=False is for grids: an independent sweep varies one parameter at "
+            "a time around a baseline run at the nominal values, so it always runs them; use "
+            "mode='grid' to run exactly the product of the given values"
+        )
     spec = _check_mapping(params, "params")
     if not spec:
         raise ParameterError(
@@ -152,7 +163,8 @@ def plan_sweep(
         missing = [n for n in swept if n not in centre]
         if missing:
             raise ParameterError(_no_nominal_message(info, missing))
-    axes = [_with_nominal(axis, centre) for axis in axes]
+    if include_nominal:
+        axes = [_with_nominal(axis, centre) for axis in axes]
     if mode == "independent":
         points = _independent(axes, centre, constants)
     else:

@@ -516,3 +516,32 @@ def test_lhs_shuffles_the_strata_of_each_dimension_independently(write_script):
     assert identical == 0
     assert len(orders) == 8  # and the points come in a different order for each seed
     assert tuple(range(n)) not in orders
+
+
+# -- grids exactly as given: include_nominal=False ------------------------------------------
+
+
+def test_grid_without_nominal_runs_exactly_the_product(write_script):
+    script = write_script(LINKED)
+    sr = sweep(script, {"window": [3, 9], "thr": [0.1]}, include_nominal=False,
+               progress=False, max_workers=2)
+    assert seen_linked(sr) == [(3, 3, 0.1), (9, 3, 0.1)]  # no window=5, no thr=0.5
+    with_nominal = plan(script, {"window": [3, 9], "thr": [0.1]})
+    assert len(with_nominal) == 3 * 2
+    linked = plan(script, {("window", "min_len"): [(3, 2), (9, 4)], "thr": [1.23]},
+                  include_nominal=False)
+    # psweep's constant idiom: a one-value list is that value only
+    assert [tuple(p.values()) for p in linked.points] == [(3, 2, 1.23), (9, 4, 1.23)]
+    assert plan(script, {"thr": [1.23]}, include_nominal=False).to_dataframe()[
+        "thr"].tolist() == [1.23]
+
+
+@pytest.mark.parametrize("front", ["plan", "sweep"])
+def test_independent_without_nominal_is_refused(marked_script, marker, front):
+    script = marked_script(LINKED)
+    call = plan if front == "plan" else sweep
+    with pytest.raises(ParameterError, match=r"include_nominal=False is for grids.*baseline"):
+        call(script, {"window": [3, 9]}, mode="independent", include_nominal=False)
+    with pytest.raises(ParameterTypeError, match="True or False"):
+        call(script, {"window": [3, 9]}, include_nominal="no")
+    assert not marker.exists()
