@@ -182,14 +182,18 @@ def plan_points(
     """Plan an explicit list of parameter sets ("you generate params, we run the study").
 
     Names missing from a point keep ``nominal[name]``, else the script default; duplicate
-    points run once.
+    points run once. A DataFrame works too, one row per point; an empty (NaN) cell keeps
+    the default.
 
     >>> plan = plan_points(info, [{"window": 3, "threshold": 0.5}, {"window": 9}])  # doctest: +SKIP
     """
+    if type(points).__module__.startswith("pandas") and hasattr(points, "columns"):
+        points = _frame_points(info, points)
     if isinstance(points, Mapping) or not isinstance(points, Sequence) or not points:
         raise ParameterTypeError(
             "points must be a non-empty list of dicts of parameter values, e.g. "
-            "[{'window': 3}, {'window': 5, 'threshold': 0.5}]"
+            "[{'window': 3}, {'window': 5, 'threshold': 0.5}], or a DataFrame with one row "
+            "per point"
         )
     fixed = ParamSet(_check_mapping(nominal or {}, "nominal"))
     _check_names(info, fixed, "nominal")
@@ -203,6 +207,26 @@ def plan_points(
         _check_required(info, values, hint="add it to each point, or nominal={{{name!r}: ...}}")
         planned.append(values)
     return _finish("points", info, list(names), fixed, planned)
+
+
+def _frame_points(info: ScriptInfo, frame: Any) -> list[dict[str, Any]]:
+    """A DataFrame's rows as points: its columns are names, an empty (NaN) cell keeps the
+    default. Cells are read column by column, so an int column stays int; so does an int
+    parameter's column that pandas made float only because some cells are empty."""
+    import pandas as pd
+
+    columns = {}
+    for name in frame.columns:
+        column = frame[name]
+        values = column.astype(object).tolist()
+        param = info.param(name) if isinstance(name, str) else None
+        if (param is not None and param.type_name == "int" and column.dtype.kind == "f"
+                and column.isna().any() and all(v.is_integer() for v in column.dropna())):
+            values = [v if v != v else int(v) for v in values]
+        columns[name] = values
+    return [{name: values[row] for name, values in columns.items()
+             if not (pd.api.types.is_scalar(values[row]) and pd.isna(values[row]))}
+            for row in range(len(frame))]
 
 
 def plan_sample(
@@ -361,8 +385,8 @@ def _axis(info: ScriptInfo, key: Any, values: Any) -> _Axis:
 
 
 def _as_list(values: Any, label: str) -> list[Any]:
-    if hasattr(values, "tolist") and getattr(values, "ndim", 0) == 1:
-        values = values.tolist()  # a 1-D NumPy array or pandas Index/Series
+    if hasattr(values, "tolist") and getattr(values, "ndim", 0) in (1, 2):
+        values = values.tolist()  # a NumPy array (2-D: rows for a linked key), pandas Index
     if isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, range)):
         kind = type(values).__name__
         unordered = isinstance(values, (set, frozenset))

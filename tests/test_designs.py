@@ -518,6 +518,32 @@ def test_lhs_shuffles_the_strata_of_each_dimension_independently(write_script):
     assert tuple(range(n)) not in orders
 
 
+# -- points as a DataFrame, linked values as a 2-D array ------------------------------------
+
+
+def test_points_as_a_dataframe_one_row_per_point_empty_cells_keep_defaults(write_script):
+    pd = pytest.importorskip("pandas")
+    script = write_script(LINKED)
+    frame = pd.DataFrame({"window": [3, None, 9], "thr": [0.25, 0.75, float("nan")]})
+    sr = sweep(script, points=frame, progress=False, max_workers=2)
+    # window is float in pandas (it has an empty cell) but an int knob: it stays int
+    assert seen_linked(sr) == [(3, 3, 0.25), (5, 3, 0.75), (9, 3, 0.5)]
+    assert {r.outputs["types"] for r in sr.records} == {"intint"}
+    whole = plan(script, points=pd.DataFrame({"window": [3, 9], "thr": [0.1, 0.2]}))
+    assert [(type(p["window"]).__name__, p["window"], p["thr"]) for p in whole.points] == [
+        ("int", 3, 0.1), ("int", 9, 0.2)]
+    assert [dict(p) for p in plan(script, points=frame.to_dict("records")[:1]).points] == [
+        {"window": 3.0, "thr": 0.25}]  # a list of dicts is taken as it is
+
+
+def test_linked_values_as_a_2d_array(write_script):
+    np = pytest.importorskip("numpy")
+    script = write_script(LINKED)
+    planned = plan(script, {("window", "min_len"): np.array([[3, 2], [9, 4]])})
+    assert [(p["window"], p["min_len"]) for p in planned.points] == [(3, 2), (9, 4), (5, 3)]
+    assert all(type(p["window"]) is int for p in planned.points)
+
+
 # -- grids exactly as given: include_nominal=False ------------------------------------------
 
 
