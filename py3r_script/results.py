@@ -242,10 +242,12 @@ class ScriptResults:
         return frame
 
     # -- analysis (see analysis.py and plotting.py) ---------------------------------------
-    def sensitivity_table(self, outputs: Sequence[str] | None = None) -> pd.DataFrame:
-        """Ranked one-at-a-time sensitivity of each numeric output to each varied parameter.
+    def sensitivity_table(self, outputs: str | Sequence[str] | None = None) -> pd.DataFrame:
+        """Ranked sensitivity of each numeric output to each varied parameter.
 
-        See :func:`py3r_script.analysis.sensitivity_table` for the columns.
+        One at a time through the nominal point for independent and grid sweeps; rank
+        correlations over every run for a random or Latin-hypercube sample. See
+        :func:`py3r_script.analysis.sensitivity_table` for the columns.
 
         >>> sr.sensitivity_table()  # doctest: +SKIP
         """
