@@ -1,9 +1,10 @@
-"""Analysis of scalar outputs: sensitivity tables, grid pivots, tidy stacks.
+"""Analysis of scalar outputs: sensitivity tables and tidy stacks of tabular outputs.
 
 The sweep's :class:`~py3r_script.planning.Design` says how to read it: an independent or grid
 sweep gets the one-at-a-time view through its nominal point (linked parameters moving with
-their group); a random or Latin-hypercube sample gets rank correlations (``correlation``).
-Functions take a ``ScriptResults``; each is also a method of it (``sr.sensitivity_table()``).
+their group); a random or Latin-hypercube sample gets rank correlations (``correlation``);
+grids also have pivot tables (``grids``). Functions take a ``ScriptResults``; each is also
+a method of it (``sr.sensitivity_table()``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from .records import IterationRecord
     from .results import ScriptResults
 
-__all__ = ["concat", "pivot", "sensitivity_table", "varied_params"]
+__all__ = ["concat", "sensitivity_table", "varied_params"]
 
 SAMPLED = ("random", "lhs")
 SCATTERED = (*SAMPLED, "points")  # designs with no baseline to vary one parameter around
@@ -317,33 +318,6 @@ def _number(value: Any) -> float | None:
 def _order(value: Any) -> tuple[int, Any]:
     number = _number(value)
     return (0, number) if number is not None else (1, repr(value))
-
-
-def pivot(
-    results: ScriptResults,
-    output: str,
-    index: str,
-    columns: str,
-    *,
-    aggfunc: Any = "mean",
-) -> pd.DataFrame:
-    """One output over two parameters (a grid sweep), others held at nominal.
-
-    >>> sr = sweep("pipeline.py", {"window": [3, 5], "threshold": [0.5, 0.8]})  # doctest: +SKIP
-    >>> sr.pivot("time_moving", index="window", columns="threshold")  # doctest: +SKIP
-    """
-    for name in (index, columns):
-        if name not in results.param_names:
-            raise KeyError(f"{name!r} is not a parameter of this sweep: {results.param_names}")
-    if index == columns:
-        raise ParameterError("index and columns must be two different parameters")
-    frame = results.to_dataframe(outputs=[output])
-    nominal = results.nominal
-    for other in varied_params(results):
-        if other in (index, columns) or other not in nominal:
-            continue
-        frame = frame[[value_key(v) == value_key(nominal[other]) for v in frame[other]]]
-    return frame.pivot_table(values=output, index=index, columns=columns, aggfunc=aggfunc)
 
 
 def concat(results: ScriptResults, output: str) -> pd.DataFrame:

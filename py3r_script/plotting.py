@@ -15,10 +15,10 @@ from .analysis import (
     _order,
     check_output,
     one_at_a_time,
-    pivot,
     sensitivity_table,
     varied_params,
 )
+from .grids import pivot
 from .paramset import value_key
 
 if TYPE_CHECKING:

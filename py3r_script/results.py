@@ -255,15 +255,18 @@ class ScriptResults:
 
         return sensitivity_table(self, outputs)
 
-    def pivot(self, output: str, index: str, columns: str, *, aggfunc: str = "mean"
-              ) -> pd.DataFrame:
-        """One output over two parameters of a grid (other parameters at nominal).
+    def pivot(self, output: str, index: str, columns: str, *,
+              where: Mapping[str, Any] | None = None, aggfunc: str = "mean") -> pd.DataFrame:
+        """One output over two crossed parameters of a grid (the others at nominal, or at
+        the values ``where`` gives).
+
+        See :func:`py3r_script.grids.pivot`.
 
         >>> sr.pivot("time_moving", index="window", columns="threshold")  # doctest: +SKIP
         """
-        from .analysis import pivot
+        from .grids import pivot
 
-        return pivot(self, output, index, columns, aggfunc=aggfunc)
+        return pivot(self, output, index, columns, where=where, aggfunc=aggfunc)
 
     def concat(self, output: str) -> pd.DataFrame:
         """Stack a DataFrame/Series output of every completed iteration, with parameter columns.
