@@ -277,8 +277,9 @@ class ScriptResults:
 
         return concat(self, output)
 
-    def plot_response(self, output: str, params: Sequence[str] | None = None) -> Any:
-        """Plot ``output`` against each varied parameter; returns the matplotlib Figure.
+    def plot_response(self, output: str, params: str | Sequence[str] | None = None) -> Any:
+        """Plot ``output`` against each varied parameter (or ``params``, one name or a list);
+        returns the matplotlib Figure. For a sampled or points design: scatter plots.
 
         >>> fig = sr.plot_response("time_moving")  # doctest: +SKIP
         """
@@ -287,7 +288,8 @@ class ScriptResults:
         return plot_response(self, output, params)
 
     def plot_tornado(self, output: str) -> Any:
-        """Tornado chart of the sensitivity table for ``output``; returns the Figure.
+        """Tornado chart of the one-at-a-time sensitivity table for ``output`` (each bar from
+        the output at nominal to its lowest or highest value); returns the Figure.
 
         >>> sr.plot_tornado("time_moving").savefig("tornado.png")  # doctest: +SKIP
         """
@@ -295,14 +297,16 @@ class ScriptResults:
 
         return plot_tornado(self, output)
 
-    def plot_heatmap(self, output: str, x: str, y: str) -> Any:
-        """Heatmap of ``output`` over two grid parameters; returns the Figure.
+    def plot_heatmap(self, output: str, x: str, y: str, *,
+                     where: Mapping[str, Any] | None = None) -> Any:
+        """Heatmap of ``output`` over two grid parameters (others as in :meth:`pivot`);
+        returns the Figure.
 
         >>> fig = sr.plot_heatmap("time_moving", x="threshold", y="window")  # doctest: +SKIP
         """
         from .plotting import plot_heatmap
 
-        return plot_heatmap(self, output, x, y)
+        return plot_heatmap(self, output, x, y, where=where)
 
     def _repr_html_(self) -> str:
         """The notebook view: counts, parameters, outputs, the head of the table, errors."""
