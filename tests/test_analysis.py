@@ -517,6 +517,30 @@ def test_concat_a_series_output(tabular):
     assert (stacked["val"] == stacked["n"] * 1.5).all()
 
 
+def test_concat_keeps_a_meaningful_index_and_names_an_unnamed_series(write_script):
+    script = write_script("""
+        import pandas as pd
+        from py3r_script import Output, Param
+        n = Param(2, name="n")
+        rows = pd.Index([f"r{i}" for i in range(n)], name="row")
+        Output(pd.DataFrame({"v": [n * 10 + i for i in range(n)]}, index=rows), name="named")
+        Output(pd.DataFrame({"v": [n] * n}, index=[5 + i for i in range(n)]), name="shifted")
+        Output(pd.Series([n * 1.5] * n), name="bare")
+    """)
+    sr = sensitivity(script, {"n": [1, 3]}, progress=False, max_workers=2)  # n = 2, 1, 3
+    named = sr.concat("named")
+    assert list(named.columns) == ["n", "row", "v"]  # the index is data: kept, by its name
+    assert named["row"].tolist() == ["r0", "r1", "r0", "r0", "r1", "r2"]
+    assert named["v"].tolist() == [20, 21, 10, 30, 31, 32]
+    assert named.index.tolist() == list(range(6))  # and the stack has a fresh index
+    shifted = sr.concat("shifted")
+    assert list(shifted.columns) == ["n", "index", "v"]
+    assert shifted["index"].tolist() == [5, 6, 5, 5, 6, 7]
+    bare = sr.concat("bare")  # an unnamed Series takes the output's name
+    assert list(bare.columns) == ["n", "bare"]
+    assert bare["bare"].tolist() == [3.0, 3.0, 1.5, 4.5, 4.5, 4.5]
+
+
 def test_concat_rejects_non_tabular_and_unknown_outputs(tabular):
     for name in ("mapping", "scalar", "text"):
         with pytest.raises(TypeError, match=name):
