@@ -1,6 +1,10 @@
-"""Analysis of scalar outputs: one-at-a-time sensitivity tables, grid pivots, tidy stacks.
+"""Analysis of scalar outputs: sensitivity tables and tidy stacks of tabular outputs.
 
-Functions take a ``ScriptResults``; each is also a method of it (``sr.sensitivity_table()``).
+The sweep's :class:`~py3r_script.planning.Design` says how to read it: an independent or grid
+sweep gets the one-at-a-time view through its nominal point (linked parameters moving with
+their group); a random or Latin-hypercube sample gets rank correlations (``correlation``);
+grids also have pivot tables (``grids``). Functions take a ``ScriptResults``; each is also
+a method of it (``sr.sensitivity_table()``).
 """
 
 from __future__ import annotations
@@ -18,12 +22,15 @@ if TYPE_CHECKING:
     from .records import IterationRecord
     from .results import ScriptResults
 
-__all__ = ["concat", "pivot", "sensitivity_table", "varied_params"]
+__all__ = ["concat", "sensitivity_table", "varied_params"]
+
+SAMPLED = ("random", "lhs")
+SCATTERED = (*SAMPLED, "points")  # designs with no baseline to vary one parameter around
 
 TABLE_COLUMNS = [
     "output", "parameter", "rank", "nominal", "output_at_nominal", "output_min", "output_max",
     "param_at_min", "param_at_max", "abs_change", "rel_change", "elasticity", "n_values",
-    "n_failed", "failed_values", "n_nan",
+    "n_failed", "failed_values", "n_nan", "n_missing",
 ]
 
 
@@ -37,16 +44,68 @@ def varied_params(results: ScriptResults) -> list[str]:
     return varied
 
 
-def partners(results: ScriptResults, name: str, varied: Sequence[str]) -> set[str]:
-    """``name`` and the parameters linked to it: those off nominal whenever it is."""
+def design_mode(results: ScriptResults) -> str | None:
+    """The sweep's design mode, or ``None`` when it is unknown."""
+    return None if results.design is None else results.design.mode
+
+
+def names_argument(names: str | Sequence[str] | None) -> list[str] | None:
+    """A list of names from a list, or from one name given alone."""
+    if names is None:
+        return None
+    return [names] if isinstance(names, str) else list(names)
+
+
+def partners(results: ScriptResults, name: str, varied: Sequence[str]) -> tuple[str, ...]:
+    """``name`` and the varied parameters linked to it, in sweep order.
+
+    The design says which parameters were linked; when it is unknown (a study mixing
+    sweeps) they are guessed: those off nominal whenever ``name`` is.
+    """
+    design = results.design
+    if design is not None:
+        group = next((g for g in design.linked if name in g), (name,))
+        together = {n for n in group if n in varied} | {name}
+    else:
+        nominal = results.nominal
+        guess: set[str] | None = None
+        for record in results.records:
+            off = {n for n in varied if n in nominal
+                   and value_key(record.params.get(n)) != value_key(nominal[n])}
+            if name in off:
+                guess = off if guess is None else guess & off
+        together = guess or {name}
+    return tuple(n for n in results.param_names if n in together)
+
+
+def at_nominal(results: ScriptResults, record: IterationRecord, names: Sequence[str]) -> bool:
+    """Whether ``record`` has each of ``names`` (those with a nominal value) at nominal."""
     nominal = results.nominal
-    together: set[str] | None = None
-    for record in results.records:
-        off = {n for n in varied if n in nominal
-               and value_key(record.params.get(n)) != value_key(nominal[n])}
-        if name in off:
-            together = off if together is None else together & off
-    return together or {name}
+    return all(value_key(record.params.get(n)) == value_key(nominal[n])
+               for n in names if n in nominal)
+
+
+def check_one_at_a_time(results: ScriptResults, what: str, *, instead: str = "") -> list[str]:
+    """The varied parameters, after refusing a design that has no one-at-a-time view
+    (``instead`` says what to use for a sampled or points design)."""
+    mode = design_mode(results)
+    if mode in SCATTERED:
+        kind = {"points": "explicit points", "random": "a random sample",
+                "lhs": "a Latin-hypercube sample"}[str(mode)]
+        raise ParameterError(
+            f"{what} varies one parameter at a time around the nominal point, but this "
+            f"sweep ran {kind}, which moves several parameters in every run: {instead}"
+        )
+    varied = varied_params(results)
+    if varied and not any(at_nominal(results, r, varied) for r in results.records):
+        point = {n: v for n, v in results.nominal.items() if n in varied}
+        raise ParameterError(
+            f"{what} goes through the nominal point {point}, which this sweep never ran (a "
+            "grid run with include_nominal=False, or a sampled or points design): "
+            "sr.pivot(...) shows a grid as it ran, and a grid with include_nominal=True "
+            "(the default) runs the nominal point"
+        )
+    return varied
 
 
 def one_at_a_time(
@@ -64,10 +123,9 @@ def one_at_a_time(
         raise ParameterError(
             f"a one-at-a-time view of {name!r} holds the other parameters at their nominal "
             f"values, but {missing} have none (no script default): use sensitivity(..., "
-            "nominal=...) or, for a grid, sr.pivot(...)"
+            "nominal=...) or, for a grid, sr.pivot(..., where=...)"
         )
-    return [r for r in results.records
-            if all(value_key(r.params.get(n)) == value_key(nominal[n]) for n in others)]
+    return [r for r in results.records if at_nominal(results, r, others)]
 
 
 def check_output(results: ScriptResults, output: str) -> None:
@@ -76,34 +134,68 @@ def check_output(results: ScriptResults, output: str) -> None:
         raise KeyError(f"unknown output {output!r}; this sweep has {results.output_names}")
 
 
-def numeric_outputs(results: ScriptResults, outputs: Sequence[str] | None) -> list[str]:
+def output_number(record: IterationRecord, output: str) -> float | None:
+    """A completed record's output as a float (NaN kept); ``None`` when it is missing."""
+    if not record.ok or record.outputs.get(output) is None:
+        return None
+    return _number(record.outputs[output])
+
+
+def not_numeric(results: ScriptResults, output: str) -> str | None:
+    """Why ``output`` is not a numeric scalar (missing and ``None`` values aside), or None."""
+    for record in results.records:
+        value = record.outputs.get(output) if record.ok else None
+        if value is not None and _number(value) is None:
+            where = record.params.project(results.param_names).to_dict()
+            return f"is a {type(value).__name__} in iteration {where}, not a scalar number"
+    return None
+
+
+def has_values(results: ScriptResults, output: str) -> bool:
+    """Whether some completed iteration gave ``output`` a value."""
+    return any(output_number(r, output) is not None for r in results.records)
+
+
+def require_numeric(results: ScriptResults, output: str, what: str) -> None:
+    """Refuse an unknown or non-numeric output, saying what needs numbers."""
+    check_output(results, output)
+    problem = not_numeric(results, output)
+    if problem is not None:
+        raise TypeError(f"output {output!r} {problem}: {what} needs a numeric scalar output")
+
+
+def numeric_outputs(results: ScriptResults, outputs: str | Sequence[str] | None) -> list[str]:
     """The requested outputs (default: every output whose values are all real numbers)."""
-    for name in outputs or ():
-        check_output(results, name)
-    chosen = []
-    for name in outputs if outputs is not None else results.output_names:
-        values = [r.outputs[name] for r in results.records if r.ok and name in r.outputs]
-        numeric = bool(values) and all(_number(v) is not None for v in values)
-        if numeric:
-            chosen.append(name)
-        elif outputs is not None:
-            raise TypeError(f"output {name!r} is not numeric in every iteration; a sensitivity "
-                            "table needs numbers")
-    return chosen
+    names = names_argument(outputs)
+    for name in names or ():
+        require_numeric(results, name, "a sensitivity table")
+    if names is not None:
+        return names
+    return [n for n in results.output_names
+            if has_values(results, n) and not_numeric(results, n) is None]
 
 
-def sensitivity_table(results: ScriptResults, outputs: Sequence[str] | None = None) -> pd.DataFrame:
+def sensitivity_table(
+    results: ScriptResults, outputs: str | Sequence[str] | None = None
+) -> pd.DataFrame:
     """Per output and parameter: how much the output moves over the parameter's values.
 
-    For each varied parameter (others held at nominal), the output at the nominal point,
+    For an independent or grid sweep, the one-at-a-time view through the nominal point:
+    for each varied parameter (the others held at nominal), the output at the nominal point,
     its min and max over the parameter's values and where they occur, the absolute change
     (max - min), the relative change (divided by the output at nominal) and the
     elasticity at the nominal point, ``(dy/dx) * (x0/y0)``, from the nearest values on each
     side (defined for numeric parameters with non-zero nominal values). Rows are ranked
-    within each output by relative change (absolute change when it is undefined); failed
-    iterations are counted and their values listed; NaN outputs are counted (``n_nan``) and
-    left out of the min/max. Parameters linked in the sweep vary together in each other's
-    rows.
+    within each output by relative change (absolute change when it is undefined).
+    ``n_values`` counts the runs in the row; of those, failed iterations are counted
+    (``n_failed``) and their values listed, NaN outputs counted (``n_nan``), and runs that
+    completed without the output (not emitted, or ``None``) counted (``n_missing``); none of
+    them enter the min/max. Parameters linked in the sweep vary together in each other's
+    rows (the elasticity of a linked parameter is along the linked values).
+
+    For a random or Latin-hypercube sample there is no nominal point to vary around: the
+    table ranks the parameters by rank correlation instead (see
+    :func:`py3r_script.correlation.correlation_table`). Explicit points are refused.
 
     Examples
     --------
@@ -112,9 +204,17 @@ def sensitivity_table(results: ScriptResults, outputs: Sequence[str] | None = No
     """
     import pandas as pd
 
-    varied = varied_params(results)
+    chosen = numeric_outputs(results, outputs)
+    if design_mode(results) in SAMPLED:
+        from .correlation import correlation_table
+
+        return correlation_table(results, chosen)
+    varied = check_one_at_a_time(
+        results, "a one-at-a-time sensitivity table",
+        instead="analyse sr.to_dataframe() directly (e.g. .corr(method='spearman')), or draw "
+        "sr.plot_response(output) for scatter plots")
     rows = []
-    for output in numeric_outputs(results, outputs):
+    for output in chosen:
         block = [_row(results, output, name, varied) for name in varied]
         block.sort(key=_sort_key, reverse=True)
         for rank, row in enumerate(block, start=1):
@@ -134,22 +234,42 @@ def _sort_key(row: Mapping[str, Any]) -> tuple[int, float]:
     return (0, 0.0)
 
 
+def response(
+    results: ScriptResults, output: str, name: str, varied: Sequence[str]
+) -> tuple[list[tuple[Any, float, bool]], list[Any], int]:
+    """One parameter's one-at-a-time runs: ``(value, output, is the nominal run)`` sorted by
+    value (then by the linked parameters' values), NaN outputs included; the values whose
+    iteration failed; and how many completed without the output."""
+    group = partners(results, name, varied)
+    others = [n for n in group if n != name]
+    points: list[tuple[Any, float, bool, tuple[Any, ...]]] = []
+    failed: list[Any] = []
+    missing = 0
+    for record in one_at_a_time(results, name, varied):
+        x = record.params.get(name)
+        y = output_number(record, output)
+        if not record.ok:
+            failed.append(x)
+        elif y is None:
+            missing += 1
+        else:
+            baseline = name in results.nominal and at_nominal(results, record, group)
+            order = (_order(x), *(_order(record.params.get(n)) for n in others))
+            points.append((x, y, baseline, order))
+    points.sort(key=lambda p: p[3])
+    return [(x, y, baseline) for x, y, baseline, _ in points], failed, missing
+
+
 def _row(results: ScriptResults, output: str, name: str, varied: Sequence[str]) -> dict[str, Any]:
-    records = one_at_a_time(results, name, varied)
+    measured, failed, missing = response(results, output, name, varied)
     x0 = results.nominal.get(name)
-    measured = sorted(
-        ((r.params.get(name), _number(r.outputs[output])) for r in records
-         if r.ok and output in r.outputs),
-        key=lambda p: _order(p[0]),
-    )
-    points = [(x, y) for x, y in measured if y is not None and y == y]  # NaN: no value
-    failed = [r.params.get(name) for r in records if not r.ok]
-    y0 = next((y for x, y in points if value_key(x) == value_key(x0)), math.nan)
+    points = [(x, y) for x, y, _ in measured if y == y]  # NaN: no value
+    y0 = next((y for _, y, baseline in measured if baseline), math.nan)
     nan = math.nan
     row: dict[str, Any] = {
         "output": output, "parameter": name, "nominal": x0, "output_at_nominal": y0,
-        "n_values": len(measured) + len(failed), "n_failed": len(failed),
-        "n_nan": len(measured) - len(points),
+        "n_values": len(measured) + len(failed) + missing, "n_failed": len(failed),
+        "n_nan": len(measured) - len(points), "n_missing": missing,
         "failed_values": ", ".join(map(repr, failed)), "output_min": nan, "output_max": nan,
         "param_at_min": None, "param_at_max": None, "abs_change": nan, "rel_change": nan,
         "elasticity": nan,
@@ -198,33 +318,6 @@ def _number(value: Any) -> float | None:
 def _order(value: Any) -> tuple[int, Any]:
     number = _number(value)
     return (0, number) if number is not None else (1, repr(value))
-
-
-def pivot(
-    results: ScriptResults,
-    output: str,
-    index: str,
-    columns: str,
-    *,
-    aggfunc: Any = "mean",
-) -> pd.DataFrame:
-    """One output over two parameters (a grid sweep), others held at nominal.
-
-    >>> sr = sweep("pipeline.py", {"window": [3, 5], "threshold": [0.5, 0.8]})  # doctest: +SKIP
-    >>> sr.pivot("time_moving", index="window", columns="threshold")  # doctest: +SKIP
-    """
-    for name in (index, columns):
-        if name not in results.param_names:
-            raise KeyError(f"{name!r} is not a parameter of this sweep: {results.param_names}")
-    if index == columns:
-        raise ParameterError("index and columns must be two different parameters")
-    frame = results.to_dataframe(outputs=[output])
-    nominal = results.nominal
-    for other in varied_params(results):
-        if other in (index, columns) or other not in nominal:
-            continue
-        frame = frame[[value_key(v) == value_key(nominal[other]) for v in frame[other]]]
-    return frame.pivot_table(values=output, index=index, columns=columns, aggfunc=aggfunc)
 
 
 def concat(results: ScriptResults, output: str) -> pd.DataFrame:

@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import difflib
 import itertools
+import math
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import ParameterError, ParameterTypeError, warn
 from .inspection import ScriptInfo
 from .paramset import ParamSet, Scalar, to_scalar, value_key
+
+if TYPE_CHECKING:
+    from .sampling import Dimension
 
 __all__ = ["MODES", "Design", "Plan", "plan_points", "plan_run", "plan_sample", "plan_sweep"]
 
@@ -120,11 +124,13 @@ def plan_sweep(
     *,
     nominal: Mapping[str, Any] | None = None,
     mode: str = "independent",
+    include_nominal: bool = True,
 ) -> Plan:
     """Plan an independent (one-at-a-time) or grid sweep.
 
     Each swept parameter's nominal value (``nominal[name]``, else the script default) is
-    added to its list when missing; duplicates are dropped (type-aware: ``1``, ``1.0`` and
+    added to its list when missing (for a grid, ``include_nominal=False`` runs exactly the
+    product of the given lists); duplicates are dropped (type-aware: ``1``, ``1.0`` and
     ``True`` are different values).
 
     Examples
@@ -135,6 +141,15 @@ def plan_sweep(
     """
     if mode not in MODES:
         raise ParameterError(f"unknown mode {mode!r}; use one of {', '.join(map(repr, MODES))}")
+    if not isinstance(include_nominal, bool):
+        raise ParameterTypeError(f"include_nominal must be True or False, got "
+                                 f"{include_nominal!r}")
+    if not include_nominal and mode == "independent":
+        raise ParameterError(
+            "include_nominal=False is for grids: an independent sweep varies one parameter at "
+            "a time around a baseline run at the nominal values, so it always runs them; use "
+            "mode='grid' to run exactly the product of the given values"
+        )
     spec = _check_mapping(params, "params")
     if not spec:
         raise ParameterError(
@@ -156,7 +171,8 @@ def plan_sweep(
         missing = [n for n in swept if n not in centre]
         if missing:
             raise ParameterError(_no_nominal_message(info, missing))
-    axes = [_with_nominal(axis, centre) for axis in axes]
+    if include_nominal:
+        axes = [_with_nominal(axis, centre) for axis in axes]
     if mode == "independent":
         points = _independent(axes, centre, constants)
     else:
@@ -174,14 +190,18 @@ def plan_points(
     """Plan an explicit list of parameter sets ("you generate params, we run the study").
 
     Names missing from a point keep ``nominal[name]``, else the script default; duplicate
-    points run once.
+    points run once. A DataFrame works too, one row per point; an empty (NaN) cell keeps
+    the default.
 
     >>> plan = plan_points(info, [{"window": 3, "threshold": 0.5}, {"window": 9}])  # doctest: +SKIP
     """
+    if type(points).__module__.startswith("pandas") and hasattr(points, "columns"):
+        points = _frame_points(info, points)
     if isinstance(points, Mapping) or not isinstance(points, Sequence) or not points:
         raise ParameterTypeError(
             "points must be a non-empty list of dicts of parameter values, e.g. "
-            "[{'window': 3}, {'window': 5, 'threshold': 0.5}]"
+            "[{'window': 3}, {'window': 5, 'threshold': 0.5}], or a DataFrame with one row "
+            "per point"
         )
     fixed = ParamSet(_check_mapping(nominal or {}, "nominal"))
     _check_names(info, fixed, "nominal")
@@ -197,6 +217,26 @@ def plan_points(
     return _finish("points", info, list(names), fixed, planned)
 
 
+def _frame_points(info: ScriptInfo, frame: Any) -> list[dict[str, Any]]:
+    """A DataFrame's rows as points: its columns are names, an empty (NaN) cell keeps the
+    default. Cells are read column by column, so an int column stays int; so does an int
+    parameter's column that pandas made float only because some cells are empty."""
+    import pandas as pd
+
+    columns = {}
+    for name in frame.columns:
+        column = frame[name]
+        values = column.astype(object).tolist()
+        param = info.param(name) if isinstance(name, str) else None
+        if (param is not None and param.type_name == "int" and column.dtype.kind == "f"
+                and column.isna().any() and all(v.is_integer() for v in column.dropna())):
+            values = [v if v != v else int(v) for v in values]
+        columns[name] = values
+    return [{name: values[row] for name, values in columns.items()
+             if not (pd.api.types.is_scalar(values[row]) and pd.isna(values[row]))}
+            for row in range(len(frame))]
+
+
 def plan_sample(
     info: ScriptInfo,
     sample: Mapping[str, Any],
@@ -208,9 +248,11 @@ def plan_sample(
 ) -> Plan:
     """Plan ``n`` random or Latin-hypercube samples of parameter ranges.
 
-    ``sample`` maps names to ``(low, high)`` (ints: integers in that closed range, unless
-    the script's default is a float),
-    ``(low, high, "log")`` or a list of choices. The same seed gives the same plan; without
+    ``sample`` maps names to ``(low, high)``, ``(low, high, "log")`` or a list of choices.
+    A range's values take the type of the script's default: a float parameter gets floats
+    (even from int bounds), an int parameter integers in the closed range (log-uniform for
+    ``"log"``; its bounds must be whole numbers); without a known default, int bounds give
+    integers and float bounds floats. The same seed gives the same plan; without
     one a seed is chosen and kept in ``Plan.seed``. Duplicate draws (possible with ints
     and choices) run once.
 
@@ -220,10 +262,14 @@ def plan_sample(
 
     dimensions = check_sample(sample, n, method)
     _check_names(info, [d.name for d in dimensions], "sample")
-    for position, dimension in enumerate(dimensions):  # (1, 4) for a float knob: floats
+    for position, dimension in enumerate(dimensions):  # the script default's type rules
         param = info.param(dimension.name)
-        if dimension.integer and param is not None and param.type_name == "float":
+        kind = None if param is None or dimension.choices else param.type_name
+        if dimension.integer and kind == "float":  # (1, 4) for a float knob: floats
             dimensions[position] = replace(dimension, integer=False)
+        elif not dimension.integer and kind == "int":  # (1, 100, "log") for an int knob
+            dimensions[position] = _integer_dimension(dimension, sample[dimension.name],
+                                                      param.default if param else None)
     fixed = ParamSet(_check_mapping(nominal or {}, "nominal"))
     _check_names(info, fixed, "nominal")
     if seed is None:
@@ -234,6 +280,19 @@ def plan_sample(
     for values in planned[:1]:
         _check_required(info, values, hint="nominal={{{name!r}: ...}}")
     return _finish(method, info, [d.name for d in dimensions], fixed, planned, seed=seed)
+
+
+def _integer_dimension(dimension: Dimension, spec: Any, default: Any) -> Dimension:
+    """An int parameter's range drawn as integers (bounds must be whole numbers)."""
+    if not (dimension.low.is_integer() and dimension.high.is_integer()):
+        raise ParameterError(
+            f"sample[{dimension.name!r}] = {spec!r}: {dimension.name!r} is an int parameter "
+            f"(its default is {default!r}), so it is sampled as integers and the range needs "
+            f"whole-number bounds: write them as ints, e.g. ({math.ceil(dimension.low)}, "
+            f"{max(math.floor(dimension.high), math.ceil(dimension.low) + 1)}"
+            f"{', ' + repr('log') if dimension.log else ''})"
+        )
+    return replace(dimension, integer=True)
 
 
 def _finish(
@@ -334,8 +393,8 @@ def _axis(info: ScriptInfo, key: Any, values: Any) -> _Axis:
 
 
 def _as_list(values: Any, label: str) -> list[Any]:
-    if hasattr(values, "tolist") and getattr(values, "ndim", 0) == 1:
-        values = values.tolist()  # a 1-D NumPy array or pandas Index/Series
+    if hasattr(values, "tolist") and getattr(values, "ndim", 0) in (1, 2):
+        values = values.tolist()  # a NumPy array (2-D: rows for a linked key), pandas Index
     if isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, range)):
         kind = type(values).__name__
         if isinstance(values, (set, frozenset)):

@@ -6,20 +6,26 @@ nothing on screen by itself, so it works headless, in notebooks and in scripts a
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .analysis import (
+    SAMPLED,
+    SCATTERED,
     _number,
     _order,
-    check_output,
-    one_at_a_time,
-    pivot,
+    check_one_at_a_time,
+    design_mode,
+    has_values,
+    names_argument,
+    output_number,
+    partners,
+    require_numeric,
+    response,
     sensitivity_table,
     varied_params,
 )
-from .paramset import value_key
+from .grids import pivot
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -40,16 +46,27 @@ def _pyplot_free_figure(**kwargs: Any) -> Figure:
 
 
 def plot_response(
-    results: ScriptResults, output: str, params: Sequence[str] | None = None
+    results: ScriptResults, output: str, params: str | Sequence[str] | None = None
 ) -> Figure:
     """The output against each parameter's values (others at nominal), nominal point marked.
+
+    A parameter linked to others is drawn along the linked values (its axis label names
+    them). For a sampled or points design, which has no nominal point to vary around, each
+    panel is a scatter plot of every completed run (with Spearman's rank correlation in the
+    title, for a sample).
 
     >>> fig = sr.plot_response("time_moving")  # doctest: +SKIP
     >>> fig.savefig("response.png")  # doctest: +SKIP
     """
-    check_output(results, output)
-    varied = varied_params(results)
-    names = list(params) if params is not None else varied
+    require_numeric(results, output, "plot_response")
+    if not has_values(results, output):
+        raise ValueError(f"no completed iteration gave {output!r} a value: nothing to plot; "
+                         "see sr.errors")
+    scattered = design_mode(results) in SCATTERED
+    varied = (varied_params(results) if scattered
+              else check_one_at_a_time(results, "a response plot"))
+    names = names_argument(params)
+    names = varied if names is None else names
     unknown = [n for n in names if n not in results.param_names]
     if unknown:
         raise KeyError(f"unknown parameter(s) {unknown}; this sweep has {results.param_names}")
@@ -57,81 +74,130 @@ def plot_response(
         raise ValueError("no parameter varies in this sweep: nothing to plot")
     fig = _pyplot_free_figure(figsize=(4 * len(names), 3.4), layout="constrained")
     axes = fig.subplots(1, len(names), squeeze=False)[0]
-    nominal = results.nominal
     for ax, name in zip(axes, names):
-        points = sorted(
-            ((r.params.get(name), r.outputs[output]) for r in one_at_a_time(results, name, varied)
-             if r.ok and output in r.outputs),
-            key=lambda p: _order(p[0]),
-        )
-        numeric = all(_number(x) is not None for x, _ in points)
-        xs = [x if numeric else i for i, (x, _) in enumerate(points)]
-        ax.plot(xs, [y for _, y in points], marker="o", color="tab:blue", label=output)
-        at_nominal = [(x, y) for x, (raw, y) in zip(xs, points)
-                      if name in nominal and value_key(raw) == value_key(nominal[name])]
-        if at_nominal:
-            ax.plot(*zip(*at_nominal), marker="*", markersize=14, linestyle="none",
-                    color="tab:red", label="nominal", zorder=3)
-            ax.axhline(at_nominal[0][1], color="tab:red", linestyle=":", linewidth=1)
-        if not numeric:
-            ax.set_xticks(xs, [str(x) for x, _ in points])
-        ax.set_xlabel(name)
+        if scattered:
+            _scatter(ax, results, output, name)
+        else:
+            _one_at_a_time(ax, results, output, name, varied)
         ax.set_ylabel(output)
-        ax.set_title(f"{output} vs {name}")
     axes[0].legend(loc="best", fontsize="small")
     return fig
+
+
+def _one_at_a_time(ax: Any, results: ScriptResults, output: str, name: str,
+                   varied: Sequence[str]) -> None:
+    measured, _, _ = response(results, output, name, varied)
+    points = [(x, y, baseline) for x, y, baseline in measured if y == y]
+    numeric = all(_number(x) is not None for x, _, _ in points)
+    xs = [x for x, _, _ in points] if numeric else list(range(len(points)))
+    ax.plot(xs, [y for _, y, _ in points], marker="o", color="tab:blue", label=output)
+    at_nominal = [(x, y) for x, (_, y, baseline) in zip(xs, points) if baseline]
+    if at_nominal:
+        ax.plot(*zip(*at_nominal), marker="*", markersize=14, linestyle="none",
+                color="tab:red", label="nominal", zorder=3)
+        ax.axhline(at_nominal[0][1], color="tab:red", linestyle=":", linewidth=1)
+    if not numeric:
+        ax.set_xticks(xs, [str(x) for x, _, _ in points])
+    linked = [n for n in partners(results, name, varied) if n != name]
+    ax.set_xlabel(f"{name} (linked with {', '.join(linked)})" if linked else name)
+    ax.set_title(f"{output} vs {name}")
+
+
+def _scatter(ax: Any, results: ScriptResults, output: str, name: str) -> None:
+    from .correlation import spearman
+
+    pairs = [(r.params.get(name), y) for r in results.records
+             if (y := output_number(r, output)) is not None and y == y]
+    numeric = all(_number(x) is not None for x, _ in pairs)
+    categories = sorted({repr(x): x for x, _ in pairs}.values(), key=_order)
+    where = {repr(x): i for i, x in enumerate(categories)}
+    xs = [x if numeric else where[repr(x)] for x, _ in pairs]
+    ax.plot(xs, [y for _, y in pairs], marker="o", linestyle="none", color="tab:blue",
+            alpha=0.7, label=output)
+    if not numeric:
+        ax.set_xticks(range(len(categories)), [str(c) for c in categories])
+    ax.set_xlabel(name)
+    title = f"{output} vs {name} ({len(pairs)} runs)"
+    if numeric and design_mode(results) in SAMPLED:
+        rho = spearman(xs, [y for _, y in pairs])
+        if rho == rho:
+            title = f"{output} vs {name}: Spearman ρ = {rho:.2f}"
+    ax.set_title(title)
 
 
 def plot_tornado(results: ScriptResults, output: str) -> Figure:
     """A tornado chart of the sensitivity table: how far each parameter moves the output.
 
-    For each parameter, a bar from the nominal output to the output at the parameter's
-    lowest value and one to its highest value; the most influential parameter is on top.
+    For each parameter, a bar from the output at nominal to the lowest output over the
+    parameter's values (the table's ``output_min``) and one to the highest
+    (``output_max``); the parameter value where each occurs is written at the bar's end.
+    For a monotonic response those are the parameter's lowest and highest values;
+    otherwise an interior value can be the extreme. The most influential parameter is on
+    top. When the nominal run has no value (it failed), each bar spans the output's range
+    instead, and the axis label says so.
 
     >>> fig = sr.plot_tornado("time_moving")  # doctest: +SKIP
     """
+    require_numeric(results, output, "plot_tornado")
+    check_one_at_a_time(
+        results, "a tornado chart",
+        instead="sr.sensitivity_table() ranks the parameters of a sample by rank correlation, and "
+        "sr.plot_response(output) draws scatter plots of every run")
     table = sensitivity_table(results, [output])
+    if table.empty:
+        raise ValueError(f"no parameter varies in this sweep, so a tornado chart of "
+                         f"{output!r} has nothing to show: sweep at least one parameter")
+    if table["abs_change"].isna().all():
+        raise ValueError(f"no run of the sweep gave {output!r} a value (they failed or "
+                         "did not emit it): nothing to draw; see sr.errors")
     table = table.sort_values("rank", ascending=False)
-    fig = _pyplot_free_figure(figsize=(7, 1.0 + 0.55 * max(len(table), 1)), layout="constrained")
+    fig = _pyplot_free_figure(figsize=(7, 1.0 + 0.55 * len(table)), layout="constrained")
     ax = fig.subplots()
-    y0 = table["output_at_nominal"].iloc[0] if len(table) else math.nan
-    varied = varied_params(results)
+    y0 = float(table["output_at_nominal"].iloc[0])
     labels = []
     for position, row in enumerate(table.itertuples()):
-        lowest, highest = _extreme_outputs(results, output, str(row.parameter), varied)
-        ax.barh(position, lowest - y0, left=y0, color="tab:blue", height=0.6,
-                label="lowest value" if position == 0 else None)
-        ax.barh(position, highest - y0, left=y0, color="tab:orange", height=0.6,
-                label="highest value" if position == 0 else None)
         labels.append(f"{row.parameter} (nominal {row.nominal!r})")
+        if row.abs_change != row.abs_change:
+            continue  # no value at all for this parameter
+        if y0 != y0:
+            ax.barh(position, row.abs_change, left=row.output_min, color="tab:gray",
+                    height=0.6, label="range" if not ax.patches else None)
+        else:
+            ax.barh(position, row.output_min - y0, left=y0, color="tab:blue", height=0.6,
+                    label="lowest output" if not ax.patches else None)
+            ax.barh(position, row.output_max - y0, left=y0, color="tab:orange", height=0.6,
+                    label="highest output" if len(ax.patches) == 1 else None)
+        for end, value, side in ((row.output_min, row.param_at_min, "right"),
+                                 (row.output_max, row.param_at_max, "left")):
+            if end == y0:
+                continue  # a bar of no length: the extreme is the nominal output
+            ax.annotate(f"{row.parameter}={value!r}", (end, position), xytext=(
+                -4 if side == "right" else 4, 0), textcoords="offset points",
+                ha=side, va="center", fontsize="x-small")
     ax.set_yticks(range(len(labels)), labels)
-    ax.axvline(y0, color="black", linewidth=1)
-    ax.set_xlabel(f"{output} (nominal: {y0:.4g})")
+    ax.margins(x=0.2)  # room for the value labels beyond the bars' ends
+    if y0 == y0:
+        ax.axvline(y0, color="black", linewidth=1)
+        ax.set_xlabel(f"{output} (nominal: {y0:.4g})")
+    else:
+        ax.set_xlabel(f"{output} (the nominal run has no value, so each bar spans the "
+                      "output's range)")
     ax.set_title(f"Sensitivity of {output}")
-    if labels:
-        ax.legend(loc="lower right", fontsize="small")
+    ax.legend(loc="lower right", fontsize="small")
     return fig
 
 
-def _extreme_outputs(
-    results: ScriptResults, output: str, name: str, varied: Sequence[str]
-) -> tuple[float, float]:
-    """The output at the parameter's lowest and highest value (others at nominal)."""
-    points: list[tuple[Any, float]] = []
-    for r in one_at_a_time(results, name, varied):
-        y = _number(r.outputs[output]) if r.ok and output in r.outputs else None
-        if y is not None and y == y:  # NaN: no value, as in the sensitivity table
-            points.append((r.params.get(name), y))
-    points.sort(key=lambda p: _order(p[0]))
-    return (points[0][1], points[-1][1]) if points else (math.nan, math.nan)
-
-
-def plot_heatmap(results: ScriptResults, output: str, x: str, y: str) -> Figure:
+def plot_heatmap(
+    results: ScriptResults, output: str, x: str, y: str,
+    *, where: Mapping[str, Any] | None = None,
+) -> Figure:
     """A heatmap of one output over two grid parameters, each cell annotated.
+
+    ``where`` holds other varied parameters at given values, as in :func:`pivot`.
 
     >>> fig = sr.plot_heatmap("time_moving", x="threshold", y="window")  # doctest: +SKIP
     """
-    table = pivot(results, output, index=y, columns=x)
+    table = pivot(results, output, index=y, columns=x, where=where)
     fig = _pyplot_free_figure(figsize=(1.2 * len(table.columns) + 3, 0.8 * len(table) + 2),
                               layout="constrained")
     ax = fig.subplots()
@@ -141,7 +207,8 @@ def plot_heatmap(results: ScriptResults, output: str, x: str, y: str) -> Figure:
     ax.set_yticks(range(len(table.index)), [str(i) for i in table.index])
     ax.set_xlabel(x)
     ax.set_ylabel(y)
-    ax.set_title(output)
+    held = ", ".join(f"{n}={v!r}" for n, v in (where or {}).items())
+    ax.set_title(f"{output} ({held})" if held else output)
     low, high = image.get_clim()
     for row, index in enumerate(table.index):
         for col, column in enumerate(table.columns):

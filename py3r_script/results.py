@@ -242,10 +242,12 @@ class ScriptResults:
         return frame
 
     # -- analysis (see analysis.py and plotting.py) ---------------------------------------
-    def sensitivity_table(self, outputs: Sequence[str] | None = None) -> pd.DataFrame:
-        """Ranked one-at-a-time sensitivity of each numeric output to each varied parameter.
+    def sensitivity_table(self, outputs: str | Sequence[str] | None = None) -> pd.DataFrame:
+        """Ranked sensitivity of each numeric output to each varied parameter.
 
-        See :func:`py3r_script.analysis.sensitivity_table` for the columns.
+        One at a time through the nominal point for independent and grid sweeps; rank
+        correlations over every run for a random or Latin-hypercube sample. See
+        :func:`py3r_script.analysis.sensitivity_table` for the columns.
 
         >>> sr.sensitivity_table()  # doctest: +SKIP
         """
@@ -253,15 +255,18 @@ class ScriptResults:
 
         return sensitivity_table(self, outputs)
 
-    def pivot(self, output: str, index: str, columns: str, *, aggfunc: str = "mean"
-              ) -> pd.DataFrame:
-        """One output over two parameters of a grid (other parameters at nominal).
+    def pivot(self, output: str, index: str, columns: str, *,
+              where: Mapping[str, Any] | None = None, aggfunc: str = "mean") -> pd.DataFrame:
+        """One output over two crossed parameters of a grid (the others at nominal, or at
+        the values ``where`` gives).
+
+        See :func:`py3r_script.grids.pivot`.
 
         >>> sr.pivot("time_moving", index="window", columns="threshold")  # doctest: +SKIP
         """
-        from .analysis import pivot
+        from .grids import pivot
 
-        return pivot(self, output, index, columns, aggfunc=aggfunc)
+        return pivot(self, output, index, columns, where=where, aggfunc=aggfunc)
 
     def concat(self, output: str) -> pd.DataFrame:
         """Stack a DataFrame/Series output of every completed iteration, with parameter columns.
@@ -272,8 +277,9 @@ class ScriptResults:
 
         return concat(self, output)
 
-    def plot_response(self, output: str, params: Sequence[str] | None = None) -> Any:
-        """Plot ``output`` against each varied parameter; returns the matplotlib Figure.
+    def plot_response(self, output: str, params: str | Sequence[str] | None = None) -> Any:
+        """Plot ``output`` against each varied parameter (or ``params``, one name or a list);
+        returns the matplotlib Figure. For a sampled or points design: scatter plots.
 
         >>> fig = sr.plot_response("time_moving")  # doctest: +SKIP
         """
@@ -282,7 +288,8 @@ class ScriptResults:
         return plot_response(self, output, params)
 
     def plot_tornado(self, output: str) -> Any:
-        """Tornado chart of the sensitivity table for ``output``; returns the Figure.
+        """Tornado chart of the one-at-a-time sensitivity table for ``output`` (each bar from
+        the output at nominal to its lowest or highest value); returns the Figure.
 
         >>> sr.plot_tornado("time_moving").savefig("tornado.png")  # doctest: +SKIP
         """
@@ -290,14 +297,16 @@ class ScriptResults:
 
         return plot_tornado(self, output)
 
-    def plot_heatmap(self, output: str, x: str, y: str) -> Any:
-        """Heatmap of ``output`` over two grid parameters; returns the Figure.
+    def plot_heatmap(self, output: str, x: str, y: str, *,
+                     where: Mapping[str, Any] | None = None) -> Any:
+        """Heatmap of ``output`` over two grid parameters (others as in :meth:`pivot`);
+        returns the Figure.
 
         >>> fig = sr.plot_heatmap("time_moving", x="threshold", y="window")  # doctest: +SKIP
         """
         from .plotting import plot_heatmap
 
-        return plot_heatmap(self, output, x, y)
+        return plot_heatmap(self, output, x, y, where=where)
 
     def _repr_html_(self) -> str:
         """The notebook view: counts, parameters, outputs, the head of the table, errors."""

@@ -228,6 +228,7 @@ def plan(
     *,
     mode: Literal["independent", "grid"] = "grid",
     nominal: dict[str, Any] | None = None,
+    include_nominal: bool = True,
     points: list[dict[str, Any]] | None = None,
     sample: dict[str, Any] | None = None,
     n: int | None = None,
@@ -241,6 +242,9 @@ def plan(
     together), ``points`` (an explicit list of parameter dicts) or ``sample`` (``n`` random or
     Latin-hypercube draws from ``(low, high)`` ranges, ``(low, high, "log")`` or lists of
     choices, reproducible with ``seed``). ``nominal`` holds other parameters constant.
+    A grid adds each parameter's nominal value to its list; ``include_nominal=False`` runs
+    exactly the product of the given lists (as pypet's ``cartesian_product`` and psweep's
+    ``pgrid`` do), so a one-value list holds that parameter constant.
 
     Examples
     --------
@@ -250,11 +254,12 @@ def plan(
     ...      seed=1).to_dataframe()  # doctest: +SKIP
     """
     return _plan(inspect_script(script_path), params, mode=mode, nominal=nominal,
-                 points=points, sample=sample, n=n, method=method, seed=seed)
+                 include_nominal=include_nominal, points=points, sample=sample, n=n,
+                 method=method, seed=seed)
 
 
 def _plan(info: ScriptInfo, params: Any, *, mode: str, nominal: Any, points: Any,
-          sample: Any, n: Any, method: str, seed: Any) -> Plan:
+          sample: Any, n: Any, method: str, seed: Any, include_nominal: bool = True) -> Plan:
     designs = [name for name, value in (("params", params), ("points", points),
                                         ("sample", sample)) if value is not None]
     if len(designs) != 1:
@@ -271,7 +276,8 @@ def _plan(info: ScriptInfo, params: Any, *, mode: str, nominal: Any, points: Any
         if n is None:
             raise ParameterError("sample=... needs n, the number of parameter sets to draw")
         return plan_sample(info, sample, n=n, method=method, seed=seed, nominal=nominal)
-    return plan_sweep(info, params, nominal=nominal, mode=mode)
+    return plan_sweep(info, params, nominal=nominal, mode=mode,
+                      include_nominal=include_nominal)
 
 
 def sweep(
@@ -280,6 +286,7 @@ def sweep(
     *,
     mode: Literal["independent", "grid"] = "grid",
     nominal: dict[str, Any] | None = None,
+    include_nominal: bool = True,
     points: list[dict[str, Any]] | None = None,
     sample: dict[str, Any] | None = None,
     n: int | None = None,
@@ -321,7 +328,7 @@ def sweep(
     arguments = dict(locals())
     info = inspect_script(script_path)
     planned = _plan(info, params, mode=mode, nominal=nominal, points=points, sample=sample,
-                    n=n, method=method, seed=seed)
+                    n=n, method=method, seed=seed, include_nominal=include_nominal)
     options = _options(arguments)
     return execute_plan(script_path, info, planned, options)
 

@@ -2,7 +2,9 @@
 
 A range is a ``(low, high)`` tuple: floats are drawn uniformly in ``[low, high)``, ints
 uniformly among ``low..high`` inclusive; ``(low, high, "log")`` draws floats uniformly in
-log space. A list is a set of choices, each equally likely.
+log space (integers, for an integer dimension: the floor of a log-uniform draw in
+``[low, high + 1)``, so each integer ``k`` has the log-measure of ``[k, k + 1)``). A list is a
+set of choices, each equally likely.
 """
 
 from __future__ import annotations
@@ -36,6 +38,10 @@ class Dimension:
         """The value at quantile ``u`` in ``[0, 1)``."""
         if self.choices:
             return self.choices[min(int(u * len(self.choices)), len(self.choices) - 1)]
+        if self.integer and self.log:  # monotone in u, so LHS strata stay ordered
+            top = math.log(self.high + 1)
+            value = math.floor(math.exp(math.log(self.low) + u * (top - math.log(self.low))))
+            return min(max(value, int(self.low)), int(self.high))
         if self.integer:
             span = int(self.high) - int(self.low) + 1
             return int(self.low) + min(int(u * span), span - 1)

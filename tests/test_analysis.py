@@ -64,6 +64,20 @@ def row(table, output, parameter):
     return match.iloc[0]
 
 
+# y = 10 * window + min_len + thr, nominal (5, 3, 0.5) -> 53.5
+LINKED = """
+from py3r_script import Output, Param
+window = Param(5, name="window")
+min_len = Param(3, name="min_len")
+thr = Param(0.5, name="thr")
+Output(window * 10 + min_len + thr, name="y")
+"""
+
+
+def lk(window=5, min_len=3, thr=0.5):
+    return 10 * window + min_len + thr
+
+
 def test_the_sweep_ran_as_expected(sr):
     assert len(sr.records) == 1 + 4 + 2 + 2 + 1
     assert [p for p, _ in sr.errors] == [{"x": X0, "a": A0, "b": -1.0, "label": "p"}]
@@ -193,20 +207,63 @@ def test_failure_at_the_nominal_point_is_shown(write_script):
 
 
 def test_sensitivity_table_reflects_linked_variation(write_script):
-    script = write_script("""
-        from py3r_script import Output, Param
-        window = Param(5, name="window")
-        min_len = Param(3, name="min_len")
-        thr = Param(0.5, name="thr")
-        Output(window * 10 + min_len + thr, name="y")
-    """)
-    sr = sensitivity(script, {("window", "min_len"): [(3, 2), (9, 4)], "thr": [0.9]},
-                     progress=False, max_workers=2)
+    sr = sensitivity(write_script(LINKED), {("window", "min_len"): [(3, 2), (9, 4)],
+                                            "thr": [0.9]}, progress=False, max_workers=2)
     assert sr.to_dataframe()["y"].tolist() == [53.5, 32.5, 94.5, 53.9]  # it did vary
     table = sr.sensitivity_table().set_index("parameter")
     assert table.loc["window", "n_values"] == 3
     assert table.loc["window", "abs_change"] == pytest.approx(94.5 - 32.5)
     assert table.loc["window", "rank"] == 1
+
+
+def test_a_linked_pair_with_one_value_at_nominal_still_moves_together(write_script):
+    # (3, 3): min_len happens to sit at its nominal 3 while window moves; the design says
+    # the two are linked, so both rows are the baseline and both pairs
+    sr = sensitivity(write_script(LINKED), {("window", "min_len"): [(3, 3), (9, 4)],
+                                            "thr": [0.9]}, progress=False, max_workers=2)
+    assert sr.design.linked == (("window", "min_len"),)
+    table = sr.sensitivity_table().set_index("parameter")
+    for name in ("window", "min_len"):
+        r = table.loc[name]
+        assert r["n_values"] == 3, name  # baseline, (3, 3) and (9, 4)
+        assert r["output_at_nominal"] == pytest.approx(lk())  # the baseline, not (3, 3)
+        assert (r["output_min"], r["output_max"]) == pytest.approx((lk(3, 3), lk(9, 4)))
+        assert r["abs_change"] == pytest.approx(lk(9, 4) - lk(3, 3))  # 61
+    assert (table.loc["window", "param_at_min"], table.loc["window", "param_at_max"]) == (3, 9)
+    assert (table.loc["min_len", "param_at_min"], table.loc["min_len", "param_at_max"]) == (3, 4)
+    # elasticities along the linked values: window from its neighbours 3 and 9; min_len has
+    # no value below 3, so one-sided from (4, lk(9, 4))
+    assert table.loc["window", "elasticity"] == pytest.approx(
+        (lk(9, 4) - lk(3, 3)) / (9 - 3) * 5 / lk())
+    assert table.loc["min_len", "elasticity"] == pytest.approx((lk(9, 4) - lk()) / 1 * 3 / lk())
+    assert table.loc["thr", "n_values"] == 2
+    assert table.loc["thr", "abs_change"] == pytest.approx(0.4)
+
+
+def test_missing_outputs_are_counted_not_dropped_silently(write_script):
+    script = write_script("""
+        from py3r_script import Output, Param
+        x = Param(2.0, name="x")
+        if x < 3.5:
+            Output(x * 10, name="y")      # not emitted for x = 4
+        Output(None if x < 1.5 else x, name="maybe")
+    """)
+    sr = sensitivity(script, {"x": [1.0, 3.0, 4.0]}, progress=False, max_workers=2)
+    assert all(r.ok for r in sr.records)
+    table = sr.sensitivity_table().set_index("output")  # "maybe" is in, despite its None
+    assert list(table.index) == ["y", "maybe"]
+    y_row, maybe = table.loc["y"], table.loc["maybe"]
+    assert (y_row["n_values"], y_row["n_missing"], y_row["n_failed"]) == (4, 1, 0)
+    assert (y_row["output_min"], y_row["output_max"]) == (10.0, 30.0)
+    assert (maybe["n_values"], maybe["n_missing"], maybe["n_nan"]) == (4, 1, 0)
+    assert (maybe["output_min"], maybe["output_max"]) == (2.0, 4.0)
+    assert sr.sensitivity_table("maybe")["n_missing"].tolist() == [1]  # one name, as a str
+
+
+def test_non_numeric_output_error_names_it_and_its_type(sr):
+    with pytest.raises(TypeError, match=r"output 'word' is a str in iteration .* not a "
+                                        r"scalar number"):
+        sr.sensitivity_table("word")
 
 
 def test_nan_output_handled_the_same_wherever_it_occurs(write_script):
@@ -222,6 +279,88 @@ def test_nan_output_handled_the_same_wherever_it_occurs(write_script):
     low, high = results
     assert math.isnan(low["output_max"]) == math.isnan(high["output_max"])
     assert math.isnan(low["abs_change"]) == math.isnan(high["abs_change"])
+
+
+# -- what each design allows ----------------------------------------------------------------
+
+SAMPLED = """
+from py3r_script import Output, Param
+x = Param(0.5, name="x")
+z = Param(0.5, name="z")
+s = Param("a", name="s")
+Output(x, name="up")
+Output(-x**3, name="down")
+"""
+
+
+def ranks(values):
+    ordered = sorted(values)
+    return [ordered.index(v) + 1 for v in values]  # distinct floats: no ties
+
+
+def test_sampled_design_table_ranks_by_rank_correlation(write_script):
+    sr = sweep(write_script(SAMPLED), sample={"x": (0.0, 1.0), "z": (0.0, 1.0), "s": ["a", "b"]},
+               n=12, seed=3, progress=False, max_workers=2)
+    assert sr.design.mode == "lhs" and len(sr.records) == 12
+    table = sr.sensitivity_table()
+    assert list(table.columns) == ["output", "parameter", "rank", "spearman", "srrc",
+                                   "r2_ranks", "n_values", "n_failed", "n_nan", "n_missing"]
+    xs = [r.params["x"] for r in sr.records]
+    zs = [r.params["z"] for r in sr.records]
+    n = len(xs)
+    d2 = sum((a - b) ** 2 for a, b in zip(ranks(zs), ranks(xs)))
+    rho_z = 1 - 6 * d2 / (n * (n * n - 1))  # the textbook formula, for untied ranks
+    assert abs(rho_z) < 1  # a real check: z is not x
+    up = table[table["output"] == "up"].set_index("parameter")
+    assert list(up.index) == ["x", "z", "s"]  # ranked by |spearman|; the str choice last
+    assert up.loc["x", "spearman"] == pytest.approx(1.0)
+    assert up.loc["z", "spearman"] == pytest.approx(rho_z)
+    # the output's ranks are x's ranks: the rank regression gives x all of it, z nothing
+    assert up.loc["x", "srrc"] == pytest.approx(1.0)
+    assert up.loc["z", "srrc"] == pytest.approx(0.0, abs=1e-9)
+    assert up["r2_ranks"].tolist() == pytest.approx([1.0] * 3)
+    assert math.isnan(up.loc["s", "spearman"]) and math.isnan(up.loc["s", "srrc"])
+    assert up["rank"].tolist() == [1, 2, 3]
+    assert up["n_values"].tolist() == [12] * 3 and up["n_failed"].sum() == 0
+    down = table[table["output"] == "down"].set_index("parameter")
+    assert down.loc["x", "spearman"] == pytest.approx(-1.0)  # falls with x, not linearly
+    assert down.loc["z", "spearman"] == pytest.approx(-rho_z)
+
+
+def test_points_design_has_no_one_at_a_time_table(write_script):
+    sr = sweep(write_script(LINKED), points=[{"window": 3}, {"window": 9, "thr": 0.9}],
+               progress=False)
+    with pytest.raises(ValueError, match=r"explicit points.*to_dataframe\(\)"):
+        sr.sensitivity_table()
+
+
+def test_design_unknown_falls_back_to_guessing_from_the_runs(write_script):
+    sampled = sweep(write_script(LINKED), sample={"window": (1, 9), "thr": (0.0, 1.0)}, n=6,
+                    seed=1, progress=False, max_workers=2)
+    # the same runs without their design (as a study mixing sweeps would give them)
+    bare = ScriptResults(sampled.param_names, sampled.output_names, sampled.records,
+                         nominal=sampled.nominal)
+    assert bare.design is None
+    with pytest.raises(ValueError, match=r"nominal point \{'window': 5, 'thr': 0.5\}.*never "
+                                         r"ran"):
+        bare.sensitivity_table()
+    linked = sensitivity(write_script(LINKED, "linked.py"),
+                         {("window", "min_len"): [(3, 2), (9, 4)]}, progress=False)
+    guessed = ScriptResults(linked.param_names, linked.output_names, linked.records,
+                            nominal=linked.nominal).sensitivity_table().set_index("parameter")
+    assert guessed.loc["window", "n_values"] == guessed.loc["min_len", "n_values"] == 3
+
+
+def test_grid_without_its_nominal_point_has_no_one_at_a_time_table(write_script):
+    sr = sweep(write_script(LINKED), {"window": [3, 9], "thr": [0.1, 0.2]},
+               include_nominal=False, progress=False, max_workers=2)
+    with pytest.raises(ValueError, match="include_nominal=False"):
+        sr.sensitivity_table()
+    expected = pd.DataFrame([[lk(w, 3, t) for t in (0.1, 0.2)] for w in (3, 9)],
+                            index=pd.Index([3, 9], name="window"),
+                            columns=pd.Index([0.1, 0.2], name="thr"))
+    pd.testing.assert_frame_equal(sr.pivot("y", index="window", columns="thr"), expected,
+                                  check_dtype=False)
 
 
 # -- pivot -----------------------------------------------------------------------------------
@@ -257,6 +396,75 @@ def test_pivot_bad_names(grid):
         grid.pivot("y", index="nope", columns="a")
     with pytest.raises(ValueError, match="different"):
         grid.pivot("y", index="a", columns="a")
+
+
+def test_pivot_refuses_parameters_that_were_not_crossed(write_script):
+    sr = sensitivity(write_script(LINKED), {"window": [3, 9], "thr": [0.9, 0.1]},
+                     progress=False, max_workers=2)
+    with pytest.raises(ValueError, match=r"'window' and 'thr' were not crossed \(an "
+                                         r"independent sweep.*only 5 of the 3 x 3.*mode='grid'"):
+        sr.pivot("y", index="window", columns="thr")
+
+
+def test_pivot_of_a_linked_grid_lets_the_partner_follow(write_script):
+    sr = sweep(write_script(LINKED), {("window", "min_len"): [(3, 2), (9, 4)], "thr": [0.9]},
+               progress=False, max_workers=2)
+    table = sr.pivot("y", index="window", columns="thr")
+    expected = pd.DataFrame([[lk(w, m, t) for t in (0.5, 0.9)] for w, m in
+                             ((3, 2), (5, 3), (9, 4))],
+                            index=pd.Index([3, 5, 9], name="window"),
+                            columns=pd.Index([0.5, 0.9], name="thr"))
+    pd.testing.assert_frame_equal(table, expected, check_dtype=False)
+    with pytest.raises(ValueError, match="linked: they vary together"):
+        sr.pivot("y", index="window", columns="min_len")
+
+
+def test_pivot_needs_where_for_a_varied_parameter_without_nominal(write_script):
+    script = write_script("""
+        from py3r_script import Output, Param
+        a = Param(name="a")
+        b = Param(1.0, name="b")
+        c = Param(1.0, name="c")
+        Output(a * b + c, name="y")
+    """)
+    sr = sweep(script, {"a": [1.0, 2.0], "b": [2.0], "c": [5.0]}, progress=False,
+               max_workers=2)
+    with pytest.raises(ValueError, match=r"'a' also varies.*no nominal value.*\[1\.0, 2\.0\]"
+                                         r".*where=\{'a': 1\.0\}"):
+        sr.pivot("y", index="b", columns="c")
+    table = sr.pivot("y", index="b", columns="c", where={"a": 2.0})
+    expected = pd.DataFrame([[2.0 * b + c for c in (1.0, 5.0)] for b in (1.0, 2.0)],
+                            index=pd.Index([1.0, 2.0], name="b"),
+                            columns=pd.Index([1.0, 5.0], name="c"))
+    pd.testing.assert_frame_equal(table, expected, check_dtype=False)
+    assert sr.pivot("y", index="b", columns="c", where={"a": 2}).equals(table)  # 2 == 2.0
+    with pytest.raises(ValueError, match=r"no iteration has a=7\.0; its values are"):
+        sr.pivot("y", index="b", columns="c", where={"a": 7.0})
+    with pytest.raises(KeyError, match="'nope' is not a parameter"):
+        sr.pivot("y", index="b", columns="c", where={"nope": 1})
+    with pytest.raises(ValueError, match="'b' is an axis"):
+        sr.pivot("y", index="b", columns="c", where={"b": 1.0})
+
+
+def test_pivot_where_holds_a_grid_without_nominal(write_script):
+    sr = sweep(write_script(LINKED), {"window": [3, 9], "min_len": [1, 2], "thr": [0.1, 0.2]},
+               include_nominal=False, progress=False, max_workers=2)
+    with pytest.raises(ValueError, match=r"no iteration has it at its nominal value 0\.5: "
+                                         r"pass where=\{'thr': 0\.1\}"):
+        sr.pivot("y", index="window", columns="min_len")
+    table = sr.pivot("y", index="window", columns="min_len", where={"thr": 0.2})
+    assert table.to_numpy().ravel().tolist() == pytest.approx(
+        [lk(w, m, 0.2) for w in (3, 9) for m in (1, 2)])
+
+
+def test_pivot_failed_cells_are_nan_and_the_grid_stays_whole(write_script):
+    sr = sweep(write_script(ANALYTIC), {"x": [1.0, 3.0], "b": [-1.0]}, progress=False,
+               max_workers=2)
+    assert len(sr.errors) == 3  # b = -1 raises
+    table = sr.pivot("y", index="x", columns="b")
+    assert list(table.columns) == [-1.0, 1.0] and list(table.index) == [1.0, 2.0, 3.0]
+    assert table[-1.0].isna().all()
+    assert table[1.0].tolist() == pytest.approx([y(x) for x in (1.0, 2.0, 3.0)])
 
 
 # -- concat: tidy stacks of DataFrame and Series outputs ------------------------------------
@@ -307,6 +515,30 @@ def test_concat_a_series_output(tabular):
     assert list(stacked.columns) == ["n", "tag", "val"]
     assert len(stacked) == 8
     assert (stacked["val"] == stacked["n"] * 1.5).all()
+
+
+def test_concat_keeps_a_meaningful_index_and_names_an_unnamed_series(write_script):
+    script = write_script("""
+        import pandas as pd
+        from py3r_script import Output, Param
+        n = Param(2, name="n")
+        rows = pd.Index([f"r{i}" for i in range(n)], name="row")
+        Output(pd.DataFrame({"v": [n * 10 + i for i in range(n)]}, index=rows), name="named")
+        Output(pd.DataFrame({"v": [n] * n}, index=[5 + i for i in range(n)]), name="shifted")
+        Output(pd.Series([n * 1.5] * n), name="bare")
+    """)
+    sr = sensitivity(script, {"n": [1, 3]}, progress=False, max_workers=2)  # n = 2, 1, 3
+    named = sr.concat("named")
+    assert list(named.columns) == ["n", "row", "v"]  # the index is data: kept, by its name
+    assert named["row"].tolist() == ["r0", "r1", "r0", "r0", "r1", "r2"]
+    assert named["v"].tolist() == [20, 21, 10, 30, 31, 32]
+    assert named.index.tolist() == list(range(6))  # and the stack has a fresh index
+    shifted = sr.concat("shifted")
+    assert list(shifted.columns) == ["n", "index", "v"]
+    assert shifted["index"].tolist() == [5, 6, 5, 5, 6, 7]
+    bare = sr.concat("bare")  # an unnamed Series takes the output's name
+    assert list(bare.columns) == ["n", "bare"]
+    assert bare["bare"].tolist() == [3.0, 3.0, 1.5, 4.5, 4.5, 4.5]
 
 
 def test_concat_rejects_non_tabular_and_unknown_outputs(tabular):

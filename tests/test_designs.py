@@ -429,3 +429,145 @@ def test_sensitivity_dry_run_with_linked_keys(marked_script, marker):
     assert isinstance(preview, DryRun)
     assert not marker.exists()
     assert [(p["window"], p["min_len"]) for p in preview.plan.points] == [(5, 3), (3, 2)]
+
+
+# -- sampled types follow the script's defaults ---------------------------------------------
+
+
+def test_int_parameter_log_range_draws_ints_the_script_sees(write_script):
+    script = write_script(SAMPLED)
+    sr = sweep(script, sample={"k": (1, 100, "log"), "x": (0.0, 1.0)}, n=6, seed=0,
+               progress=False, max_workers=2)
+    seen = seen_sampled(sr)
+    assert len(seen) == 6
+    assert {r.outputs["type_k"] for r in sr.records} == {"int"}
+    assert all(1 <= p["k"] <= 100 for p in seen)
+
+
+def test_int_log_range_is_log_uniform_over_the_integers(write_script):
+    script = write_script(SAMPLED)
+    # the float x keeps the 300 points distinct, so no duplicate is dropped
+    planned = plan(script, sample={"k": (1, 999, "log"), "x": (0.0, 1.0)}, n=300,
+                   method="random", seed=4)
+    ks = [p["k"] for p in planned.points]
+    assert len(ks) == 300 and all(type(k) is int and 1 <= k <= 999 for k in ks)
+    # [1, 1000) has three decades of equal log-measure: ~100 draws in each
+    counts = [sum(low <= k < 10 * low for k in ks) for low in (1, 10, 100)]
+    assert sum(counts) == 300
+    assert all(70 <= c <= 130 for c in counts), counts
+    assert max(ks) > 500 and min(ks) < 3  # both ends of the range are reached
+
+
+@pytest.mark.parametrize("seed", [0, 3, 8])
+def test_int_log_range_keeps_one_lhs_draw_per_stratum(write_script, seed):
+    script = write_script(SAMPLED)
+    n, low, high = 5, 1, 100_000
+    planned = plan(script, sample={"k": (low, high, "log")}, n=n, seed=seed)
+    ks = sorted(p["k"] for p in planned.points)
+    assert len(ks) == n  # strata this wide cannot share an integer
+    # stratum s of log space [log 1, log 100001) holds the draws floor(exp(...)) in:
+    bounds = [math.exp(math.log(low) + s / n * (math.log(high + 1) - math.log(low)))
+              for s in range(n + 1)]
+    for s, k in enumerate(ks):
+        assert math.floor(bounds[s]) <= k <= math.floor(bounds[s + 1]), (s, k, bounds)
+
+
+def test_float_range_on_an_int_parameter_draws_ints(write_script):
+    script = write_script(SAMPLED)
+    planned = plan(script, sample={"k": (1.0, 9.0)}, n=30, method="random", seed=1)
+    assert all(type(p["k"]) is int for p in planned.points)
+    assert sorted({p["k"] for p in planned.points}) == list(range(1, 10))
+
+
+@pytest.mark.parametrize("spec", [(0.5, 9.0), (1.0, 9.5, "log")])
+def test_fractional_bounds_on_an_int_parameter_are_refused(marked_script, marker, spec):
+    script = marked_script(SAMPLED)
+    with pytest.raises(ParameterError, match=r"'k' is an int parameter .*default is 3.*"
+                                             r"whole-number bounds.*e\.g\. \(1, 9"):
+        sweep(script, sample={"k": spec}, n=3, progress=False)
+    assert not marker.exists()
+
+
+def test_int_range_on_a_float_parameter_draws_floats(write_script):
+    script = write_script(SAMPLED)  # x defaults to 0.5
+    planned = plan(script, sample={"x": (1, 4)}, n=5, seed=2)
+    xs = [p["x"] for p in planned.points]
+    assert all(type(x) is float for x in xs)
+    assert len(set(xs)) == 5 and all(1.0 <= x < 4.0 for x in xs)
+    assert any(not x.is_integer() for x in xs)  # not ints dressed as floats
+
+
+# -- Latin hypercube: each dimension has its own strata permutation -------------------------
+
+
+def test_lhs_shuffles_the_strata_of_each_dimension_independently(write_script):
+    script = write_script(SAMPLED)
+    n, identical, orders = 10, 0, set()
+    for seed in range(8):
+        planned = plan(script, sample={"x": (0.0, 1.0), "lr": (1.0, 2.0)}, n=n, seed=seed)
+        x_strata = [math.floor(p["x"] * n) for p in planned.points]
+        lr_strata = [math.floor((p["lr"] - 1.0) * n) for p in planned.points]
+        assert sorted(x_strata) == sorted(lr_strata) == list(range(n))  # both stratified
+        identical += x_strata == lr_strata
+        orders.add(tuple(x_strata))
+        mean = (n - 1) / 2
+        cov = sum((a - mean) * (b - mean) for a, b in zip(x_strata, lr_strata))
+        assert cov / sum((a - mean) ** 2 for a in x_strata) < 0.99  # not perfectly correlated
+    assert identical == 0
+    assert len(orders) == 8  # and the points come in a different order for each seed
+    assert tuple(range(n)) not in orders
+
+
+# -- points as a DataFrame, linked values as a 2-D array ------------------------------------
+
+
+def test_points_as_a_dataframe_one_row_per_point_empty_cells_keep_defaults(write_script):
+    pd = pytest.importorskip("pandas")
+    script = write_script(LINKED)
+    frame = pd.DataFrame({"window": [3, None, 9], "thr": [0.25, 0.75, float("nan")]})
+    sr = sweep(script, points=frame, progress=False, max_workers=2)
+    # window is float in pandas (it has an empty cell) but an int knob: it stays int
+    assert seen_linked(sr) == [(3, 3, 0.25), (5, 3, 0.75), (9, 3, 0.5)]
+    assert {r.outputs["types"] for r in sr.records} == {"intint"}
+    whole = plan(script, points=pd.DataFrame({"window": [3, 9], "thr": [0.1, 0.2]}))
+    assert [(type(p["window"]).__name__, p["window"], p["thr"]) for p in whole.points] == [
+        ("int", 3, 0.1), ("int", 9, 0.2)]
+    assert [dict(p) for p in plan(script, points=frame.to_dict("records")[:1]).points] == [
+        {"window": 3.0, "thr": 0.25}]  # a list of dicts is taken as it is
+
+
+def test_linked_values_as_a_2d_array(write_script):
+    np = pytest.importorskip("numpy")
+    script = write_script(LINKED)
+    planned = plan(script, {("window", "min_len"): np.array([[3, 2], [9, 4]])})
+    assert [(p["window"], p["min_len"]) for p in planned.points] == [(3, 2), (9, 4), (5, 3)]
+    assert all(type(p["window"]) is int for p in planned.points)
+
+
+# -- grids exactly as given: include_nominal=False ------------------------------------------
+
+
+def test_grid_without_nominal_runs_exactly_the_product(write_script):
+    script = write_script(LINKED)
+    sr = sweep(script, {"window": [3, 9], "thr": [0.1]}, include_nominal=False,
+               progress=False, max_workers=2)
+    assert seen_linked(sr) == [(3, 3, 0.1), (9, 3, 0.1)]  # no window=5, no thr=0.5
+    with_nominal = plan(script, {"window": [3, 9], "thr": [0.1]})
+    assert len(with_nominal) == 3 * 2
+    linked = plan(script, {("window", "min_len"): [(3, 2), (9, 4)], "thr": [1.23]},
+                  include_nominal=False)
+    # psweep's constant idiom: a one-value list is that value only
+    assert [tuple(p.values()) for p in linked.points] == [(3, 2, 1.23), (9, 4, 1.23)]
+    assert plan(script, {"thr": [1.23]}, include_nominal=False).to_dataframe()[
+        "thr"].tolist() == [1.23]
+
+
+@pytest.mark.parametrize("front", ["plan", "sweep"])
+def test_independent_without_nominal_is_refused(marked_script, marker, front):
+    script = marked_script(LINKED)
+    call = plan if front == "plan" else sweep
+    with pytest.raises(ParameterError, match=r"include_nominal=False is for grids.*baseline"):
+        call(script, {"window": [3, 9]}, mode="independent", include_nominal=False)
+    with pytest.raises(ParameterTypeError, match="True or False"):
+        call(script, {"window": [3, 9]}, include_nominal="no")
+    assert not marker.exists()

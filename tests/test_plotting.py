@@ -11,7 +11,7 @@ import matplotlib
 import pytest
 from matplotlib.figure import Figure
 
-from py3r_script import ScriptResults, sensitivity, sweep
+from py3r_script import ScriptResults, run, sensitivity, sweep
 
 matplotlib.use("Agg")
 
@@ -164,6 +164,133 @@ def test_plot_heatmap_image_ticks_colorbar_and_annotations(grid, tmp_path):
         for col, a in enumerate(table.columns):
             assert cells[(col, row)] == f"{table.loc[b, a]:.3g}"
     assert_png(fig, tmp_path / "heatmap.png")
+
+
+# y = 10 * window + min_len + thr, nominal (5, 3, 0.5)
+LINKED = """
+from py3r_script import Output, Param
+window = Param(5, name="window")
+min_len = Param(3, name="min_len")
+thr = Param(0.5, name="thr")
+Output(window * 10 + min_len + thr, name="y")
+Output([window, min_len], name="lst")
+"""
+
+
+def lk(window=5, min_len=3, thr=0.5):
+    return 10 * window + min_len + thr
+
+
+def curve(ax, label):
+    lines = [line for line in ax.lines if line.get_label() == label]
+    assert len(lines) == 1, [line.get_label() for line in ax.lines]
+    return list(lines[0].get_xdata()), list(lines[0].get_ydata())
+
+
+def test_plot_response_draws_a_linked_pair_along_its_values(write_script):
+    sr = sensitivity(write_script(LINKED), {("window", "min_len"): [(3, 3), (9, 4)],
+                                            "thr": [0.9]}, progress=False, max_workers=2)
+    window, min_len, thr = sr.plot_response("y").axes
+    assert curve(window, "y") == ([3, 5, 9], pytest.approx([lk(3, 3), lk(), lk(9, 4)]))
+    # min_len is 3 at both (3, 3) and the nominal (5, 3): ordered by the linked window too
+    assert curve(min_len, "y") == ([3, 3, 4], pytest.approx([lk(3, 3), lk(), lk(9, 4)]))
+    for ax in (window, min_len):  # the star is the nominal run only, not (3, 3)
+        assert curve(ax, "nominal")[1] == pytest.approx([lk()])
+    assert curve(min_len, "nominal")[0] == [3]
+    assert window.get_xlabel() == "window (linked with min_len)"
+    assert min_len.get_xlabel() == "min_len (linked with window)"
+    assert thr.get_xlabel() == "thr"
+    assert curve(thr, "y") == ([0.5, 0.9], pytest.approx([lk(), lk(thr=0.9)]))
+
+
+def test_plot_response_takes_one_name_and_refuses_a_non_scalar_output(sr, write_script):
+    fig = sr.plot_response("y", "b")  # a str is one name, not the letters of one
+    assert len(fig.axes) == 1 and fig.axes[0].get_xlabel() == "b"
+    linked = sensitivity(write_script(LINKED), {"window": [3]}, progress=False)
+    with pytest.raises(TypeError, match=r"output 'lst' is a list in iteration .*not a scalar "
+                                        r"number: plot_response needs a numeric scalar output"):
+        linked.plot_response("lst")
+
+
+def test_plot_response_of_a_sample_is_a_scatter_of_every_run(write_script):
+    sr = sweep(write_script(LINKED), sample={"window": (1, 9), "thr": (0.0, 1.0)}, n=8,
+               seed=2, progress=False, max_workers=2)
+    runs = [(r.params["window"], r.params["thr"], r.outputs["y"]) for r in sr.records]
+    window, thr = sr.plot_response("y").axes
+    for ax, position in ((window, 0), (thr, 1)):
+        lines = [line for line in ax.lines if line.get_label() == "y"]
+        assert len(lines) == 1 and lines[0].get_linestyle() == "None"  # points, not a curve
+        assert sorted(zip(lines[0].get_xdata(), lines[0].get_ydata())) == sorted(
+            (run[position], run[2]) for run in runs)
+        assert not [line for line in ax.lines if line.get_label() == "nominal"]
+    # y rises with window whatever thr is: the ranks agree except for ties in window
+    assert window.get_title().startswith("y vs window: Spearman ρ = 0.9")
+    assert "Spearman ρ" in thr.get_title()
+
+
+def test_plot_tornado_bars_reach_the_tables_extremes(write_script):
+    script = write_script("""
+        from py3r_script import Output, Param
+        x = Param(1.0, name="x")
+        b = Param(0.0, name="b")
+        Output(x**2 + b, name="y")
+    """)
+    sr = sensitivity(script, {"x": [-3.0, 0.0, 2.0], "b": [0.5]}, progress=False,
+                     max_workers=2)
+    ax = sr.plot_tornado("y").axes[0]
+    # y = x**2 is lowest at the interior x = 0, highest at x = -3 (not at x's ends: 9 and 4)
+    bars = sorted((round(p.get_x(), 9), round(p.get_x() + p.get_width(), 9)) for p in ax.patches)
+    assert bars == [(1.0, 0.0), (1.0, 1.0), (1.0, 1.5), (1.0, 9.0)]
+    labels = sorted(t.get_text() for t in ax.texts)
+    assert labels == ["b=0.5", "x=-3.0", "x=0.0"]  # b's low end is its nominal: no label
+    ends = {t.get_text(): t.xy for t in ax.texts}
+    assert ends["x=0.0"][0] == 0.0 and ends["x=-3.0"][0] == 9.0
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "lowest output", "highest output"]
+    table = sr.sensitivity_table("y").set_index("parameter")
+    assert (table.loc["x", "output_min"], table.loc["x", "output_max"]) == (0.0, 9.0)
+
+
+def test_plot_tornado_with_a_failed_nominal_run_draws_ranges_and_says_so(write_script):
+    script = write_script("""
+        from py3r_script import Output, Param
+        x = Param(1.0, name="x")
+        b = Param(0.0, name="b")
+        if b > 5:
+            raise ValueError("b too big")
+        Output(x**2 + b, name="y")
+    """)
+    sr = sensitivity(script, {"x": [2.0], "b": [1.0, 2.0]}, nominal={"b": 9.0},
+                     progress=False, max_workers=2)
+    assert len(sr.errors) == 2  # the baseline and x = 2, both at b = 9
+    ax = sr.plot_tornado("y").axes[0]
+    assert [(p.get_x(), p.get_width()) for p in ax.patches] == [(2.0, 1.0)]  # b: 2 to 3
+    assert "nominal run has no value" in ax.get_xlabel()
+    assert sorted(t.get_text().split()[0] for t in ax.get_yticklabels()) == ["b", "x"]
+    assert not ax.lines  # no nominal line to draw
+
+
+def test_plot_tornado_refuses_what_it_cannot_draw(write_script):
+    script = write_script(LINKED)
+    with pytest.raises(ValueError, match="no parameter varies"):
+        run(script).plot_tornado("y")
+    sampled = sweep(script, sample={"window": (1, 9)}, n=3, seed=0, progress=False)
+    with pytest.raises(ValueError, match=r"Latin-hypercube sample.*sensitivity_table"):
+        sampled.plot_tornado("y")
+
+
+def test_plot_heatmap_refuses_an_independent_sweep_and_honours_where(write_script):
+    script = write_script(LINKED)
+    independent = sensitivity(script, {"window": [3, 9], "thr": [0.9]}, progress=False,
+                              max_workers=2)
+    with pytest.raises(ValueError, match="not crossed"):
+        independent.plot_heatmap("y", x="thr", y="window")
+    grid = sweep(script, {"window": [3, 9], "min_len": [1, 2], "thr": [0.1, 0.2]},
+                 include_nominal=False, progress=False, max_workers=2)
+    ax = grid.plot_heatmap("y", x="min_len", y="window", where={"thr": 0.2}).axes[0]
+    assert ax.get_title() == "y (thr=0.2)"
+    assert ax.images[0].get_array().tolist() == [[lk(w, m, 0.2) for m in (1, 2)]
+                                                 for w in (3, 9)]
 
 
 @pytest.mark.parametrize("call", [
