@@ -119,7 +119,7 @@ class Study:
     # -- writing ------------------------------------------------------------------------
     def begin_sweep(self, sweep: SweepInfo) -> int:
         """Record a new sweep; returns its sequence number in the study."""
-        git_commit, git_dirty = git_state(Path(sweep.script).parent)
+        git_commit, git_dirty = git_state(Path(sweep.script))
         self.mark_abandoned()
         with studyfile.transaction(self._con) as con:
             seq = con.execute("SELECT COALESCE(MAX(sweep_seq), -1) + 1 FROM sweeps").fetchone()[0]

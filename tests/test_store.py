@@ -405,10 +405,17 @@ def test_git_commit_and_dirty_flag_are_recorded(tmp_path, write_script, monkeypa
     outside.mkdir()
     (outside / "script.py").write_bytes(script.read_bytes())
     sensitivity(outside / "script.py", {"x": [1]}, store=db, progress=False)
+    _git(repo, "checkout", "-q", "notes.txt")  # clean again, but the script is not committed:
+    (repo / "sub").mkdir()
+    untracked = repo / "sub" / "new.py"
+    untracked.write_bytes(script.read_bytes())
+    sensitivity(untracked, {"x": [1]}, store=db, progress=False)
+    (repo / ".gitignore").write_text("sub/\n")  # nor when git is told to ignore it
+    sensitivity(untracked, {"x": [1]}, store=db, progress=False)
 
     rows = _query(db, "SELECT git_commit, git_dirty FROM sweeps ORDER BY sweep_seq")
     assert [(r["git_commit"], r["git_dirty"]) for r in rows] == [
-        (head, 0), (head, 1), (None, None),
+        (head, 0), (head, 1), (None, None), (head, 1), (head, 1),
     ]
 
 
