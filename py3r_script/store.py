@@ -26,7 +26,7 @@ from typing import IO, TYPE_CHECKING, Any, Callable
 
 from . import studyfile
 from .errors import StoreError
-from .paramset import ParamSet, is_scalar
+from .paramset import ParamSet, plain_scalar
 from .provenance import git_state, package_version, pid_alive
 from .records import FrozenOutputs, IterationRecord
 from .studyfile import SCHEMA_VERSION
@@ -197,7 +197,7 @@ class Study:
 
     def _dump_output(self, iteration_id: str, name: str, value: Any) -> tuple[str, Any]:
         """Pickle one output: inline when small, streamed to a side file when large."""
-        scalar = value if is_scalar(value) else None
+        scalar = plain_scalar(value)[1]
         sink = _SpillWriter(INLINE_LIMIT, lambda: self._side_file(iteration_id, name))
         import cloudpickle
 

@@ -419,6 +419,38 @@ def test_git_commit_and_dirty_flag_are_recorded(tmp_path, write_script, monkeypa
     ]
 
 
+def test_numpy_and_pandas_scalars_are_sql_values(tmp_path, write_script):
+    script = write_script(
+        """
+        import numpy as np
+        import pandas as pd
+        from py3r_script import Output, Param
+        x = Param(1, name="x")
+        Output(np.int64(x) * 3, name="i64")
+        Output(np.float32(x) / 2, name="f32")
+        Output(np.float64(x) / 4, name="f64")
+        Output(np.bool_(x > 0), name="flag")
+        Output(pd.Series([1.0, 2.0]).mean(), name="mean")
+        Output(pd.DataFrame({"a": [1, 2]})["a"].sum(), name="total")
+        Output(np.arange(3), name="array")
+        """
+    )
+    db = tmp_path / "study.db"
+    run(script, store=db)
+    with closing(sqlite3.connect(db)) as con:
+        row = pd.read_sql("SELECT * FROM runs", con).iloc[0]
+    assert [row[n] for n in ("i64", "f32", "f64", "flag", "mean", "total")] == [
+        3, 0.5, 0.25, 1, 1.5, 3]
+    assert row["array"] is None  # not a scalar: in the blob only
+    stored = {r["name"]: (r["value"], r["t"], r["type"]) for r in _query(
+        db, "SELECT name, value, typeof(value) AS t, type FROM outputs")}
+    assert stored["i64"] == (3, "integer", "numpy.int64")
+    assert stored["f32"] == (0.5, "real", "numpy.float32")
+    assert stored["flag"][:2] == (1, "integer") and stored["flag"][2].startswith("numpy.bool")
+    assert stored["total"] == (3, "integer", "numpy.int64")
+    assert load(db)[{}]["i64"] == 3
+
+
 # --------------------------------------------------------------------------------------
 # reuse and re-run rules
 # --------------------------------------------------------------------------------------
