@@ -21,6 +21,7 @@ import socket
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import index
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Callable
 
@@ -79,6 +80,10 @@ class Study:
     """
 
     def __init__(self, path: str | os.PathLike[str], *, create: bool = True) -> None:
+        if isinstance(path, bool) or not isinstance(path, (str, os.PathLike)):
+            raise TypeError(
+                f"a study is given by the path of its database file (a str or os.PathLike, "
+                f"e.g. store='study.db'), not {type(path).__name__} {path!r}")
         self.path = Path(path)
         self.outputs_dir = Path(f"{self.path}-outputs")
         if self.path.is_dir():
@@ -279,12 +284,21 @@ class Study:
 
     def sweep_id(self, sweep: str | int) -> str:
         """The id of a sweep given by id, id prefix or sequence number (negative: from the end)."""
-        if isinstance(sweep, int):
+        if not isinstance(sweep, str):
+            try:
+                if isinstance(sweep, bool):
+                    raise TypeError
+                number = index(sweep)
+            except TypeError:
+                raise TypeError(
+                    f"sweep= takes a sweep id (a str, or a unique prefix of one) or its number "
+                    f"in the study (an int; -1 for the latest), not {type(sweep).__name__} "
+                    f"{sweep!r}") from None
             rows = self._con.execute("SELECT sweep_id FROM sweeps ORDER BY sweep_seq").fetchall()
             try:
-                return rows[sweep][0]
+                return rows[number][0]
             except IndexError:
-                raise StoreError(f"no sweep number {sweep}: the study has {len(rows)}") from None
+                raise StoreError(f"no sweep number {number}: the study has {len(rows)}") from None
         rows = self._con.execute(
             "SELECT sweep_id FROM sweeps WHERE substr(sweep_id, 1, ?) = ?", (len(sweep), sweep)
         ).fetchall() if sweep else []

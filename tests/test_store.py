@@ -1326,3 +1326,22 @@ def test_different_argv_or_env_is_not_reused(tmp_path, write_script):
     record = load(db).records[-1]
     assert record.argv == ("b.csv",) and dict(record.env) == {"FLAVOUR": "mint"}
     assert record.python == "{}.{}.{}".format(*sys.version_info[:3])
+
+
+def test_store_and_sweep_of_the_wrong_type_are_type_errors(tmp_path, write_script,
+                                                           two_sweeps):
+    counter = tmp_path / "counter.txt"
+    script = _counting_script(write_script, counter)
+    for store in (True, 1, b"study.db"):
+        with pytest.raises(TypeError, match="store= takes the path of a study database"):
+            sensitivity(script, {"x": [1]}, store=store, progress=False)
+    with pytest.raises(TypeError, match="path of its database file"):
+        load(True)
+    assert not counter.exists()
+    db, (first, _) = two_sweeps
+    for sweep in (1.5, True):
+        with pytest.raises(TypeError, match=r"sweep= takes a sweep id \(a str.*an int"):
+            load(db, sweep=sweep)
+    import numpy as np
+
+    assert load(db, sweep=np.int64(0)).records[0].sweep_id == first
