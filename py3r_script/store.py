@@ -555,12 +555,30 @@ class Study:
         return added
 
     def backup(self) -> Path:
-        """Copy the database consistently to ``<name>.bak-<UTC time>``; return that path."""
+        """Copy the study consistently to ``<name>.bak-<UTC time>``; return that path.
+
+        The database is copied with SQLite's backup API; side files go to the copy's own
+        ``<name>.bak-<UTC time>-outputs/`` folder (hard links when the filesystem allows, as
+        side files never change once written), so the copy stands on its own. Working
+        folders (``workdir=``) are not copied: the copy records their paths.
+        """
         stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
         target = self.path.with_name(f"{self.path.name}.bak-{stamp}")
-        copy = sqlite3.connect(target)
+        try:
+            copy = sqlite3.connect(target, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot back up {self.path} to {target}: {exc}") from None
         try:
             self._con.backup(copy)
+            files = [r[0] for r in copy.execute(
+                "SELECT DISTINCT file FROM outputs WHERE file IS NOT NULL")]
+            for file in files:  # those of the copied snapshot
+                _link_or_copy(self.path.parent / file, target.parent / _moved(file, target))
+            copy.create_function("moved", 1, lambda file: _moved(file, target),
+                                 deterministic=True)
+            copy.execute("UPDATE outputs SET file = moved(file) WHERE file IS NOT NULL")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot back up {self.path} to {target}: {exc}") from None
         finally:
             copy.close()
         return target
@@ -620,6 +638,16 @@ class _SpillWriter:
         if self._file is not None:
             self._file.close()
             self._tmp.unlink(missing_ok=True)
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, target)
+    except FileNotFoundError:
+        return  # deleted meanwhile: the copy lists it as unavailable, like the study would
+    except OSError:  # another filesystem, or one without hard links
+        shutil.copyfile(source, target)
 
 
 def _writer_of(name: str) -> tuple[str, str]:

@@ -1804,6 +1804,26 @@ def test_what_a_driver_killed_mid_write_leaves_is_removed(tmp_path, write_script
     assert _integrity(db) == "ok" and _scalar(db, "SELECT COUNT(*) FROM iterations") == 0
 
 
+def test_a_backup_carries_its_own_side_files(tmp_path, write_script):
+    counter = tmp_path / "counter.txt"
+    script = _counting_script(
+        write_script, counter, extra='Output(bytes([x]) * (2 * 1024 * 1024), name="big")\n')
+    db = tmp_path / "study.db"
+    sensitivity(script, {"x": [1]}, store=db, progress=False)
+    sensitivity(script, {"x": [1, 2]}, store=db, backup=True, progress=False)
+    (backup,) = (p for p in tmp_path.glob("study.db.bak-*") if p.is_file())
+    assert Path(f"{backup}-outputs").is_dir()
+    files = [r[0] for r in _query(backup, "SELECT file FROM outputs WHERE file IS NOT NULL")]
+    assert len(files) == 2
+    assert all(f.startswith(f"{backup.name}-outputs/") for f in files)
+    shutil.rmtree(f"{db}-outputs")  # the study's own side files are gone: the copy stands alone
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        copy = load(backup)
+    assert copy[{"x": 1}]["big"] == b"\x01" * (2 * 1024 * 1024)
+    assert len(copy.records) == 2
+
+
 def test_runs_view_keeps_bookkeeping_names_for_bookkeeping(tmp_path, write_script):
     script = write_script(
         """
