@@ -316,6 +316,53 @@ class Study:
         digest = hashlib.sha256(name.encode()).hexdigest()[:12]
         return self.outputs_dir / iteration_id[:2] / f"{iteration_id}-{digest}.pkl"
 
+    def set_label(self, sweep: str | int, label: str | None) -> None:
+        """Name a sweep (or rename it, or with ``None`` unname it) and the iterations it ran.
+
+        >>> with Study("oft_study.db") as study:  # doctest: +SKIP
+        ...     study.set_label(-1, "fine scan")
+        """
+        if label is not None and not isinstance(label, str):
+            raise TypeError(f"a label is a str (or None to remove it), not {label!r}")
+        sweep_id = self.sweep_id(sweep)
+        with self._transaction() as con:
+            con.execute("UPDATE sweeps SET label = ? WHERE sweep_id = ?", (label, sweep_id))
+            con.execute("UPDATE iterations SET label = ? WHERE sweep_id = ?", (label, sweep_id))
+
+    def delete(self, iteration_ids: str | Iterable[str]) -> int:
+        """Remove iterations from the study for good; returns how many.
+
+        Their rows, parameters, outputs and places in every sweep's plan go in one
+        transaction, then their side files; working folders (``workdir=``) are left alone.
+        Ids are full iteration ids (``_iteration_id``); if one is not in the study, nothing
+        is deleted.
+
+        >>> with Study("oft_study.db") as study:  # doctest: +SKIP
+        ...     study.delete(["3f2a9c..."])
+        1
+        """
+        ids = [iteration_ids] if isinstance(iteration_ids, str) else list(iteration_ids)
+        if not all(isinstance(i, str) for i in ids):
+            raise TypeError(f"iteration ids are str (the _iteration_id column), got {ids!r}")
+        key = json.dumps(ids)
+        with self._transaction() as con:
+            found = {r[0] for r in con.execute(
+                "SELECT iteration_id FROM iterations WHERE iteration_id IN "
+                "(SELECT value FROM json_each(?))", (key,))}
+            unknown = [i for i in ids if i not in found]
+            if unknown:
+                raise StoreError(f"no iteration {unknown[0]!r} in {self.path}, so nothing was "
+                                 "deleted; give full ids from the _iteration_id column")
+            files = [r[0] for r in con.execute(
+                "SELECT file FROM outputs WHERE file IS NOT NULL AND iteration_id IN "
+                "(SELECT value FROM json_each(?))", (key,))]
+            for table in ("sweep_items", "params", "outputs", "iterations"):
+                con.execute(f"DELETE FROM {table} WHERE iteration_id IN "
+                            "(SELECT value FROM json_each(?))", (key,))
+        for file in files:  # rows first: no row ever points at a missing file
+            (self.path.parent / file).unlink(missing_ok=True)
+        return len(found)
+
     # -- reading ------------------------------------------------------------------------
     def reusable(
         self,

@@ -1622,6 +1622,8 @@ def test_a_read_only_study_can_still_be_read(tmp_path, write_script):
         with Study(db, create=False) as study:
             assert study.read_only
             assert study.sweeps()["n_done"].tolist() == [3]
+            with pytest.raises(StoreError, match="read-only"):
+                study.set_label(0, "no")
         preview = sensitivity(script, {"x": [1, 2, 3]}, store=db, dry_run=True)
         assert list(preview.actions) == ["reuse"] * 3 + ["run"]
         with pytest.raises(StoreError, match="cannot be written"):
@@ -1822,6 +1824,51 @@ def test_a_backup_carries_its_own_side_files(tmp_path, write_script):
         copy = load(backup)
     assert copy[{"x": 1}]["big"] == b"\x01" * (2 * 1024 * 1024)
     assert len(copy.records) == 2
+
+
+def test_set_label_names_a_sweep_and_its_iterations_afterwards(tmp_path, write_script):
+    counter = tmp_path / "counter.txt"
+    script = _counting_script(write_script, counter)
+    db = tmp_path / "study.db"
+    sensitivity(script, {"x": [1]}, store=db, progress=False)
+    sensitivity(script, {"x": [1, 2]}, store=db, label="second", progress=False)
+    with Study(db) as study:
+        study.set_label(0, "coarse")
+        study.set_label(-1, None)
+        with pytest.raises(TypeError, match="label is a str"):
+            study.set_label(0, 3)  # type: ignore[arg-type]
+        assert study.sweeps()["label"].fillna("").tolist() == ["coarse", ""]
+    frame = load(db).to_dataframe(meta=True)
+    assert dict(zip(frame["x"], frame["_label"].fillna(""))) == {0: "coarse", 1: "coarse", 2: ""}
+    assert _query(db, "SELECT _label FROM runs")[0][0] == "coarse"
+
+
+def test_delete_removes_iterations_with_their_side_files(tmp_path, write_script):
+    counter = tmp_path / "counter.txt"
+    script = _counting_script(
+        write_script, counter, extra='Output(bytes([x]) * (2 * 1024 * 1024), name="big")\n')
+    db = tmp_path / "study.db"
+    sensitivity(script, {"x": [1, 2]}, store=db, progress=False)
+    sensitivity(script, {"x": [1]}, store=db, progress=False)  # x=1 also in a second sweep
+    rows = {json.loads(r["params_json"])["x"]: r for r in _query(
+        db, "SELECT i.iteration_id, i.params_json, o.file FROM iterations i "
+            "JOIN outputs o USING (iteration_id) WHERE o.file IS NOT NULL")}
+    doomed = rows[1]["iteration_id"]
+    with Study(db) as study:
+        with pytest.raises(StoreError, match="nothing was deleted"):
+            study.delete([doomed, "not-an-iteration"])
+        assert study.delete(doomed) == 1
+    assert not (db.parent / rows[1]["file"]).exists()
+    assert (db.parent / rows[2]["file"]).exists()
+    for table in ("iterations", "params", "outputs", "sweep_items"):
+        assert _scalar(db, f"SELECT COUNT(*) FROM {table} WHERE iteration_id = ?",
+                       [doomed]) == 0
+    assert _integrity(db) == "ok"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert sorted(load(db).to_dataframe(outputs=["y"])["x"]) == [0, 2]
+    sensitivity(script, {"x": [1, 2]}, store=db, progress=False)
+    assert _lines(counter) == ["0", "1", "2", "1"]  # only the deleted one ran again
 
 
 def test_runs_view_keeps_bookkeeping_names_for_bookkeeping(tmp_path, write_script):
