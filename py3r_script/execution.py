@@ -79,8 +79,8 @@ def execute(
 
     def finished(index: int, record: IterationRecord) -> None:
         slots[index] = record
-        if study is not None and sweep_id is not None:
-            study.add(record, sweep_id=sweep_id, plan_index=index)
+        if study is not None and sweep_id is not None:  # as stored: with its sequence numbers
+            slots[index] = study.add(record, sweep_id=sweep_id, plan_index=index)
         bar.update(record)
 
     status = "interrupted"

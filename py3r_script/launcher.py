@@ -312,6 +312,7 @@ def _record(task: IterationTask, started: float, **fields: Any) -> IterationReco
         requested_outputs=task.outputs,
         host=socket.gethostname(),
         python=fields.pop("python", None) or _python_version(task.python),
+        interpreter=task.python,
         argv=task.argv,
         env=dict(task.env),
         workdir=task.workdir,

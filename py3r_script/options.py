@@ -113,6 +113,11 @@ def check_options(options: RunOptions) -> int:
     resolve_python(options.python)
     if options.label is not None and not isinstance(options.label, str):
         raise ParameterTypeError(f"label must be a str, got {options.label!r}")
+    store = options.store
+    if store is not None and (isinstance(store, bool) or not isinstance(store, (str, os.PathLike))):
+        raise ParameterTypeError(
+            f"store= takes the path of a study database file, e.g. store='study.db', "
+            f"not {type(store).__name__} {store!r}")
     if (options.backup or options.rerun) and options.store is None:
         flag = "backup" if options.backup else "rerun"
         raise ParameterError(f"{flag}=True needs store=... (a study database)")

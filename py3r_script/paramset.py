@@ -12,12 +12,31 @@ from .errors import ParameterTypeError
 Scalar = Union[bool, int, float, str, None]
 _SCALAR_TYPES = (bool, int, float, str, type(None))
 
-__all__ = ["ParamSet", "Scalar", "is_scalar", "to_scalar", "value_key"]
+__all__ = ["ParamSet", "Scalar", "is_scalar", "plain_scalar", "to_scalar", "value_key"]
 
 
 def is_scalar(value: object) -> bool:
     """Whether ``value`` is a plain ``bool | int | float | str | None``."""
     return type(value) in _SCALAR_TYPES
+
+
+def plain_scalar(value: object) -> tuple[bool, Scalar]:
+    """``(True, scalar)`` when ``value`` is a plain scalar or a NumPy scalar holding one
+    (unwrapped with ``.item()``: ``np.int64(3)`` gives ``3``), else ``(False, None)``.
+
+    >>> plain_scalar(3), plain_scalar([3])
+    ((True, 3), (False, None))
+    """
+    if type(value) in _SCALAR_TYPES:
+        return True, value  # type: ignore[return-value]
+    module = type(value).__module__
+    if module == "numpy" or module.startswith("numpy."):
+        item = getattr(value, "item", None)
+        if callable(item) and getattr(value, "ndim", 1) == 0:
+            converted = item()
+            if type(converted) in _SCALAR_TYPES:
+                return True, converted
+    return False, None
 
 
 def to_scalar(value: object, *, what: str) -> Scalar:
@@ -30,15 +49,9 @@ def to_scalar(value: object, *, what: str) -> Scalar:
     >>> to_scalar(3, what="window")
     3
     """
-    if type(value) in _SCALAR_TYPES:
-        return value  # type: ignore[return-value]
-    module = type(value).__module__
-    if module == "numpy" or module.startswith("numpy."):
-        item = getattr(value, "item", None)
-        if callable(item) and getattr(value, "ndim", 1) == 0:
-            converted = item()
-            if type(converted) in _SCALAR_TYPES:
-                return converted
+    plain, converted = plain_scalar(value)
+    if plain:
+        return converted
     for base in (bool, int, float, str):
         if isinstance(value, base):
             return base(value)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
-__all__ = ["git_state", "package_version", "pid_alive"]
+__all__ = ["git_state", "interpreter_version", "package_version", "pid_alive"]
 
 
 def pid_alive(pid: int) -> bool:
@@ -24,20 +25,39 @@ def pid_alive(pid: int) -> bool:
         return True
 
 
-def git_state(folder: Path) -> tuple[str | None, bool | None]:
-    """The commit and dirty flag of the git repository holding ``folder``, if any."""
+def git_state(script: Path) -> tuple[str | None, bool | None]:
+    """The commit of the git repository holding ``script``, if any, and whether the script
+    differs from it: a change to a tracked file, or the script itself not tracked."""
+    def git(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["git", "-C", str(script.parent), *args], capture_output=True,
+                              text=True, timeout=10, stdin=subprocess.DEVNULL)
+
     try:
-        commit = subprocess.run(
-            ["git", "-C", str(folder), "rev-parse", "HEAD"],
-            capture_output=True, text=True, timeout=10, check=True,
-        ).stdout.strip()
-        status = subprocess.run(
-            ["git", "-C", str(folder), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True, text=True, timeout=10, check=True,
-        ).stdout
+        status = git("status", "--porcelain=v2", "--branch", "--untracked-files=no")
+        if status.returncode != 0:
+            return None, None  # not in a repository (or git cannot read it)
+        tracked = git("ls-files", "--error-unmatch", "--", script.name).returncode == 0
     except (OSError, subprocess.SubprocessError):
         return None, None
-    return commit or None, bool(status.strip())
+    lines = status.stdout.splitlines()
+    commit = next((line.split()[2] for line in lines if line.startswith("# branch.oid ")), None)
+    if commit is None or commit == "(initial)":
+        return None, None
+    changed = any(line and not line.startswith("#") for line in lines)
+    return commit, changed or not tracked
+
+
+def interpreter_version(python: str) -> str:
+    """The ``X.Y.Z`` version of the interpreter ``python`` (``""`` when it does not run)."""
+    if os.path.realpath(python) == os.path.realpath(sys.executable):
+        return "{}.{}.{}".format(*sys.version_info[:3])
+    try:
+        return subprocess.run(
+            [python, "-c", "import sys; print('{}.{}.{}'.format(*sys.version_info[:3]))"],
+            capture_output=True, text=True, timeout=30, check=True, stdin=subprocess.DEVNULL,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
 
 
 def package_version() -> str:

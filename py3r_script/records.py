@@ -17,17 +17,32 @@ could not start; ``cancelled``: stopped by the user (Ctrl-C)."""
 
 
 class FrozenOutputs(Mapping[str, Any]):
-    """A read-only mapping of output name to captured value (picklable)."""
+    """A read-only mapping of output name to captured value (picklable).
 
-    __slots__ = ("_data",)
+    ``unavailable`` maps the names of outputs that were captured but cannot be loaded any
+    more (say a study's side file was deleted) to the reason; they are not in the mapping,
+    and asking for one raises a ``KeyError`` giving that reason.
+    """
 
-    def __init__(self, data: Mapping[str, Any] | None = None) -> None:
+    __slots__ = ("_data", "_unavailable")
+
+    def __init__(self, data: Mapping[str, Any] | None = None,
+                 unavailable: Mapping[str, str] | None = None) -> None:
         self._data = dict(data or {})
+        self._unavailable = dict(unavailable or {})
+
+    @property
+    def unavailable(self) -> dict[str, str]:
+        """Outputs that were captured but could not be loaded: name -> why."""
+        return dict(self._unavailable)
 
     def __getitem__(self, name: str) -> Any:
         try:
             return self._data[name]
         except KeyError:
+            if name in self._unavailable:
+                raise KeyError(f"output {name!r} of this iteration could not be loaded: "
+                               f"{self._unavailable[name]}") from None
             available = ", ".join(map(repr, self._data)) or "none"
             raise KeyError(f"no output {name!r} in this iteration; captured: {available}") from None
 
@@ -38,10 +53,11 @@ class FrozenOutputs(Mapping[str, Any]):
         return len(self._data)
 
     def __repr__(self) -> str:
-        return f"FrozenOutputs({', '.join(self._data)})"
+        missing = f"; unavailable: {', '.join(self._unavailable)}" if self._unavailable else ""
+        return f"FrozenOutputs({', '.join(self._data)}{missing})"
 
-    def __reduce__(self) -> tuple[type[FrozenOutputs], tuple[dict[str, Any]]]:
-        return (FrozenOutputs, (self._data,))
+    def __reduce__(self) -> tuple[type[FrozenOutputs], tuple[dict[str, Any], dict[str, str]]]:
+        return (FrozenOutputs, (self._data, self._unavailable))
 
 
 @dataclass(frozen=True)
@@ -50,6 +66,9 @@ class IterationRecord:
 
     Built once, by whoever launched the child (the local runner, a pool worker, a Dask
     worker), then kept unchanged by ``ScriptResults``, the study store and the DataFrame.
+    ``python`` is the child's Python version and ``interpreter`` the path it was started
+    with; ``iteration_seq`` and ``sweep_seq`` are the sequence numbers a study gave the
+    iteration and the sweep that ran it (``None`` without a study).
 
     Examples
     --------
@@ -83,6 +102,9 @@ class IterationRecord:
     label: str | None = None
     argv: tuple[str, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict)
+    interpreter: str = ""
+    iteration_seq: int | None = None
+    sweep_seq: int | None = None
 
     @property
     def ok(self) -> bool:

@@ -17,8 +17,10 @@ if TYPE_CHECKING:
 __all__ = ["ScriptResults"]
 
 _META_COLUMNS = (
-    "_sweep_id", "_iteration_id", "_plan_index", "_status", "_error", "_duration_s",
+    "_sweep_id", "_sweep_seq", "_iteration_id", "_iteration_seq", "_plan_index",
+    "_params_sha256", "_status", "_error", "_exit_code", "_signal", "_duration_s",
     "_started_utc", "_finished_utc", "_host", "_stopped_early", "_script_sha256", "_label",
+    "_workdir",
 )
 
 
@@ -204,8 +206,13 @@ class ScriptResults:
         a script change) has a row for each run; ``meta=True`` tells them apart.
 
         Columns are the parameter names, then the outputs (``outputs`` selects and orders
-        them). ``meta=True`` adds bookkeeping columns (``_sweep_id``, ``_iteration_id``,
-        ``_plan_index`` (position in the sweep that ran it), ``_status``, ``_duration_s``, ...);
+        them). ``meta=True`` adds bookkeeping columns: ``_sweep_id`` and ``_sweep_seq`` (of the
+        sweep that ran the iteration), ``_iteration_id``, ``_iteration_seq`` (its number in
+        the study; both sequence numbers are empty without a store), ``_plan_index``
+        (position in the sweep that ran it), ``_params_sha256`` (the parameter set's stable
+        hash), ``_status``, ``_error``, ``_exit_code``, ``_signal``, ``_duration_s``,
+        ``_started_utc``, ``_finished_utc``, ``_host``, ``_stopped_early``,
+        ``_script_sha256``, ``_label`` and ``_workdir``;
         ``include_failed=True`` adds failed iterations
         with missing outputs as ``None`` (and implies the ``_status``/``_error`` columns).
 
@@ -239,6 +246,8 @@ class ScriptResults:
         if meta or include_failed:
             for column in ("_started_utc", "_finished_utc"):
                 frame[column] = pd.to_datetime(frame[column], unit="s", utc=True)
+            for column in ("_sweep_seq", "_iteration_seq", "_exit_code"):  # ints, or missing
+                frame[column] = frame[column].astype("Int64")
         return frame
 
     # -- analysis (see analysis.py and plotting.py) ---------------------------------------
@@ -390,9 +399,10 @@ def _scalar_output(record: IterationRecord, name: str, param_names: Sequence[str
 
 def _meta(record: IterationRecord) -> list[Any]:
     return [
-        record.sweep_id, record.iteration_id, record.index, record.status, record.error,
-        record.duration, record.started, record.finished, record.host, record.stopped_early,
-        record.script_sha256, record.label,
+        record.sweep_id, record.sweep_seq, record.iteration_id, record.iteration_seq,
+        record.index, record.params.digest, record.status, record.error, record.exit_code,
+        record.signal, record.duration, record.started, record.finished, record.host,
+        record.stopped_early, record.script_sha256, record.label, record.workdir,
     ]
 
 

@@ -352,14 +352,14 @@ def execute_plan(
     study = _open_study(options)
     try:
         points = _complete(info, plan)
+        python = resolve_python(options.python)
         reusable = {} if study is None or options.rerun else study.reusable(
-            script_sha256, requested, options.argv or (), options.env)
+            script_sha256, requested, options.argv or (), options.env, python=python,
+            declared=None if info.dynamic_outputs else info.output_names)
         reuse = [reusable.get(point.digest) for point in points]
         if options.dry_run:
             return DryRun(plan, ["reuse" if r else "run" for r in reuse], reuse,
                           None if options.store is None else str(options.store))
-        if study is not None and options.backup:
-            study.backup()
         sweep_id = uuid.uuid4().hex
         output_names = list(requested) if requested is not None else info.output_names
         if study is not None:
@@ -367,17 +367,17 @@ def execute_plan(
                 sweep_id=sweep_id, script=script, script_sha256=script_sha256, mode=plan.mode,
                 param_names=plan.param_names, nominal=plan.nominal, requested_outputs=requested,
                 output_names=output_names, n_planned=len(plan), cwd=os.getcwd(),
-                label=options.label,
+                label=options.label, design=plan.design,
             ))
-        reused = {} if study is None else {
-            r.iteration_id: r for r in study.records(ids=[r for r in reuse if r])}
+        reused = {} if study is None else {r.iteration_id: r for r in study.records(
+            ids=[r for r in reuse if r], outputs=requested)}
         template = IterationTask(
             script=script, params=plan.nominal, outputs=requested,
             stop_after_outputs=options.stop_after_outputs, sweep_id=sweep_id,
             script_sha256=script_sha256, cwd=os.getcwd(), timeout=options.timeout,
             capture_limit=options.capture_limit, label=options.label,
             env=tuple((options.env or {}).items()), argv=tuple(options.argv or ()),
-            python=resolve_python(options.python),
+            python=python,
         )
         items: list[Item] = []
         for index, (point, reused_id) in enumerate(zip(points, reuse)):
@@ -467,9 +467,10 @@ def _open_study(options: RunOptions) -> Study | None:
     if options.store is None:
         return None
     path = Path(options.store)
-    if options.dry_run and (not path.exists() or path.stat().st_size == 0):
-        return None  # a preview never creates the study
-    return Study(path)
+    if options.dry_run:  # a preview never creates, upgrades or otherwise changes the study
+        exists = path.exists() and path.stat().st_size > 0
+        return Study(path, read_only=True) if exists else None
+    return Study(path, backup=options.backup)  # the copy is taken before anything changes
 
 
 def _sha256(path: str) -> str:

@@ -5,7 +5,10 @@ failure) with its parameters, outputs, captured output tails and provenance. A s
 the same store reuses iterations that already succeeded for the same script content,
 parameter set and requested outputs, so an interrupted or extended sweep only runs what is
 missing. Outputs whose pickle exceeds ``INLINE_LIMIT`` bytes live in side files next to the
-database (``<study>.db-outputs/``), written by streaming, never held twice in memory.
+database (``<study>.db-outputs/``), written by streaming, never held twice in memory, first
+under ``partial/`` with the writer's pid and host in the name, then moved into place. An
+output that can no longer be loaded (a side file deleted or cut short) leaves its
+iteration listed, without that output, and makes the iteration run again when reused.
 See the README's "Study database" section for the schema.
 """
 
@@ -19,20 +22,26 @@ import platform
 import shutil
 import socket
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+import sys
+import warnings
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, replace
+from operator import index
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Callable
+from typing import IO, TYPE_CHECKING, Any
 
 from . import studyfile
 from .errors import StoreError
-from .paramset import ParamSet, is_scalar
-from .provenance import git_state, package_version, pid_alive
+from .paramset import ParamSet, plain_scalar
+from .provenance import git_state, interpreter_version, package_version, pid_alive
 from .records import FrozenOutputs, IterationRecord
 from .studyfile import SCHEMA_VERSION
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from .planning import Design
 
 __all__ = ["INLINE_LIMIT", "SCHEMA_VERSION", "StoreError", "Study", "load", "merge"]
 
@@ -55,6 +64,32 @@ class SweepInfo:
     n_planned: int
     cwd: str
     label: str | None = None
+    design: Design | None = None
+
+
+_PARTIAL = "partial"  # the side-file folder's subfolder for files still being written
+_SWEEP_COLUMNS = (
+    "sweep_id", "sweep_seq", "created_utc", "finished_utc", "status", "script",
+    "script_sha256", "mode", "param_names", "nominal_json", "requested_outputs",
+    "output_names", "n_planned", "cwd", "python", "package_version", "host", "platform",
+    "git_commit", "git_dirty", "driver_pid", "label", "design_json",
+)
+_ITERATION_COLUMNS = (
+    "iteration_id", "iteration_seq", "sweep_id", "plan_index", "params_json", "params_sha256",
+    "script", "script_sha256", "requested_outputs", "status", "error", "error_type",
+    "exit_code", "signal", "stopped_early", "started_utc", "finished_utc", "started",
+    "finished", "duration_s", "stdout", "stderr", "host", "python", "workdir",
+    "params_seen_json", "label", "argv_json", "env_json", "interpreter",
+)
+
+
+def _insert(table: str, columns: Sequence[str]) -> str:
+    return (f"INSERT INTO {table} ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' * len(columns))})")
+
+
+def _design_key(design: Design | None) -> str | None:
+    return None if design is None else json.dumps(design.to_json(), sort_keys=True)
 
 
 def _utc(timestamp: float) -> str:
@@ -72,39 +107,92 @@ def _outputs_key(outputs: Sequence[str] | None) -> str | None:
 class Study:
     """An open study database.
 
+    ``Study(path)`` creates the study if the file does not exist (or is empty) and upgrades
+    one written by an older py3r-script; ``create=False`` only opens an existing one. A study
+    this process cannot write (a read-only file or folder) opens read-only, as does any with
+    ``read_only=True``: then nothing on disk changes. ``backup=True`` copies an existing
+    study (see :meth:`backup`) before anything changes it, an upgrade included.
+
     Examples
     --------
     >>> with Study("oft_study.db") as study:  # doctest: +SKIP
     ...     records = study.records()
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, create: bool = True) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, create: bool = True,
+                 backup: bool = False, read_only: bool = False) -> None:
+        if isinstance(path, bool) or not isinstance(path, (str, os.PathLike)):
+            raise TypeError(
+                f"a study is given by the path of its database file (a str or os.PathLike, "
+                f"e.g. store='study.db'), not {type(path).__name__} {path!r}")
         self.path = Path(path)
         self.outputs_dir = Path(f"{self.path}-outputs")
+        self.backup_path: Path | None = None
+        """Where ``backup=True`` copied the study, if it did."""
         if self.path.is_dir():
             raise StoreError(f"{self.path} is a folder; store= takes a database file path")
         exists = self.path.exists() and self.path.stat().st_size > 0
-        if not exists and not create:
+        if not exists and (read_only or not create):
             raise StoreError(f"no study at {str(self.path)!r}: the file does not exist or is empty")
         if not self.path.parent.is_dir():
             raise StoreError(f"cannot create the study {self.path}: the folder "
                              f"{self.path.parent} does not exist")
         if exists:
             studyfile.check_study_file(self.path)
-        self._con = studyfile.connect(self.path)
-        try:
-            if not exists or self._con.execute("PRAGMA user_version").fetchone()[0] == 0:
-                studyfile.create(self._con, f"py3r-script {package_version()}")
-            studyfile.migrate(self._con, self.path)
-            self._view_params = {
-                r[0] for r in self._con.execute("SELECT DISTINCT name FROM params")
-            }
-            self._view_outputs = {
-                r[0] for r in self._con.execute("SELECT DISTINCT name FROM outputs")
-            }
-        except BaseException:
-            self._con.close()
-            raise
+        writable = not exists or studyfile.writable(self.path)
+        if create and not read_only and not writable:
+            raise StoreError(
+                f"the study {self.path} cannot be written by this process (the file or its "
+                "folder is read-only), so a sweep cannot store iterations in it; make it "
+                "writable, or copy the study (and its '-outputs' folder) somewhere writable. "
+                "load() still reads it.")
+        self.read_only = read_only or not writable
+        """True when this connection cannot change the study."""
+        if self.read_only:
+            self._con = studyfile.open_read_only(self.path)
+        else:
+            self._con = studyfile.connect(self.path)
+            try:
+                self._prepare(exists, backup)
+            except BaseException:
+                self._con.close()
+                raise
+        self._view_params = {r[0] for r in self._con.execute("SELECT DISTINCT name FROM params")}
+        self._view_outputs = {r[0] for r in self._con.execute("SELECT DISTINCT name FROM outputs")}
+
+    def _prepare(self, exists: bool, backup: bool) -> None:
+        """Create, back up and upgrade the study as needed; tidy what dead writers left."""
+        version = self._con.execute("PRAGMA user_version").fetchone()[0]
+        if not exists or version == 0:
+            studyfile.create(self._con, f"py3r-script {package_version()}")
+        elif backup:
+            self.backup_path = self.backup()  # before an upgrade, too
+        if 0 < version < SCHEMA_VERSION:
+            self._refuse_live_older_writers()
+        partial = [*self.outputs_dir.joinpath(_PARTIAL).glob("*@*@*")]
+        if studyfile.migrate(self._con, self.path) == 1:
+            partial += self.outputs_dir.glob("*/*.pkl.tmp*")  # schema 1 wrote them in place
+        self._remove_partial_files(partial)
+
+    def _refuse_live_older_writers(self) -> None:
+        """Upgrading under a running older py3r-script would make its next commits fail."""
+        self.mark_abandoned()
+        running = self._con.execute(
+            "SELECT driver_pid FROM sweeps WHERE status = 'running' AND host = ?",
+            (socket.gethostname(),)).fetchall()
+        if running:
+            raise StoreError(
+                f"{self.path} needs upgrading to study schema {SCHEMA_VERSION}, but a sweep "
+                f"of an older py3r-script (process {running[0][0]}) is still writing it; let "
+                "it finish (or stop it), then open the study again")
+
+    def _remove_partial_files(self, files: Iterable[Path]) -> None:
+        """Delete side files that a writer on this host died while writing."""
+        host = socket.gethostname()
+        for file in files:
+            pid, where = _writer_of(file.name)
+            if pid.isdigit() and where in ("", host) and not pid_alive(int(pid)):
+                file.unlink(missing_ok=True)
 
     def __enter__(self) -> Study:
         return self
@@ -116,25 +204,33 @@ class Study:
         """Close the database connection (``with Study(...)`` does it for you)."""
         self._con.close()
 
+    def _require_writable(self) -> None:
+        if self.read_only:
+            raise StoreError(
+                f"{self.path} is open read-only (this process cannot write the file or its "
+                "folder, or read_only=True), so it cannot be changed")
+
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        self._require_writable()
+        return studyfile.transaction(self._con)
+
     # -- writing ------------------------------------------------------------------------
     def begin_sweep(self, sweep: SweepInfo) -> int:
         """Record a new sweep; returns its sequence number in the study."""
-        git_commit, git_dirty = git_state(Path(sweep.script).parent)
+        git_commit, git_dirty = git_state(Path(sweep.script))
         self.mark_abandoned()
-        with studyfile.transaction(self._con) as con:
+        with self._transaction() as con:
             seq = con.execute("SELECT COALESCE(MAX(sweep_seq), -1) + 1 FROM sweeps").fetchone()[0]
-            con.execute(
-                "INSERT INTO sweeps VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    sweep.sweep_id, seq, _dt.datetime.now(_dt.timezone.utc).isoformat(), None,
-                    "running", sweep.script, sweep.script_sha256, sweep.mode,
-                    json.dumps(list(sweep.param_names)), sweep.nominal.to_json(),
-                    _outputs_key(sweep.requested_outputs), json.dumps(list(sweep.output_names)),
-                    sweep.n_planned, sweep.cwd, platform.python_version(), package_version(),
-                    socket.gethostname(), platform.platform(), git_commit,
-                    None if git_dirty is None else int(git_dirty), os.getpid(), sweep.label,
-                ),
-            )
+            con.execute(_insert("sweeps", _SWEEP_COLUMNS), (
+                sweep.sweep_id, seq, _dt.datetime.now(_dt.timezone.utc).isoformat(), None,
+                "running", sweep.script, sweep.script_sha256, sweep.mode,
+                json.dumps(list(sweep.param_names)), sweep.nominal.to_json(),
+                _outputs_key(sweep.requested_outputs), json.dumps(list(sweep.output_names)),
+                sweep.n_planned, sweep.cwd, platform.python_version(), package_version(),
+                socket.gethostname(), platform.platform(), git_commit,
+                None if git_dirty is None else int(git_dirty), os.getpid(), sweep.label,
+                _design_key(sweep.design),
+            ))
         return seq
 
     def mark_abandoned(self) -> int:
@@ -146,7 +242,7 @@ class Study:
         ).fetchall()
         gone = [row[0] for row in rows if row[1] is not None and not pid_alive(row[1])]
         if gone:
-            with studyfile.transaction(self._con) as con:
+            with self._transaction() as con:
                 con.executemany(
                     "UPDATE sweeps SET status = 'interrupted' WHERE sweep_id = ? "
                     "AND status = 'running'", [(sweep_id,) for sweep_id in gone])
@@ -154,24 +250,26 @@ class Study:
 
     def finish_sweep(self, sweep_id: str, status: str) -> None:
         """Mark a sweep ``finished`` or ``interrupted``."""
-        with studyfile.transaction(self._con) as con:
+        with self._transaction() as con:
             con.execute(
                 "UPDATE sweeps SET status = ?, finished_utc = ? WHERE sweep_id = ?",
                 (status, _dt.datetime.now(_dt.timezone.utc).isoformat(), sweep_id),
             )
 
-    def add(self, record: IterationRecord, *, sweep_id: str, plan_index: int) -> None:
-        """Commit one finished iteration (and its outputs) in a single transaction."""
+    def add(self, record: IterationRecord, *, sweep_id: str, plan_index: int
+            ) -> IterationRecord:
+        """Commit one finished iteration (and its outputs) in a single transaction.
+
+        Returns the record as stored: the same, with the sequence numbers the study gave it
+        and the sweep that ran it.
+        """
         stored = [self._dump_output(record.iteration_id, n, v) for n, v in record.outputs.items()]
-        with studyfile.transaction(self._con) as con:
+        with self._transaction() as con:
             seq = con.execute(
                 "SELECT COALESCE(MAX(iteration_seq), -1) + 1 FROM iterations"
             ).fetchone()[0]
-            con.execute(
-                "INSERT INTO iterations VALUES "
-                "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                _iteration_row(record, seq, plan_index),
-            )
+            con.execute(_insert("iterations", _ITERATION_COLUMNS),
+                        _iteration_row(record, seq, plan_index))
             con.executemany(
                 "INSERT INTO params VALUES (?,?,?,?)",
                 [(record.iteration_id, n, v, type(v).__name__) for n, v in record.params.items()],
@@ -184,21 +282,26 @@ class Study:
                 "INSERT INTO sweep_items VALUES (?,?,?,0)",
                 (sweep_id, plan_index, record.iteration_id),
             )
+            sweep_seq = con.execute("SELECT sweep_seq FROM sweeps WHERE sweep_id = ?",
+                                    (record.sweep_id,)).fetchone()
             if not (set(record.params) <= self._view_params
                     and set(record.outputs) <= self._view_outputs):
                 self._view_params, self._view_outputs = studyfile.rebuild_view(con)
+        return replace(record, iteration_seq=seq,
+                       sweep_seq=None if sweep_seq is None else sweep_seq[0])
 
     def add_reused(self, iteration_id: str, *, sweep_id: str, plan_index: int) -> None:
         """Note that a sweep took an already stored iteration instead of running it again."""
-        with studyfile.transaction(self._con) as con:
+        with self._transaction() as con:
             con.execute(
                 "INSERT INTO sweep_items VALUES (?,?,?,1)", (sweep_id, plan_index, iteration_id)
             )
 
     def _dump_output(self, iteration_id: str, name: str, value: Any) -> tuple[str, Any]:
         """Pickle one output: inline when small, streamed to a side file when large."""
-        scalar = value if is_scalar(value) else None
-        sink = _SpillWriter(INLINE_LIMIT, lambda: self._side_file(iteration_id, name))
+        scalar = plain_scalar(value)[1]
+        sink = _SpillWriter(INLINE_LIMIT, self._side_file(iteration_id, name),
+                            self.outputs_dir / _PARTIAL)
         import cloudpickle
 
         try:
@@ -213,78 +316,223 @@ class Study:
         digest = hashlib.sha256(name.encode()).hexdigest()[:12]
         return self.outputs_dir / iteration_id[:2] / f"{iteration_id}-{digest}.pkl"
 
+    def set_label(self, sweep: str | int, label: str | None) -> None:
+        """Name a sweep (or rename it, or with ``None`` unname it) and the iterations it ran.
+
+        >>> with Study("oft_study.db") as study:  # doctest: +SKIP
+        ...     study.set_label(-1, "fine scan")
+        """
+        if label is not None and not isinstance(label, str):
+            raise TypeError(f"a label is a str (or None to remove it), not {label!r}")
+        sweep_id = self.sweep_id(sweep)
+        with self._transaction() as con:
+            con.execute("UPDATE sweeps SET label = ? WHERE sweep_id = ?", (label, sweep_id))
+            con.execute("UPDATE iterations SET label = ? WHERE sweep_id = ?", (label, sweep_id))
+
+    def delete(self, iteration_ids: str | Iterable[str]) -> int:
+        """Remove iterations from the study for good; returns how many.
+
+        Their rows, parameters, outputs and places in every sweep's plan go in one
+        transaction, then their side files; working folders (``workdir=``) are left alone.
+        Ids are full iteration ids (``_iteration_id``); if one is not in the study, nothing
+        is deleted.
+
+        >>> with Study("oft_study.db") as study:  # doctest: +SKIP
+        ...     study.delete(["3f2a9c..."])
+        1
+        """
+        ids = [iteration_ids] if isinstance(iteration_ids, str) else list(iteration_ids)
+        if not all(isinstance(i, str) for i in ids):
+            raise TypeError(f"iteration ids are str (the _iteration_id column), got {ids!r}")
+        key = json.dumps(ids)
+        with self._transaction() as con:
+            found = {r[0] for r in con.execute(
+                "SELECT iteration_id FROM iterations WHERE iteration_id IN "
+                "(SELECT value FROM json_each(?))", (key,))}
+            unknown = [i for i in ids if i not in found]
+            if unknown:
+                raise StoreError(f"no iteration {unknown[0]!r} in {self.path}, so nothing was "
+                                 "deleted; give full ids from the _iteration_id column")
+            files = [r[0] for r in con.execute(
+                "SELECT file FROM outputs WHERE file IS NOT NULL AND iteration_id IN "
+                "(SELECT value FROM json_each(?))", (key,))]
+            for table in ("sweep_items", "params", "outputs", "iterations"):
+                con.execute(f"DELETE FROM {table} WHERE iteration_id IN "
+                            "(SELECT value FROM json_each(?))", (key,))
+        for file in files:  # rows first: no row ever points at a missing file
+            (self.path.parent / file).unlink(missing_ok=True)
+        return len(found)
+
     # -- reading ------------------------------------------------------------------------
     def reusable(
         self,
         script_sha256: str,
-        requested_outputs: Sequence[str] | None,
+        requested_outputs: Collection[str] | None,
         argv: Sequence[str] = (),
         env: Mapping[str, str] | None = None,
+        *,
+        python: str | None = None,
+        declared: Collection[str] | None = None,
     ) -> dict[str, str]:
-        """Successful iterations of this script content, outputs, arguments and environment
-        additions: parameter-set digest -> iteration id (the latest)."""
+        """Successful iterations that can stand for a new run: parameter-set digest ->
+        iteration id (the latest).
+
+        They ran the same script content with the same arguments, environment additions and
+        interpreter (``python``: its path and version; default this one), and captured every
+        requested output, still loadable. The outputs are a set: order does not matter and an
+        iteration that captured more serves a request for fewer. ``requested_outputs=None``
+        (everything the script outputs) is served by an iteration that captured everything,
+        or, given the script's ``declared`` outputs (when it names them all statically),
+        at least those.
+        """
+        interpreter = python or sys.executable
         rows = self._con.execute(
-            "SELECT params_sha256, iteration_id FROM iterations WHERE script_sha256 = ? AND "
-            "status = 'ok' AND requested_outputs IS ? AND argv_json = ? AND env_json = ? "
-            "ORDER BY iteration_seq",
-            (script_sha256, _outputs_key(requested_outputs), json.dumps(list(argv)),
-             _env_key(env or {})),
+            "SELECT i.iteration_id, i.params_sha256, i.requested_outputs IS NULL, o.name, "
+            "o.file, o.size FROM iterations i LEFT JOIN outputs o USING (iteration_id) "
+            "WHERE i.script_sha256 = ? AND i.status = 'ok' AND i.argv_json = ? AND "
+            "i.env_json = ? AND i.interpreter = ? AND i.python = ? "
+            "ORDER BY i.iteration_seq, o.position",
+            (script_sha256, json.dumps(list(argv)), _env_key(env or {}), interpreter,
+             interpreter_version(interpreter)),
         )
-        return dict(rows.fetchall())
+        candidates: dict[str, tuple[str, bool, dict[str, tuple[str | None, int]]]] = {}
+        for iteration_id, digest, everything, name, file, size in rows:
+            entry = candidates.setdefault(iteration_id, (digest, bool(everything), {}))
+            if name is not None:
+                entry[2][name] = (file, size)
+        found: dict[str, str] = {}
+        for iteration_id, (digest, everything, captured) in candidates.items():
+            if requested_outputs is not None:
+                serves = self._loadable(captured, requested_outputs)
+            else:
+                serves = (everything and self._loadable(captured, captured)) or (
+                    declared is not None and self._loadable(captured, declared))
+            if serves:
+                found[digest] = iteration_id
+        return found
+
+    def _loadable(self, captured: Mapping[str, tuple[str | None, int]],
+                  names: Iterable[str]) -> bool:
+        """Whether every output in ``names`` was captured and its side file (if any) is
+        whole: present, with the size it was written with."""
+        for name in names:
+            if name not in captured:
+                return False
+            file, size = captured[name]
+            if file is not None:
+                try:
+                    if (self.path.parent / file).stat().st_size != size:
+                        return False
+                except OSError:
+                    return False
+        return True
 
     def records(
-        self, *, sweep: str | int | None = None, ids: Iterable[str] | None = None
+        self, *, sweep: str | int | None = None, ids: Iterable[str] | None = None,
+        outputs: Collection[str] | None = None,
     ) -> list[IterationRecord]:
-        """Stored records: the whole study in run order, one sweep's plan, or given ids."""
+        """Stored records: the whole study in run order, one sweep's plan, or given ids.
+
+        ``outputs`` loads only those outputs (all by default). An output that cannot be
+        loaded (its side file deleted or cut short) is left out of its record, which says
+        why in ``record.outputs.unavailable``, with a warning naming the files.
+        """
         if ids is not None:
             wanted = list(ids)
-            by_id = {r.iteration_id: r for r in self._select("i.iteration_id IN (SELECT value "
-                                                             "FROM json_each(?))",
-                                                             (json.dumps(wanted),))}
+            by_id = {r.iteration_id: r for r in self._select(
+                "i.iteration_id IN (SELECT value FROM json_each(?))", (json.dumps(wanted),),
+                outputs)}
             return [by_id[i] for i in wanted if i in by_id]
         if sweep is None:
-            return self._select("1", ())
+            return self._select("1", (), outputs)
         sweep_id = self.sweep_id(sweep)
         ids_in_plan = [row[0] for row in self._con.execute(
             "SELECT iteration_id FROM sweep_items WHERE sweep_id = ? ORDER BY plan_index",
             (sweep_id,))]
-        return self.records(ids=ids_in_plan)
+        return self.records(ids=ids_in_plan, outputs=outputs)
 
-    def _select(self, where: str, args: tuple[Any, ...]) -> list[IterationRecord]:
+    def _select(self, where: str, args: tuple[Any, ...],
+                outputs: Collection[str] | None = None) -> list[IterationRecord]:
         rows = self._con.execute(
-            f"SELECT i.* FROM iterations i WHERE {where} ORDER BY i.iteration_seq", args
+            f"SELECT i.*, s.sweep_seq FROM iterations i LEFT JOIN sweeps s USING (sweep_id) "
+            f"WHERE {where} ORDER BY i.iteration_seq", args
         ).fetchall()
-        outputs: dict[str, dict[str, Any]] = {}
-        for iteration_id, name, blob, file in self._con.execute(
-            f"SELECT o.iteration_id, o.name, o.blob, o.file FROM outputs o "
-            f"JOIN iterations i USING (iteration_id) WHERE {where} "
-            "ORDER BY i.iteration_seq, o.position", args
+        only = "" if outputs is None else " AND o.name IN (SELECT value FROM json_each(?))"
+        values: dict[str, dict[str, Any]] = {}
+        unavailable: dict[str, dict[str, str]] = {}
+        for iteration_id, name, blob, file, size in self._con.execute(
+            f"SELECT o.iteration_id, o.name, o.blob, o.file, o.size FROM outputs o "
+            f"JOIN iterations i USING (iteration_id) WHERE {where}{only} "
+            "ORDER BY i.iteration_seq, o.position",
+            args if outputs is None else (*args, json.dumps(list(outputs))),
         ):
-            outputs.setdefault(iteration_id, {})[name] = self._load_output(blob, file)
-        return [_record_from_row(row, outputs.get(row["iteration_id"], {})) for row in rows]
+            try:
+                values.setdefault(iteration_id, {})[name] = self._load_output(blob, file, size)
+            except _Unloadable as problem:
+                unavailable.setdefault(iteration_id, {})[name] = str(problem)
+        records = [_record_from_row(row, values.get(row["iteration_id"], {}),
+                                    unavailable.get(row["iteration_id"])) for row in rows]
+        if unavailable:
+            self._warn_unavailable(records)
+        return records
 
-    def _load_output(self, blob: bytes | None, file: str | None) -> Any:
+    def _load_output(self, blob: bytes | None, file: str | None, size: int) -> Any:
         import pickle
 
         if file is None:
-            return pickle.loads(blob)  # type: ignore[arg-type]
+            try:
+                return pickle.loads(blob)  # type: ignore[arg-type]
+            except Exception as exc:
+                raise _Unloadable(f"its stored value cannot be unpickled here "
+                                  f"({type(exc).__name__}: {exc})") from None
+        path = self.path.parent / file
         try:
-            with open(self.path.parent / file, "rb") as handle:
+            with open(path, "rb") as handle:
+                actual = os.fstat(handle.fileno()).st_size
+                if actual != size:
+                    raise _Unloadable(f"its side file {path} is cut short ({actual} of "
+                                      f"{size} bytes)")
                 return pickle.load(handle)
         except FileNotFoundError:
-            raise StoreError(
-                f"output file {file} of study {self.path} is missing; the study's "
-                f"'{self.outputs_dir.name}' folder must stay next to the database"
-            ) from None
+            raise _Unloadable(
+                f"its side file {path} is missing (the '{self.outputs_dir.name}' folder must "
+                "stay next to the database)") from None
+        except _Unloadable:
+            raise
+        except Exception as exc:
+            raise _Unloadable(f"its side file {path} cannot be read "
+                              f"({type(exc).__name__}: {exc})") from None
+
+    def _warn_unavailable(self, records: Iterable[IterationRecord]) -> None:
+        broken = [(r.iteration_id, name, why) for r in records
+                  for name, why in r.outputs.unavailable.items()]
+        ids = list(dict.fromkeys(i for i, _, _ in broken))
+        shown = "; ".join(f"output {name!r} of iteration {i}: {why}"
+                          for i, name, why in broken[:3])
+        more = f"; and {len(broken) - 3} more" if len(broken) > 3 else ""
+        warnings.warn(
+            f"{len(broken)} output(s) of {len(ids)} iteration(s) in {self.path} could not be "
+            f"loaded and are left out of their records: {shown}{more}. A sweep with this "
+            "store runs those iterations again; Study.delete(ids) removes them.",
+            UserWarning, stacklevel=4)
 
     def sweep_id(self, sweep: str | int) -> str:
         """The id of a sweep given by id, id prefix or sequence number (negative: from the end)."""
-        if isinstance(sweep, int):
+        if not isinstance(sweep, str):
+            try:
+                if isinstance(sweep, bool):
+                    raise TypeError
+                number = index(sweep)
+            except TypeError:
+                raise TypeError(
+                    f"sweep= takes a sweep id (a str, or a unique prefix of one) or its number "
+                    f"in the study (an int; -1 for the latest), not {type(sweep).__name__} "
+                    f"{sweep!r}") from None
             rows = self._con.execute("SELECT sweep_id FROM sweeps ORDER BY sweep_seq").fetchall()
             try:
-                return rows[sweep][0]
+                return rows[number][0]
             except IndexError:
-                raise StoreError(f"no sweep number {sweep}: the study has {len(rows)}") from None
+                raise StoreError(f"no sweep number {number}: the study has {len(rows)}") from None
         rows = self._con.execute(
             "SELECT sweep_id FROM sweeps WHERE substr(sweep_id, 1, ?) = ?", (len(sweep), sweep)
         ).fetchall() if sweep else []
@@ -305,7 +553,8 @@ class Study:
         """One row per sweep: id, when, status, script, planned and stored counts, provenance."""
         import pandas as pd
 
-        self.mark_abandoned()
+        if not self.read_only:
+            self.mark_abandoned()
         return pd.read_sql(
             "SELECT s.*, (SELECT COUNT(*) FROM sweep_items t WHERE t.sweep_id = s.sweep_id) "
             "AS n_done, (SELECT COUNT(*) FROM sweep_items t JOIN iterations i USING "
@@ -329,6 +578,7 @@ class Study:
         if not source.is_file() or source.stat().st_size == 0:
             raise StoreError(f"no study at {str(source)!r} to merge")
         studyfile.check_study_file(source)
+        self._require_writable()
         con = self._con
         con.execute("ATTACH DATABASE ? AS src", (str(source),))
         try:
@@ -341,10 +591,10 @@ class Study:
                 "SELECT o.file FROM src.outputs o WHERE o.file IS NOT NULL AND o.iteration_id "
                 "NOT IN (SELECT iteration_id FROM main.iterations)").fetchall()
             for (file,) in files:  # files first, rows after: no row points at a missing file
-                target = self.path.parent / _moved(file, source, self.path)
+                target = self.path.parent / _moved(file, self.path)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(source.parent / file, target)
-            with studyfile.transaction(con):
+            with self._transaction():
                 added = _copy_missing(con, source, self.path)
                 self._view_params, self._view_outputs = studyfile.rebuild_view(con)
         finally:
@@ -352,26 +602,51 @@ class Study:
         return added
 
     def backup(self) -> Path:
-        """Copy the database consistently to ``<name>.bak-<UTC time>``; return that path."""
+        """Copy the study consistently to ``<name>.bak-<UTC time>``; return that path.
+
+        The database is copied with SQLite's backup API; side files go to the copy's own
+        ``<name>.bak-<UTC time>-outputs/`` folder (hard links when the filesystem allows, as
+        side files never change once written), so the copy stands on its own. Working
+        folders (``workdir=``) are not copied: the copy records their paths.
+        """
         stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
         target = self.path.with_name(f"{self.path.name}.bak-{stamp}")
-        copy = sqlite3.connect(target)
+        try:
+            copy = sqlite3.connect(target, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot back up {self.path} to {target}: {exc}") from None
         try:
             self._con.backup(copy)
+            files = [r[0] for r in copy.execute(
+                "SELECT DISTINCT file FROM outputs WHERE file IS NOT NULL")]
+            for file in files:  # those of the copied snapshot
+                _link_or_copy(self.path.parent / file, target.parent / _moved(file, target))
+            copy.create_function("moved", 1, lambda file: _moved(file, target),
+                                 deterministic=True)
+            copy.execute("UPDATE outputs SET file = moved(file) WHERE file IS NOT NULL")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot back up {self.path} to {target}: {exc}") from None
         finally:
             copy.close()
         return target
 
 
-class _SpillWriter:
-    """A binary sink that keeps up to ``limit`` bytes in memory, then streams to a file."""
+class _Unloadable(Exception):
+    """A stored output cannot be loaded; the message says why, naming the file."""
 
-    def __init__(self, limit: int, target: Callable[[], Path]) -> None:
+
+class _SpillWriter:
+    """A binary sink that keeps up to ``limit`` bytes in memory, then streams to a file.
+
+    The file is written under ``partial`` as ``<pid>@<host>@<name>`` and moved to ``path``
+    when complete, so what a killed writer leaves is recognisable, and removable.
+    """
+
+    def __init__(self, limit: int, path: Path, partial: Path) -> None:
         self._limit = limit
-        self._target = target
+        self._path = path
+        self._tmp = partial / f"{os.getpid()}@{socket.gethostname()}@{path.name}"
         self._buffer: bytearray | None = bytearray()
-        self._path: Path | None = None
-        self._tmp: Path | None = None
         self._file: IO[bytes] | None = None
         self.size = 0
 
@@ -392,9 +667,7 @@ class _SpillWriter:
         return count
 
     def _spill(self) -> None:
-        self._path = self._target()
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        self._tmp = self._path.with_name(self._path.name + f".tmp{os.getpid()}")
+        self._tmp.parent.mkdir(parents=True, exist_ok=True)
         self._file = open(self._tmp, "wb")
         self._file.write(self._buffer or b"")
         self._buffer = None
@@ -404,19 +677,37 @@ class _SpillWriter:
         if self._file is None:
             return bytes(self._buffer or b""), None
         self._file.close()
-        assert self._tmp is not None and self._path is not None
+        self._path.parent.mkdir(parents=True, exist_ok=True)
         os.replace(self._tmp, self._path)
         return None, os.path.relpath(self._path, base)
 
     def discard(self) -> None:
         if self._file is not None:
             self._file.close()
-            assert self._tmp is not None
             self._tmp.unlink(missing_ok=True)
 
 
-def _moved(file: str, source: Path, target: Path) -> str:
-    """Where a side file of ``source`` goes beside ``target`` (same layout, our folder)."""
+def _link_or_copy(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, target)
+    except FileNotFoundError:
+        return  # deleted meanwhile: the copy lists it as unavailable, like the study would
+    except OSError:  # another filesystem, or one without hard links
+        shutil.copyfile(source, target)
+
+
+def _writer_of(name: str) -> tuple[str, str]:
+    """The pid and host that wrote a partial side file (host ``""``: unknown, before
+    schema 2, when it was ``<name>.tmp<pid>`` beside the finished files)."""
+    if "@" in name:
+        pid, host, _ = name.split("@", 2)
+        return pid, host
+    return name.rpartition(".tmp")[2], ""
+
+
+def _moved(file: str, target: Path) -> str:
+    """Where a side file of another study goes beside ``target`` (same layout, its folder)."""
     return str(Path(f"{target.name}-outputs", *Path(file).parts[1:]))
 
 
@@ -452,7 +743,7 @@ def _copy_missing(con: sqlite3.Connection, source: Path, target: Path) -> int:
                 "IN (SELECT iteration_id FROM temp.merging)").fetchall():
             con.execute("UPDATE main.outputs SET file = ? WHERE file = ? AND iteration_id IN "
                         "(SELECT iteration_id FROM temp.merging)",
-                        (_moved(file, source, target), file))
+                        (_moved(file, target), file))
         con.execute(f"INSERT OR IGNORE INTO main.sweep_items SELECT {select('sweep_items', {})} "
                     "FROM src.sweep_items s")
         return con.execute("SELECT COUNT(*) FROM temp.merging").fetchone()[0]
@@ -475,16 +766,17 @@ def _iteration_row(record: IterationRecord, seq: int, plan_index: int) -> tuple[
         _utc(record.finished), record.started, record.finished, record.duration, record.stdout,
         record.stderr, record.host, record.python, record.workdir,
         json.dumps(dict(record.params_seen), default=repr), record.label,
-        json.dumps(list(record.argv)), _env_key(record.env),
+        json.dumps(list(record.argv)), _env_key(record.env), record.interpreter or None,
     )
 
 
-def _record_from_row(row: sqlite3.Row, outputs: dict[str, Any]) -> IterationRecord:
+def _record_from_row(row: sqlite3.Row, outputs: dict[str, Any],
+                     unavailable: dict[str, str] | None = None) -> IterationRecord:
     requested = row["requested_outputs"]
     return IterationRecord(
         params=ParamSet(json.loads(row["params_json"])),
         status=row["status"],
-        outputs=FrozenOutputs(outputs),
+        outputs=FrozenOutputs(outputs, unavailable),
         error=row["error"],
         error_type=row["error_type"],
         exit_code=row["exit_code"],
@@ -507,6 +799,9 @@ def _record_from_row(row: sqlite3.Row, outputs: dict[str, Any]) -> IterationReco
         label=row["label"],
         argv=tuple(json.loads(row["argv_json"])),
         env=json.loads(row["env_json"]),
+        interpreter=row["interpreter"] or "",
+        iteration_seq=row["iteration_seq"],
+        sweep_seq=row["sweep_seq"],
     )
 
 
@@ -533,12 +828,19 @@ def load(path: str | os.PathLike[str], *, sweep: str | int | None = None) -> Any
         A sweep id (or a unique prefix), or its number in the study (``-1``: the latest).
         Without it, every iteration of the study, in the order they finished.
 
+    Returns
+    -------
+    ScriptResults
+        Its ``design`` is the sweep's (for a whole study: the one all its sweeps share, else
+        ``None``). A study this process cannot write is read without being changed.
+
     Examples
     --------
     >>> all_runs = load("oft_study.db")  # doctest: +SKIP
     >>> all_runs.to_dataframe(meta=True)  # doctest: +SKIP
     >>> latest = load("oft_study.db", sweep=-1)  # doctest: +SKIP
     """
+    from .planning import Design
     from .results import ScriptResults
 
     with Study(path, create=False) as study:
@@ -555,7 +857,10 @@ def load(path: str | os.PathLike[str], *, sweep: str | int | None = None) -> Any
         output_names.update(dict.fromkeys(json.loads(row["output_names"])))
     nominal = json.loads(rows[-1]["nominal_json"]) if rows else {}
     scripts = sorted({row["script"] for row in rows})
+    designs = {row["design_json"] for row in rows}
+    common = designs.pop() if len(designs) == 1 else None
     return ScriptResults(
         list(param_names), list(output_names), records, nominal=nominal,
         script=scripts[0] if len(scripts) == 1 else str(path),
+        design=None if common is None else Design.from_json(json.loads(common)),
     )

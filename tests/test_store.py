@@ -18,6 +18,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from contextlib import closing
 from pathlib import Path
@@ -157,6 +158,55 @@ def _start(driver: Path, log: Path) -> subprocess.Popen:
 def _siblings(db: Path) -> list[str]:
     """Files and folders next to ``db`` whose name starts with its name (db, -wal, ...)."""
     return sorted(p.name for p in db.parent.iterdir() if p.name.startswith(db.name))
+
+
+def _dead_pid() -> int:
+    """The pid of a process that has just exited (and been reaped)."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def _make_read_only(*paths: Path) -> Callable[[], None]:
+    """Make ``paths`` unwritable by this process; returns the function that undoes it.
+
+    chmod is enough for a normal user; root ignores permissions, so then the immutable
+    flag (``chattr +i``) is set as well, or the test is skipped.
+    """
+    modes = {path: path.stat().st_mode for path in paths}
+    flagged: list[Path] = []
+
+    def undo() -> None:
+        for path in reversed(flagged):
+            subprocess.run(["chattr", "-i", str(path)], check=True, timeout=30)
+        for path, mode in modes.items():
+            path.chmod(mode)
+
+    for path in paths:
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    if os.geteuid() == 0:
+        for path in paths:
+            done = shutil.which("chattr") is not None and subprocess.run(
+                ["chattr", "+i", str(path)], capture_output=True, timeout=30).returncode == 0
+            if not done:
+                undo()
+                pytest.skip("running as root where chattr +i is unavailable: nothing is "
+                            "read-only for root")
+            flagged.append(path)
+    return undo
+
+
+def _as_schema_1(db: Path) -> None:
+    """Roll a study back to what the previous py3r-script wrote: study schema 1."""
+    with closing(sqlite3.connect(db, isolation_level=None)) as con:
+        con.execute("ALTER TABLE sweeps DROP COLUMN design_json")
+        con.execute("ALTER TABLE iterations DROP COLUMN interpreter")
+        con.execute("PRAGMA user_version = 1")
+
+
+def _columns(db: Path) -> dict[str, list[str]]:
+    tables = [r[0] for r in _query(db, "SELECT name FROM sqlite_master WHERE type = 'table'")]
+    return {t: [r["name"] for r in _query(db, f"PRAGMA table_info({t})")] for t in tables}
 
 
 # --------------------------------------------------------------------------------------
@@ -370,6 +420,82 @@ def test_capture_limit_keeps_only_the_tail(tmp_path, write_script):
     assert sr.records[0].stdout == rows[0]["stdout"]
 
 
+def test_numpy_and_pandas_scalars_are_sql_values(tmp_path, write_script):
+    script = write_script(
+        """
+        import numpy as np
+        import pandas as pd
+        from py3r_script import Output, Param
+        x = Param(1, name="x")
+        Output(np.int64(x) * 3, name="i64")
+        Output(np.float32(x) / 2, name="f32")
+        Output(np.float64(x) / 4, name="f64")
+        Output(np.bool_(x > 0), name="flag")
+        Output(pd.Series([1.0, 2.0]).mean(), name="mean")
+        Output(pd.DataFrame({"a": [1, 2]})["a"].sum(), name="total")
+        Output(np.arange(3), name="array")
+        """
+    )
+    db = tmp_path / "study.db"
+    run(script, store=db)
+    with closing(sqlite3.connect(db)) as con:
+        row = pd.read_sql("SELECT * FROM runs", con).iloc[0]
+    assert [row[n] for n in ("i64", "f32", "f64", "flag", "mean", "total")] == [
+        3, 0.5, 0.25, 1, 1.5, 3]
+    assert row["array"] is None  # not a scalar: in the blob only
+    stored = {r["name"]: (r["value"], r["t"], r["type"]) for r in _query(
+        db, "SELECT name, value, typeof(value) AS t, type FROM outputs")}
+    assert stored["i64"] == (3, "integer", "numpy.int64")
+    assert stored["f32"] == (0.5, "real", "numpy.float32")
+    assert stored["flag"][:2] == (1, "integer") and stored["flag"][2].startswith("numpy.bool")
+    assert stored["total"] == (3, "integer", "numpy.int64")
+    assert load(db)[{}]["i64"] == 3
+
+
+def test_meta_columns_and_the_runs_view_agree(tmp_path, write_script):
+    script = write_script(
+        """
+        import os
+        import signal
+        import sys
+        from py3r_script import Output, Param
+        x = Param(0, name="x")
+        if x == 1:
+            os.kill(os.getpid(), signal.SIGKILL)
+        if x == 2:
+            sys.exit(3)
+        Output(x * 10, name="y")
+        """
+    )
+    db = tmp_path / "study.db"
+    live = sensitivity(script, {"x": [1, 2]}, store=db, workdir=True, progress=False)
+    again = sensitivity(script, {"x": [4]}, store=db, workdir=True, progress=False)
+    columns = ["_sweep_seq", "_iteration_seq", "_params_sha256", "_status", "_exit_code",
+               "_signal", "_workdir", "_iteration_id"]
+    first = live.to_dataframe(meta=True, include_failed=True)[columns]
+    assert first["_iteration_seq"].tolist() == [0, 1, 2]
+    assert first["_sweep_seq"].tolist() == [0, 0, 0]
+    assert first["_params_sha256"].tolist() == [
+        ParamSet({"x": x}).digest for x in (0, 1, 2)]
+    assert first["_exit_code"].tolist() == [0, pd.NA, 3]
+    assert first["_signal"].fillna("").tolist() == ["", "SIGKILL", ""]
+    assert first["_workdir"].tolist() == [r.workdir for r in live.records]
+    assert all(Path(w).parent == Path(f"{db}-calc").resolve() for w in first["_workdir"])
+    # the reused baseline keeps the numbers of the sweep that ran it
+    assert again.to_dataframe(meta=True)[["_sweep_seq", "_iteration_seq"]].values.tolist() == [
+        [0, 0], [1, 3]]
+    # loading gives the same columns as the live results, and so does the runs view
+    loaded = load(db).to_dataframe(meta=True, include_failed=True)[columns]
+    pd.testing.assert_frame_equal(loaded.iloc[:3], first)
+    with closing(sqlite3.connect(db)) as con:
+        view = pd.read_sql("SELECT * FROM runs", con)
+    assert view["_params_sha256"].tolist() == loaded["_params_sha256"].tolist()
+    assert view["_exit_code"].fillna(-1).tolist() == [0, -1, 3, 0]
+    assert view["_signal"].fillna("").tolist() == ["", "SIGKILL", "", ""]
+    assert view["_workdir"].tolist() == loaded["_workdir"].tolist()
+    assert view["_sweep_seq"].tolist() == [0, 0, 0, 1]
+
+
 # --------------------------------------------------------------------------------------
 # git provenance
 # --------------------------------------------------------------------------------------
@@ -405,10 +531,17 @@ def test_git_commit_and_dirty_flag_are_recorded(tmp_path, write_script, monkeypa
     outside.mkdir()
     (outside / "script.py").write_bytes(script.read_bytes())
     sensitivity(outside / "script.py", {"x": [1]}, store=db, progress=False)
+    _git(repo, "checkout", "-q", "notes.txt")  # clean again, but the script is not committed:
+    (repo / "sub").mkdir()
+    untracked = repo / "sub" / "new.py"
+    untracked.write_bytes(script.read_bytes())
+    sensitivity(untracked, {"x": [1]}, store=db, progress=False)
+    (repo / ".gitignore").write_text("sub/\n")  # nor when git is told to ignore it
+    sensitivity(untracked, {"x": [1]}, store=db, progress=False)
 
     rows = _query(db, "SELECT git_commit, git_dirty FROM sweeps ORDER BY sweep_seq")
     assert [(r["git_commit"], r["git_dirty"]) for r in rows] == [
-        (head, 0), (head, 1), (None, None),
+        (head, 0), (head, 1), (None, None), (head, 1), (head, 1),
     ]
 
 
@@ -499,23 +632,97 @@ def test_changed_script_content_runs_again(tmp_path, write_script):
     assert len(_lines(counter)) == 4
 
 
-def test_different_requested_outputs_run_again(tmp_path, write_script):
+def test_requested_outputs_are_reused_as_a_set(tmp_path, write_script):
+    """None means every declared output; order does not matter; more serves fewer."""
     counter = tmp_path / "counter.txt"
     script = _counting_script(write_script, counter)
     db = tmp_path / "study.db"
 
     sensitivity(script, {"x": [1]}, store=db, progress=False)
-    sr = sensitivity(script, {"x": [1]}, outputs=["y"], store=db, progress=False)
-    assert _lines(counter) == ["0", "1", "0", "1"]
-    assert dict(sr[{"x": 1}]) == {"y": 10}
+    assert _lines(counter) == ["0", "1"]
+    for outputs in (["y", "z"], ["z", "y"], ["y"], ["z"], None):
+        sr = sensitivity(script, {"x": [1]}, outputs=outputs, store=db, progress=False)
+        assert _lines(counter) == ["0", "1"], outputs  # every request served by the first run
+        # a reused iteration brings only the outputs asked for
+        assert dict(sr[{"x": 1}]) == {n: {"y": 10, "z": 2}[n] for n in outputs or ["y", "z"]}
+
+    # fewer cannot serve more: x=2 captured only y, so asking for z (or all) runs it again
+    sensitivity(script, {"x": [2]}, outputs=["y"], store=db, progress=False)
+    assert _lines(counter)[2:] == ["2"]
+    sensitivity(script, {"x": [2]}, outputs=["y", "z"], store=db, progress=False)
+    assert _lines(counter)[3:] == ["2"]
+    sensitivity(script, {"x": [2]}, store=db, progress=False)  # that run had both: reused
+    assert len(_lines(counter)) == 4
     requested = [r[0] for r in _query(db, "SELECT requested_outputs FROM iterations "
                                           "ORDER BY iteration_seq")]
-    assert requested == [None, None, '["y"]', '["y"]']
-    # each output selection is reused on its own
-    sensitivity(script, {"x": [1]}, outputs=["y"], store=db, progress=False)
-    sr_all = sensitivity(script, {"x": [1]}, store=db, progress=False)
-    assert len(_lines(counter)) == 4
-    assert dict(sr_all[{"x": 1}]) == {"y": 10, "z": 2}
+    assert requested == [None, None, '["y"]', '["y", "z"]']
+
+
+def test_an_early_stop_serves_only_what_it_captured(tmp_path, write_script):
+    counter = tmp_path / "counter.txt"
+    script = write_script(f"""
+        from py3r_script import Output, Param
+        x = Param(0, name="x")
+        open({str(counter)!r}, "a").write("x")
+        Output(x, name="a")
+        Output(x + 1, name="b")
+        """)
+    db = tmp_path / "study.db"
+    runs = lambda: len(counter.read_text())  # noqa: E731
+    first = run(script, outputs=["a"], stop_after_outputs=True, store=db)
+    assert first.records[0].stopped_early and runs() == 1
+    run(script, outputs=["a"], store=db)  # captured a: serves a request for a (to the end)
+    assert runs() == 1
+    sr = run(script, outputs=["a", "b"], store=db)  # but not one for a and b
+    assert runs() == 2 and dict(sr[{}]) == {"a": 0, "b": 1}
+    run(script, outputs=["b"], stop_after_outputs=True, store=db)  # the full run serves b
+    run(script, store=db)
+    assert runs() == 2
+
+
+def _python_of_another_version() -> str | None:
+    """A Python (3.9+) other than this one's exact version, if the machine has one."""
+    ours = "{}.{}.{}".format(*sys.version_info[:3])
+    names = ["python3", *(f"python3.{minor}" for minor in range(9, 15))]
+    for candidate in filter(None, [*map(shutil.which, names), "/usr/bin/python3"]):
+        probe = subprocess.run(
+            [candidate, "-c", "import sys; print('{}.{}.{}'.format(*sys.version_info[:3]))"],
+            capture_output=True, text=True, timeout=30)
+        version = probe.stdout.strip()
+        if probe.returncode == 0 and version != ours and tuple(
+                int(part) for part in version.split(".")) >= (3, 9):
+            return candidate
+    return None
+
+
+def test_another_interpreter_is_not_reused(tmp_path, write_script):
+    counter = tmp_path / "counter.txt"
+    script = _counting_script(write_script, counter)
+    db = tmp_path / "study.db"
+    folder = tmp_path / "venv bin"
+    folder.mkdir()
+    target = folder / "target"  # the interpreter the wrapper starts
+    target.write_text(sys.executable)
+    wrapper = folder / "python"
+    wrapper.write_text('#!/bin/sh\nexec "$(cat "$(dirname "$0")/target")" "$@"\n')
+    wrapper.chmod(0o755)
+
+    run(script, store=db)
+    run(script, store=db, python=str(wrapper))  # another interpreter path: runs
+    run(script, store=db, python=str(wrapper))  # the same one again: reused
+    run(script, store=db)
+    assert _lines(counter) == ["0", "0"]
+    assert [r[0] for r in _query(db, "SELECT interpreter FROM iterations "
+                                     "ORDER BY iteration_seq")] == [sys.executable, str(wrapper)]
+    assert load(db).records[-1].interpreter == str(wrapper)
+
+    other = _python_of_another_version()
+    if other is None:
+        pytest.skip("no Python of another version on this machine for the version rule")
+    target.write_text(other)  # same path, another Python version (a rebuilt virtualenv)
+    sr = run(script, store=db, python=str(wrapper))
+    assert sr.records[0].ok, sr.records[0].error
+    assert _lines(counter) == ["0", "0", "0"]
 
 
 def test_rerun_true_runs_everything_again(tmp_path, write_script):
@@ -708,6 +915,66 @@ def test_study_can_be_opened_twice_while_new(tmp_path):
         assert second.records() == []
 
 
+def test_a_study_created_by_another_kernel_during_the_check_is_recognised(
+    tmp_path, monkeypatch
+):
+    """Whatever the header check reads first, another kernel finishes creating the study
+    right after: the check must still see one consistent state, not half of each."""
+    db = tmp_path / "study.db"
+    with closing(sqlite3.connect(db)) as con:  # where a creating kernel's open leaves it
+        con.execute("PRAGMA journal_mode = WAL")
+    create = [sys.executable, "-c", f"import py3r_script; py3r_script.Study({str(db)!r}).close()"]
+    interleaved: list[str] = []
+    real_connect = sqlite3.connect
+
+    class CreatedMeanwhile(sqlite3.Connection):
+        def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:  # type: ignore[override]
+            cursor = super().execute(sql, *args)
+            if not interleaved:
+                interleaved.append(sql)
+                subprocess.run(create, check=True, timeout=60, capture_output=True)
+            return cursor
+
+    monkeypatch.setattr(sqlite3, "connect",
+                        lambda *a, **k: real_connect(*a, factory=CreatedMeanwhile, **k))
+    with Study(db) as study:
+        assert study.records() == []
+    monkeypatch.undo()
+    assert interleaved
+    assert _scalar(db, "PRAGMA user_version") == SCHEMA_VERSION
+    assert _scalar(db, "SELECT COUNT(*) FROM meta") == 2  # created once
+
+
+def test_three_drivers_start_at_once_on_a_new_study(tmp_path, write_script):
+    script = write_script(
+        """
+        from py3r_script import Output, Param
+        x = Param(0, name="x")
+        Output(x * 10, name="y")
+        """
+    )
+    for attempt in range(2):
+        db = tmp_path / f"study{attempt}.db"  # does not exist: all three create it at once
+        go = tmp_path / f"go{attempt}"
+        drivers = []
+        for k in range(3):
+            values = [100 * k + 1, 100 * k + 2]
+            call = (f"py3r_script.sensitivity({str(script)!r}, {{'x': {values!r}}}, "
+                    f"nominal={{'x': {100 * k}}}, store={str(db)!r}, progress=False)")
+            driver = _driver(tmp_path / f"driver{attempt}{k}.py", call, go=go)
+            drivers.append(_start(driver, tmp_path / f"driver{attempt}{k}.err"))
+        time.sleep(0.5)
+        go.touch()
+        for k, driver in enumerate(drivers):
+            error = tmp_path / f"driver{attempt}{k}.err"
+            assert driver.wait(timeout=60) == 0, error.read_text()
+        assert _integrity(db) == "ok"
+        assert _scalar(db, "SELECT COUNT(*) FROM meta") == 2
+        assert sorted(r[0] for r in _query(db, "SELECT sweep_seq FROM sweeps")) == [0, 1, 2]
+        assert sorted(load(db).to_dataframe()["x"]) == [
+            0, 1, 2, 100, 101, 102, 200, 201, 202]
+
+
 # --------------------------------------------------------------------------------------
 # large outputs, working directories, backups
 # --------------------------------------------------------------------------------------
@@ -756,10 +1023,44 @@ def test_large_output_goes_to_a_side_file_small_ones_stay_inline(tmp_path, write
     with Study(db) as study:
         assert [r.outputs["big"][-1] for r in study.records()] == [0, 1]
 
-    # the side files must stay with the database: a lost one is a clear StoreError
-    sorted(side_files)[0].unlink()
-    with pytest.raises(StoreError, match="outputs"):
-        load(db)
+
+
+def test_a_lost_or_cut_side_file_costs_only_its_iteration(tmp_path, write_script):
+    counter = tmp_path / "counter.txt"
+    script = _counting_script(
+        write_script, counter, extra='Output(bytes([x]) * (2 * 1024 * 1024), name="big")\n')
+    db = tmp_path / "study.db"
+    sensitivity(script, {"x": [1, 2]}, store=db, progress=False)
+    files = {json.loads(r["params_json"])["x"]: db.parent / r["file"] for r in _query(
+        db, "SELECT i.params_json, o.file FROM outputs o JOIN iterations i "
+            "USING (iteration_id) WHERE o.file IS NOT NULL")}
+    files[1].unlink()
+    with open(files[2], "r+b") as handle:
+        handle.truncate(1000)
+
+    with pytest.warns(UserWarning) as caught:
+        study = load(db)
+    message = str(caught[0].message)
+    assert str(files[1]) in message and "missing" in message
+    assert str(files[2]) in message and "cut short" in message
+    # every iteration is still listed, with its other outputs; the lost one says why
+    assert len(study.records) == 3 and study.errors == []
+    assert study[{"x": 0}]["big"] == b"\x00" * (2 * 1024 * 1024)
+    assert study[{"x": 1}]["y"] == 10
+    with pytest.raises(KeyError, match="missing"):
+        study[{"x": 1}]["big"]
+    assert "big" not in study[{"x": 2}]
+    assert set(study.record({"x": 2}).outputs.unavailable) == {"big"}
+    assert study.to_dataframe(outputs=["y", "z"])["y"].tolist() == [0, 10, 20]
+
+    # the sweep runs exactly those two again, and asking for what is intact still reuses
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing unloadable is handed to the sweep
+        sr = sensitivity(script, {"x": [1, 2]}, store=db, progress=False)
+        assert _lines(counter) == ["0", "1", "2", "1", "2"]
+        assert sr[{"x": 2}]["big"] == b"\x02" * (2 * 1024 * 1024)
+        sensitivity(script, {"x": [1, 2]}, outputs=["y"], store=db, progress=False)
+    assert len(_lines(counter)) == 5
 
 
 def test_workdir_true_gives_each_iteration_its_own_folder(tmp_path, write_script):
@@ -866,7 +1167,9 @@ def test_dry_run_on_a_study_says_what_would_run_and_changes_nothing(tmp_path, wr
 
     forced = sensitivity(script, {"x": [1, 2]}, store=db, dry_run=True, rerun=True)
     assert list(forced.actions) == ["run"] * 3
-    other = sensitivity(script, {"x": [1]}, outputs=["y"], store=db, dry_run=True)
+    subset = sensitivity(script, {"x": [1]}, outputs=["y"], store=db, dry_run=True)
+    assert list(subset.actions) == ["reuse", "reuse"]
+    other = sensitivity(script, {"x": [1]}, env={"FLAVOUR": "mint"}, store=db, dry_run=True)
     assert list(other.actions) == ["run", "run"]
 
     assert _lines(counter) == ran
@@ -1066,13 +1369,17 @@ def test_a_text_file_is_refused_and_left_unchanged(tmp_path, write_script):
     assert not counter.exists()
 
 
-def test_an_sqlite_database_that_is_not_a_study_is_refused(tmp_path, write_script):
+@pytest.mark.parametrize("what", ["tables", "only-an-application-id"])
+def test_an_sqlite_database_that_is_not_a_study_is_refused(tmp_path, write_script, what):
     counter = tmp_path / "counter.txt"
     script = _counting_script(write_script, counter)
     db = tmp_path / "other.db"
     with closing(sqlite3.connect(db)) as con:
-        con.execute("CREATE TABLE customers (name TEXT)")
-        con.execute("INSERT INTO customers VALUES ('ada')")
+        if what == "tables":
+            con.execute("CREATE TABLE customers (name TEXT)")
+            con.execute("INSERT INTO customers VALUES ('ada')")
+        else:  # empty, but another program's file: its header says so
+            con.execute("PRAGMA application_id = 1234")
         con.commit()
     content = db.read_bytes()
     for call in _entry_points(script, db):
@@ -1083,18 +1390,24 @@ def test_an_sqlite_database_that_is_not_a_study_is_refused(tmp_path, write_scrip
     assert not counter.exists()
 
 
-def test_a_study_from_a_newer_version_is_refused(tmp_path, write_script):
+@pytest.mark.parametrize("journal", ["delete", "wal"])
+def test_a_study_from_a_newer_version_is_refused_unchanged(tmp_path, write_script, journal):
     counter = tmp_path / "counter.txt"
     script = _counting_script(write_script, counter)
     db = tmp_path / "study.db"
     Study(db).close()
-    with closing(sqlite3.connect(db)) as con:
+    with closing(sqlite3.connect(db)) as con:  # a newer py3r-script may use another journal
+        con.execute(f"PRAGMA journal_mode = {journal}")
         con.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    content, siblings = db.read_bytes(), _siblings(db)
     for call in _entry_points(script, db):
         with pytest.raises(StoreError, match="newer"):
             call()
+        assert db.read_bytes() == content  # refused before anything was written
+    if journal == "delete":
+        assert _siblings(db) == siblings == ["study.db"]
     assert _scalar(db, "PRAGMA user_version") == SCHEMA_VERSION + 1
-    assert _scalar(db, "SELECT COUNT(*) FROM sweeps") == 0
+    assert _scalar(db, "PRAGMA journal_mode") == journal
     assert not counter.exists()
 
 
@@ -1287,3 +1600,292 @@ def test_different_argv_or_env_is_not_reused(tmp_path, write_script):
     record = load(db).records[-1]
     assert record.argv == ("b.csv",) and dict(record.env) == {"FLAVOUR": "mint"}
     assert record.python == "{}.{}.{}".format(*sys.version_info[:3])
+
+
+# --------------------------------------------------------------------------------------
+# read-only studies, schema upgrades
+# --------------------------------------------------------------------------------------
+
+
+def test_a_read_only_study_can_still_be_read(tmp_path, write_script):
+    counter = tmp_path / "counter.txt"
+    script = _counting_script(write_script, counter)
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    db = folder / "study.db"
+    sensitivity(script, {"x": [1, 2]}, store=db, progress=False)
+    assert _siblings(db) == ["study.db"]  # closed: the log was folded into the file
+    digest = _sha256_file(db)
+    undo = _make_read_only(db, folder)
+    try:
+        assert load(db).to_dataframe()["y"].tolist() == [0, 10, 20]
+        with Study(db, create=False) as study:
+            assert study.read_only
+            assert study.sweeps()["n_done"].tolist() == [3]
+            with pytest.raises(StoreError, match="read-only"):
+                study.set_label(0, "no")
+        preview = sensitivity(script, {"x": [1, 2, 3]}, store=db, dry_run=True)
+        assert list(preview.actions) == ["reuse"] * 3 + ["run"]
+        with pytest.raises(StoreError, match="cannot be written"):
+            sensitivity(script, {"x": [3]}, store=db, progress=False)
+    finally:
+        undo()
+    assert _sha256_file(db) == digest
+    assert _siblings(db) == ["study.db"]
+    assert _lines(counter) == ["0", "1", "2"]
+
+
+def test_a_read_only_study_with_changes_still_in_its_log(tmp_path, write_script):
+    counter = tmp_path / "counter.txt"
+    script = _counting_script(write_script, counter)
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    db = folder / "study.db"
+    Study(db).close()
+    # a driver that dies with the study open: its iterations are only in study.db-wal
+    call = (f"import sqlite3\nkeep = sqlite3.connect({str(db)!r})\n"
+            "keep.execute('SELECT COUNT(*) FROM sweeps').fetchall()\n"
+            f"py3r_script.sensitivity({str(script)!r}, {{'x': [1]}}, store={str(db)!r}, "
+            "progress=False)\nos._exit(0)")
+    assert _start(_driver(tmp_path / "driver.py", call), tmp_path / "err").wait(60) == 0
+    assert Path(f"{db}-wal").stat().st_size > 0
+    logs = [Path(f"{db}-wal"), Path(f"{db}-shm")]
+    undo = _make_read_only(db, *logs, folder)
+    try:
+        assert load(db).to_dataframe()["x"].tolist() == [0, 1]  # read through the log
+    finally:
+        undo()
+    logs[1].unlink()  # without its index SQLite cannot use the log read-only
+    undo = _make_read_only(db, logs[0], folder)
+    try:
+        with pytest.warns(RuntimeWarning, match="study.db-wal holds changes"):
+            assert load(db).records == ()
+    finally:
+        undo()
+    assert len(load(db).records) == 2  # writable again: nothing was lost
+
+
+def test_a_study_of_the_previous_schema_is_upgraded(tmp_path, write_script):
+    counter = tmp_path / "counter.txt"
+    script = _counting_script(write_script, counter)
+    db = tmp_path / "study.db"
+    sensitivity(script, {"x": [1]}, store=db, label="old", progress=False)
+    new_columns = _columns(db)
+    _as_schema_1(db)
+    assert _columns(db) != new_columns
+    dead = _dead_pid()  # what a schema-1 driver killed while writing a side file left
+    partial = Path(f"{db}-outputs/ab/ab12-34.pkl.tmp{dead}")
+    partial.parent.mkdir(parents=True)
+    partial.write_bytes(b"half")
+    old = db.read_bytes()
+
+    # a preview reads it, upgraded in memory only
+    preview = sensitivity(script, {"x": [1]}, store=db, dry_run=True)
+    assert list(preview.actions) == ["run", "run"]  # which interpreter ran them is unknown
+    assert db.read_bytes() == old
+
+    sr = sensitivity(script, {"x": [1]}, store=db, backup=True, progress=False)
+    assert sr.errors == [] and _lines(counter) == ["0", "1", "0", "1"]
+    (backup,) = tmp_path.glob("study.db.bak-*")
+    assert _scalar(backup, "PRAGMA user_version") == 1  # copied before the upgrade
+    assert _scalar(backup, "SELECT COUNT(*) FROM iterations") == 2
+    assert _scalar(db, "PRAGMA user_version") == SCHEMA_VERSION
+    assert _columns(db) == new_columns
+    assert _integrity(db) == "ok"
+    assert not partial.exists()
+    # what schema 1 stored is all there
+    study = load(db)
+    assert [r.label for r in study.records] == ["old", "old", None, None]
+    assert [r.interpreter for r in study.records] == ["", "", sys.executable, sys.executable]
+    assert study.to_dataframe()["y"].tolist() == [0, 10, 0, 10]
+    assert load(db, sweep=0).design is None and load(db, sweep=1).design is not None
+    with closing(sqlite3.connect(db)) as con:
+        view = pd.read_sql("SELECT _params_sha256, _exit_code FROM runs", con)
+    assert view["_exit_code"].tolist() == [0, 0, 0, 0]
+    sensitivity(script, {"x": [1]}, store=db, progress=False)
+    assert len(_lines(counter)) == 4  # and the new ones are reused
+
+
+def test_a_schema_without_an_upgrade_step_is_refused_unchanged(tmp_path, monkeypatch):
+    from py3r_script import studyfile
+
+    db = tmp_path / "study.db"
+    Study(db).close()
+    _as_schema_1(db)
+    old = db.read_bytes()
+    monkeypatch.delitem(studyfile._MIGRATIONS, 1)
+    for call in (lambda: Study(db), lambda: load(db), lambda: Study(db, read_only=True)):
+        with pytest.raises(StoreError, match="no step from schema 1 to 2"):
+            call()
+    assert db.read_bytes() == old
+    assert _scalar(db, "PRAGMA user_version") == 1
+
+
+def test_the_design_of_each_sweep_is_kept(tmp_path, write_script):
+    script = write_script(
+        """
+        from py3r_script import Output, Param
+        x = Param(0.5, name="x")
+        Output(x * 2, name="y")
+        """
+    )
+    db = tmp_path / "study.db"
+    sampled = py3r_script.sweep(script, sample={"x": (0.0, 1.0)}, n=3, store=db,
+                                progress=False)
+    assert sampled.design.mode == "lhs" and sampled.design.seed is not None  # drawn
+    assert load(db, sweep=-1).design == sampled.design
+    assert load(db).design == sampled.design  # every sweep of the study has it
+    # the seed from the store replays the same draws
+    replay = py3r_script.plan(script, sample={"x": (0.0, 1.0)}, n=3,
+                              seed=load(db).design.seed)
+    assert [p["x"] for p in replay.points] == [r.params["x"] for r in sampled.records]
+
+    py3r_script.sweep(script, {"x": [0.1]}, store=db, progress=False)
+    assert load(db, sweep=-1).design.mode == "grid"
+    assert load(db).design is None  # two designs: none in common
+
+
+# --------------------------------------------------------------------------------------
+# edge cases, side files, changing a study afterwards
+# --------------------------------------------------------------------------------------
+
+
+def test_store_and_sweep_of_the_wrong_type_are_type_errors(tmp_path, write_script,
+                                                           two_sweeps):
+    counter = tmp_path / "counter.txt"
+    script = _counting_script(write_script, counter)
+    for store in (True, 1, b"study.db"):
+        with pytest.raises(TypeError, match="store= takes the path of a study database"):
+            sensitivity(script, {"x": [1]}, store=store, progress=False)
+    with pytest.raises(TypeError, match="path of its database file"):
+        load(True)
+    assert not counter.exists()
+    db, (first, _) = two_sweeps
+    for sweep in (1.5, True):
+        with pytest.raises(TypeError, match=r"sweep= takes a sweep id \(a str.*an int"):
+            load(db, sweep=sweep)
+    import numpy as np
+
+    assert load(db, sweep=np.int64(0)).records[0].sweep_id == first
+
+
+def test_what_a_driver_killed_mid_write_leaves_is_removed(tmp_path, write_script):
+    script = write_script(
+        """
+        import os
+        import signal
+        from py3r_script import Output
+
+        class KillsTheStoringProcess:
+            # pickles fine here; the driver storing it is killed while writing the side file
+            def __init__(self, pid):
+                self.pid = pid
+
+            def __reduce__(self):
+                if os.getpid() != self.pid:
+                    os.kill(os.getpid(), signal.SIGKILL)
+                return (KillsTheStoringProcess, (self.pid,))
+
+        Output([b"x" * (3 * 1024 * 1024), KillsTheStoringProcess(os.getpid())], name="big")
+        """
+    )
+    db = tmp_path / "study.db"
+    call = f"py3r_script.run({str(script)!r}, store={str(db)!r})"
+    driver = _start(_driver(tmp_path / "driver.py", call), tmp_path / "driver.err")
+    assert driver.wait(timeout=60) == -signal.SIGKILL
+    partial = Path(f"{db}-outputs/partial")
+    (left,) = partial.iterdir()
+    assert left.name.startswith(f"{driver.pid}@{socket.gethostname()}@")
+    assert left.stat().st_size > INLINE_LIMIT
+    others = [partial / f"{os.getpid()}@{socket.gethostname()}@live.pkl",  # still writing
+              partial / f"{_dead_pid()}@another-host@elsewhere.pkl"]  # pids of another host
+    for other in others:
+        other.write_bytes(b"")
+    Study(db).close()
+    assert sorted(partial.iterdir()) == sorted(others)
+    assert _integrity(db) == "ok" and _scalar(db, "SELECT COUNT(*) FROM iterations") == 0
+
+
+def test_a_backup_carries_its_own_side_files(tmp_path, write_script):
+    counter = tmp_path / "counter.txt"
+    script = _counting_script(
+        write_script, counter, extra='Output(bytes([x]) * (2 * 1024 * 1024), name="big")\n')
+    db = tmp_path / "study.db"
+    sensitivity(script, {"x": [1]}, store=db, progress=False)
+    sensitivity(script, {"x": [1, 2]}, store=db, backup=True, progress=False)
+    (backup,) = (p for p in tmp_path.glob("study.db.bak-*") if p.is_file())
+    assert Path(f"{backup}-outputs").is_dir()
+    files = [r[0] for r in _query(backup, "SELECT file FROM outputs WHERE file IS NOT NULL")]
+    assert len(files) == 2
+    assert all(f.startswith(f"{backup.name}-outputs/") for f in files)
+    shutil.rmtree(f"{db}-outputs")  # the study's own side files are gone: the copy stands alone
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        copy = load(backup)
+    assert copy[{"x": 1}]["big"] == b"\x01" * (2 * 1024 * 1024)
+    assert len(copy.records) == 2
+
+
+def test_set_label_names_a_sweep_and_its_iterations_afterwards(tmp_path, write_script):
+    counter = tmp_path / "counter.txt"
+    script = _counting_script(write_script, counter)
+    db = tmp_path / "study.db"
+    sensitivity(script, {"x": [1]}, store=db, progress=False)
+    sensitivity(script, {"x": [1, 2]}, store=db, label="second", progress=False)
+    with Study(db) as study:
+        study.set_label(0, "coarse")
+        study.set_label(-1, None)
+        with pytest.raises(TypeError, match="label is a str"):
+            study.set_label(0, 3)  # type: ignore[arg-type]
+        assert study.sweeps()["label"].fillna("").tolist() == ["coarse", ""]
+    frame = load(db).to_dataframe(meta=True)
+    assert dict(zip(frame["x"], frame["_label"].fillna(""))) == {0: "coarse", 1: "coarse", 2: ""}
+    assert _query(db, "SELECT _label FROM runs")[0][0] == "coarse"
+
+
+def test_delete_removes_iterations_with_their_side_files(tmp_path, write_script):
+    counter = tmp_path / "counter.txt"
+    script = _counting_script(
+        write_script, counter, extra='Output(bytes([x]) * (2 * 1024 * 1024), name="big")\n')
+    db = tmp_path / "study.db"
+    sensitivity(script, {"x": [1, 2]}, store=db, progress=False)
+    sensitivity(script, {"x": [1]}, store=db, progress=False)  # x=1 also in a second sweep
+    rows = {json.loads(r["params_json"])["x"]: r for r in _query(
+        db, "SELECT i.iteration_id, i.params_json, o.file FROM iterations i "
+            "JOIN outputs o USING (iteration_id) WHERE o.file IS NOT NULL")}
+    doomed = rows[1]["iteration_id"]
+    with Study(db) as study:
+        with pytest.raises(StoreError, match="nothing was deleted"):
+            study.delete([doomed, "not-an-iteration"])
+        assert study.delete(doomed) == 1
+    assert not (db.parent / rows[1]["file"]).exists()
+    assert (db.parent / rows[2]["file"]).exists()
+    for table in ("iterations", "params", "outputs", "sweep_items"):
+        assert _scalar(db, f"SELECT COUNT(*) FROM {table} WHERE iteration_id = ?",
+                       [doomed]) == 0
+    assert _integrity(db) == "ok"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert sorted(load(db).to_dataframe(outputs=["y"])["x"]) == [0, 2]
+    sensitivity(script, {"x": [1, 2]}, store=db, progress=False)
+    assert _lines(counter) == ["0", "1", "2", "1"]  # only the deleted one ran again
+
+
+def test_runs_view_keeps_bookkeeping_names_for_bookkeeping(tmp_path, write_script):
+    script = write_script(
+        """
+        from py3r_script import Output, Param
+        x = Param(0, name="x")
+        Output("mine", name="_status")
+        Output("also mine", name="_error")
+        Output(x > 1, name="big")
+        """
+    )
+    db = tmp_path / "study.db"
+    run(script, store=db)
+    with closing(sqlite3.connect(db)) as con:
+        frame = pd.read_sql("SELECT * FROM runs", con)
+    assert frame["_status"].tolist() == ["ok"] and frame["_status:1"].tolist() == ["mine"]
+    assert frame["_error"].isna().all() and frame["_error:1"].tolist() == ["also mine"]
+    assert frame["big"].tolist() == [0]  # SQLite has no booleans: 0/1, type "bool"
+    assert _scalar(db, "SELECT type FROM outputs WHERE name = 'big'") == "bool"
