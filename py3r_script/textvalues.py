@@ -22,9 +22,11 @@ def split_values(text: str) -> list[tuple[str, bool]]:
     """Split ``a, 'b,c', d`` on commas outside quotes; each item says whether it was quoted.
 
     Whitespace around an item is dropped; a quoted item keeps everything inside its quotes.
+    Only a quote that starts an item opens a quoted item: inside a word (``it's``) a quote is
+    an ordinary character.
 
-    >>> split_values("3, 'a,b'")
-    [('3', False), ('a,b', True)]
+    >>> split_values("3, 'a,b', it's")
+    [('3', False), ('a,b', True), ("it's", False)]
     """
     pieces: list[str] = []
     current: list[str] = []
@@ -32,7 +34,7 @@ def split_values(text: str) -> list[tuple[str, bool]]:
     for char in text:
         if quote:
             quote = None if char == quote else quote
-        elif char in "'\"":
+        elif char in "'\"" and not "".join(current).strip():
             quote = char
         elif char == ",":
             pieces.append("".join(current))

@@ -375,6 +375,15 @@ def test_repeated_sweep_flag_for_one_parameter_loses_no_values(tmp_path, typed):
     assert sorted(csv_rows(result.stdout)["window"]) == [3, 4, 5, 7]
 
 
+def test_a_quote_inside_a_word_is_part_of_the_value(tmp_path, typed):
+    result = cli("sensitivity", typed, "-s", "label=it's,'a,b'", "--output", "label_type",
+                 "--format", "json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert [r["label"] for r in json.loads(result.stdout)] == ["abc", "it's", "a,b"]
+    single = cli("run", typed, "-p", "label=it's", "--output", "label_type", cwd=tmp_path)
+    assert csv_rows(single.stdout)["label"].tolist() == ["it's"]
+
+
 # -- output formats ------------------------------------------------------------------------
 
 

@@ -355,6 +355,9 @@ def test_line_number_for_other_toml_spellings(tmp_path, text):
     ("a,,b", [("a", False), ("", False), ("b", False)]),
     ("a,", [("a", False), ("", False)]),
     ("1e-3,none", [("1e-3", False), ("none", False)]),
+    ("it's", [("it's", False)]),  # a quote inside a word opens nothing
+    ("don't, 'a,b', it's", [("don't", False), ("a,b", True), ("it's", False)]),
+    ('a"b,c', [('a"b', False), ("c", False)]),
 ])
 def test_split_values(text, expected):
     assert split_values(text) == expected
