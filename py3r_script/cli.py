@@ -1,7 +1,8 @@
 """The ``py3r-script`` command line: parse, call the API, map errors to exit codes.
 
 Exit codes: 0 every iteration succeeded, 1 some failed (listed on stderr), 2 usage or input
-errors, 130 interrupted. Messages go to stderr and data to stdout, so
+errors (or ``-o`` that could not be written: the table is then on stdout), 130
+interrupted. Messages go to stderr and data to stdout, so
 ``py3r-script sensitivity ... > out.csv`` writes a CSV file.
 """
 
@@ -13,10 +14,10 @@ import os
 import shlex
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from .errors import SweepError
+from .tables import check_out, emit, say, scalar_table
 
 __all__ = ["main"]
 
@@ -159,16 +160,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     handlers = {"inspect": _inspect, "run": _run, "sensitivity": _sensitivity,
                 "sweep": _sweep, "merge": _merge, "show": _show}
     try:
-        _check_out(getattr(args, "out", None))
+        check_out(getattr(args, "out", None))
         return handlers[args.command](args)
     except KeyboardInterrupt as exc:
         results = getattr(exc, "results", None)
         if results is None:
-            _say("interrupted")
+            say("interrupted")
             return EXIT_INTERRUPTED
         saved = " (saved in the store)" if getattr(args, "store", None) else \
             " (printed only: use --store to keep them)"
-        _say(f"interrupted: {len(results.records)} finished iteration(s){saved}")
+        say(f"interrupted: {len(results.records)} finished iteration(s){saved}")
         _report(results, args)
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # the reader (e.g. `head`) went away: stop quietly
@@ -176,24 +177,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_FAILED
     except (SweepError, TypeError, ValueError) as exc:
-        _say(f"error: {exc}")
+        say(f"error: {exc}")
         return EXIT_USAGE
-
-
-def _check_out(out: str | None) -> None:
-    """Refuse a bad ``-o`` before anything runs, not after the sweep."""
-    if out is None:
-        return
-    suffix = Path(out).suffix.lower()
-    if suffix not in (".csv", ".json", ".parquet"):
-        raise SweepError(f"-o {out}: unknown file type {suffix!r}; use .csv, .json or .parquet")
-    if suffix == ".parquet":
-        try:
-            import pyarrow  # noqa: F401
-        except ImportError:
-            raise SweepError(
-                "writing .parquet needs pyarrow: pip install pyarrow (or use .csv or .json)"
-            ) from None
 
 
 def _inspect(args: argparse.Namespace) -> int:
@@ -329,9 +314,8 @@ def _show(args: argparse.Namespace) -> int:
                    "n_planned", "n_done", "n_failed", "git_commit"]
         table = sweeps[columns].copy()
         table["sweep_id"] = table["sweep_id"].str[:8]
-        _say(f"{args.db}: {len(sweeps)} sweep(s); show one with --sweep N or ID")
-        _emit(table, args)
-        return EXIT_OK
+        say(f"{args.db}: {len(sweeps)} sweep(s); show one with --sweep N or ID")
+        return _emit(table, args)
     sweep = _sweep_selector(args.sweep)
     results = load(args.db, sweep=sweep)
     if args.errors:
@@ -343,11 +327,9 @@ def _show(args: argparse.Namespace) -> int:
              + [r.status, r.sweep_id, r.iteration_id, r.error] for r in failed],
             columns=[*results.param_names, "_status", "_sweep_id", "_iteration_id", "_error"],
         )
-        _say(f"{len(failed)} failed iteration(s)")
-        _emit(table, args)
-        return EXIT_OK
-    _emit(_scalar_table(results, meta=True), args)
-    return EXIT_OK
+        say(f"{len(failed)} failed iteration(s)")
+        return _emit(table, args)
+    return _emit(scalar_table(results, meta=True), args)
 
 
 def _merge(args: argparse.Namespace) -> int:
@@ -355,7 +337,7 @@ def _merge(args: argparse.Namespace) -> int:
 
     with Study(args.target) as study:
         for source in args.sources:
-            _say(f"{source}: {study.merge(source)} iteration(s) added to {args.target}")
+            say(f"{source}: {study.merge(source)} iteration(s) added to {args.target}")
     return EXIT_OK
 
 
@@ -421,65 +403,19 @@ def _report(results: Any, args: argparse.Namespace) -> int:
     from .preview import DryRun
 
     if isinstance(results, DryRun):
-        _say(repr(results).splitlines()[0])
-        _emit(results.to_dataframe(), args)
-        return EXIT_OK
-    _emit(_scalar_table(results, meta=False), args)
+        say(repr(results).splitlines()[0])
+        return _emit(results.to_dataframe(), args)
+    written = _emit(scalar_table(results, meta=False), args)
     failed = results.errors
     if failed:
-        _say(f"{len(failed)} of {len(results.records)} iteration(s) failed:")
+        say(f"{len(failed)} of {len(results.records)} iteration(s) failed:")
         for params, message in failed:
-            _say(f"  {params}:\n    " + message.strip().replace("\n", "\n    "))
-        return EXIT_FAILED
-    return EXIT_OK
+            say(f"  {params}:\n    " + message.strip().replace("\n", "\n    "))
+    if written != EXIT_OK:
+        return written
+    return EXIT_FAILED if failed else EXIT_OK
 
 
-def _scalar_table(results: Any, *, meta: bool) -> Any:
-    """The results' DataFrame with the scalar outputs; non-scalar ones are named on stderr."""
-    scalar: list[str] = []
-    skipped: list[str] = []
-    for name in results.output_names:
-        values = [r.outputs[name] for r in results.records if r.ok and name in r.outputs]
-        (scalar if all(_is_scalar(v) for v in values) else skipped).append(name)
-    if skipped:
-        _say(f"note: output(s) {', '.join(skipped)} are not scalars and are left out of the "
-             "table; use --store and py3r_script.load() to get them")
-    return results.to_dataframe(outputs=scalar, meta=meta)
-
-
-def _is_scalar(value: Any) -> bool:
-    if value is None or type(value) in (bool, int, float, str):
-        return True
-    return type(value).__module__.startswith("numpy") and getattr(value, "ndim", None) == 0
-
-
-def _emit(frame: Any, args: argparse.Namespace) -> None:
-    if args.out:
-        _write(frame, Path(args.out))
-        _say(f"wrote {len(frame)} row(s) to {args.out}")
-        return
-    fmt = args.format or ("table" if sys.stdout.isatty() else "csv")
-    if fmt == "csv":
-        frame.to_csv(sys.stdout, index=False)
-    elif fmt == "json":
-        print(frame.to_json(orient="records", date_format="iso"))
-    else:
-        import pandas as pd
-
-        with pd.option_context("display.width", 200, "display.max_columns", None,
-                               "display.max_rows", 500):
-            print(frame.to_string(index=False) if len(frame) else "(no rows)")
-
-
-def _write(frame: Any, path: Path) -> None:
-    suffix = path.suffix.lower()  # checked by _check_out before anything ran
-    if suffix == ".csv":
-        frame.to_csv(path, index=False)
-    elif suffix == ".json":
-        frame.to_json(path, orient="records", date_format="iso", indent=2)
-    else:
-        frame.to_parquet(path, index=False)
-
-
-def _say(message: str) -> None:
-    print(f"py3r-script: {message}", file=sys.stderr)
+def _emit(frame: Any, args: argparse.Namespace) -> int:
+    """The table to ``-o`` or stdout; exit 2 when ``-o`` failed (the table is on stdout)."""
+    return EXIT_OK if emit(frame, args.out, args.format) else EXIT_USAGE

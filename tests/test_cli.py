@@ -6,7 +6,6 @@ are 0 (all iterations succeeded), 1 (some failed), 2 (usage or input errors).
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import os
@@ -14,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -35,6 +35,16 @@ def cli(*args: object, cwd: Path, stdout: object = subprocess.PIPE,
         [sys.executable, "-m", "py3r_script", *map(str, args)],
         cwd=cwd, stdout=stdout, stderr=subprocess.PIPE, text=True, timeout=timeout,
     )
+
+
+def cli_after(prelude: str, *args: object, cwd: Path,
+              timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """The command line in a fresh interpreter that first runs ``prelude`` (to block a module,
+    or replace a function)."""
+    code = textwrap.dedent(prelude) + "\nimport sys\nfrom py3r_script.cli import main\n" \
+                                      "sys.exit(main())\n"
+    return subprocess.run([sys.executable, "-c", code, *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout)
 
 
 def console(*args: object, cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -441,18 +451,70 @@ def test_out_json(tmp_path, typed):
 
 
 def test_out_parquet(tmp_path, typed):
+    pytest.importorskip("pyarrow")  # in the dev extra
     result = cli("sensitivity", typed, "-s", "window=4", "--output", "prod",
                  "-o", "out.parquet", cwd=tmp_path)
-    if importlib.util.find_spec("pyarrow") is not None:
-        assert result.returncode == 0, result.stderr
-        frame = pd.read_parquet(tmp_path / "out.parquet")
-        assert frame.to_dict("records") == [{"window": 3, "prod": 6.0},
-                                            {"window": 4, "prod": 8.0}]
-    else:
-        assert result.returncode == 2
-        assert "pyarrow" in result.stderr and "pip install pyarrow" in result.stderr
-        assert "Traceback" not in result.stderr
-        assert not (tmp_path / "out.parquet").exists()
+    assert result.returncode == 0, result.stderr
+    assert "wrote 2 row(s) to out.parquet" in result.stderr
+    frame = pd.read_parquet(tmp_path / "out.parquet")
+    assert frame.to_dict("records") == [{"window": 3, "prod": 6.0}, {"window": 4, "prod": 8.0}]
+
+
+def test_out_parquet_with_mixed_value_types_writes_them_as_strings(tmp_path, typed):
+    parquet = pytest.importorskip("pyarrow.parquet")
+    result = cli("sensitivity", typed, "-s", "opt=none,7,hello,1.5", "--output", "prod",
+                 "-o", "out.parquet", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "column(s) opt mix value types" in result.stderr
+    assert "written as strings" in result.stderr
+    table = parquet.read_table(tmp_path / "out.parquet")
+    assert str(table.schema.field("opt").type) in ("string", "large_string")
+    assert table.column("opt").to_pylist() == [None, "7", "hello", "1.5"]
+    assert table.column("prod").to_pylist() == [6.0] * 4
+
+
+def test_out_parquet_without_pyarrow_says_how_to_install_it(tmp_path, marked_typed, marker):
+    result = cli_after("import sys; sys.modules['pyarrow'] = None  # as if not installed",
+                       "sensitivity", marked_typed, "-s", "window=4", "-o", "out.parquet",
+                       cwd=tmp_path)
+    assert_usage_error(result, "writing .parquet needs pyarrow", "pip install pyarrow",
+                       "py3r-script[parquet]", ".csv or .json")
+    assert not marker.exists()
+    assert not (tmp_path / "out.parquet").exists()
+
+
+@pytest.mark.parametrize(("out", "needles"), [
+    ("nodir/x.csv", ["-o nodir/x.csv", "the folder 'nodir' does not exist", "mkdir -p nodir"]),
+    ("d.csv", ["-o d.csv", "is a folder", "give a file name"]),
+    ("d.csv/", ["is a folder"]),
+])
+def test_out_to_a_missing_folder_or_onto_a_folder_is_exit_2_before_running(
+        tmp_path, marked_typed, marker, out, needles):
+    (tmp_path / "d.csv").mkdir()
+    for command in (("run",), ("sensitivity", "-s", "window=4")):
+        result = cli(command[0], marked_typed, *command[1:], "-o", out, cwd=tmp_path)
+        assert_usage_error(result, *needles)
+        assert not marker.exists()
+
+
+def test_out_that_fails_at_the_end_prints_the_table_instead(tmp_path, write_script):
+    """The folder of ``-o`` disappears while the sweep runs: no finished row is lost."""
+    results = tmp_path / "results"
+    results.mkdir()
+    script = write_script(f"""
+        import shutil
+        from py3r_script import Output, Param
+        x = Param(1, name="x")
+        shutil.rmtree({str(results)!r}, ignore_errors=True)
+        Output(x * 2, name="y")
+    """)
+    result = cli("sensitivity", script, "-s", "x=2,3", "-o", results / "out.csv", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "error: cannot write -o" in result.stderr
+    assert "the table follows on stdout instead" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert csv_rows(result.stdout).to_dict("records") == [{"x": 1, "y": 2}, {"x": 2, "y": 4},
+                                                          {"x": 3, "y": 6}]
 
 
 def test_out_with_unknown_suffix_is_exit_2(tmp_path, typed):
@@ -483,6 +545,34 @@ def test_redirected_stdout_is_a_clean_csv_file(tmp_path, typed, log):
     assert list(frame.columns) == ["window", "thr", *TYPED_OUTPUTS]
     assert -1 not in frame["window"].tolist()
     assert "%|" in result.stderr or "it/s" in result.stderr  # the bar went to stderr
+
+
+NOISY = """
+import os
+import sys
+import warnings
+from py3r_script import Output, Param
+x = Param(1, name="x")
+print("NOISE-print")
+print("NOISE-stderr", file=sys.stderr)
+sys.stdout.flush()
+os.write(1, b"NOISE-fd1\\n")
+warnings.warn("NOISE-warning")
+Output(x * 2, name="y")
+"""
+
+
+
+@pytest.mark.parametrize("flags", [(), ("--warm",), ("-j", "2")])
+def test_what_a_script_prints_stays_out_of_a_redirected_csv(tmp_path, write_script, flags):
+    script = write_script(NOISY)
+    target = tmp_path / "out.csv"
+    with target.open("w") as handle:
+        result = cli("sensitivity", script, "-s", "x=2,3", *flags, cwd=tmp_path,
+                     stdout=handle)
+    assert result.returncode == 0, result.stderr
+    assert target.read_text() == "x,y\n1,2\n2,4\n3,6\n"
+    assert "NOISE" not in result.stderr  # captured per iteration, not passed through
 
 
 @needs_console
