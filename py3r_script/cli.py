@@ -3,7 +3,8 @@
 Exit codes: 0 every iteration succeeded, 1 some failed (listed on stderr), 2 usage or input
 errors (or ``-o`` that could not be written: the table is then on stdout), 130
 interrupted. Messages go to stderr and data to stdout, so
-``py3r-script sensitivity ... > out.csv`` writes a CSV file.
+``py3r-script sensitivity ... > out.csv`` writes a CSV file. The designs given as flags are
+read in ``designflags``, the tables written by ``tables``.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ import os
 import shlex
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
+from .designflags import FLAGS, Spelling, check_complete, single_values
 from .errors import SweepError
 from .tables import check_out, emit, say, scalar_table
 
@@ -121,20 +124,22 @@ def _parser() -> argparse.ArgumentParser:
         "  py3r-script sweep pipeline.py --points points.csv",
         [running, workers, data])
     sweep.add_argument("file", help="a TOML sweep file, or a script")
-    design = sweep.add_argument_group("design (with a script)")
+    design = sweep.add_argument_group(
+        "design (with a script; --mode, -n, --method and --seed also override a sweep file's)")
     design.add_argument("-s", "--sweep", dest="sweeps", action="append", default=[],
                         metavar="NAME=V1,V2,...", help="values to sweep (repeat per parameter)")
     design.add_argument("--link", action="append", default=[], metavar="A,B=A1:B1,A2:B2",
                         help="parameters that vary together (repeat per group)")
-    design.add_argument("--mode", choices=("grid", "independent"), default="grid",
-                        help="how -s and --link values combine (default: grid)")
+    design.add_argument("--mode", choices=("grid", "independent"),
+                        help="how -s and --link values (or a sweep file's [params]) combine "
+                             "(default: grid; a sweep file's mode)")
     design.add_argument("--points", metavar="CSV",
                         help="explicit parameter sets: a CSV file, one column per parameter")
     design.add_argument("--sample", action="append", default=[],
                         metavar="NAME=LOW:HIGH[:log] | NAME=A,B",
                         help="a range or choices to sample (repeat per parameter)")
     design.add_argument("-n", type=int, help="with --sample: how many parameter sets to draw")
-    design.add_argument("--method", choices=("lhs", "random"), default="lhs",
+    design.add_argument("--method", choices=("lhs", "random"),
                         help="with --sample: Latin hypercube (default) or independent draws")
     design.add_argument("--seed", type=int, help="with --sample: seed, for the same draws")
     design.add_argument("--nominal", action="append", default=[], metavar="NAME=VALUE",
@@ -177,13 +182,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_FAILED
     except (SweepError, TypeError, ValueError) as exc:
-        say(f"error: {exc}")
+        say(f"error: {_in_flag_terms(str(exc), args.command)}")
         return EXIT_USAGE
+
+
+def _in_flag_terms(message: str, command: str) -> str:
+    """The store's own hints name its ``store=`` argument: say them in this command's terms."""
+    reading = command in ("show", "merge")
+    fix = ("give a study database (a file written with --store DB)" if reading
+           else "choose another file name for --store")
+    if reading and message.startswith("no study at"):
+        return f"{message}; {fix}"
+    for hint in ("choose another file name for store=", "store= takes a database file path"):
+        message = message.replace(hint, fix)
+    return message
+
+
+_RUN = Spelling(nominal="-p {name}=VALUE", grid="", point="")
 
 
 def _inspect(args: argparse.Namespace) -> int:
     from .inspection import inspect_script
 
+    _refuse_sweep_file(args.script, "inspect")
     info = inspect_script(args.script)
     if args.json:
         print(json.dumps(info.to_dict(), indent=2, default=repr))
@@ -195,10 +216,11 @@ def _inspect(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from .inspection import inspect_script
     from .runner import run
-    from .textvalues import parse_assignment
 
+    _refuse_sweep_file(args.script, "run")
     info = inspect_script(args.script)
-    params = dict(parse_assignment(text, info, many=False) for text in args.params)
+    params = single_values(args.params, info, "-p")
+    check_complete(info, {"nominal": params}, _RUN)
     return _report(run(args.script, params, **_run_options(args)), args)
 
 
@@ -207,101 +229,105 @@ def _sensitivity(args: argparse.Namespace) -> int:
     from .runner import sensitivity
     from .textvalues import parse_assignment
 
+    _refuse_sweep_file(args.script, "sensitivity")
     info = inspect_script(args.script)
     params: dict[str, list[Any]] = {}
     for text in args.sweeps:  # -s w=1,2 -s w=3 sweeps 1, 2 and 3
         name, values = parse_assignment(text, info, many=True)
         params.setdefault(name, []).extend(values)  # type: ignore[arg-type]
-    nominal = dict(parse_assignment(text, info, many=False) for text in args.nominal)
+    nominal = single_values(args.nominal, info, "--nominal")
+    check_complete(info, {"params": params, "nominal": nominal, "mode": args.mode}, FLAGS)
     results = sensitivity(args.script, params, nominal=nominal, mode=args.mode,
                           **_run_options(args), **_worker_options(args))
     return _report(results, args)
 
 
 def _sweep(args: argparse.Namespace) -> int:
+    from .designflags import command_line_design
     from .inspection import inspect_script
+    from .runner import sweep
+
+    if _is_sweep_file(args.file):
+        return _sweep_file(args)
+    info = inspect_script(args.file)
+    design = command_line_design(args, info)
+    check_complete(info, design, FLAGS)
+    return _report(sweep(args.file, **design, **_run_options(args),
+                         **_worker_options(args)), args)
+
+
+def _sweep_file(args: argparse.Namespace) -> int:
+    """``sweep FILE.toml``: the file's design and options; the command line's options win."""
+    from .designflags import check_design_flags, file_spelling
     from .runner import sweep
     from .sweepfile import read_sweep_file
 
     given = [flag for flag, value in (("-s", args.sweeps), ("--link", args.link),
                                       ("--points", args.points), ("--sample", args.sample),
                                       ("--nominal", args.nominal)) if value]
-    if not args.file.endswith(".toml"):
-        info = inspect_script(args.file)
-        return _report(sweep(args.file, **_command_line_design(args, info),
-                             **_run_options(args), **_worker_options(args)), args)
     if given:
         raise SweepError(f"{', '.join(given)}: design options go with a script; a sweep file "
-                         "defines its own design")
+                         "defines its own design (edit the file, or sweep the script instead)")
     spec = read_sweep_file(args.file)
-    info = inspect_script(spec.script)
-    design = _typed_design(info, spec.design())
-    options = {**spec.options, **_run_options(args, explicit_only=True),
-               **_worker_options(args)}
+    info = spec.script_info()
+    design = spec.typed_design(info)
+    kind = next(k for k in ("points", "sample", "params") if k in design)
+    table = {"points": "[[points]]", "sample": "[sample]", "params": "[params]"}[kind]
+    check_design_flags(args, kind, f"the {table} design of {spec.path}")
+    if args.mode is not None:
+        design["mode"] = args.mode
+    design.update({key: value for key, value in (("n", args.n), ("seed", args.seed),
+                                                 ("method", args.method)) if value is not None})
+    check_complete(info, design, file_spelling(spec.path))
+    command_line = _run_options(args, explicit_only=True)
+    if "outputs" not in command_line:
+        spec.check_outputs(info)
+    options = {**spec.options, **command_line, **_worker_options(args)}
+    _check_needs_store(options, spec, set(command_line))
     return _report(sweep(spec.script, **design, **options), args)
 
 
-def _command_line_design(args: argparse.Namespace, info: Any) -> dict[str, Any]:
-    """The design given by ``sweep SCRIPT`` flags, typed by the script's defaults."""
-    from .textvalues import parse_assignment, parse_linked, parse_sample
-
-    nominal = dict(parse_assignment(text, info, many=False) for text in args.nominal)
-    design: dict[str, Any] = {"nominal": nominal, "mode": args.mode}
-    if args.points:
-        design["points"] = _read_points(args.points, info)
-    if args.sample:
-        design.update(sample=dict(parse_sample(text, info) for text in args.sample),
-                      n=args.n, method=args.method, seed=args.seed)
-    if args.sweeps or args.link:
-        params: dict[Any, list[Any]] = {}
-        for text in args.sweeps:
-            name, values = parse_assignment(text, info, many=True)
-            params.setdefault(name, []).extend(values)  # type: ignore[arg-type]
-        for text in args.link:
-            names, rows = parse_linked(text, info)
-            params[names] = rows
-        design["params"] = params
-    return design
+def _is_sweep_file(path: str) -> bool:
+    return Path(path).suffix.lower() == ".toml"
 
 
-def _read_points(path: str, info: Any) -> list[dict[str, Any]]:
-    """Parameter sets from a CSV file: a header of names, a row per set; blank: default."""
-    import csv
+def _refuse_sweep_file(path: str, command: str) -> None:
+    """A sweep file given where a script belongs: say which command takes it."""
+    if not _is_sweep_file(path):
+        return
+    from .sweepfile import read_sweep_file
 
-    from .textvalues import parse_assignment
-
-    try:
-        with open(path, newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
-    except OSError as exc:
-        raise SweepError(f"--points {path}: {exc}") from None
-    return [dict(parse_assignment(f"{name}={value}", info, many=False)
-                 for name, value in row.items() if value not in ("", None))
-            for row in rows]
+    fix = f"run it with: py3r-script sweep {shlex.quote(path)}"
+    if command == "inspect":
+        try:
+            script = shlex.quote(str(read_sweep_file(path).script))
+            fix += f"; or inspect the script it names: py3r-script inspect {script}"
+        except SweepError:
+            pass
+    raise SweepError(f"{path} is a sweep file, not a script: {fix}")
 
 
-def _typed_design(info: Any, design: dict[str, Any]) -> dict[str, Any]:
-    """A sweep file's values checked against (and int widened to) the script's types."""
-    from .textvalues import coerce_to_default
+_NEEDS_STORE = {
+    "rerun": "--rerun (reuse nothing) needs a study: give --store DB, or leave --rerun out",
+    "backup": "--backup (back up the study first) needs a study: give --store DB, or leave "
+              "--backup out",
+    "workdir": "--workdir without a folder puts the iteration folders next to the study, so "
+               "it needs --store DB; or give a folder: --workdir DIR",
+}
 
-    def typed(name: str, value: Any) -> Any:
-        return coerce_to_default(value, info.param(name), name)
 
-    design["nominal"] = {n: typed(n, v) for n, v in design["nominal"].items()}
-    if "params" in design:
-        design["params"] = {
-            key: [tuple(typed(n, v) for n, v in zip(key, value)) if isinstance(key, tuple)
-                  else typed(key, value) for value in values]
-            for key, values in design["params"].items()}
-    if "points" in design:
-        design["points"] = [{n: typed(n, v) for n, v in point.items()}
-                            for point in design["points"]]
-    if "sample" in design:
-        design["sample"] = {
-            n: [typed(n, v) for v in spec] if isinstance(spec, list)
-            else (*(typed(n, v) for v in spec[:2]), *spec[2:])
-            for n, spec in design["sample"].items()}
-    return design
+def _check_needs_store(options: dict[str, Any], spec: Any = None,
+                       command_line: set[str] | None = None) -> None:
+    """``--rerun``, ``--backup`` and a bare ``--workdir`` need a study to work with."""
+    if options.get("store"):
+        return
+    for key in _NEEDS_STORE:
+        if options.get(key) is not True:
+            continue
+        if spec is not None and key not in (command_line or set()):  # from the sweep file
+            raise SweepError(f"{spec.where(key)}: {key} = true needs a study database: add "
+                             'store = "study.db" to the file, or give --store DB')
+        raise SweepError(_NEEDS_STORE[key])
 
 
 def _show(args: argparse.Namespace) -> int:
@@ -372,7 +398,9 @@ def _run_options(args: argparse.Namespace, *, explicit_only: bool = False) -> di
         return {k: v for k, v in options.items() if v is not None}
     defaults = {"stop_after_outputs": False, "dry_run": False, "rerun": False, "backup": False,
                 "warm": False}  # flags left unset: the API's defaults
-    return {k: (defaults[k] if v is None and k in defaults else v) for k, v in options.items()}
+    options = {k: (defaults[k] if v is None and k in defaults else v) for k, v in options.items()}
+    _check_needs_store(options)
+    return options
 
 
 def _env(items: list[str] | None) -> dict[str, str] | None:
