@@ -1,8 +1,8 @@
 """The ``py3r-script`` command line: parse, call the API, map errors to exit codes.
 
 Exit codes: 0 every iteration succeeded, 1 some failed (listed on stderr), 2 usage or input
-errors (or ``-o`` that could not be written: the table is then on stdout), 130
-interrupted. Messages go to stderr and data to stdout, so
+errors (a ``SweepError``, or ``-o`` that could not be written), 130 interrupted; anything
+else is a bug and ends with its traceback. Messages go to stderr and data to stdout, so
 ``py3r-script sensitivity ... > out.csv`` writes a CSV file. The designs given as flags are
 read in ``designflags``, the tables written by ``tables``.
 """
@@ -154,13 +154,19 @@ def _parser() -> argparse.ArgumentParser:
     show = _command(commands, "show", "Show what a study database holds.",
                     "py3r-script show study.db --sweep -1 --errors", [data])
     show.add_argument("db", help="the study database")
-    show.add_argument("--sweep", metavar="ID", help="one sweep: its id, id prefix or number")
+    show.add_argument("--sweep", metavar="ID",
+                      help="one sweep: its number (0 the first, -1 the latest) or its id (a "
+                           "prefix will do); a number that is no sweep's is read as an id")
     show.add_argument("--errors", action="store_true", help="list failed iterations")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
+    """Run the command line; returns the exit status.
+
+    Bad input (every error py3r-script raises on purpose) is exit 2 with a message; any
+    other exception is a bug, and ends with its traceback (exit 1).
+    """
     args = _parser().parse_args(argv)
     handlers = {"inspect": _inspect, "run": _run, "sensitivity": _sensitivity,
                 "sweep": _sweep, "merge": _merge, "show": _show}
@@ -181,7 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_FAILED
-    except (SweepError, TypeError, ValueError) as exc:
+    except SweepError as exc:
         say(f"error: {_in_flag_terms(str(exc), args.command)}")
         return EXIT_USAGE
 
@@ -342,7 +348,8 @@ def _show(args: argparse.Namespace) -> int:
         table["sweep_id"] = table["sweep_id"].str[:8]
         say(f"{args.db}: {len(sweeps)} sweep(s); show one with --sweep N or ID")
         return _emit(table, args)
-    sweep = _sweep_selector(args.sweep)
+    sweep = None if args.sweep is None else _sweep_id(args.sweep, sweeps["sweep_id"].tolist(),
+                                                      args.db)
     results = load(args.db, sweep=sweep)
     if args.errors:
         import pandas as pd
@@ -358,6 +365,32 @@ def _show(args: argparse.Namespace) -> int:
     return _emit(scalar_table(results, meta=True), args)
 
 
+def _sweep_id(text: str, ids: list[str], db: str) -> str:
+    """``--sweep``: a sweep number when there is such a sweep, else an id (or id prefix).
+
+    An id prefix may be all digits (``show`` prints 8-character prefixes); sweep numbers
+    are small, so a number that is no sweep's is tried as an id prefix.
+    """
+    try:
+        number: int | None = int(text)
+    except ValueError:
+        number = None
+    if number is not None and -len(ids) <= number < len(ids):
+        return ids[number]
+    matches = [i for i in ids if i.startswith(text.lower())] if text else []
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise SweepError(f"--sweep {text}: {len(matches)} sweeps have an id starting with "
+                         f"{text!r}; give more of the id")
+    problem = f"no sweep id starting with {text!r}"
+    if number is not None:
+        numbers = f"0 to {len(ids) - 1}, or -1 for the latest" if ids else "none"
+        problem = f"no sweep number {number} (its numbers: {numbers}) and {problem}"
+    raise SweepError(f"--sweep {text}: {db} has {problem}; py3r-script show "
+                     f"{shlex.quote(db)} lists its sweeps")
+
+
 def _merge(args: argparse.Namespace) -> int:
     from .store import Study
 
@@ -365,15 +398,6 @@ def _merge(args: argparse.Namespace) -> int:
         for source in args.sources:
             say(f"{source}: {study.merge(source)} iteration(s) added to {args.target}")
     return EXIT_OK
-
-
-def _sweep_selector(text: str | None) -> str | int | None:
-    if text is None:
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        return text
 
 
 def _run_options(args: argparse.Namespace, *, explicit_only: bool = False) -> dict[str, Any]:
@@ -391,7 +415,7 @@ def _run_options(args: argparse.Namespace, *, explicit_only: bool = False) -> di
         "preload": args.preload,
         "label": args.label,
         "env": _env(args.env),
-        "argv": None if args.argv is None else shlex.split(args.argv),
+        "argv": _argv(args.argv),
         "python": args.python,
     }
     if explicit_only:
@@ -413,6 +437,16 @@ def _env(items: list[str] | None) -> dict[str, str] | None:
             raise SweepError(f"--env takes NAME=VALUE, got {item!r}")
         env[name] = value
     return env
+
+
+def _argv(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    try:
+        return shlex.split(text)
+    except ValueError as exc:  # e.g. an unclosed quote
+        raise SweepError(f"--argv {text!r}: {exc}; quote it as a shell would, e.g. "
+                         "--argv \"--input 'a b.csv'\"") from None
 
 
 def _worker_options(args: argparse.Namespace) -> dict[str, Any]:

@@ -530,7 +530,6 @@ def test_out_that_fails_at_the_end_prints_the_table_instead(tmp_path, write_scri
     assert csv_rows(result.stdout).to_dict("records") == [{"x": 1, "y": 2}, {"x": 2, "y": 4},
                                                           {"x": 3, "y": 6}]
 
-
 def test_out_with_unknown_suffix_is_exit_2(tmp_path, typed):
     result = cli("sensitivity", typed, "-s", "window=4", "-o", "out.xlsx", cwd=tmp_path)
     assert_usage_error(result, "out.xlsx", ".csv")
@@ -865,9 +864,41 @@ def test_show_something_that_is_no_study_is_exit_2(tmp_path, typed, not_studies,
     assert (tmp_path / "other.db").read_bytes() == before  # show changed nothing
 
 
-@pytest.mark.parametrize("args", [("--sweep", "7"), ("--sweep", "nosuchid")])
-def test_show_a_sweep_that_is_not_there_is_exit_2(tmp_path, study, args):
-    assert_usage_error(cli("show", study, *args, cwd=tmp_path))
+def test_show_a_sweep_that_is_not_there_is_exit_2(tmp_path, study):
+    ids = csv_rows(cli("show", study, cwd=tmp_path).stdout)["sweep_id"].tolist()
+    number = next(n for n in range(2, 100) if not any(i.startswith(str(n)) for i in ids))
+    result = cli("show", study, "--sweep", number, cwd=tmp_path)
+    assert_usage_error(result, f"--sweep {number}", f"no sweep number {number}",
+                       "0 to 1, or -1 for the latest", f"no sweep id starting with '{number}'",
+                       "lists its sweeps")
+    result = cli("show", study, "--sweep", "nosuchid", cwd=tmp_path)
+    assert_usage_error(result, "no sweep id starting with 'nosuchid'")
+    assert "sweep number" not in result.stderr
+    assert "Study.sweeps" not in result.stderr
+
+
+def test_show_sweep_takes_an_all_digit_id_prefix(tmp_path, typed):
+    """Sweep ids whose first 8 characters (what show prints) are digits."""
+    assert cli("sensitivity", typed, "-s", "window=4", "--store", "s.db",
+               cwd=tmp_path).returncode == 0
+    digits = """
+        import itertools, uuid
+        ids = itertools.count(0x12345678 << 96)
+        uuid.uuid4 = lambda: uuid.UUID(int=next(ids))
+    """
+    made = cli_after(digits, "sensitivity", typed, "-s", "window=5,6", "--store", "s.db",
+                     cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    shown = csv_rows(cli("show", "s.db", cwd=tmp_path).stdout)
+    assert shown["sweep_id"].astype(str).tolist()[1] == "12345678"
+    by_prefix = cli("show", "s.db", "--sweep", "12345678", cwd=tmp_path)
+    assert by_prefix.returncode == 0, by_prefix.stderr
+    assert csv_rows(by_prefix.stdout)["window"].tolist() == [3, 5, 6]
+    by_number = cli("show", "s.db", "--sweep", "1", cwd=tmp_path)  # a number wins
+    assert by_number.stdout == by_prefix.stdout
+    first = cli("show", "s.db", "--sweep", "0", cwd=tmp_path)
+    assert csv_rows(first.stdout)["window"].tolist() == [3, 4]
+
 
 def test_dry_run_runs_nothing_and_shows_run_or_reuse(tmp_path, typed, log):
     preview = cli("sensitivity", typed, "-s", "window=4", "--store", "study.db", "--dry-run",
@@ -1557,3 +1588,23 @@ window = [4]
     ran = cli("sweep", toml, "--output", "prod", cwd=tmp_path)  # the suffix in capitals
     assert ran.returncode == 0, ran.stderr
     assert csv_rows(ran.stdout)["window"].tolist() == [3, 4]
+
+
+def test_an_unexpected_error_is_a_traceback_not_a_usage_error(tmp_path, typed):
+    broken = """
+        import py3r_script.inspection
+        def inspect_script(path):
+            raise ValueError("an internal bug")
+        py3r_script.inspection.inspect_script = inspect_script
+    """
+    result = cli_after(broken, "run", typed, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr
+    assert "ValueError: an internal bug" in result.stderr
+    assert "py3r-script: error" not in result.stderr
+
+
+def test_argv_with_an_unclosed_quote_is_exit_2(tmp_path, marked_typed, marker):
+    result = cli("run", marked_typed, "--argv", "--input 'a b.csv", cwd=tmp_path)
+    assert_usage_error(result, "--argv", "No closing quotation")
+    assert not marker.exists()
