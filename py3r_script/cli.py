@@ -1,8 +1,10 @@
 """The ``py3r-script`` command line: parse, call the API, map errors to exit codes.
 
 Exit codes: 0 every iteration succeeded, 1 some failed (listed on stderr), 2 usage or input
-errors, 130 interrupted. Messages go to stderr and data to stdout, so
-``py3r-script sensitivity ... > out.csv`` writes a CSV file.
+errors (a ``SweepError``, or ``-o`` that could not be written), 130 interrupted; anything
+else is a bug and ends with its traceback. Messages go to stderr and data to stdout, so
+``py3r-script sensitivity ... > out.csv`` writes a CSV file. The designs given as flags are
+read in ``designflags``, the tables written by ``tables``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .designflags import FLAGS, Spelling, check_complete, single_values
 from .errors import SweepError
+from .tables import check_out, emit, say, scalar_table
 
 __all__ = ["main"]
 
@@ -120,20 +124,22 @@ def _parser() -> argparse.ArgumentParser:
         "  py3r-script sweep pipeline.py --points points.csv",
         [running, workers, data])
     sweep.add_argument("file", help="a TOML sweep file, or a script")
-    design = sweep.add_argument_group("design (with a script)")
+    design = sweep.add_argument_group(
+        "design (with a script; --mode, -n, --method and --seed also override a sweep file's)")
     design.add_argument("-s", "--sweep", dest="sweeps", action="append", default=[],
                         metavar="NAME=V1,V2,...", help="values to sweep (repeat per parameter)")
     design.add_argument("--link", action="append", default=[], metavar="A,B=A1:B1,A2:B2",
                         help="parameters that vary together (repeat per group)")
-    design.add_argument("--mode", choices=("grid", "independent"), default="grid",
-                        help="how -s and --link values combine (default: grid)")
+    design.add_argument("--mode", choices=("grid", "independent"),
+                        help="how -s and --link values (or a sweep file's [params]) combine "
+                             "(default: grid; a sweep file's mode)")
     design.add_argument("--points", metavar="CSV",
                         help="explicit parameter sets: a CSV file, one column per parameter")
     design.add_argument("--sample", action="append", default=[],
                         metavar="NAME=LOW:HIGH[:log] | NAME=A,B",
                         help="a range or choices to sample (repeat per parameter)")
     design.add_argument("-n", type=int, help="with --sample: how many parameter sets to draw")
-    design.add_argument("--method", choices=("lhs", "random"), default="lhs",
+    design.add_argument("--method", choices=("lhs", "random"),
                         help="with --sample: Latin hypercube (default) or independent draws")
     design.add_argument("--seed", type=int, help="with --sample: seed, for the same draws")
     design.add_argument("--nominal", action="append", default=[], metavar="NAME=VALUE",
@@ -148,57 +154,63 @@ def _parser() -> argparse.ArgumentParser:
     show = _command(commands, "show", "Show what a study database holds.",
                     "py3r-script show study.db --sweep -1 --errors", [data])
     show.add_argument("db", help="the study database")
-    show.add_argument("--sweep", metavar="ID", help="one sweep: its id, id prefix or number")
+    show.add_argument("--sweep", metavar="ID",
+                      help="one sweep: its number (0 the first, -1 the latest) or its id (a "
+                           "prefix will do); a number that is no sweep's is read as an id")
     show.add_argument("--errors", action="store_true", help="list failed iterations")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
+    """Run the command line; returns the exit status.
+
+    Bad input (every error py3r-script raises on purpose) is exit 2 with a message; any
+    other exception is a bug, and ends with its traceback (exit 1).
+    """
     args = _parser().parse_args(argv)
     handlers = {"inspect": _inspect, "run": _run, "sensitivity": _sensitivity,
                 "sweep": _sweep, "merge": _merge, "show": _show}
     try:
-        _check_out(getattr(args, "out", None))
+        check_out(getattr(args, "out", None))
         return handlers[args.command](args)
     except KeyboardInterrupt as exc:
         results = getattr(exc, "results", None)
         if results is None:
-            _say("interrupted")
+            say("interrupted")
             return EXIT_INTERRUPTED
         saved = " (saved in the store)" if getattr(args, "store", None) else \
             " (printed only: use --store to keep them)"
-        _say(f"interrupted: {len(results.records)} finished iteration(s){saved}")
+        say(f"interrupted: {len(results.records)} finished iteration(s){saved}")
         _report(results, args)
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # the reader (e.g. `head`) went away: stop quietly
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_FAILED
-    except (SweepError, TypeError, ValueError) as exc:
-        _say(f"error: {exc}")
+    except SweepError as exc:
+        say(f"error: {_in_flag_terms(str(exc), args.command)}")
         return EXIT_USAGE
 
 
-def _check_out(out: str | None) -> None:
-    """Refuse a bad ``-o`` before anything runs, not after the sweep."""
-    if out is None:
-        return
-    suffix = Path(out).suffix.lower()
-    if suffix not in (".csv", ".json", ".parquet"):
-        raise SweepError(f"-o {out}: unknown file type {suffix!r}; use .csv, .json or .parquet")
-    if suffix == ".parquet":
-        try:
-            import pyarrow  # noqa: F401
-        except ImportError:
-            raise SweepError(
-                "writing .parquet needs pyarrow: pip install pyarrow (or use .csv or .json)"
-            ) from None
+def _in_flag_terms(message: str, command: str) -> str:
+    """The store's own hints name its ``store=`` argument: say them in this command's terms."""
+    reading = command in ("show", "merge")
+    fix = ("give a study database (a file written with --store DB)" if reading
+           else "choose another file name for --store")
+    if reading and message.startswith("no study at"):
+        return f"{message}; {fix}"
+    for hint in ("choose another file name for store=", "store= takes a database file path"):
+        message = message.replace(hint, fix)
+    return message
+
+
+_RUN = Spelling(nominal="-p {name}=VALUE", grid="", point="")
 
 
 def _inspect(args: argparse.Namespace) -> int:
     from .inspection import inspect_script
 
+    _refuse_sweep_file(args.script, "inspect")
     info = inspect_script(args.script)
     if args.json:
         print(json.dumps(info.to_dict(), indent=2, default=repr))
@@ -210,10 +222,11 @@ def _inspect(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from .inspection import inspect_script
     from .runner import run
-    from .textvalues import parse_assignment
 
+    _refuse_sweep_file(args.script, "run")
     info = inspect_script(args.script)
-    params = dict(parse_assignment(text, info, many=False) for text in args.params)
+    params = single_values(args.params, info, "-p")
+    check_complete(info, {"nominal": params}, _RUN)
     return _report(run(args.script, params, **_run_options(args)), args)
 
 
@@ -222,101 +235,105 @@ def _sensitivity(args: argparse.Namespace) -> int:
     from .runner import sensitivity
     from .textvalues import parse_assignment
 
+    _refuse_sweep_file(args.script, "sensitivity")
     info = inspect_script(args.script)
     params: dict[str, list[Any]] = {}
     for text in args.sweeps:  # -s w=1,2 -s w=3 sweeps 1, 2 and 3
         name, values = parse_assignment(text, info, many=True)
         params.setdefault(name, []).extend(values)  # type: ignore[arg-type]
-    nominal = dict(parse_assignment(text, info, many=False) for text in args.nominal)
+    nominal = single_values(args.nominal, info, "--nominal")
+    check_complete(info, {"params": params, "nominal": nominal, "mode": args.mode}, FLAGS)
     results = sensitivity(args.script, params, nominal=nominal, mode=args.mode,
                           **_run_options(args), **_worker_options(args))
     return _report(results, args)
 
 
 def _sweep(args: argparse.Namespace) -> int:
+    from .designflags import command_line_design
     from .inspection import inspect_script
+    from .runner import sweep
+
+    if _is_sweep_file(args.file):
+        return _sweep_file(args)
+    info = inspect_script(args.file)
+    design = command_line_design(args, info)
+    check_complete(info, design, FLAGS)
+    return _report(sweep(args.file, **design, **_run_options(args),
+                         **_worker_options(args)), args)
+
+
+def _sweep_file(args: argparse.Namespace) -> int:
+    """``sweep FILE.toml``: the file's design and options; the command line's options win."""
+    from .designflags import check_design_flags, file_spelling
     from .runner import sweep
     from .sweepfile import read_sweep_file
 
     given = [flag for flag, value in (("-s", args.sweeps), ("--link", args.link),
                                       ("--points", args.points), ("--sample", args.sample),
                                       ("--nominal", args.nominal)) if value]
-    if not args.file.endswith(".toml"):
-        info = inspect_script(args.file)
-        return _report(sweep(args.file, **_command_line_design(args, info),
-                             **_run_options(args), **_worker_options(args)), args)
     if given:
         raise SweepError(f"{', '.join(given)}: design options go with a script; a sweep file "
-                         "defines its own design")
+                         "defines its own design (edit the file, or sweep the script instead)")
     spec = read_sweep_file(args.file)
-    info = inspect_script(spec.script)
-    design = _typed_design(info, spec.design())
-    options = {**spec.options, **_run_options(args, explicit_only=True),
-               **_worker_options(args)}
+    info = spec.script_info()
+    design = spec.typed_design(info)
+    kind = next(k for k in ("points", "sample", "params") if k in design)
+    table = {"points": "[[points]]", "sample": "[sample]", "params": "[params]"}[kind]
+    check_design_flags(args, kind, f"the {table} design of {spec.path}")
+    if args.mode is not None:
+        design["mode"] = args.mode
+    design.update({key: value for key, value in (("n", args.n), ("seed", args.seed),
+                                                 ("method", args.method)) if value is not None})
+    check_complete(info, design, file_spelling(spec.path))
+    command_line = _run_options(args, explicit_only=True)
+    if "outputs" not in command_line:
+        spec.check_outputs(info)
+    options = {**spec.options, **command_line, **_worker_options(args)}
+    _check_needs_store(options, spec, set(command_line))
     return _report(sweep(spec.script, **design, **options), args)
 
 
-def _command_line_design(args: argparse.Namespace, info: Any) -> dict[str, Any]:
-    """The design given by ``sweep SCRIPT`` flags, typed by the script's defaults."""
-    from .textvalues import parse_assignment, parse_linked, parse_sample
-
-    nominal = dict(parse_assignment(text, info, many=False) for text in args.nominal)
-    design: dict[str, Any] = {"nominal": nominal, "mode": args.mode}
-    if args.points:
-        design["points"] = _read_points(args.points, info)
-    if args.sample:
-        design.update(sample=dict(parse_sample(text, info) for text in args.sample),
-                      n=args.n, method=args.method, seed=args.seed)
-    if args.sweeps or args.link:
-        params: dict[Any, list[Any]] = {}
-        for text in args.sweeps:
-            name, values = parse_assignment(text, info, many=True)
-            params.setdefault(name, []).extend(values)  # type: ignore[arg-type]
-        for text in args.link:
-            names, rows = parse_linked(text, info)
-            params[names] = rows
-        design["params"] = params
-    return design
+def _is_sweep_file(path: str) -> bool:
+    return Path(path).suffix.lower() == ".toml"
 
 
-def _read_points(path: str, info: Any) -> list[dict[str, Any]]:
-    """Parameter sets from a CSV file: a header of names, a row per set; blank: default."""
-    import csv
+def _refuse_sweep_file(path: str, command: str) -> None:
+    """A sweep file given where a script belongs: say which command takes it."""
+    if not _is_sweep_file(path):
+        return
+    from .sweepfile import read_sweep_file
 
-    from .textvalues import parse_assignment
-
-    try:
-        with open(path, newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
-    except OSError as exc:
-        raise SweepError(f"--points {path}: {exc}") from None
-    return [dict(parse_assignment(f"{name}={value}", info, many=False)
-                 for name, value in row.items() if value not in ("", None))
-            for row in rows]
+    fix = f"run it with: py3r-script sweep {shlex.quote(path)}"
+    if command == "inspect":
+        try:
+            script = shlex.quote(str(read_sweep_file(path).script))
+            fix += f"; or inspect the script it names: py3r-script inspect {script}"
+        except SweepError:
+            pass
+    raise SweepError(f"{path} is a sweep file, not a script: {fix}")
 
 
-def _typed_design(info: Any, design: dict[str, Any]) -> dict[str, Any]:
-    """A sweep file's values checked against (and int widened to) the script's types."""
-    from .textvalues import coerce_to_default
+_NEEDS_STORE = {
+    "rerun": "--rerun (reuse nothing) needs a study: give --store DB, or leave --rerun out",
+    "backup": "--backup (back up the study first) needs a study: give --store DB, or leave "
+              "--backup out",
+    "workdir": "--workdir without a folder puts the iteration folders next to the study, so "
+               "it needs --store DB; or give a folder: --workdir DIR",
+}
 
-    def typed(name: str, value: Any) -> Any:
-        return coerce_to_default(value, info.param(name), name)
 
-    design["nominal"] = {n: typed(n, v) for n, v in design["nominal"].items()}
-    if "params" in design:
-        design["params"] = {
-            key: [tuple(typed(n, v) for n, v in zip(key, value)) if isinstance(key, tuple)
-                  else typed(key, value) for value in values]
-            for key, values in design["params"].items()}
-    if "points" in design:
-        design["points"] = [{n: typed(n, v) for n, v in point.items()}
-                            for point in design["points"]]
-    if "sample" in design:
-        design["sample"] = {
-            n: [typed(n, v) for v in spec] if isinstance(spec, list)
-            else (*(typed(n, v) for v in spec[:2]), *spec[2:])
-            for n, spec in design["sample"].items()}
-    return design
+def _check_needs_store(options: dict[str, Any], spec: Any = None,
+                       command_line: set[str] | None = None) -> None:
+    """``--rerun``, ``--backup`` and a bare ``--workdir`` need a study to work with."""
+    if options.get("store"):
+        return
+    for key in _NEEDS_STORE:
+        if options.get(key) is not True:
+            continue
+        if spec is not None and key not in (command_line or set()):  # from the sweep file
+            raise SweepError(f"{spec.where(key)}: {key} = true needs a study database: add "
+                             'store = "study.db" to the file, or give --store DB')
+        raise SweepError(_NEEDS_STORE[key])
 
 
 def _show(args: argparse.Namespace) -> int:
@@ -329,10 +346,10 @@ def _show(args: argparse.Namespace) -> int:
                    "n_planned", "n_done", "n_failed", "git_commit"]
         table = sweeps[columns].copy()
         table["sweep_id"] = table["sweep_id"].str[:8]
-        _say(f"{args.db}: {len(sweeps)} sweep(s); show one with --sweep N or ID")
-        _emit(table, args)
-        return EXIT_OK
-    sweep = _sweep_selector(args.sweep)
+        say(f"{args.db}: {len(sweeps)} sweep(s); show one with --sweep N or ID")
+        return _emit(table, args)
+    sweep = None if args.sweep is None else _sweep_id(args.sweep, sweeps["sweep_id"].tolist(),
+                                                      args.db)
     results = load(args.db, sweep=sweep)
     if args.errors:
         import pandas as pd
@@ -343,11 +360,35 @@ def _show(args: argparse.Namespace) -> int:
              + [r.status, r.sweep_id, r.iteration_id, r.error] for r in failed],
             columns=[*results.param_names, "_status", "_sweep_id", "_iteration_id", "_error"],
         )
-        _say(f"{len(failed)} failed iteration(s)")
-        _emit(table, args)
-        return EXIT_OK
-    _emit(_scalar_table(results, meta=True), args)
-    return EXIT_OK
+        say(f"{len(failed)} failed iteration(s)")
+        return _emit(table, args)
+    return _emit(scalar_table(results, meta=True), args)
+
+
+def _sweep_id(text: str, ids: list[str], db: str) -> str:
+    """``--sweep``: a sweep number when there is such a sweep, else an id (or id prefix).
+
+    An id prefix may be all digits (``show`` prints 8-character prefixes); sweep numbers
+    are small, so a number that is no sweep's is tried as an id prefix.
+    """
+    try:
+        number: int | None = int(text)
+    except ValueError:
+        number = None
+    if number is not None and -len(ids) <= number < len(ids):
+        return ids[number]
+    matches = [i for i in ids if i.startswith(text.lower())] if text else []
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise SweepError(f"--sweep {text}: {len(matches)} sweeps have an id starting with "
+                         f"{text!r}; give more of the id")
+    problem = f"no sweep id starting with {text!r}"
+    if number is not None:
+        numbers = f"0 to {len(ids) - 1}, or -1 for the latest" if ids else "none"
+        problem = f"no sweep number {number} (its numbers: {numbers}) and {problem}"
+    raise SweepError(f"--sweep {text}: {db} has {problem}; py3r-script show "
+                     f"{shlex.quote(db)} lists its sweeps")
 
 
 def _merge(args: argparse.Namespace) -> int:
@@ -355,17 +396,8 @@ def _merge(args: argparse.Namespace) -> int:
 
     with Study(args.target) as study:
         for source in args.sources:
-            _say(f"{source}: {study.merge(source)} iteration(s) added to {args.target}")
+            say(f"{source}: {study.merge(source)} iteration(s) added to {args.target}")
     return EXIT_OK
-
-
-def _sweep_selector(text: str | None) -> str | int | None:
-    if text is None:
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        return text
 
 
 def _run_options(args: argparse.Namespace, *, explicit_only: bool = False) -> dict[str, Any]:
@@ -383,14 +415,16 @@ def _run_options(args: argparse.Namespace, *, explicit_only: bool = False) -> di
         "preload": args.preload,
         "label": args.label,
         "env": _env(args.env),
-        "argv": None if args.argv is None else shlex.split(args.argv),
+        "argv": _argv(args.argv),
         "python": args.python,
     }
     if explicit_only:
         return {k: v for k, v in options.items() if v is not None}
     defaults = {"stop_after_outputs": False, "dry_run": False, "rerun": False, "backup": False,
                 "warm": False}  # flags left unset: the API's defaults
-    return {k: (defaults[k] if v is None and k in defaults else v) for k, v in options.items()}
+    options = {k: (defaults[k] if v is None and k in defaults else v) for k, v in options.items()}
+    _check_needs_store(options)
+    return options
 
 
 def _env(items: list[str] | None) -> dict[str, str] | None:
@@ -403,6 +437,16 @@ def _env(items: list[str] | None) -> dict[str, str] | None:
             raise SweepError(f"--env takes NAME=VALUE, got {item!r}")
         env[name] = value
     return env
+
+
+def _argv(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    try:
+        return shlex.split(text)
+    except ValueError as exc:  # e.g. an unclosed quote
+        raise SweepError(f"--argv {text!r}: {exc}; quote it as a shell would, e.g. "
+                         "--argv \"--input 'a b.csv'\"") from None
 
 
 def _worker_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -421,65 +465,19 @@ def _report(results: Any, args: argparse.Namespace) -> int:
     from .preview import DryRun
 
     if isinstance(results, DryRun):
-        _say(repr(results).splitlines()[0])
-        _emit(results.to_dataframe(), args)
-        return EXIT_OK
-    _emit(_scalar_table(results, meta=False), args)
+        say(repr(results).splitlines()[0])
+        return _emit(results.to_dataframe(), args)
+    written = _emit(scalar_table(results, meta=False), args)
     failed = results.errors
     if failed:
-        _say(f"{len(failed)} of {len(results.records)} iteration(s) failed:")
+        say(f"{len(failed)} of {len(results.records)} iteration(s) failed:")
         for params, message in failed:
-            _say(f"  {params}:\n    " + message.strip().replace("\n", "\n    "))
-        return EXIT_FAILED
-    return EXIT_OK
+            say(f"  {params}:\n    " + message.strip().replace("\n", "\n    "))
+    if written != EXIT_OK:
+        return written
+    return EXIT_FAILED if failed else EXIT_OK
 
 
-def _scalar_table(results: Any, *, meta: bool) -> Any:
-    """The results' DataFrame with the scalar outputs; non-scalar ones are named on stderr."""
-    scalar: list[str] = []
-    skipped: list[str] = []
-    for name in results.output_names:
-        values = [r.outputs[name] for r in results.records if r.ok and name in r.outputs]
-        (scalar if all(_is_scalar(v) for v in values) else skipped).append(name)
-    if skipped:
-        _say(f"note: output(s) {', '.join(skipped)} are not scalars and are left out of the "
-             "table; use --store and py3r_script.load() to get them")
-    return results.to_dataframe(outputs=scalar, meta=meta)
-
-
-def _is_scalar(value: Any) -> bool:
-    if value is None or type(value) in (bool, int, float, str):
-        return True
-    return type(value).__module__.startswith("numpy") and getattr(value, "ndim", None) == 0
-
-
-def _emit(frame: Any, args: argparse.Namespace) -> None:
-    if args.out:
-        _write(frame, Path(args.out))
-        _say(f"wrote {len(frame)} row(s) to {args.out}")
-        return
-    fmt = args.format or ("table" if sys.stdout.isatty() else "csv")
-    if fmt == "csv":
-        frame.to_csv(sys.stdout, index=False)
-    elif fmt == "json":
-        print(frame.to_json(orient="records", date_format="iso"))
-    else:
-        import pandas as pd
-
-        with pd.option_context("display.width", 200, "display.max_columns", None,
-                               "display.max_rows", 500):
-            print(frame.to_string(index=False) if len(frame) else "(no rows)")
-
-
-def _write(frame: Any, path: Path) -> None:
-    suffix = path.suffix.lower()  # checked by _check_out before anything ran
-    if suffix == ".csv":
-        frame.to_csv(path, index=False)
-    elif suffix == ".json":
-        frame.to_json(path, orient="records", date_format="iso", indent=2)
-    else:
-        frame.to_parquet(path, index=False)
-
-
-def _say(message: str) -> None:
-    print(f"py3r-script: {message}", file=sys.stderr)
+def _emit(frame: Any, args: argparse.Namespace) -> int:
+    """The table to ``-o`` or stdout; exit 2 when ``-o`` failed (the table is on stdout)."""
+    return EXIT_OK if emit(frame, args.out, args.format) else EXIT_USAGE

@@ -26,17 +26,19 @@ tables list parameter sets explicitly; a ``[sample]`` table (``method = "lhs"`` 
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .errors import ParameterError
+from .errors import ParameterError, ScriptError
 
-if sys.version_info >= (3, 11):
+if TYPE_CHECKING:
+    from .inspection import ScriptInfo
+
+try:
     import tomllib
-else:  # pragma: no cover - exercised on older Pythons only
-    import tomli as tomllib
+except ModuleNotFoundError:  # Python < 3.11: the same parser, from PyPI
+    import tomli as tomllib  # type: ignore[no-redef]
 
 __all__ = ["SweepFile", "SweepFileError", "read_sweep_file"]
 
@@ -87,6 +89,93 @@ class SweepFile:
     points: list[dict[str, Any]] | None = None
     sample: dict[str, Any] | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    text: str = field(default="", repr=False, compare=False)
+
+    def where(self, key: str, table: str | None = None, nth: int = 0) -> str:
+        """Where ``key`` (in ``table``, its ``nth`` ``[[table]]``) is: ``"FILE, line N"``.
+
+        >>> spec.where("window", "params")  # doctest: +SKIP
+        'sweep.toml, line 7'
+        """
+        return _Locator(self.path, self.text)(key, table, nth)
+
+    def script_info(self) -> ScriptInfo:
+        """Inspect the script the file names; a missing or broken one names the ``script`` line."""
+        from .inspection import inspect_script
+
+        try:
+            return inspect_script(self.script)
+        except ScriptError as exc:
+            raise SweepFileError(f"{self.where('script')}: {exc} (script = is relative to the "
+                                 "sweep file)") from None
+
+    def check_outputs(self, info: ScriptInfo) -> None:
+        """The file's ``outputs`` must be outputs the script declares."""
+        for name in self.options.get("outputs", ()):
+            if name not in info.output_names and not info.dynamic_outputs:
+                import difflib
+
+                close = difflib.get_close_matches(name, info.output_names, n=1)
+                suggestion = f" Did you mean {close[0]!r}?" if close else ""
+                raise SweepFileError(
+                    f"{self.where('outputs')}: unknown output {name!r} for {info.path}."
+                    f"{suggestion} The script declares: "
+                    f"{', '.join(info.output_names) or 'none'}.")
+
+    def typed_design(self, info: ScriptInfo) -> dict[str, Any]:
+        """:meth:`design`, with every name and value checked against the script's defaults.
+
+        An int for a float default is widened (TOML writes ``2`` for ``2.0``); an unknown
+        name, a value of another type, or one that is no parameter value (a date, an array)
+        is an error naming its key and line.
+        """
+        from .textvalues import coerce_to_default, known_param
+
+        def typed(name: str, value: Any, label: str, where: str) -> Any:
+            try:
+                param = known_param(name, info)
+                if not isinstance(value, (bool, int, float, str)):
+                    raise ParameterError(
+                        f"{_toml_type(value)} {value!r} is not a parameter value; use true or "
+                        'false, a number or a "string"')
+                return coerce_to_default(value, param, name)
+            except ParameterError as exc:
+                raise SweepFileError(f"{where}: {label}: {exc}") from None
+
+        design = self.design()
+        design["nominal"] = {n: typed(n, v, f"nominal.{n}", self.where(n, "nominal"))
+                             for n, v in design["nominal"].items()}
+        if "params" in design:
+            params: dict[Any, list[Any]] = {}
+            linked = 0
+            for key, values in design["params"].items():
+                if isinstance(key, tuple):
+                    where = self.where("linked", nth=linked)
+                    label = f"[[linked]] table {linked + 1}"
+                    params[key] = [tuple(typed(n, v, label, where) for n, v in zip(key, row))
+                                   for row in values]
+                    linked += 1
+                else:
+                    where = self.where(key, "params")
+                    params[key] = [typed(key, v, f"params.{key}", where) for v in values]
+            design["params"] = params
+        if "points" in design:
+            design["points"] = [
+                {n: typed(n, v, f"[[points]] table {i + 1}", self.where(n, "points", i))
+                 for n, v in point.items()}
+                for i, point in enumerate(design["points"])]
+        if "sample" in design:
+            sample: dict[str, Any] = {}
+            for n, spec in design["sample"].items():
+                if isinstance(spec, list):
+                    where = self.where(n, "sample.choices")
+                    sample[n] = [typed(n, v, f"sample.choices.{n}", where) for v in spec]
+                else:
+                    where = self.where(n, "sample.ranges")
+                    sample[n] = (*(typed(n, v, f"sample.ranges.{n}", where)
+                                   for v in spec[:2]), *spec[2:])
+            design["sample"] = sample
+        return design
 
     def design(self) -> dict[str, Any]:
         """Keyword arguments for :func:`py3r_script.sweep` / :func:`py3r_script.plan`."""
@@ -111,7 +200,7 @@ def read_sweep_file(path: str | Path) -> SweepFile:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a BOM, as some editors write, is fine
     except FileNotFoundError:
         raise SweepFileError(f"sweep file not found: {str(path)!r}") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -132,6 +221,9 @@ def read_sweep_file(path: str | Path) -> SweepFile:
             )
     if "script" not in data:
         raise SweepFileError(f"{path}: missing key 'script' (the path of the script to sweep)")
+    if not data["script"].strip():
+        raise SweepFileError(f"{where('script')}: script is empty; give the path of the script "
+                             "to sweep, relative to this file")
     _check_values(data, where)
     for table in ("params", "nominal"):
         for name, value in data.get(table, {}).items():
@@ -145,6 +237,12 @@ def read_sweep_file(path: str | Path) -> SweepFile:
                     f"{where(name, table)}: params.{name} must be a list of values, e.g. "
                     f"{name} = [{value!r}], got {_toml_type(value)} {value!r}"
                 )
+            if table == "params" and not value:
+                raise SweepFileError(f"{where(name, table)}: params.{name} is an empty list; "
+                                     "give at least one value, or remove the line")
+    if "params" in data and not data["params"] and "linked" not in data:
+        raise SweepFileError(f"{where('params')}: [params] is empty; give at least one "
+                             "parameter and its values, e.g. window = [3, 5]")
     for key in ("env", "argv"):
         items = data.get(key, {})
         values = items.values() if isinstance(items, dict) else items
@@ -154,6 +252,9 @@ def read_sweep_file(path: str | Path) -> SweepFile:
         if not isinstance(name, str):
             raise SweepFileError(
                 f"{where('outputs')}: outputs must be names (strings), got {name!r}")
+    if data.get("outputs") == []:
+        raise SweepFileError(f"{where('outputs')}: outputs is empty; name at least one output, "
+                             "or remove the line to capture them all")
     params: dict[Any, list[Any]] = dict(data.get("params", {}))
     for position, table in enumerate(data.get("linked", [])):
         params[_linked_key(table, position, where)] = [tuple(v) for v in table["values"]]
@@ -188,6 +289,7 @@ def read_sweep_file(path: str | Path) -> SweepFile:
         points=points,
         sample=sample,
         options=options,
+        text=text,
     )
 
 
@@ -261,8 +363,9 @@ class _Locator:
         self.path = path
         self.lines = text.splitlines()
 
-    def __call__(self, key: str, table: str | None = None) -> str:
+    def __call__(self, key: str, table: str | None = None, nth: int = 0) -> str:
         current: str | None = None
+        seen, table_line = -1, 0  # occurrences of [table] (or [[key]]) so far; nth's line
         name = rf"""(?:{re.escape(key)}|"{re.escape(key)}"|'{re.escape(key)}')"""
         pattern = re.compile(rf"^\s*{name}\s*[=.]")
         header = re.compile(r"^\s*\[+\s*([^\]]+?)\s*\]+")
@@ -272,16 +375,22 @@ class _Locator:
         ] if table else []
         for number, line in enumerate(self.lines, start=1):
             if any(spelling.match(line) for spelling in spellings):
-                return f"{self.path}, line {number}"
+                return self._line(number)
             found = header.match(line)
             if found:
                 current = found.group(1).strip()
-                if table is None and current == key:
-                    return f"{self.path}, line {number}"
+                if current == (key if table is None else table):
+                    seen += 1
+                    if seen == nth and table is None:
+                        return self._line(number)
+                    table_line = number if seen == nth else table_line
                 continue
-            if current == table and pattern.match(line):
-                return f"{self.path}, line {number}"
-        return str(self.path)
+            if current == table and (table is None or seen == nth) and pattern.match(line):
+                return self._line(number)
+        return self._line(table_line) if table_line else str(self.path)
+
+    def _line(self, number: int) -> str:
+        return f"{self.path}, line {number}"
 
 
 def _toml_type(value: Any) -> str:

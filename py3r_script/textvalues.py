@@ -9,8 +9,8 @@ from .inspection import ParamInfo, ScriptInfo
 from .paramset import Scalar
 
 __all__ = [
-    "coerce_to_default", "parse_assignment", "parse_linked", "parse_sample", "parse_value",
-    "split_values",
+    "coerce_to_default", "known_param", "parse_assignment", "parse_linked", "parse_sample",
+    "parse_value", "split_values",
 ]
 
 _TRUE = {"true", "yes", "on"}
@@ -22,9 +22,11 @@ def split_values(text: str) -> list[tuple[str, bool]]:
     """Split ``a, 'b,c', d`` on commas outside quotes; each item says whether it was quoted.
 
     Whitespace around an item is dropped; a quoted item keeps everything inside its quotes.
+    Only a quote that starts an item opens a quoted item: inside a word (``it's``) a quote is
+    an ordinary character.
 
-    >>> split_values("3, 'a,b'")
-    [('3', False), ('a,b', True)]
+    >>> split_values("3, 'a,b', it's")
+    [('3', False), ('a,b', True), ("it's", False)]
     """
     pieces: list[str] = []
     current: list[str] = []
@@ -32,7 +34,7 @@ def split_values(text: str) -> list[tuple[str, bool]]:
     for char in text:
         if quote:
             quote = None if char == quote else quote
-        elif char in "'\"":
+        elif char in "'\"" and not "".join(current).strip():
             quote = char
         elif char == ",":
             pieces.append("".join(current))
@@ -108,7 +110,7 @@ def parse_assignment(
     if not sep or not name:
         example = "NAME=V1,V2,..." if many else "NAME=VALUE"
         raise ParameterError(f"expected {example}, got {text!r}")
-    param = _known(name, info)
+    param = known_param(name, info)
     try:
         items = split_values(rest) if many else [_unquote(rest.strip())]
     except ParameterError as exc:
@@ -138,9 +140,11 @@ def coerce_to_default(value: Any, param: ParamInfo | None, name: str) -> Any:
         return value
     if kind == "float" and type(value) is int:
         return float(value)
+    examples = {"int": "e.g. 3", "float": "e.g. 0.5", "bool": "true or false",
+                "str": 'a quoted string, e.g. "abc"'}
     raise ParameterError(
         f"parameter {name!r} expects {kind} (the type of its default), got "
-        f"{type(value).__name__} {value!r}"
+        f"{type(value).__name__} {value!r}; use {examples.get(kind, 'a value of that type')}"
     )
 
 
@@ -154,7 +158,7 @@ def parse_linked(text: str, info: ScriptInfo) -> tuple[tuple[str, ...], list[tup
     names = tuple(n.strip() for n in left.split(","))
     if not sep or len(names) < 2 or not all(names):
         raise ParameterError(f"expected NAME,NAME=V:V,V:V,... for linked parameters, got {text!r}")
-    params = [_known(name, info) for name in names]
+    params = [known_param(name, info) for name in names]
     rows = []
     for item, quoted in split_values(rest):
         parts = [item] if quoted else item.split(":")
@@ -176,7 +180,7 @@ def parse_sample(text: str, info: ScriptInfo) -> tuple[str, Any]:
     name = name.strip()
     if not sep or not name:
         raise ParameterError(f"expected NAME=LOW:HIGH[:log] or NAME=A,B,... got {text!r}")
-    param = _known(name, info)
+    param = known_param(name, info)
     if ":" in rest and "," not in rest:
         parts = rest.split(":")
         scale = parts[2:] if len(parts) == 3 else []
@@ -187,7 +191,12 @@ def parse_sample(text: str, info: ScriptInfo) -> tuple[str, Any]:
     return name, [parse_value(v, q, param, name) for v, q in split_values(rest)]
 
 
-def _known(name: str, info: ScriptInfo) -> ParamInfo | None:
+def known_param(name: str, info: ScriptInfo) -> ParamInfo | None:
+    """The script's parameter ``name`` (``None`` when names are dynamic); unknown: an error.
+
+    >>> known_param("windw", info)  # doctest: +SKIP
+    ParameterError: unknown parameter 'windw' for pipeline.py. Did you mean 'window'? ...
+    """
     param = info.param(name)
     if param is None and not info.dynamic_params:
         import difflib

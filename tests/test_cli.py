@@ -6,14 +6,15 @@ are 0 (all iterations succeeded), 1 (some failed), 2 (usage or input errors).
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -35,6 +36,16 @@ def cli(*args: object, cwd: Path, stdout: object = subprocess.PIPE,
         [sys.executable, "-m", "py3r_script", *map(str, args)],
         cwd=cwd, stdout=stdout, stderr=subprocess.PIPE, text=True, timeout=timeout,
     )
+
+
+def cli_after(prelude: str, *args: object, cwd: Path,
+              timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """The command line in a fresh interpreter that first runs ``prelude`` (to block a module,
+    or replace a function)."""
+    code = textwrap.dedent(prelude) + "\nimport sys\nfrom py3r_script.cli import main\n" \
+                                      "sys.exit(main())\n"
+    return subprocess.run([sys.executable, "-c", code, *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout)
 
 
 def console(*args: object, cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -367,12 +378,34 @@ def test_empty_item_or_unbalanced_quote_is_exit_2(tmp_path, marked_typed, marker
     assert not marker.exists()
 
 
-def test_repeated_sweep_flag_for_one_parameter_loses_no_values(tmp_path, typed):
-    result = cli("sensitivity", typed, "-s", "window=4,5", "-s", "window=7",
-                 "--output", "prod", cwd=tmp_path)
-    if result.returncode == 2:  # refusing it is fine too
-        return
-    assert sorted(csv_rows(result.stdout)["window"]) == [3, 4, 5, 7]
+def test_repeated_sweep_flag_for_one_parameter_sweeps_the_values_of_both(tmp_path, typed):
+    for command in ("sensitivity", "sweep"):
+        result = cli(command, typed, "-s", "window=4,5", "-s", "window=7",
+                     "--output", "prod", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert sorted(csv_rows(result.stdout)["window"]) == [3, 4, 5, 7]
+
+
+@pytest.mark.parametrize("args", [
+    ("run", "-p", "window=4", "-p", "window=5"),
+    ("sensitivity", "-s", "thr=1", "--nominal", "window=4", "--nominal", "window=5"),
+    ("sweep", "-s", "thr=1", "--nominal", "window=4", "--nominal", "window=5"),
+])
+def test_repeated_single_value_for_one_parameter_is_exit_2(tmp_path, marked_typed, marker,
+                                                            args):
+    flag = args[-2]
+    result = cli(args[0], marked_typed, *args[1:], cwd=tmp_path)
+    assert_usage_error(result, f"{flag} gives 'window' twice (4 and 5)", "one value")
+    assert not marker.exists()
+
+
+def test_a_quote_inside_a_word_is_part_of_the_value(tmp_path, typed):
+    result = cli("sensitivity", typed, "-s", "label=it's,'a,b'", "--output", "label_type",
+                 "--format", "json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert [r["label"] for r in json.loads(result.stdout)] == ["abc", "it's", "a,b"]
+    single = cli("run", typed, "-p", "label=it's", "--output", "label_type", cwd=tmp_path)
+    assert csv_rows(single.stdout)["label"].tolist() == ["it's"]
 
 
 # -- output formats ------------------------------------------------------------------------
@@ -432,19 +465,70 @@ def test_out_json(tmp_path, typed):
 
 
 def test_out_parquet(tmp_path, typed):
+    pytest.importorskip("pyarrow")  # in the dev extra
     result = cli("sensitivity", typed, "-s", "window=4", "--output", "prod",
                  "-o", "out.parquet", cwd=tmp_path)
-    if importlib.util.find_spec("pyarrow") is not None:
-        assert result.returncode == 0, result.stderr
-        frame = pd.read_parquet(tmp_path / "out.parquet")
-        assert frame.to_dict("records") == [{"window": 3, "prod": 6.0},
-                                            {"window": 4, "prod": 8.0}]
-    else:
-        assert result.returncode == 2
-        assert "pyarrow" in result.stderr and "pip install pyarrow" in result.stderr
-        assert "Traceback" not in result.stderr
-        assert not (tmp_path / "out.parquet").exists()
+    assert result.returncode == 0, result.stderr
+    assert "wrote 2 row(s) to out.parquet" in result.stderr
+    frame = pd.read_parquet(tmp_path / "out.parquet")
+    assert frame.to_dict("records") == [{"window": 3, "prod": 6.0}, {"window": 4, "prod": 8.0}]
 
+
+def test_out_parquet_with_mixed_value_types_writes_them_as_strings(tmp_path, typed):
+    parquet = pytest.importorskip("pyarrow.parquet")
+    result = cli("sensitivity", typed, "-s", "opt=none,7,hello,1.5", "--output", "prod",
+                 "-o", "out.parquet", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "column(s) opt mix value types" in result.stderr
+    assert "written as strings" in result.stderr
+    table = parquet.read_table(tmp_path / "out.parquet")
+    assert str(table.schema.field("opt").type) in ("string", "large_string")
+    assert table.column("opt").to_pylist() == [None, "7", "hello", "1.5"]
+    assert table.column("prod").to_pylist() == [6.0] * 4
+
+
+def test_out_parquet_without_pyarrow_says_how_to_install_it(tmp_path, marked_typed, marker):
+    result = cli_after("import sys; sys.modules['pyarrow'] = None  # as if not installed",
+                       "sensitivity", marked_typed, "-s", "window=4", "-o", "out.parquet",
+                       cwd=tmp_path)
+    assert_usage_error(result, "writing .parquet needs pyarrow", "pip install pyarrow",
+                       "py3r-script[parquet]", ".csv or .json")
+    assert not marker.exists()
+    assert not (tmp_path / "out.parquet").exists()
+
+
+@pytest.mark.parametrize(("out", "needles"), [
+    ("nodir/x.csv", ["-o nodir/x.csv", "the folder 'nodir' does not exist", "mkdir -p nodir"]),
+    ("d.csv", ["-o d.csv", "is a folder", "give a file name"]),
+    ("d.csv/", ["is a folder"]),
+])
+def test_out_to_a_missing_folder_or_onto_a_folder_is_exit_2_before_running(
+        tmp_path, marked_typed, marker, out, needles):
+    (tmp_path / "d.csv").mkdir()
+    for command in (("run",), ("sensitivity", "-s", "window=4")):
+        result = cli(command[0], marked_typed, *command[1:], "-o", out, cwd=tmp_path)
+        assert_usage_error(result, *needles)
+        assert not marker.exists()
+
+
+def test_out_that_fails_at_the_end_prints_the_table_instead(tmp_path, write_script):
+    """The folder of ``-o`` disappears while the sweep runs: no finished row is lost."""
+    results = tmp_path / "results"
+    results.mkdir()
+    script = write_script(f"""
+        import shutil
+        from py3r_script import Output, Param
+        x = Param(1, name="x")
+        shutil.rmtree({str(results)!r}, ignore_errors=True)
+        Output(x * 2, name="y")
+    """)
+    result = cli("sensitivity", script, "-s", "x=2,3", "-o", results / "out.csv", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "error: cannot write -o" in result.stderr
+    assert "the table follows on stdout instead" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert csv_rows(result.stdout).to_dict("records") == [{"x": 1, "y": 2}, {"x": 2, "y": 4},
+                                                          {"x": 3, "y": 6}]
 
 def test_out_with_unknown_suffix_is_exit_2(tmp_path, typed):
     result = cli("sensitivity", typed, "-s", "window=4", "-o", "out.xlsx", cwd=tmp_path)
@@ -474,6 +558,33 @@ def test_redirected_stdout_is_a_clean_csv_file(tmp_path, typed, log):
     assert list(frame.columns) == ["window", "thr", *TYPED_OUTPUTS]
     assert -1 not in frame["window"].tolist()
     assert "%|" in result.stderr or "it/s" in result.stderr  # the bar went to stderr
+
+
+NOISY = """
+import os
+import sys
+import warnings
+from py3r_script import Output, Param
+x = Param(1, name="x")
+print("NOISE-print")
+print("NOISE-stderr", file=sys.stderr)
+sys.stdout.flush()
+os.write(1, b"NOISE-fd1\\n")
+warnings.warn("NOISE-warning")
+Output(x * 2, name="y")
+"""
+
+
+@pytest.mark.parametrize("flags", [(), ("--warm",), ("-j", "2")])
+def test_what_a_script_prints_stays_out_of_a_redirected_csv(tmp_path, write_script, flags):
+    script = write_script(NOISY)
+    target = tmp_path / "out.csv"
+    with target.open("w") as handle:
+        result = cli("sensitivity", script, "-s", "x=2,3", *flags, cwd=tmp_path,
+                     stdout=handle)
+    assert result.returncode == 0, result.stderr
+    assert target.read_text() == "x,y\n1,2\n2,4\n3,6\n"
+    assert "NOISE" not in result.stderr  # captured per iteration, not passed through
 
 
 @needs_console
@@ -728,15 +839,65 @@ def test_show_errors_honours_out_file(tmp_path, study):
     assert (tmp_path / "errors.csv").exists()
 
 
-@pytest.mark.parametrize("args", [
-    ("missing.db",),
-    ("typed.py",),                                 # not a database
-    ("STUDY", "--sweep", "7"),
-    ("STUDY", "--sweep", "nosuchid"),
+@pytest.fixture
+def not_studies(tmp_path: Path) -> Path:
+    """Files that are no study: empty, an SQLite database of something else."""
+    (tmp_path / "empty.db").write_bytes(b"")
+    with sqlite3.connect(tmp_path / "other.db") as con:
+        con.execute("CREATE TABLE animals (name TEXT)")
+    con.close()
+    return tmp_path
+
+
+@pytest.mark.parametrize(("db", "needles"), [
+    ("missing.db", ["no study at 'missing.db'", "does not exist or is empty"]),
+    ("empty.db", ["no study at 'empty.db'", "does not exist or is empty"]),
+    ("typed.py", ["typed.py is not a py3r-script study (not an SQLite database)"]),
+    ("other.db", ["other.db is an SQLite database but not a py3r-script study"]),
 ])
-def test_show_bad_input_is_exit_2(tmp_path, typed, study, args):
-    args = tuple(study if a == "STUDY" else a for a in args)
-    assert_usage_error(cli("show", *args, cwd=tmp_path))
+def test_show_something_that_is_no_study_is_exit_2(tmp_path, typed, not_studies, db, needles):
+    before = (tmp_path / "other.db").read_bytes()
+    result = cli("show", db, cwd=tmp_path)
+    assert_usage_error(result, *needles, "give a study database (a file written with "
+                                         "--store DB)")
+    assert "store=" not in result.stderr
+    assert (tmp_path / "other.db").read_bytes() == before  # show changed nothing
+
+
+def test_show_a_sweep_that_is_not_there_is_exit_2(tmp_path, study):
+    ids = csv_rows(cli("show", study, cwd=tmp_path).stdout)["sweep_id"].tolist()
+    number = next(n for n in range(2, 100) if not any(i.startswith(str(n)) for i in ids))
+    result = cli("show", study, "--sweep", number, cwd=tmp_path)
+    assert_usage_error(result, f"--sweep {number}", f"no sweep number {number}",
+                       "0 to 1, or -1 for the latest", f"no sweep id starting with '{number}'",
+                       "lists its sweeps")
+    result = cli("show", study, "--sweep", "nosuchid", cwd=tmp_path)
+    assert_usage_error(result, "no sweep id starting with 'nosuchid'")
+    assert "sweep number" not in result.stderr
+    assert "Study.sweeps" not in result.stderr
+
+
+def test_show_sweep_takes_an_all_digit_id_prefix(tmp_path, typed):
+    """Sweep ids whose first 8 characters (what show prints) are digits."""
+    assert cli("sensitivity", typed, "-s", "window=4", "--store", "s.db",
+               cwd=tmp_path).returncode == 0
+    digits = """
+        import itertools, uuid
+        ids = itertools.count(0x12345678 << 96)
+        uuid.uuid4 = lambda: uuid.UUID(int=next(ids))
+    """
+    made = cli_after(digits, "sensitivity", typed, "-s", "window=5,6", "--store", "s.db",
+                     cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    shown = csv_rows(cli("show", "s.db", cwd=tmp_path).stdout)
+    assert shown["sweep_id"].astype(str).tolist()[1] == "12345678"
+    by_prefix = cli("show", "s.db", "--sweep", "12345678", cwd=tmp_path)
+    assert by_prefix.returncode == 0, by_prefix.stderr
+    assert csv_rows(by_prefix.stdout)["window"].tolist() == [3, 5, 6]
+    by_number = cli("show", "s.db", "--sweep", "1", cwd=tmp_path)  # a number wins
+    assert by_number.stdout == by_prefix.stdout
+    first = cli("show", "s.db", "--sweep", "0", cwd=tmp_path)
+    assert csv_rows(first.stdout)["window"].tolist() == [3, 4]
 
 
 def test_dry_run_runs_nothing_and_shows_run_or_reuse(tmp_path, typed, log):
@@ -1103,7 +1264,8 @@ script = "../scripts/typed.py"
 window = ["abc"]
 """)
     result = cli("sweep", toml, cwd=tmp_path)
-    assert result.returncode == 2
+    assert_usage_error(result, f"{toml}, line 3: params.window: parameter 'window' expects "
+                               "int (the type of its default), got str 'abc'; use e.g. 3")
     assert runs(log) == 0
 
 
@@ -1138,8 +1300,23 @@ window = [4]
     ('script = "typed.py"\n[params]\nthr = [1.0]\nwindow = 4\n',
      ["bad.toml, line 4", "params.window", "list"]),
     ('script = "typed.py\n[params]\n', ["bad.toml", "not valid TOML", "line 1"]),
-    ('script = "typed.py"\n[params]\nwindw = [1]\n', ["'windw'", "'window'"]),
-    ('script = "nowhere.py"\n[params]\nwindow = [1]\n', ["nowhere.py"]),
+    ('script = "typed.py"\n[params]\nwindw = [1]\n',
+     ["bad.toml, line 3", "params.windw", "unknown parameter 'windw'", "'window'"]),
+    ('script = "typed.py"\n[params]\nwindow = [1]\n[nominal]\nwindw = 3\n',
+     ["bad.toml, line 5", "nominal.windw", "Did you mean 'window'?"]),
+    ('script = "typed.py"\n[params]\nwindow = []\n',
+     ["bad.toml, line 3", "params.window is an empty list"]),
+    ('script = "typed.py"\n[params]\nopt = [1979-05-27]\n',
+     ["bad.toml, line 3", "params.opt", "is not a parameter value"]),
+    ('script = "typed.py"\noutputs = []\n[params]\nwindow = [1]\n',
+     ["bad.toml, line 2", "outputs is empty"]),
+    ('script = "typed.py"\noutputs = ["nosuch"]\n[params]\nwindow = [1]\n',
+     ["bad.toml, line 2", "unknown output 'nosuch'"]),
+    ('script = ""\n[params]\nwindow = [1]\n', ["bad.toml, line 1", "script is empty"]),
+    ('script = "nowhere.py"\n[params]\nwindow = [1]\n',
+     ["bad.toml, line 1", "nowhere.py", "relative to the sweep file"]),
+    ('script = "typed.py"\nrerun = true\n[params]\nwindow = [1]\n',
+     ["bad.toml, line 2", "rerun = true needs a study database", "--store DB"]),
     ('script = "typed.py"\n[params]\nwindow = [1]\n[[points]]\nwindow = 2\n', ["one design"]),
     ('script = "typed.py"\nmode = "sideways"\n[params]\nwindow = [1]\n', ["sideways"]),
 ])
@@ -1233,7 +1410,7 @@ def test_sweep_design_errors_are_usage_errors(tmp_path):
     (tmp_path / "s.toml").write_text('script = "d.py"\n[params]\na = [2]\n')
     (tmp_path / "p.csv").write_text("a\n2\n")
     for args, message in [
-        (("--sample", "a=1:9"), "needs n"),
+        (("--sample", "a=1:9"), "needs -n N"),
         (("--link", "a=1:2"), "NAME,NAME="),
         (("--link", "a,b=1:2:3"), "take 2 values"),
         (("--sample", "a=1:x", "-n", "2"), "expects int"),
@@ -1260,7 +1437,8 @@ def test_merge_command(tmp_path):
     again = cli("merge", "all.db", "one.db", cwd=tmp_path)
     assert "one.db: 0 iteration(s) added" in again.stderr
     bad = cli("merge", "all.db", "d.py", cwd=tmp_path)
-    assert bad.returncode == 2 and "not a py3r-script study" in bad.stderr
+    assert_usage_error(bad, "d.py is not a py3r-script study", "give a study database")
+    assert "store=" not in bad.stderr
 
 
 ARGV_ENV_SCRIPT = """
@@ -1284,3 +1462,149 @@ def test_env_and_argv_from_the_command_line_and_a_sweep_file(tmp_path):
     bad = cli("sweep", "bad.toml", cwd=tmp_path)
     assert bad.returncode == 2 and "bad.toml, line 2: env values must be strings" in bad.stderr
     assert cli("run", "a.py", "--env", "NOEQUALS", cwd=tmp_path).returncode == 2
+
+
+# -- sweep-file overrides, design flags and messages in flag terms -----------------------------
+
+
+def test_sweep_file_mode_and_sampling_flags_override_the_file(tmp_path, project):
+    grid = write_toml(project / "conf" / "g.toml", """
+script = "../scripts/typed.py"
+outputs = ["prod"]
+[params]
+window = [4]
+thr = [1]
+""")
+    assert len(csv_rows(cli("sweep", grid, cwd=tmp_path).stdout)) == 3  # independent
+    result = cli("sweep", grid, "--mode", "grid", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert len(csv_rows(result.stdout)) == 4
+
+    sample = write_toml(project / "conf" / "s.toml", SAMPLE_TOML)
+    default = cli("sweep", sample, cwd=tmp_path).stdout
+    fewer = cli("sweep", sample, "-n", "2", cwd=tmp_path)
+    assert fewer.returncode == 0, fewer.stderr
+    assert len(csv_rows(fewer.stdout)) == 2
+    for flags in (("--seed", "12"), ("--method", "random")):
+        other = cli("sweep", sample, *flags, cwd=tmp_path)
+        assert other.returncode == 0, other.stderr
+        assert len(csv_rows(other.stdout)) == 4 and other.stdout != default, flags
+    assert cli("sweep", sample, "--seed", "11", cwd=tmp_path).stdout == default
+
+
+def test_sweep_file_flags_that_do_nothing_for_its_design_are_exit_2(tmp_path, project, log):
+    params = write_toml(project / "conf" / "p.toml", """
+script = "../scripts/typed.py"
+[params]
+window = [4]
+""")
+    sample = write_toml(project / "conf" / "s.toml", SAMPLE_TOML)
+    result = cli("sweep", sample, "--mode", "grid", cwd=tmp_path)
+    assert_usage_error(result, "--mode", f"the [sample] design of {sample}", "leave it out")
+    result = cli("sweep", params, "-n", "3", "--seed", "1", cwd=tmp_path)
+    assert_usage_error(result, "-n, --seed go with --sample",
+                       f"the [params] design of {params}", "leave them out")
+    assert runs(log) == 0
+
+
+def test_sweep_a_script_design_flags_that_do_nothing_are_exit_2(tmp_path):
+    (tmp_path / "d.py").write_text(DESIGN_SCRIPT)
+    (tmp_path / "p.csv").write_text("a\n2\n")
+    for args, needles in [
+        ((), ["no design for d.py", "-s NAME=V1,V2", "--link A,B=", "--points CSV",
+              "--sample NAME=LOW:HIGH with -n N"]),
+        (("--points", "p.csv", "--mode", "independent"), ["--mode", "a --points design"]),
+        (("-s", "a=2", "--seed", "3"), ["--seed go with --sample", "a -s/--link design"]),
+        (("-s", "a=2", "--sample", "b=0:1", "-n", "2"),
+         ["give exactly one design: -s/--link, --points or --sample; got -s/--link and "
+          "--sample"]),
+    ]:
+        result = cli("sweep", "d.py", *args, cwd=tmp_path)
+        assert_usage_error(result, *needles)
+        assert "(value lists)" not in result.stderr and "sample=" not in result.stderr
+
+
+UNKNOWN_DEFAULTS = """
+from py3r_script import Output, Param
+req = Param(name="req")
+expr = Param(2 * 3, name="expr")
+Output(f"{req}|{expr}", name="seen")
+"""
+
+
+def test_missing_values_are_asked_for_in_flag_terms(tmp_path, write_script):
+    write_script(UNKNOWN_DEFAULTS, "u.py")
+    (tmp_path / "p.csv").write_text("expr\n4\n")
+    (tmp_path / "u.toml").write_text('script = "u.py"\n[params]\nexpr = [4]\n'
+                                     '[nominal]\nreq = 1\n')
+    for args, needles in [
+        (("run", "u.py"), ["'req' have no default", "give -p req=VALUE"]),
+        (("sensitivity", "u.py", "-s", "expr=4"), ["give --nominal req=VALUE"]),
+        (("sensitivity", "u.py", "-s", "expr=4", "--nominal", "req=1"),
+         ["'expr' (its default 2 * 3 is only known at run time)",
+          "give --nominal expr=VALUE, or use --mode grid"]),
+        (("sweep", "u.py", "--points", "p.csv"),
+         ["give --nominal req=VALUE (or a req column in the --points file)"]),
+        (("sweep", "u.toml"), ["u.toml: an independent sweep", "expr = VALUE in [nominal]",
+                               'or use mode = "grid"']),
+    ]:
+        result = cli(*args, cwd=tmp_path)
+        assert_usage_error(result, *needles)
+        assert "nominal={" not in result.stderr and "mode='grid'" not in result.stderr
+        assert "run(script" not in result.stderr
+    result = cli("sensitivity", "u.py", "-s", "expr=4", "--nominal", "req=1", "--mode", "grid",
+                 cwd=tmp_path)
+    assert _seen(result) == ["1|4"]
+
+
+@pytest.mark.parametrize(("flags", "needles"), [
+    (("--workdir",), ["--workdir without a folder", "needs --store DB", "--workdir DIR"]),
+    (("--backup",), ["--backup", "needs a study: give --store DB"]),
+    (("--rerun",), ["--rerun", "needs a study: give --store DB"]),
+])
+def test_flags_that_need_a_study_say_so_in_flag_terms(tmp_path, marked_typed, marker, flags,
+                                                      needles):
+    for command in (("run",), ("sensitivity", "-s", "window=4"), ("sweep", "-s", "window=4")):
+        result = cli(command[0], marked_typed, *command[1:], *flags, cwd=tmp_path)
+        assert_usage_error(result, *needles)
+        assert "store=" not in result.stderr and "=True" not in result.stderr
+    assert not marker.exists()
+
+
+def test_a_sweep_file_where_a_script_belongs_is_exit_2(tmp_path, project, log):
+    toml = write_toml(project / "conf" / "S.TOML", """
+script = "../scripts/typed.py"
+[params]
+window = [4]
+""")
+    result = cli("inspect", toml, cwd=tmp_path)
+    assert_usage_error(result, "is a sweep file, not a script", f"py3r-script sweep {toml}",
+                       "or inspect the script it names: py3r-script inspect "
+                       f"{project / 'conf' / '..' / 'scripts' / 'typed.py'}")
+    for command in (("run",), ("sensitivity", "-s", "window=5")):
+        result = cli(command[0], toml, *command[1:], cwd=tmp_path)
+        assert_usage_error(result, "is a sweep file, not a script", "py3r-script sweep")
+    assert runs(log) == 0
+    ran = cli("sweep", toml, "--output", "prod", cwd=tmp_path)  # the suffix in capitals
+    assert ran.returncode == 0, ran.stderr
+    assert csv_rows(ran.stdout)["window"].tolist() == [3, 4]
+
+
+def test_an_unexpected_error_is_a_traceback_not_a_usage_error(tmp_path, typed):
+    broken = """
+        import py3r_script.inspection
+        def inspect_script(path):
+            raise ValueError("an internal bug")
+        py3r_script.inspection.inspect_script = inspect_script
+    """
+    result = cli_after(broken, "run", typed, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr
+    assert "ValueError: an internal bug" in result.stderr
+    assert "py3r-script: error" not in result.stderr
+
+
+def test_argv_with_an_unclosed_quote_is_exit_2(tmp_path, marked_typed, marker):
+    result = cli("run", marked_typed, "--argv", "--input 'a b.csv", cwd=tmp_path)
+    assert_usage_error(result, "--argv", "No closing quotation")
+    assert not marker.exists()

@@ -5,7 +5,11 @@ The ``sweep`` subcommand itself is tested end to end in test_cli.py.
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -245,11 +249,64 @@ def test_shipped_sample_file():
     ('script = "s.py"\n[sample]\nn = 3\n[sample.ranges]\nx = 1\n', 5, r"sample\.ranges\.x"),
     ('script = "s.py"\n[sample]\nn = 3\n[sample.choices]\nx = "a"\n', 5,
      r"sample\.choices\.x must be a list of values, got 'a'"),
+    ('script = ""\n[params]\nw = [1]\n', 1, r"script is empty; give the path of the script"),
+    ('script = "s.py"\noutputs = []\n[params]\nw = [1]\n', 2,
+     r"outputs is empty; name at least one output, or remove the line"),
+    ('script = "s.py"\n[params]\nw = []\n', 3,
+     r"params\.w is an empty list; give at least one value"),
+    ('script = "s.py"\nmode = "grid"\n[params]\n', 3,
+     r"\[params\] is empty; give at least one parameter"),
 ])
 def test_errors_name_the_key_and_its_line(tmp_path, text, line, pattern):
     message = error_of(write(tmp_path, text))
     assert message.startswith(f"{tmp_path / 'sweep.toml'}, line {line}: "), message
     assert re.search(pattern, message), message
+
+
+def test_a_utf8_byte_order_mark_is_fine(tmp_path):
+    path = tmp_path / "sweep.toml"
+    path.write_bytes(b'\xef\xbb\xbfscript = "s.py"\n[params]\nw = [1]\n')
+    assert read_sweep_file(path).params == {"w": [1]}
+    path.write_bytes(b'\xef\xbb\xbfscript = "s.py"\nworkerz = 2\n[params]\nw = [1]\n')
+    assert error_of(path).startswith(f"{path}, line 2: unknown key 'workerz'")
+
+
+def test_tomli_is_read_where_there_is_no_tomllib(tmp_path):
+    """Python < 3.11 has no ``tomllib``: the reader falls back to ``tomli``.
+
+    Here ``tomllib`` is blocked and ``tomli`` is a copy of it (tomllib is tomli, renamed),
+    so the fallback runs on any Python.
+    """
+    shim = tmp_path / "shim"
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # an older Python: the real tomli is installed
+        shim.mkdir()
+    else:
+        shutil.copytree(Path(tomllib.__file__).parent, shim / "tomli",
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    good = write(tmp_path, 'script = "s.py"\n[params]\nw = [1, 2]\n')
+    bad = write(tmp_path, 'script = "s.py\n', "bad.toml")
+    code = textwrap.dedent("""
+        import sys
+        sys.modules["tomllib"] = None  # import tomllib fails, as on Python < 3.11
+        from py3r_script import sweepfile
+        print(sweepfile.tomllib.__name__)
+        print(sweepfile.read_sweep_file(sys.argv[1]).params)
+        try:
+            sweepfile.read_sweep_file(sys.argv[2])
+        except sweepfile.SweepFileError as exc:
+            print(exc)
+    """)
+    path = [str(shim), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    result = subprocess.run([sys.executable, "-c", code, str(good), str(bad)],
+                            env={**os.environ, "PYTHONPATH": os.pathsep.join(path)},
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    name, params, error = result.stdout.splitlines()
+    assert name == "tomli"
+    assert params == "{'w': [1, 2]}"
+    assert error.startswith(f"{bad}: not valid TOML: ") and "line 1" in error
 
 
 def test_error_class_is_a_usage_error(tmp_path):
@@ -355,6 +412,9 @@ def test_line_number_for_other_toml_spellings(tmp_path, text):
     ("a,,b", [("a", False), ("", False), ("b", False)]),
     ("a,", [("a", False), ("", False)]),
     ("1e-3,none", [("1e-3", False), ("none", False)]),
+    ("it's", [("it's", False)]),  # a quote inside a word opens nothing
+    ("don't, 'a,b', it's", [("don't", False), ("a,b", True), ("it's", False)]),
+    ('a"b,c', [('a"b', False), ("c", False)]),
 ])
 def test_split_values(text, expected):
     assert split_values(text) == expected
@@ -512,3 +572,74 @@ def test_out_of_range_values_name_their_line(tmp_path, line, message):
     path.write_text(f'script = "s.py"\n\n{line}\n\n[params]\nx = [1]\n')
     with pytest.raises(SweepFileError, match=rf"sweep\.toml, line 3: {message}"):
         read_sweep_file(path)
+
+
+# -- checked against the script ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("body", "line", "pattern"), [
+    ('[params]\nwindow = ["abc"]\n', 3,
+     r"params\.window: parameter 'window' expects int .*got str 'abc'; use e\.g\. 3"),
+    ('[params]\nwindw = [1]\n', 3,
+     r"params\.windw: unknown parameter 'windw' .*Did you mean 'window'\?"),
+    ('[params]\nwindow = [1]\n[nominal]\nthr = "x"\n', 5, r"nominal\.thr: .*expects float"),
+    ('[params]\nwindow = [1]\n[nominal]\nwindw = 3\n', 5, r"nominal\.windw: unknown parameter"),
+    ('[params]\nopt = [1979-05-27]\n', 3, r"params\.opt: date .* is not a parameter value"),
+    ('[params]\nopt = [[1, 2]]\n', 3, r"an array \[1, 2\] is not a parameter value"),
+    ('[params]\nwindow = [1]\n[nominal]\nopt = [1]\n', 5, r"nominal\.opt: an array"),
+    ('[[points]]\nwindow = 2\n\n[[points]]\nwindow = "x"\n', 6,
+     r"\[\[points\]\] table 2: parameter 'window' expects int"),
+    ('[[linked]]\nnames = ["window", "thr"]\nvalues = [[1, 2]]\n\n[[linked]]\n'
+     'names = ["label", "flag"]\nvalues = [["a", 3]]\n', 6,
+     r"\[\[linked\]\] table 2: parameter 'flag' expects bool"),
+    ('[sample]\nn = 2\n[sample.ranges]\nwindow = [1.5, 3]\n', 5,
+     r"sample\.ranges\.window: parameter 'window' expects int"),
+    ('[sample]\nn = 2\n[sample.choices]\nflag = [true, "no"]\n', 5,
+     r"sample\.choices\.flag: parameter 'flag' expects bool"),
+])
+def test_values_checked_against_the_script_name_their_line(tmp_path, info, body, line,
+                                                           pattern):
+    path = write(tmp_path, 'script = "script.py"\n' + body)
+    spec = read_sweep_file(path)
+    with pytest.raises(SweepFileError) as caught:
+        spec.typed_design(info)
+    assert str(caught.value).startswith(f"{path}, line {line}: "), caught.value
+    assert re.search(pattern, str(caught.value)), caught.value
+
+
+def test_typed_design_widens_ints_for_float_defaults(tmp_path, info):
+    spec = read_sweep_file(write(tmp_path, """
+        script = "script.py"
+        [params]
+        thr = [1, 2.5]
+        [nominal]
+        window = 4
+    """))
+    design = spec.typed_design(info)
+    assert design == {"mode": "independent", "nominal": {"window": 4},
+                      "params": {"thr": [1.0, 2.5]}}
+    assert type(design["params"]["thr"][0]) is float
+
+
+def test_unknown_output_and_missing_script_name_their_line(tmp_path, info):
+    path = write(tmp_path, 'script = "script.py"\noutputs = ["out", "ot"]\n[params]\nw = [1]\n')
+    with pytest.raises(SweepFileError, match=r"line 2: unknown output 'ot' .*Did you mean 'out'"):
+        read_sweep_file(path).check_outputs(info)
+    path = write(tmp_path, '# a comment\nscript = "nowhere.py"\n[params]\nw = [1]\n')
+    with pytest.raises(SweepFileError, match=r"sweep\.toml, line 2: script not found: .*nowhere"):
+        read_sweep_file(path).script_info()
+
+
+def test_where_finds_the_nth_array_table(tmp_path):
+    spec = read_sweep_file(write(tmp_path, """
+        script = "s.py"
+        [[points]]
+        w = 1
+        [[points]]
+        x = 2
+        w = 3
+    """))
+    assert spec.where("w", "points") == f"{spec.path}, line 3"
+    assert spec.where("w", "points", 1) == f"{spec.path}, line 6"
+    assert spec.where("v", "points", 1) == f"{spec.path}, line 4"  # not there: its table
+    assert spec.where("points", nth=1) == f"{spec.path}, line 4"

@@ -1,0 +1,148 @@
+"""The command line's result tables: the scalar columns, the stdout formats and ``-o`` files.
+
+``-o FILE`` is checked before anything runs (``check_out``); when writing it still fails at
+the end, the table goes to stdout instead, so no finished result is lost.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from .errors import SweepError
+
+__all__ = ["check_out", "emit", "say", "scalar_table"]
+
+SUFFIXES = (".csv", ".json", ".parquet")
+
+
+def say(message: str) -> None:
+    """A message for the user: stderr, so that stdout holds only data."""
+    print(f"py3r-script: {message}", file=sys.stderr)
+
+
+def check_out(out: str | None) -> None:
+    """Refuse a bad ``-o`` before anything runs, not after the sweep."""
+    if out is None:
+        return
+    path = Path(out)
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise SweepError(f"-o {out}: unknown file type {suffix!r}; use .csv, .json or .parquet")
+    if path.is_dir():
+        raise SweepError(f"-o {out}: that is a folder; give a file name, e.g. "
+                         f"-o {path / ('results' + suffix)}")
+    folder = path.parent
+    if not folder.is_dir():
+        raise SweepError(f"-o {out}: the folder {str(folder)!r} does not exist; create it "
+                         f"first (mkdir -p {folder}) or write elsewhere")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise SweepError(f"-o {out}: cannot write there (permission denied); choose a "
+                         "writable place")
+    if suffix == ".parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise SweepError(
+                "writing .parquet needs pyarrow: pip install pyarrow (or pip install "
+                "'py3r-script[parquet]'), or use -o with .csv or .json"
+            ) from None
+
+
+def scalar_table(results: Any, *, meta: bool) -> Any:
+    """The results' DataFrame with the scalar outputs; non-scalar ones are named on stderr."""
+    scalar: list[str] = []
+    skipped: list[str] = []
+    for name in results.output_names:
+        values = [r.outputs[name] for r in results.records if r.ok and name in r.outputs]
+        (scalar if all(_is_scalar(v) for v in values) else skipped).append(name)
+    if skipped:
+        say(f"note: output(s) {', '.join(skipped)} are not scalars and are left out of the "
+            "table; use --store and py3r_script.load() to get them")
+    return results.to_dataframe(outputs=scalar, meta=meta)
+
+
+def _is_scalar(value: Any) -> bool:
+    if value is None or type(value) in (bool, int, float, str):
+        return True
+    return type(value).__module__.startswith("numpy") and getattr(value, "ndim", None) == 0
+
+
+def emit(frame: Any, out: str | None, fmt: str | None) -> bool:
+    """Write ``frame`` to ``out``, else to stdout; False when ``out`` could not be written.
+
+    Then the table is printed on stdout instead, and stderr says what failed.
+    """
+    if out is None:
+        _print(frame, fmt)
+        return True
+    try:
+        _write(frame, Path(out))
+    except _write_errors(out) as exc:
+        say(f"error: cannot write -o {out}: {exc}; the table follows on stdout instead")
+        _print(frame, fmt)
+        return False
+    say(f"wrote {len(frame)} row(s) to {out}")
+    return True
+
+
+def _print(frame: Any, fmt: str | None) -> None:
+    fmt = fmt or ("table" if sys.stdout.isatty() else "csv")
+    if fmt == "csv":
+        frame.to_csv(sys.stdout, index=False)
+    elif fmt == "json":
+        print(frame.to_json(orient="records", date_format="iso"))
+    else:
+        import pandas as pd
+
+        with pd.option_context("display.width", 200, "display.max_columns", None,
+                               "display.max_rows", 500):
+            print(frame.to_string(index=False) if len(frame) else "(no rows)")
+
+
+def _write_errors(out: str) -> tuple[type[BaseException], ...]:
+    if Path(out).suffix.lower() != ".parquet":
+        return (OSError,)
+    import pyarrow
+
+    return (OSError, pyarrow.ArrowException)
+
+
+def _write(frame: Any, path: Path) -> None:
+    suffix = path.suffix.lower()  # checked by check_out before anything ran
+    if suffix == ".csv":
+        frame.to_csv(path, index=False)
+    elif suffix == ".json":
+        frame.to_json(path, orient="records", date_format="iso", indent=2)
+    else:
+        _parquet_ready(frame).to_parquet(path, index=False)
+
+
+def _parquet_ready(frame: Any) -> Any:
+    """``frame``, with the columns Parquet cannot type (mixed values) turned into strings.
+
+    A parameter whose default is ``None`` can be swept over ``none, 7, hello``: such a
+    column has no single Parquet type. Missing values stay null.
+    """
+    import pyarrow
+
+    frame = frame.copy()
+    mixed = []
+    for name in frame.columns:
+        if frame[name].dtype != object:
+            continue
+        try:
+            pyarrow.array(frame[name], from_pandas=True)
+        except (pyarrow.ArrowInvalid, pyarrow.ArrowTypeError):
+            frame[name] = [None if _missing(v) else str(v) for v in frame[name]]
+            mixed.append(str(name))
+    if mixed:
+        say(f"note: column(s) {', '.join(mixed)} mix value types, which Parquet cannot "
+            "store in one column: written as strings")
+    return frame
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and value != value)  # None or NaN
