@@ -137,8 +137,10 @@ class Study:
         if not self.path.parent.is_dir():
             raise StoreError(f"cannot create the study {self.path}: the folder "
                              f"{self.path.parent} does not exist")
-        if exists:
-            studyfile.check_study_file(self.path)
+        if exists and not studyfile.check_study_file(self.path) and (read_only or not create):
+            raise StoreError(
+                f"{self.path} is an empty SQLite database, not a study (yet: a sweep may be "
+                "creating it right now); open a study a sweep wrote with store=...")
         writable = not exists or studyfile.writable(self.path)
         if create and not read_only and not writable:
             raise StoreError(
@@ -575,9 +577,9 @@ class Study:
         source = Path(source)
         if source.resolve() == self.path.resolve():
             raise StoreError(f"cannot merge {source} into itself")
-        if not source.is_file() or source.stat().st_size == 0:
-            raise StoreError(f"no study at {str(source)!r} to merge")
-        studyfile.check_study_file(source)
+        if not source.is_file() or source.stat().st_size == 0 \
+                or not studyfile.check_study_file(source):
+            raise StoreError(f"no study at {str(source)!r} to merge (missing or empty)")
         self._require_writable()
         con = self._con
         con.execute("ATTACH DATABASE ? AS src", (str(source),))

@@ -329,9 +329,9 @@ def _connect_read_only(path: Path) -> tuple[sqlite3.Connection, bool]:
     return con, log.exists() and log.stat().st_size > 0
 
 
-def check_study_file(path: Path) -> None:
+def check_study_file(path: Path) -> bool:
     """Refuse, without changing it, a file that is not a py3r-script study, or a study from
-    a newer py3r-script.
+    a newer py3r-script; return False for an empty SQLite database (a study to create).
 
     The header is read through SQLite, not from the file (in WAL mode a new study's header
     may still be in the write-ahead log), on a read-only connection, and in one statement:
@@ -360,11 +360,13 @@ def check_study_file(path: Path) -> None:
         raise StoreError(f"{path} cannot be read as a study: {exc}") from None
     if application_id == APPLICATION_ID:
         _refuse_newer(path, user_version)
-    elif application_id != 0 or user_version or objects:  # another program's database
+        return True
+    if application_id != 0 or user_version or objects:  # another program's database
         raise StoreError(
             f"{path} is an SQLite database but not a py3r-script study; choose another file "
             "name for store="
         )
+    return False
 
 
 def _sql_text(text: str) -> str:

@@ -1390,6 +1390,23 @@ def test_an_sqlite_database_that_is_not_a_study_is_refused(tmp_path, write_scrip
     assert not counter.exists()
 
 
+def test_an_empty_sqlite_database_is_not_read_as_a_study(tmp_path):
+    # load()/show must not turn an empty database into a study; a sweep may create one there
+    db = tmp_path / "empty.db"
+    with closing(sqlite3.connect(db)) as con:
+        con.execute("CREATE TABLE t (x)")
+        con.execute("DROP TABLE t")
+        con.commit()
+    content = db.read_bytes()
+    with pytest.raises(StoreError, match="empty SQLite database, not a study"):
+        load(db)
+    with pytest.raises(StoreError, match="no study at"):
+        Study(tmp_path / "target.db").merge(db)
+    assert db.read_bytes() == content
+    Study(db).close()  # a sweep's store= may create the study in it
+    assert len(load(db)) == 0
+
+
 @pytest.mark.parametrize("journal", ["delete", "wal"])
 def test_a_study_from_a_newer_version_is_refused_unchanged(tmp_path, write_script, journal):
     counter = tmp_path / "counter.txt"
