@@ -151,7 +151,7 @@ def plot_tornado(results: ScriptResults, output: str) -> Figure:
         raise ValueError(f"no run of the sweep gave {output!r} a value (they failed or "
                          "did not emit it): nothing to draw; see sr.errors")
     table = table.sort_values("rank", ascending=False)
-    fig = _pyplot_free_figure(figsize=(7, 1.0 + 0.55 * len(table)), layout="constrained")
+    fig = _pyplot_free_figure(figsize=(8, 1.0 + 0.55 * len(table)), layout="constrained")
     ax = fig.subplots()
     y0 = float(table["output_at_nominal"].iloc[0])
     labels = []
@@ -175,7 +175,7 @@ def plot_tornado(results: ScriptResults, output: str) -> Figure:
                 -4 if side == "right" else 4, 0), textcoords="offset points",
                 ha=side, va="center", fontsize="x-small")
     ax.set_yticks(range(len(labels)), labels)
-    ax.margins(x=0.2)  # room for the value labels beyond the bars' ends
+    ax.margins(x=0.4)  # room for the value labels beyond the bars' ends
     if y0 == y0:
         ax.axvline(y0, color="black", linewidth=1)
         ax.set_xlabel(f"{output} (nominal: {y0:.4g})")

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .errors import IterationFailedError
-from .paramset import ParamSet, Scalar, value_key
+from .paramset import ParamSet, Scalar, plain_scalar, value_key
 from .records import IterationRecord
 
 if TYPE_CHECKING:
@@ -193,6 +193,15 @@ class ScriptResults:
         return (f"no completed iteration matches {dict(params)} (missing names taken from "
                 f"nominal {self._nominal.to_dict()}). Available:\n  {shown}{more}")
 
+    def scalar_output_names(self) -> list[str]:
+        """The outputs that are scalars in every completed iteration: the table's columns.
+
+        >>> sr.scalar_output_names()  # doctest: +SKIP
+        ['distance_cm', 'time_moving', 'centre_time', 'mean_speed']
+        """
+        return [n for n in self._output_names if all(
+            plain_scalar(r.outputs[n])[0] for r in self._completed.values() if n in r.outputs)]
+
     def to_dataframe(
         self,
         *,
@@ -235,7 +244,7 @@ class ScriptResults:
         for record in chosen:
             row: list[Any] = [record.params.get(n) for n in self._param_names]
             for name in names:
-                row.append(_scalar_output(record, name, self._param_names))
+                row.append(_scalar_output(self, record, name))
             if meta or include_failed:
                 row.extend(_meta(record))
             rows.append(row)
@@ -330,8 +339,7 @@ class ScriptResults:
             f"<b>params</b>: {escape(', '.join(self._param_names) or '(none)')}<br>",
             f"<b>outputs</b>: {escape(', '.join(self._output_names) or '(none)')}",
         ]
-        scalar = [n for n in self._output_names if all(
-            _is_scalar_value(r.outputs[n]) for r in self._records if r.ok and n in r.outputs)]
+        scalar = self.scalar_output_names()
         if self._completed:
             parts.append(self.to_dataframe(outputs=scalar).head(10).to_html(index=False))
             if len(self._completed) > 10:
@@ -373,27 +381,21 @@ def _unique_keys(records: list[IterationRecord], names: Sequence[str]) -> list[I
     return list(seen.values())
 
 
-def _is_scalar_value(value: Any) -> bool:
-    if type(value) in (bool, int, float, str, type(None)):
-        return True
-    return type(value).__module__.startswith("numpy") and getattr(value, "ndim", None) == 0
-
-
-def _scalar_output(record: IterationRecord, name: str, param_names: Sequence[str]) -> Any:
+def _scalar_output(results: ScriptResults, record: IterationRecord, name: str) -> Any:
     if name not in record.outputs:
         return None
     value = record.outputs[name]
-    if type(value) in (bool, int, float, str, type(None)):
-        return value
-    module = type(value).__module__
-    if module.startswith("numpy") and getattr(value, "ndim", None) == 0:
-        return value.item()
-    key = record.params.project(param_names).to_dict()
+    scalar, plain = plain_scalar(value)
+    if scalar:
+        return plain
+    key = record.params.project(results.param_names).to_dict()
+    keep = results.scalar_output_names()
+    hint = (f"or leave it out: sr.to_dataframe(outputs={keep!r})" if keep
+            else "(no output of this sweep is a scalar to tabulate)")
     raise TypeError(
         f"output {name!r} is not a scalar (it is a {type(value).__name__} in iteration {key}), "
         f"so it cannot be a DataFrame column. Get it by indexing, sr[{key}][{name!r}], "
-        f"stack it over iterations with sr.concat({name!r}), or leave it out: "
-        f"sr.to_dataframe(outputs=[...scalar outputs...])."
+        f"stack it over iterations with sr.concat({name!r}), {hint}."
     )
 
 

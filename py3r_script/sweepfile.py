@@ -11,7 +11,7 @@
 
     [params]
     smooth_window = [1, 5, 15]
-    speed_threshold = [1.0, 2.0, 4.0]
+    threshold = [1.0, 2.0, 4.0]
 
     [nominal]
     seed = 1
@@ -196,7 +196,7 @@ def read_sweep_file(path: str | Path) -> SweepFile:
     --------
     >>> spec = read_sweep_file("sample_pipelines/oft_sweep.toml")  # doctest: +SKIP
     >>> spec.script.name, spec.params  # doctest: +SKIP
-    ('oft_pipeline.py', {'smooth_window': [1, 5, 15], 'speed_threshold': [1.0, 2.0, 4.0]})
+    ('oft_pipeline.py', {'smooth_window': [1, 5, 15], 'threshold': [1.0, 2.0, 4.0]})
     """
     path = Path(path)
     try:

@@ -13,14 +13,14 @@ Params
     fps              camera frame rate (30)
     arena_cm         side of the square arena in cm (40.0)
     smooth_window    frames of the centred rolling-median position filter; 1 disables it (5)
-    speed_threshold  speed in cm/s above which the mouse counts as moving (2.0)
+    threshold        speed in cm/s above which the mouse counts as moving (2.0)
     centre_fraction  side of the central square as a fraction of the arena side (0.5)
     bin_s            length of the summary time bins in seconds (60.0)
 
 Outputs
     tracking      per-frame DataFrame: t, x, y, speed, moving, in_centre
     distance_cm   total distance travelled (float)
-    time_moving   seconds spent above speed_threshold (float)
+    time_moving   seconds spent above threshold (float)
     centre_time   seconds spent in the central square (float)
     mean_speed    mean speed over the session in cm/s (float)
     summary       per-bin DataFrame: bin_start_s, distance_cm, time_moving_s,
@@ -39,7 +39,7 @@ duration_s = Param(600.0, name="duration_s")
 fps = Param(30, name="fps")
 arena_cm = Param(40.0, name="arena_cm")
 smooth_window = Param(5, name="smooth_window")
-speed_threshold = Param(2.0, name="speed_threshold")
+threshold = Param(2.0, name="threshold")
 centre_fraction = Param(0.5, name="centre_fraction")
 bin_s = Param(60.0, name="bin_s")
 
@@ -49,8 +49,8 @@ for label, value in positive.items():
         raise ValueError(f"{label} must be > 0, got {value}")
 if smooth_window < 1 or smooth_window != int(smooth_window):
     raise ValueError(f"smooth_window must be a whole number of frames >= 1, got {smooth_window}")
-if speed_threshold < 0:
-    raise ValueError(f"speed_threshold must be >= 0 cm/s, got {speed_threshold}")
+if threshold < 0:
+    raise ValueError(f"threshold must be >= 0 cm/s, got {threshold}")
 if not 0 < centre_fraction <= 1:
     raise ValueError(f"centre_fraction must be in (0, 1], got {centre_fraction}")
 
@@ -129,7 +129,7 @@ df_tracking = pd.DataFrame(
         "x": positions["x"],
         "y": positions["y"],
         "speed": speed,
-        "moving": speed > speed_threshold,
+        "moving": speed > threshold,
         "in_centre": (centre_offset["x"] <= half_centre) & (centre_offset["y"] <= half_centre),
     }
 )

@@ -20,7 +20,7 @@ if __name__ == "__main__":
     FIGURES.mkdir(exist_ok=True)
     sr = sensitivity(
         PIPELINE,
-        {"smooth_window": [1, 3, 9, 15], "speed_threshold": [1.0, 3.0, 4.0],
+        {"smooth_window": [1, 3, 9, 15], "threshold": [1.0, 3.0, 4.0],
          "centre_fraction": [0.3, 0.7], "fps": [15, 60]},
         outputs=OUTPUTS, max_workers="auto",
     )
@@ -29,10 +29,10 @@ if __name__ == "__main__":
         print(sr.sensitivity_table()[["output", "parameter", "rank", "nominal",
                                       "output_at_nominal", "rel_change", "elasticity"]])
     sr.plot_tornado("time_moving").savefig(FIGURES / "oft_tornado.png", dpi=110)
-    sr.plot_response("time_moving", ["smooth_window", "speed_threshold"]).savefig(
+    sr.plot_response("time_moving", ["smooth_window", "threshold"]).savefig(
         FIGURES / "oft_response.png", dpi=110)
-    grid = sweep(PIPELINE, {"smooth_window": [1, 5, 15], "speed_threshold": [1.0, 2.0, 4.0]},
+    grid = sweep(PIPELINE, {"smooth_window": [1, 5, 15], "threshold": [1.0, 2.0, 4.0]},
                  outputs=["time_moving"], max_workers="auto")
-    grid.plot_heatmap("time_moving", x="speed_threshold", y="smooth_window").savefig(
+    grid.plot_heatmap("time_moving", x="threshold", y="smooth_window").savefig(
         FIGURES / "oft_heatmap.png", dpi=110)
     print(f"wrote {', '.join(p.name for p in sorted(FIGURES.glob('oft_*.png')))} to {FIGURES}")

@@ -17,7 +17,7 @@ if __name__ == "__main__":
     print()
     results = sensitivity(
         PIPELINE,
-        {"smooth_window": [1, 5, 15], "speed_threshold": [1.0, 2.0, 4.0]},
+        {"smooth_window": [1, 5, 15], "threshold": [1.0, 2.0, 4.0]},
         outputs=["distance_cm", "time_moving", "centre_time", "mean_speed"],
         max_workers="auto",
     )

@@ -1338,9 +1338,9 @@ def test_shipped_sample_sweep_file_runs(tmp_path):
     assert result.returncode == 0, result.stderr
     frame = csv_rows(result.stdout)
     assert len(frame) == 5
-    assert list(frame.columns) == ["smooth_window", "speed_threshold", "seed", "distance_cm",
+    assert list(frame.columns) == ["smooth_window", "threshold", "seed", "distance_cm",
                                    "time_moving", "centre_time", "mean_speed"]
-    assert sorted(frame["speed_threshold"]) == [1.0, 2.0, 2.0, 2.0, 4.0]
+    assert sorted(frame["threshold"]) == [1.0, 2.0, 2.0, 2.0, 4.0]
     assert sorted(p.name for p in toml.parent.iterdir()) == before  # nothing written there
 
 

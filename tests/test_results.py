@@ -127,8 +127,11 @@ def test_repr_is_readable(sr, script):
 
 
 def test_to_dataframe_non_scalar_output_raises_naming_it(sr):
-    with pytest.raises(TypeError, match="'vec'"):
+    with pytest.raises(TypeError, match="'vec'") as excinfo:
         sr.to_dataframe()
+    # the way out names the scalar outputs, ready to paste
+    assert "sr.to_dataframe(outputs=['label', 'total'])" in str(excinfo.value)
+    assert sr.scalar_output_names() == ["label", "total"]
 
 
 def test_to_dataframe_selected_outputs(sr):

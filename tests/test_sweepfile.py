@@ -188,7 +188,7 @@ def test_shipped_sample_file():
     spec = read_sweep_file(path)
     assert spec.script == path.parent / "oft_pipeline.py"
     assert spec.script.exists()
-    assert spec.params == {"smooth_window": [1, 5, 15], "speed_threshold": [1, 2, 4]}
+    assert spec.params == {"smooth_window": [1, 5, 15], "threshold": [1, 2, 4]}
     assert spec.nominal == {"seed": 1}
     assert spec.options["max_workers"] == "auto" and spec.options["timeout"] == 120
 
