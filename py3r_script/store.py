@@ -15,10 +15,8 @@ See the README's "Study database" section for the schema.
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import os
-import platform
 import shutil
 import socket
 import sqlite3
@@ -26,82 +24,27 @@ import sys
 import warnings
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from operator import index
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
-from . import studyfile
+from . import sidefiles, studyfile, studyrows
 from .errors import StoreError
-from .paramset import ParamSet, plain_scalar
+from .merging import copy_missing
+from .paramset import plain_scalar
 from .provenance import git_state, interpreter_version, package_version, pid_alive
-from .records import FrozenOutputs, IterationRecord
+from .records import IterationRecord
+from .sidefiles import INLINE_LIMIT
 from .studyfile import SCHEMA_VERSION
+from .studyrows import SweepInfo
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .planning import Design
 
 __all__ = ["INLINE_LIMIT", "SCHEMA_VERSION", "StoreError", "Study", "load", "merge"]
 
-INLINE_LIMIT = 1 << 20
-"""Pickled outputs up to this many bytes are stored inside the database; larger ones in files."""
-
-
-@dataclass(frozen=True)
-class SweepInfo:
-    """What a sweep records about itself when it starts (provenance and definition)."""
-
-    sweep_id: str
-    script: str
-    script_sha256: str
-    mode: str
-    param_names: Sequence[str]
-    nominal: ParamSet
-    requested_outputs: Sequence[str] | None
-    output_names: Sequence[str]
-    n_planned: int
-    cwd: str
-    label: str | None = None
-    design: Design | None = None
-
-
-_PARTIAL = "partial"  # the side-file folder's subfolder for files still being written
-_SWEEP_COLUMNS = (
-    "sweep_id", "sweep_seq", "created_utc", "finished_utc", "status", "script",
-    "script_sha256", "mode", "param_names", "nominal_json", "requested_outputs",
-    "output_names", "n_planned", "cwd", "python", "package_version", "host", "platform",
-    "git_commit", "git_dirty", "driver_pid", "label", "design_json",
-)
-_ITERATION_COLUMNS = (
-    "iteration_id", "iteration_seq", "sweep_id", "plan_index", "params_json", "params_sha256",
-    "script", "script_sha256", "requested_outputs", "status", "error", "error_type",
-    "exit_code", "signal", "stopped_early", "started_utc", "finished_utc", "started",
-    "finished", "duration_s", "stdout", "stderr", "host", "python", "workdir",
-    "params_seen_json", "label", "argv_json", "env_json", "interpreter",
-)
-
-
-def _insert(table: str, columns: Sequence[str]) -> str:
-    return (f"INSERT INTO {table} ({', '.join(columns)}) "
-            f"VALUES ({', '.join('?' * len(columns))})")
-
-
-def _design_key(design: Design | None) -> str | None:
-    return None if design is None else json.dumps(design.to_json(), sort_keys=True)
-
-
-def _utc(timestamp: float) -> str:
-    return _dt.datetime.fromtimestamp(timestamp, _dt.timezone.utc).isoformat()
-
-
-def _env_key(env: Mapping[str, str]) -> str:
-    return json.dumps(dict(sorted(env.items())))
-
-
-def _outputs_key(outputs: Sequence[str] | None) -> str | None:
-    return None if outputs is None else json.dumps(list(outputs))
 
 
 class Study:
@@ -171,7 +114,7 @@ class Study:
             self.backup_path = self.backup()  # before an upgrade, too
         if 0 < version < SCHEMA_VERSION:
             self._refuse_live_older_writers()
-        partial = [*self.outputs_dir.joinpath(_PARTIAL).glob("*@*@*")]
+        partial = [*self.outputs_dir.joinpath(sidefiles.PARTIAL).glob("*@*@*")]
         if studyfile.migrate(self._con, self.path) == 1:
             partial += self.outputs_dir.glob("*/*.pkl.tmp*")  # schema 1 wrote them in place
         self._remove_partial_files(partial)
@@ -192,7 +135,7 @@ class Study:
         """Delete side files that a writer on this host died while writing."""
         host = socket.gethostname()
         for file in files:
-            pid, where = _writer_of(file.name)
+            pid, where = sidefiles.writer_of(file.name)
             if pid.isdigit() and where in ("", host) and not pid_alive(int(pid)):
                 file.unlink(missing_ok=True)
 
@@ -223,16 +166,8 @@ class Study:
         self.mark_abandoned()
         with self._transaction() as con:
             seq = con.execute("SELECT COALESCE(MAX(sweep_seq), -1) + 1 FROM sweeps").fetchone()[0]
-            con.execute(_insert("sweeps", _SWEEP_COLUMNS), (
-                sweep.sweep_id, seq, _dt.datetime.now(_dt.timezone.utc).isoformat(), None,
-                "running", sweep.script, sweep.script_sha256, sweep.mode,
-                json.dumps(list(sweep.param_names)), sweep.nominal.to_json(),
-                _outputs_key(sweep.requested_outputs), json.dumps(list(sweep.output_names)),
-                sweep.n_planned, sweep.cwd, platform.python_version(), package_version(),
-                socket.gethostname(), platform.platform(), git_commit,
-                None if git_dirty is None else int(git_dirty), os.getpid(), sweep.label,
-                _design_key(sweep.design),
-            ))
+            con.execute(studyrows.insert("sweeps", studyrows.SWEEP_COLUMNS),
+                        studyrows.sweep_row(sweep, seq, git_commit, git_dirty))
         return seq
 
     def mark_abandoned(self) -> int:
@@ -270,8 +205,8 @@ class Study:
             seq = con.execute(
                 "SELECT COALESCE(MAX(iteration_seq), -1) + 1 FROM iterations"
             ).fetchone()[0]
-            con.execute(_insert("iterations", _ITERATION_COLUMNS),
-                        _iteration_row(record, seq, plan_index))
+            con.execute(studyrows.insert("iterations", studyrows.ITERATION_COLUMNS),
+                        studyrows.iteration_row(record, seq, plan_index))
             con.executemany(
                 "INSERT INTO params VALUES (?,?,?,?)",
                 [(record.iteration_id, n, v, type(v).__name__) for n, v in record.params.items()],
@@ -301,22 +236,9 @@ class Study:
 
     def _dump_output(self, iteration_id: str, name: str, value: Any) -> tuple[str, Any]:
         """Pickle one output: inline when small, streamed to a side file when large."""
-        scalar = plain_scalar(value)[1]
-        sink = _SpillWriter(INLINE_LIMIT, self._side_file(iteration_id, name),
-                            self.outputs_dir / _PARTIAL)
-        import cloudpickle
-
-        try:
-            cloudpickle.dump(value, sink, protocol=5)
-        except BaseException:
-            sink.discard()
-            raise
-        blob, file = sink.finish(self.path.parent)
-        return name, (_type_name(value), scalar, blob, file, sink.size)
-
-    def _side_file(self, iteration_id: str, name: str) -> Path:
-        digest = hashlib.sha256(name.encode()).hexdigest()[:12]
-        return self.outputs_dir / iteration_id[:2] / f"{iteration_id}-{digest}.pkl"
+        path = sidefiles.side_file(self.outputs_dir, iteration_id, name)
+        blob, file, size = sidefiles.dump(value, path, self.path.parent)
+        return name, (studyrows.type_name(value), plain_scalar(value)[1], blob, file, size)
 
     def set_label(self, sweep: str | int, label: str | None) -> None:
         """Name a sweep (or rename it, or with ``None`` unname it) and the iterations it ran.
@@ -394,7 +316,7 @@ class Study:
             "WHERE i.script_sha256 = ? AND i.status = 'ok' AND i.argv_json = ? AND "
             "i.env_json = ? AND i.interpreter = ? AND i.python = ? "
             "ORDER BY i.iteration_seq, o.position",
-            (script_sha256, json.dumps(list(argv)), _env_key(env or {}), interpreter,
+            (script_sha256, json.dumps(list(argv)), studyrows.env_key(env or {}), interpreter,
              interpreter_version(interpreter)),
         )
         candidates: dict[str, tuple[str, bool, dict[str, tuple[str | None, int]]]] = {}
@@ -469,41 +391,15 @@ class Study:
             args if outputs is None else (*args, json.dumps(list(outputs))),
         ):
             try:
-                values.setdefault(iteration_id, {})[name] = self._load_output(blob, file, size)
-            except _Unloadable as problem:
+                value = sidefiles.load(blob, file, size, self.path.parent)
+                values.setdefault(iteration_id, {})[name] = value
+            except sidefiles.Unloadable as problem:
                 unavailable.setdefault(iteration_id, {})[name] = str(problem)
-        records = [_record_from_row(row, values.get(row["iteration_id"], {}),
+        records = [studyrows.record_from_row(row, values.get(row["iteration_id"], {}),
                                     unavailable.get(row["iteration_id"])) for row in rows]
         if unavailable:
             self._warn_unavailable(records)
         return records
-
-    def _load_output(self, blob: bytes | None, file: str | None, size: int) -> Any:
-        import pickle
-
-        if file is None:
-            try:
-                return pickle.loads(blob)  # type: ignore[arg-type]
-            except Exception as exc:
-                raise _Unloadable(f"its stored value cannot be unpickled here "
-                                  f"({type(exc).__name__}: {exc})") from None
-        path = self.path.parent / file
-        try:
-            with open(path, "rb") as handle:
-                actual = os.fstat(handle.fileno()).st_size
-                if actual != size:
-                    raise _Unloadable(f"its side file {path} is cut short ({actual} of "
-                                      f"{size} bytes)")
-                return pickle.load(handle)
-        except FileNotFoundError:
-            raise _Unloadable(
-                f"its side file {path} is missing (the '{self.outputs_dir.name}' folder must "
-                "stay next to the database)") from None
-        except _Unloadable:
-            raise
-        except Exception as exc:
-            raise _Unloadable(f"its side file {path} cannot be read "
-                              f"({type(exc).__name__}: {exc})") from None
 
     def _warn_unavailable(self, records: Iterable[IterationRecord]) -> None:
         broken = [(r.iteration_id, name, why) for r in records
@@ -593,11 +489,11 @@ class Study:
                 "SELECT o.file FROM src.outputs o WHERE o.file IS NOT NULL AND o.iteration_id "
                 "NOT IN (SELECT iteration_id FROM main.iterations)").fetchall()
             for (file,) in files:  # files first, rows after: no row points at a missing file
-                target = self.path.parent / _moved(file, self.path)
+                target = self.path.parent / sidefiles.moved(file, self.path)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(source.parent / file, target)
             with self._transaction():
-                added = _copy_missing(con, source, self.path)
+                added = copy_missing(con, self.path)
                 self._view_params, self._view_outputs = studyfile.rebuild_view(con)
         finally:
             con.execute("DETACH DATABASE src")
@@ -622,8 +518,9 @@ class Study:
             files = [r[0] for r in copy.execute(
                 "SELECT DISTINCT file FROM outputs WHERE file IS NOT NULL")]
             for file in files:  # those of the copied snapshot
-                _link_or_copy(self.path.parent / file, target.parent / _moved(file, target))
-            copy.create_function("moved", 1, lambda file: _moved(file, target),
+                sidefiles.link_or_copy(self.path.parent / file,
+                                       target.parent / sidefiles.moved(file, target))
+            copy.create_function("moved", 1, lambda file: sidefiles.moved(file, target),
                                  deterministic=True)
             copy.execute("UPDATE outputs SET file = moved(file) WHERE file IS NOT NULL")
         except sqlite3.Error as exc:
@@ -631,180 +528,6 @@ class Study:
         finally:
             copy.close()
         return target
-
-
-class _Unloadable(Exception):
-    """A stored output cannot be loaded; the message says why, naming the file."""
-
-
-class _SpillWriter:
-    """A binary sink that keeps up to ``limit`` bytes in memory, then streams to a file.
-
-    The file is written under ``partial`` as ``<pid>@<host>@<name>`` and moved to ``path``
-    when complete, so what a killed writer leaves is recognisable, and removable.
-    """
-
-    def __init__(self, limit: int, path: Path, partial: Path) -> None:
-        self._limit = limit
-        self._path = path
-        self._tmp = partial / f"{os.getpid()}@{socket.gethostname()}@{path.name}"
-        self._buffer: bytearray | None = bytearray()
-        self._file: IO[bytes] | None = None
-        self.size = 0
-
-    def write(self, data: Any) -> int:
-        # bytes, or (pickle protocol 5, NumPy-backed data) a PickleBuffer: take its raw bytes
-        view = memoryview(data)
-        if view.format != "B" or view.ndim != 1:
-            view = view.cast("B")
-        count = view.nbytes
-        self.size += count
-        if self._file is None and self.size > self._limit:
-            self._spill()  # before appending: a large buffer goes straight to the file
-        if self._file is not None:
-            self._file.write(view)
-        else:
-            assert self._buffer is not None
-            self._buffer += view
-        return count
-
-    def _spill(self) -> None:
-        self._tmp.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(self._tmp, "wb")
-        self._file.write(self._buffer or b"")
-        self._buffer = None
-
-    def finish(self, base: Path) -> tuple[bytes | None, str | None]:
-        """``(blob, None)`` when it stayed small, else ``(None, path relative to base)``."""
-        if self._file is None:
-            return bytes(self._buffer or b""), None
-        self._file.close()
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(self._tmp, self._path)
-        return None, os.path.relpath(self._path, base)
-
-    def discard(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._tmp.unlink(missing_ok=True)
-
-
-def _link_or_copy(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.link(source, target)
-    except FileNotFoundError:
-        return  # deleted meanwhile: the copy lists it as unavailable, like the study would
-    except OSError:  # another filesystem, or one without hard links
-        shutil.copyfile(source, target)
-
-
-def _writer_of(name: str) -> tuple[str, str]:
-    """The pid and host that wrote a partial side file (host ``""``: unknown, before
-    schema 2, when it was ``<name>.tmp<pid>`` beside the finished files)."""
-    if "@" in name:
-        pid, host, _ = name.split("@", 2)
-        return pid, host
-    return name.rpartition(".tmp")[2], ""
-
-
-def _moved(file: str, target: Path) -> str:
-    """Where a side file of another study goes beside ``target`` (same layout, its folder)."""
-    return str(Path(f"{target.name}-outputs", *Path(file).parts[1:]))
-
-
-def _copy_missing(con: sqlite3.Connection, source: Path, target: Path) -> int:
-    """Insert the attached ``src`` study's missing rows into ``main``; returns iterations."""
-    def columns(table: str) -> list[str]:
-        return [row[1] for row in con.execute(f"PRAGMA main.table_info({table})")]
-
-    def select(table: str, renumber: dict[str, str]) -> str:
-        return ", ".join(renumber.get(c, f"s.{c}") for c in columns(table))
-
-    def after(table: str, column: str) -> str:  # this study's next sequence numbers
-        return (f"(SELECT COALESCE(MAX({column}), -1) FROM main.{table}) "
-                f"+ ROW_NUMBER() OVER (ORDER BY s.{column})")
-
-    con.execute(
-        "INSERT INTO main.sweeps SELECT "
-        f"{select('sweeps', {'sweep_seq': after('sweeps', 'sweep_seq')})} "
-        "FROM src.sweeps s WHERE s.sweep_id NOT IN (SELECT sweep_id FROM main.sweeps)")
-    new = "s.iteration_id NOT IN (SELECT iteration_id FROM main.iterations)"
-    con.execute("CREATE TEMP TABLE merging AS SELECT s.iteration_id FROM src.iterations s "
-                f"WHERE {new}")
-    try:
-        con.execute(
-            "INSERT INTO main.iterations SELECT "
-            f"{select('iterations', {'iteration_seq': after('iterations', 'iteration_seq')})} "
-            f"FROM src.iterations s WHERE {new}")
-        for table in ("params", "outputs"):
-            con.execute(f"INSERT INTO main.{table} SELECT {select(table, {})} FROM src.{table} s "
-                        "WHERE s.iteration_id IN (SELECT iteration_id FROM temp.merging)")
-        for (file,) in con.execute(
-                "SELECT DISTINCT file FROM main.outputs WHERE file IS NOT NULL AND iteration_id "
-                "IN (SELECT iteration_id FROM temp.merging)").fetchall():
-            con.execute("UPDATE main.outputs SET file = ? WHERE file = ? AND iteration_id IN "
-                        "(SELECT iteration_id FROM temp.merging)",
-                        (_moved(file, target), file))
-        con.execute(f"INSERT OR IGNORE INTO main.sweep_items SELECT {select('sweep_items', {})} "
-                    "FROM src.sweep_items s")
-        return con.execute("SELECT COUNT(*) FROM temp.merging").fetchone()[0]
-    finally:
-        con.execute("DROP TABLE temp.merging")
-
-
-def _type_name(value: object) -> str:
-    cls = type(value)
-    module = cls.__module__
-    return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
-
-
-def _iteration_row(record: IterationRecord, seq: int, plan_index: int) -> tuple[Any, ...]:
-    return (
-        record.iteration_id, seq, record.sweep_id, plan_index, record.params.to_json(),
-        record.params.digest, record.script, record.script_sha256,
-        _outputs_key(record.requested_outputs), record.status, record.error, record.error_type,
-        record.exit_code, record.signal, int(record.stopped_early), _utc(record.started),
-        _utc(record.finished), record.started, record.finished, record.duration, record.stdout,
-        record.stderr, record.host, record.python, record.workdir,
-        json.dumps(dict(record.params_seen), default=repr), record.label,
-        json.dumps(list(record.argv)), _env_key(record.env), record.interpreter or None,
-    )
-
-
-def _record_from_row(row: sqlite3.Row, outputs: dict[str, Any],
-                     unavailable: dict[str, str] | None = None) -> IterationRecord:
-    requested = row["requested_outputs"]
-    return IterationRecord(
-        params=ParamSet(json.loads(row["params_json"])),
-        status=row["status"],
-        outputs=FrozenOutputs(outputs, unavailable),
-        error=row["error"],
-        error_type=row["error_type"],
-        exit_code=row["exit_code"],
-        signal=row["signal"],
-        stopped_early=bool(row["stopped_early"]),
-        params_seen=json.loads(row["params_seen_json"] or "{}"),
-        started=row["started"],
-        finished=row["finished"],
-        stdout=row["stdout"] or "",
-        stderr=row["stderr"] or "",
-        index=row["plan_index"],
-        iteration_id=row["iteration_id"],
-        script=row["script"],
-        script_sha256=row["script_sha256"],
-        requested_outputs=None if requested is None else tuple(json.loads(requested)),
-        host=row["host"] or "",
-        python=row["python"] or "",
-        workdir=row["workdir"],
-        sweep_id=row["sweep_id"],
-        label=row["label"],
-        argv=tuple(json.loads(row["argv_json"])),
-        env=json.loads(row["env_json"]),
-        interpreter=row["interpreter"] or "",
-        iteration_seq=row["iteration_seq"],
-        sweep_seq=row["sweep_seq"],
-    )
 
 
 def merge(target: str | os.PathLike[str], *sources: str | os.PathLike[str]) -> int:

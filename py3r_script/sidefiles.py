@@ -1,0 +1,155 @@
+"""Side files: outputs too large for the study database, kept in files beside it.
+
+A pickled output larger than ``INLINE_LIMIT`` bytes is streamed (never held twice in
+memory) to ``<study>-outputs/<id[:2]>/<id>-<name hash>.pkl``: first under ``partial/`` with
+the writer's pid and host in the name, then moved into place, so what a killed writer left
+is recognisable and removable. Loading checks the stored size and says exactly which file
+is missing or cut short.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import shutil
+import socket
+from pathlib import Path
+from typing import IO, Any
+
+__all__ = ["INLINE_LIMIT", "PARTIAL", "Unloadable", "dump", "link_or_copy", "load", "moved",
+           "side_file", "writer_of"]
+
+INLINE_LIMIT = 1 << 20
+"""Pickled outputs up to this many bytes are stored inside the database; larger ones in files."""
+
+PARTIAL = "partial"
+"""The side-file folder's subfolder for files still being written."""
+
+
+class Unloadable(Exception):
+    """A stored output cannot be loaded; the message says why, naming the file."""
+
+
+def side_file(outputs_dir: Path, iteration_id: str, name: str) -> Path:
+    """Where output ``name`` of an iteration goes when it is too large to be inline."""
+    digest = hashlib.sha256(name.encode()).hexdigest()[:12]
+    return outputs_dir / iteration_id[:2] / f"{iteration_id}-{digest}.pkl"
+
+
+def dump(value: Any, path: Path, base: Path) -> tuple[bytes | None, str | None, int]:
+    """Pickle ``value``: ``(blob, None, size)`` when small, else streamed to ``path`` and
+    ``(None, path relative to base, size)``."""
+    import cloudpickle
+
+    sink = _SpillWriter(INLINE_LIMIT, path, path.parent.parent / PARTIAL)
+    try:
+        cloudpickle.dump(value, sink, protocol=5)
+    except BaseException:
+        sink.discard()
+        raise
+    blob, file = sink.finish(base)
+    return blob, file, sink.size
+
+
+def load(blob: bytes | None, file: str | None, size: int, base: Path) -> Any:
+    """A stored output, from its inline blob or its side file; :class:`Unloadable` if lost."""
+    if file is None:
+        try:
+            return pickle.loads(blob)  # type: ignore[arg-type]
+        except Exception as exc:
+            raise Unloadable(f"its stored value cannot be unpickled here "
+                             f"({type(exc).__name__}: {exc})") from None
+    path = base / file
+    try:
+        with open(path, "rb") as handle:
+            actual = os.fstat(handle.fileno()).st_size
+            if actual != size:
+                raise Unloadable(f"its side file {path} is cut short ({actual} of {size} bytes)")
+            return pickle.load(handle)
+    except FileNotFoundError:
+        raise Unloadable(
+            f"its side file {path} is missing (the '{Path(file).parts[0]}' folder must stay "
+            "next to the database)") from None
+    except Unloadable:
+        raise
+    except Exception as exc:
+        raise Unloadable(f"its side file {path} cannot be read "
+                         f"({type(exc).__name__}: {exc})") from None
+
+
+def writer_of(name: str) -> tuple[str, str]:
+    """The pid and host that wrote a partial side file (host ``""``: unknown, before
+    schema 2, when it was ``<name>.tmp<pid>`` beside the finished files)."""
+    if "@" in name:
+        pid, host, _ = name.split("@", 2)
+        return pid, host
+    return name.rpartition(".tmp")[2], ""
+
+
+def moved(file: str, target: Path) -> str:
+    """Where a side file of another study goes beside ``target`` (same layout, its folder)."""
+    return str(Path(f"{target.name}-outputs", *Path(file).parts[1:]))
+
+
+def link_or_copy(source: Path, target: Path) -> None:
+    """Hard-link ``source`` to ``target`` (side files never change), or copy it."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, target)
+    except FileNotFoundError:
+        return  # deleted meanwhile: the copy lists it as unavailable, like the study would
+    except OSError:  # another filesystem, or one without hard links
+        shutil.copyfile(source, target)
+
+
+class _SpillWriter:
+    """A binary sink that keeps up to ``limit`` bytes in memory, then streams to a file.
+
+    The file is written under ``partial`` as ``<pid>@<host>@<name>`` and moved to ``path``
+    when complete, so what a killed writer leaves is recognisable, and removable.
+    """
+
+    def __init__(self, limit: int, path: Path, partial: Path) -> None:
+        self._limit = limit
+        self._path = path
+        self._tmp = partial / f"{os.getpid()}@{socket.gethostname()}@{path.name}"
+        self._buffer: bytearray | None = bytearray()
+        self._file: IO[bytes] | None = None
+        self.size = 0
+
+    def write(self, data: Any) -> int:
+        # bytes, or (pickle protocol 5, NumPy-backed data) a PickleBuffer: take its raw bytes
+        view = memoryview(data)
+        if view.format != "B" or view.ndim != 1:
+            view = view.cast("B")
+        count = view.nbytes
+        self.size += count
+        if self._file is None and self.size > self._limit:
+            self._spill()  # before appending: a large buffer goes straight to the file
+        if self._file is not None:
+            self._file.write(view)
+        else:
+            assert self._buffer is not None
+            self._buffer += view
+        return count
+
+    def _spill(self) -> None:
+        self._tmp.parent.mkdir(parents=True, exist_ok=True)
+        self._file = open(self._tmp, "wb")
+        self._file.write(self._buffer or b"")
+        self._buffer = None
+
+    def finish(self, base: Path) -> tuple[bytes | None, str | None]:
+        """``(blob, None)`` when it stayed small, else ``(None, path relative to base)``."""
+        if self._file is None:
+            return bytes(self._buffer or b""), None
+        self._file.close()
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(self._tmp, self._path)
+        return None, os.path.relpath(self._path, base)
+
+    def discard(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._tmp.unlink(missing_ok=True)

@@ -1,0 +1,150 @@
+"""Study rows: how a sweep and an iteration's record become rows of the study, and back.
+
+The column order of the ``sweeps`` and ``iterations`` tables is named once, here; the
+schema itself (tables, view, migrations) is ``studyfile``'s.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import socket
+import sqlite3
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .paramset import ParamSet
+from .provenance import package_version
+from .records import FrozenOutputs, IterationRecord
+
+if TYPE_CHECKING:
+    from .planning import Design
+
+__all__ = ["ITERATION_COLUMNS", "SWEEP_COLUMNS", "SweepInfo", "insert", "iteration_row",
+           "record_from_row", "sweep_row"]
+
+
+@dataclass(frozen=True)
+class SweepInfo:
+    """What a sweep records about itself when it starts (provenance and definition)."""
+
+    sweep_id: str
+    script: str
+    script_sha256: str
+    mode: str
+    param_names: Sequence[str]
+    nominal: ParamSet
+    requested_outputs: Sequence[str] | None
+    output_names: Sequence[str]
+    n_planned: int
+    cwd: str
+    label: str | None = None
+    design: Design | None = None
+
+
+SWEEP_COLUMNS = (
+    "sweep_id", "sweep_seq", "created_utc", "finished_utc", "status", "script",
+    "script_sha256", "mode", "param_names", "nominal_json", "requested_outputs",
+    "output_names", "n_planned", "cwd", "python", "package_version", "host", "platform",
+    "git_commit", "git_dirty", "driver_pid", "label", "design_json",
+)
+ITERATION_COLUMNS = (
+    "iteration_id", "iteration_seq", "sweep_id", "plan_index", "params_json", "params_sha256",
+    "script", "script_sha256", "requested_outputs", "status", "error", "error_type",
+    "exit_code", "signal", "stopped_early", "started_utc", "finished_utc", "started",
+    "finished", "duration_s", "stdout", "stderr", "host", "python", "workdir",
+    "params_seen_json", "label", "argv_json", "env_json", "interpreter",
+)
+
+
+def insert(table: str, columns: Sequence[str]) -> str:
+    return (f"INSERT INTO {table} ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' * len(columns))})")
+
+
+def design_key(design: Design | None) -> str | None:
+    return None if design is None else json.dumps(design.to_json(), sort_keys=True)
+
+
+def utc(timestamp: float) -> str:
+    return _dt.datetime.fromtimestamp(timestamp, _dt.timezone.utc).isoformat()
+
+
+def env_key(env: Mapping[str, str]) -> str:
+    return json.dumps(dict(sorted(env.items())))
+
+
+def outputs_key(outputs: Sequence[str] | None) -> str | None:
+    return None if outputs is None else json.dumps(list(outputs))
+
+
+def sweep_row(sweep: SweepInfo, seq: int, git_commit: str | None,
+              git_dirty: bool | None) -> tuple[Any, ...]:
+    """The ``sweeps`` row of a sweep starting now, in ``SWEEP_COLUMNS`` order."""
+    return (
+        sweep.sweep_id, seq, _dt.datetime.now(_dt.timezone.utc).isoformat(), None,
+        "running", sweep.script, sweep.script_sha256, sweep.mode,
+        json.dumps(list(sweep.param_names)), sweep.nominal.to_json(),
+        outputs_key(sweep.requested_outputs), json.dumps(list(sweep.output_names)),
+        sweep.n_planned, sweep.cwd, platform.python_version(), package_version(),
+        socket.gethostname(), platform.platform(), git_commit,
+        None if git_dirty is None else int(git_dirty), os.getpid(), sweep.label,
+        design_key(sweep.design),
+    )
+
+
+def type_name(value: object) -> str:
+    cls = type(value)
+    module = cls.__module__
+    return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
+
+
+def iteration_row(record: IterationRecord, seq: int, plan_index: int) -> tuple[Any, ...]:
+    return (
+        record.iteration_id, seq, record.sweep_id, plan_index, record.params.to_json(),
+        record.params.digest, record.script, record.script_sha256,
+        outputs_key(record.requested_outputs), record.status, record.error, record.error_type,
+        record.exit_code, record.signal, int(record.stopped_early), utc(record.started),
+        utc(record.finished), record.started, record.finished, record.duration, record.stdout,
+        record.stderr, record.host, record.python, record.workdir,
+        json.dumps(dict(record.params_seen), default=repr), record.label,
+        json.dumps(list(record.argv)), env_key(record.env), record.interpreter or None,
+    )
+
+
+def record_from_row(row: sqlite3.Row, outputs: dict[str, Any],
+                     unavailable: dict[str, str] | None = None) -> IterationRecord:
+    requested = row["requested_outputs"]
+    return IterationRecord(
+        params=ParamSet(json.loads(row["params_json"])),
+        status=row["status"],
+        outputs=FrozenOutputs(outputs, unavailable),
+        error=row["error"],
+        error_type=row["error_type"],
+        exit_code=row["exit_code"],
+        signal=row["signal"],
+        stopped_early=bool(row["stopped_early"]),
+        params_seen=json.loads(row["params_seen_json"] or "{}"),
+        started=row["started"],
+        finished=row["finished"],
+        stdout=row["stdout"] or "",
+        stderr=row["stderr"] or "",
+        index=row["plan_index"],
+        iteration_id=row["iteration_id"],
+        script=row["script"],
+        script_sha256=row["script_sha256"],
+        requested_outputs=None if requested is None else tuple(json.loads(requested)),
+        host=row["host"] or "",
+        python=row["python"] or "",
+        workdir=row["workdir"],
+        sweep_id=row["sweep_id"],
+        label=row["label"],
+        argv=tuple(json.loads(row["argv_json"])),
+        env=json.loads(row["env_json"]),
+        interpreter=row["interpreter"] or "",
+        iteration_seq=row["iteration_seq"],
+        sweep_seq=row["sweep_seq"],
+    )
