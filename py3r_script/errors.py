@@ -8,6 +8,7 @@ __all__ = [
     "ParameterTypeError",
     "ScriptError",
     "StoreError",
+    "StoreWriteError",
     "SweepError",
 ]
 
@@ -34,3 +35,15 @@ class IterationFailedError(SweepError, LookupError):
 
 class StoreError(SweepError):
     """The study file is missing, not a study, from a newer version, or cannot be written."""
+
+
+class StoreWriteError(StoreError):
+    """A finished iteration could not be saved, so the sweep stopped; ``results`` holds every
+    iteration that had finished, saved or not."""
+
+    def __init__(self, message: str, results: object = None) -> None:
+        super().__init__(message)
+        self.results = results
+
+    def __reduce__(self) -> tuple[type[StoreWriteError], tuple[str, object]]:
+        return (type(self), (str(self), self.results))
