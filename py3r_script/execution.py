@@ -429,14 +429,19 @@ class _Progress:
         self._failed = 0
         if not enabled:
             return
+        options: dict[str, Any] = dict(total=total, unit="it", desc="sweep", dynamic_ncols=True)
+        if _terminal_columns() == 0:
+            # a terminal that reports no size (a pty nobody sized, as under `script` or some
+            # CI runners) hides tqdm's bar altogether: give it the usual 80x24
+            options.update(dynamic_ncols=False, ncols=80, nrows=24)
         try:
             from tqdm.auto import tqdm
 
-            self._bar = tqdm(total=total, unit="it", desc="sweep", dynamic_ncols=True)
+            self._bar = tqdm(**options)
         except ImportError:  # a notebook without ipywidgets: fall back to the text bar
             from tqdm import tqdm
 
-            self._bar = tqdm(total=total, unit="it", desc="sweep", dynamic_ncols=True)
+            self._bar = tqdm(**options)
 
     def update(self, record: IterationRecord) -> None:
         if self._bar is None:
@@ -449,3 +454,11 @@ class _Progress:
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
+
+
+def _terminal_columns() -> int | None:
+    """The width of the terminal on stderr (0: one that reports none), ``None`` off one."""
+    try:
+        return os.get_terminal_size(sys.stderr.fileno()).columns
+    except (AttributeError, OSError, ValueError):
+        return None
