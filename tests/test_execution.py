@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from py3r_script import sensitivity
+from py3r_script._processes import identity
 from py3r_script.launcher import IterationTask, run_iteration
 from py3r_script.paramset import ParamSet
 
@@ -659,3 +660,62 @@ def test_progress_bar_stays_silent_by_default_off_a_terminal(write_script):
                           capture_output=True, text=True, env=env, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
+
+
+# -- a worker stopping its iteration on its own -------------------------------------------------
+# Remote workers cannot be reached by the driver: they stop their child when the sweep's stop
+# file appears, or when the sweep's driver on their machine is gone.
+
+SLEEPER_SCRIPT = """
+import os
+import subprocess
+import time
+from py3r_script import Output, Param
+x = Param(0, name="x")
+Output(os.getpid(), name="pid")
+Output(subprocess.Popen(["sleep", "60"]).pid, name="grandchild")
+time.sleep(60)
+"""
+
+
+def _run_in_thread(task: IterationTask) -> tuple[Future, ThreadPoolExecutor]:
+    pool = ThreadPoolExecutor(1)
+    return pool.submit(run_iteration, task), pool
+
+
+def test_a_worker_stops_its_child_when_the_stop_file_appears(write_script, tmp_path):
+    stop = tmp_path / ".py3r-script-stop-s1"
+    task = IterationTask(script=str(write_script(SLEEPER_SCRIPT)), params=ParamSet({"x": 1}),
+                         stop_file=str(stop), outputs=("pid", "grandchild"))
+    future, pool = _run_in_thread(task)
+    time.sleep(1.0)
+    stop.touch()
+    signalled = time.monotonic()
+    record = future.result(timeout=10)
+    pool.shutdown()
+    assert time.monotonic() - signalled < 1.0
+    assert record.status == "cancelled"
+    assert "interrupted" in record.error
+    assert not _alive(record.outputs["pid"]) and not _alive(record.outputs["grandchild"])
+    # and a stopped sweep starts nothing more
+    again = run_iteration(task)
+    assert again.status == "cancelled" and again.error.startswith("not started")
+    assert again.outputs == {}
+
+
+def test_a_worker_stops_its_child_when_the_driver_on_its_machine_is_gone(write_script):
+    driver = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        task = IterationTask(script=str(write_script(SLEEPER_SCRIPT)),
+                             params=ParamSet({"x": 1}), driver=identity(driver.pid))
+        future, pool = _run_in_thread(task)
+        time.sleep(1.0)
+        assert not future.done()
+    finally:
+        driver.kill()
+        driver.wait()
+    record = future.result(timeout=10)
+    pool.shutdown()
+    assert record.status == "cancelled"
+    assert "driver process has ended" in record.error
+    assert not _alive(record.outputs["pid"]) and not _alive(record.outputs["grandchild"])

@@ -499,10 +499,12 @@ def _executor_options(kind: str) -> dict:
 
 
 def _start_driver(script: Path, values, options) -> subprocess.Popen:
+    """The driver runs in the script's folder (where an executor sweep's stop file goes)."""
     return subprocess.Popen(
         [sys.executable, "-c", INTERRUPT_DRIVER, str(script), json.dumps(values),
          json.dumps(options)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        cwd=script.parent,
     )
 
 
@@ -623,11 +625,14 @@ def test_ctrl_c_with_an_executor_kills_the_children_its_workers_started(
     tmp_path, write_script, kind
 ):
     db = tmp_path / "study.db"
-    out, err, _ = _run_interrupted_sweep(
-        tmp_path, write_script, values=[0, 1, 2, 3], slow=[2, 3], slow_from=2,
+    out, err, started = _run_interrupted_sweep(
+        tmp_path, write_script, values=[0, 1, 2, 3, 4, 5, 6, 7], slow=[2, 3], slow_from=2,
         options={"store": str(db), **_executor_options(kind)},
     )
     assert "INTERRUPTED 2 SweepInterrupted" in out, (out, err)
+    time.sleep(0.5)
+    assert started == ["2.pids", "3.pids"]  # the queued iterations never started
+    assert sorted(p.name for p in (tmp_path / "pids").glob("*.pids")) == started
     assert '[[0, "ok"], [1, "ok"]]' in out
     assert "the iterations running on the executor's workers were stopped" in out
     assert sorted(r.params["x"] for r in load(db).records) == [0, 1]
