@@ -306,6 +306,9 @@ def _shared_folder(task: IterationTask) -> str:
     """A folder the workers see: where iterations run (every worker needs it); else the
     temporary folder, seen by the workers of this machine only."""
     folder = os.path.dirname(task.workdir) if task.workdir else (task.cwd or os.getcwd())
+    if task.workdir:  # the workers create it anyway, with their iteration folders
+        with contextlib.suppress(OSError):
+            os.makedirs(folder, exist_ok=True)
     if os.path.isdir(folder) and os.access(folder, os.W_OK):
         return folder
     return tempfile.gettempdir()
