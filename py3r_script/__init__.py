@@ -40,6 +40,10 @@ __all__ = [
     "SweepInterrupted",
     "load",
     "merge",
+    # errors
+    "SweepError",
+    "StoreError",
+    "StoreWriteError",
 ]
 
 _LAZY = {
@@ -56,6 +60,9 @@ _LAZY = {
     "load": "store",
     "merge": "store",
     "SweepInterrupted": "execution",
+    "SweepError": "errors",
+    "StoreError": "errors",
+    "StoreWriteError": "errors",
 }
 
 if TYPE_CHECKING:

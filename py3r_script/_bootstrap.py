@@ -59,7 +59,8 @@ def run_child(payload: _boundary.Payload) -> int:
     def stop_now() -> None:
         _boundary.write_outcome(
             payload.files,
-            _boundary.Outcome(status="ok", stopped_early=True, params_seen=session.params_seen),
+            _boundary.Outcome(status="ok", stopped_early=True, params_seen=session.params_seen,
+                              spawned=_started_processes()),
         )
         _flush_std_streams()
         os._exit(0)
@@ -89,9 +90,30 @@ def run_child(payload: _boundary.Payload) -> int:
         )
     else:
         outcome = _boundary.Outcome(status="ok", params_seen=session.params_seen)
-    _boundary.write_outcome(payload.files, outcome)
+    _boundary.write_outcome(payload.files, outcome.replace(spawned=_started_processes()))
     _flush_std_streams()
     return outcome.exit_code
+
+
+def _started_processes() -> bool | None:
+    """Whether the script started any process: it has children (running or exited), or it
+    waited for some. ``None`` when that cannot be told, or may still change (threads run)."""
+    threading = sys.modules.get("threading")
+    if threading is not None and threading.active_count() > 1:
+        return None
+    try:
+        os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        return True  # a child exists (None: running; a result: exited, left unreaped)
+    except ChildProcessError:
+        pass
+    except (AttributeError, OSError):
+        return None
+    try:
+        with open("/proc/self/stat", "rb") as handle:
+            fields = handle.read().rsplit(b")", 1)[1].split()
+        return int(fields[8]) > 0  # cminflt: page faults of the children waited for
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _package_parent() -> str:

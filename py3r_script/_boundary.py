@@ -19,7 +19,9 @@ import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from typing import Any, BinaryIO, Callable, ClassVar
+    from typing import Any, BinaryIO, Callable, ClassVar, TypeVar
+
+    _R = TypeVar("_R", bound="_Record")
 
 ENV_VAR = "PY3R_SCRIPT_PAYLOAD"
 """Environment variable naming the payload file of the iteration a child must run."""
@@ -32,6 +34,8 @@ Unlike ``ENV_VAR`` it starts nothing: it is honoured only by a multiprocessing w
 re-importing the payload's own script (see :func:`worker_params`), so any other process the
 script starts still sees the script's defaults.
 """
+
+_DIR_PREFIX = "py3r-script-"
 
 _FRAME = struct.Struct("<Q")
 _NAME = struct.Struct("<H")
@@ -70,6 +74,26 @@ class IterationFiles:
         return os.path.join(self.root, "stderr.txt")
 
 
+def iteration_dir_prefix(sweep_id: str | None) -> str:
+    """The name prefix of an iteration's private directory; it names the sweep, so the
+    sweep's processes on a machine can be found by their environment (:func:`sweep_tag`)."""
+    return f"{_DIR_PREFIX}{sweep_id}-" if sweep_id else _DIR_PREFIX
+
+
+def iteration_tag(files: IterationFiles) -> bytes:
+    """What every process of an iteration carries in its environment (``/proc/<pid>/environ``).
+
+    The child starts with ``ENV_VAR`` naming the payload and sets ``WORKER_ENV_VAR`` to the
+    same path, so the processes it forks or starts inherit ``=<payload path>\\0``.
+    """
+    return b"=" + os.fsencode(files.payload) + b"\0"
+
+
+def sweep_tag(sweep_id: str) -> bytes:
+    """What every process of a sweep carries in its environment, whichever worker ran it."""
+    return os.fsencode(os.sep + iteration_dir_prefix(sweep_id))
+
+
 class _Record:
     """A small immutable record type that costs nothing to import (no ``dataclasses``)."""
 
@@ -89,6 +113,12 @@ class _Record:
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild, (type(self), {n: getattr(self, n) for n in self.__slots__}))
+
+    def replace(self: _R, **changes: Any) -> _R:
+        """A copy with ``changes`` applied."""
+        values = {n: getattr(self, n) for n in self.__slots__}
+        values.update(changes)
+        return type(self)(**values)
 
     def __eq__(self, other: object) -> bool:
         return type(other) is type(self) and all(
@@ -126,14 +156,16 @@ class Outcome(_Record):
     """What a child reports when its script ends (normally, by exception or early stop).
 
     ``status`` is ``"ok"``, ``"error"`` (an exception) or ``"exit"`` (``sys.exit(n != 0)``).
+    ``spawned`` is False when the script certainly started no process, so the parent need
+    not look for processes it left behind (``None``: cannot tell).
     """
 
     __slots__ = ("error_message", "error_type", "exit_code", "params_seen", "python",
-                 "status", "stopped_early", "traceback")
+                 "spawned", "status", "stopped_early", "traceback")
     _defaults: ClassVar[dict[str, Any]] = {
         "exit_code": 0, "error_type": None, "error_message": None, "traceback": None,
         "stopped_early": False, "params_seen": None,
-        "python": "{}.{}.{}".format(*sys.version_info[:3]),
+        "python": "{}.{}.{}".format(*sys.version_info[:3]), "spawned": None,
     }
 
     status: str
@@ -144,6 +176,7 @@ class Outcome(_Record):
     stopped_early: bool
     params_seen: dict[str, Any] | None
     python: str
+    spawned: bool | None
 
 
 def write_atomic(path: str, data: bytes) -> None:

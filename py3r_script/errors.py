@@ -13,6 +13,7 @@ __all__ = [
     "ParameterTypeError",
     "ScriptError",
     "StoreError",
+    "StoreWriteError",
     "SweepError",
 ]
 
@@ -46,6 +47,18 @@ class IterationFailedError(SweepError, KeyError):
 
 class StoreError(SweepError):
     """The study file is missing, not a study, from a newer version, or cannot be written."""
+
+
+class StoreWriteError(StoreError):
+    """A finished iteration could not be saved, so the sweep stopped; ``results`` holds every
+    iteration that had finished, saved or not."""
+
+    def __init__(self, message: str, results: object = None) -> None:
+        super().__init__(message)
+        self.results = results
+
+    def __reduce__(self) -> tuple[type[StoreWriteError], tuple[str, object]]:
+        return (type(self), (str(self), self.results))
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))

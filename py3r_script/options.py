@@ -8,7 +8,6 @@ from __future__ import annotations
 import difflib
 import os
 import shutil
-import sys
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -59,10 +58,14 @@ def workdir_root(options: RunOptions) -> str | None:
     return os.path.abspath(options.workdir)
 
 
-def resolve_python(python: str | None) -> str:
-    """The interpreter to run children with: ``python`` (a path or a command), else ours."""
+def resolve_python(python: str | None) -> str | None:
+    """The interpreter to run children with: ``python`` (a path or a command) made absolute.
+
+    ``None`` stays ``None``: each machine that launches children uses the Python it runs
+    (the driver's own, a Dask worker's own), which need not live at the driver's path.
+    """
     if python is None:
-        return sys.executable
+        return None
     found = shutil.which(python) if isinstance(python, str) else None
     if found is None:
         raise ParameterError(

@@ -193,7 +193,7 @@ def sensitivity(
         iteration (for scripts that also read their own command line).
     python : str, optional
         The interpreter to run the script with (e.g. a project's virtualenv); by default
-        the one running this sweep.
+        the Python that launches each iteration (this one, or each worker's own).
 
     Returns
     -------

@@ -140,10 +140,11 @@ def transaction(con: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     con.execute("BEGIN IMMEDIATE")
     try:
         yield con
+        con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        if con.in_transaction:  # also when COMMIT itself failed (busy, disk full): a retry
+            con.execute("ROLLBACK")  # must start from a clean connection
         raise
-    con.execute("COMMIT")
 
 
 def create(con: sqlite3.Connection, created_by: str) -> None:

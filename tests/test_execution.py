@@ -13,6 +13,8 @@ import multiprocessing
 import os
 import pickle
 import socket
+import subprocess
+import sys
 import time
 import warnings
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -21,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from py3r_script import sensitivity
+from py3r_script._processes import identity
 from py3r_script.launcher import IterationTask, run_iteration
 from py3r_script.paramset import ParamSet
 
@@ -414,3 +417,305 @@ def test_progress_bar_counts_failures(write_script, capfd):
     assert "4/4" in err
     assert "failed=1" in err
     assert "\x1b" not in sr.records[2].stderr and "it/s" not in sr.records[2].stderr
+
+
+# -- the script each worker sees ---------------------------------------------------------------
+
+VERSION_SCRIPT = """
+from py3r_script import Output, Param
+x = Param(0, name="x")
+open({marker!r}, "a").write(f"{{x}}\\n")
+Output("{version}", name="version")
+"""
+
+
+class StaleCopyExecutor(RecordingExecutor):
+    """A worker whose filesystem holds another (older) copy of the script."""
+
+    def __init__(self, stale: str) -> None:
+        super().__init__()
+        self.stale = stale
+
+    def submit(self, fn, /, *args, **kwargs):
+        path = Path(args[0].script)
+        real = path.read_text()
+        path.write_text(self.stale)
+        try:
+            return super().submit(fn, *args, **kwargs)
+        finally:
+            path.write_text(real)
+
+
+def test_a_worker_seeing_another_copy_of_the_script_runs_nothing(write_script, tmp_path):
+    marker = tmp_path / "ran.txt"
+    script = write_script(VERSION_SCRIPT.format(marker=str(marker), version="driver"))
+    stale = VERSION_SCRIPT.format(marker=str(marker), version="stale")
+    store = tmp_path / "study.db"
+    sr = sensitivity(script, {"x": [1]}, executor=StaleCopyExecutor(stale), store=store,
+                     progress=False)
+    assert [r.status for r in sr.records] == ["error", "error"]
+    for record in sr.records:
+        assert f"the script on host {socket.gethostname()!r} differs" in record.error
+        assert str(script) in record.error
+        assert record.outputs == {}
+    assert not marker.exists(), "the stale copy ran"
+    # nothing was stored as a success, so a sweep where the script is right runs it all
+    again = sensitivity(script, {"x": [1]}, store=store, progress=False)
+    assert [r.outputs["version"] for r in again.records] == ["driver", "driver"]
+    assert marker.read_text().split() == ["0", "1"]
+
+
+EDITING_SCRIPT = """
+from py3r_script import Output, Param
+x = Param(0, name="x")
+if x == 1:  # edits itself, as a user saving a change while the sweep runs
+    with open(__file__, "a") as handle:
+        handle.write("# edited\\n")
+Output(x, name="x_out")
+"""
+
+
+def test_a_script_edited_during_the_sweep_is_not_run_under_the_old_hash(write_script, tmp_path):
+    script = write_script(EDITING_SCRIPT)
+    store = tmp_path / "study.db"
+    sr = sensitivity(script, {"x": [1, 2, 3]}, store=store, progress=False)
+    assert [r.status for r in sr.records] == ["ok", "ok", "error", "error"]
+    assert "was edited during the sweep" in sr.records[2].error
+    assert "x_out" not in sr.records[2].outputs
+    # the edited script is another script: nothing of the first sweep's runs is reused wrongly
+    again = sensitivity(script, {"x": [2, 3]}, store=store, progress=False, dry_run=True)
+    assert again.actions == ["run", "run", "run"]
+
+
+# -- the interpreter each worker uses ----------------------------------------------------------
+
+PYTHON_SCRIPT = """
+import sys
+from py3r_script import Output, Param
+x = Param(0, name="x")
+Output(sys.executable, name="python")
+"""
+
+
+def test_each_worker_starts_children_with_its_own_python(write_script, tmp_path):
+    """The driver's interpreter path means nothing on a worker whose Python lives elsewhere."""
+    elsewhere = tmp_path / "worker-python" / "python"
+    elsewhere.parent.mkdir()
+    elsewhere.symlink_to(sys.executable)
+    context = multiprocessing.get_context("spawn")
+    context.set_executable(str(elsewhere))
+    executor = RecordingExecutor()
+    sensitivity(write_script(PYTHON_SCRIPT), {"x": [1]}, executor=executor, progress=False)
+    assert {t.python for t in executor.submitted} == {None}
+    with ProcessPoolExecutor(1, mp_context=context) as pool:
+        sr = sensitivity(write_script(PYTHON_SCRIPT), {"x": [1]}, executor=pool,
+                         progress=False)
+    assert [r.status for r in sr.records] == ["ok", "ok"], sr.errors
+    assert {r.outputs["python"] for r in sr.records} == {str(elsewhere)}
+
+
+class InterpreterRemovingExecutor(RecordingExecutor):
+    """A worker on which the interpreter given as python= does not exist."""
+
+    def submit(self, fn, /, *args, **kwargs):
+        Path(args[0].python).unlink(missing_ok=True)
+        return super().submit(fn, *args, **kwargs)
+
+
+def test_a_python_missing_on_the_worker_is_named_with_the_host(write_script, tmp_path):
+    python = tmp_path / "venv" / "python"
+    python.parent.mkdir()
+    python.symlink_to(sys.executable)
+    sr = sensitivity(write_script(PYTHON_SCRIPT), {"x": [1]}, python=str(python),
+                     executor=InterpreterRemovingExecutor(), progress=False)
+    assert [r.status for r in sr.records] == ["crashed", "crashed"]
+    for record in sr.records:
+        assert f"python={str(python)!r} does not exist on host " \
+               f"{socket.gethostname()!r}" in record.error
+
+
+# -- a real Dask cluster: timeouts and a script its workers cannot see --------------------------
+
+HANG_SCRIPT = """
+import os
+import subprocess
+import time
+from py3r_script import Output, Param
+x = Param(0, name="x")
+Output(os.getpid(), name="pid")
+if x == 1:
+    grandchild = subprocess.Popen(["sleep", "60"])
+    Output(grandchild.pid, name="grandchild")
+    time.sleep(60)
+Output(x, name="x_out")
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False
+
+
+def test_dask_timeout_kills_the_child_and_its_grandchild(write_script, dask_executor):
+    sr = sensitivity(write_script(HANG_SCRIPT), {"x": [1]}, executor=dask_executor, timeout=1,
+                     progress=False)
+    assert [r.status for r in sr.records] == ["ok", "timeout"], sr.errors
+    record = sr.records[1]
+    assert "timed out after" in record.error and "timeout=1 s" in record.error
+    assert 1.0 <= record.duration < 10
+    pids = [record.outputs["pid"], record.outputs["grandchild"]]
+    deadline = time.monotonic() + 2
+    while any(map(_alive, pids)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(map(_alive, pids)), "the child or its grandchild survived the timeout"
+
+
+class HidingExecutor(Executor):
+    """Dask workers that cannot see the script: it is gone before each task is sent."""
+
+    def __init__(self, executor: Executor) -> None:
+        self.executor = executor
+
+    def submit(self, fn, /, *args, **kwargs):
+        Path(args[0].script).unlink(missing_ok=True)
+        return self.executor.submit(fn, *args, **kwargs)
+
+
+def test_dask_worker_that_cannot_see_the_script_gives_a_not_found_record(
+    write_script, dask_executor
+):
+    script = write_script(PID_SCRIPT)
+    sr = sensitivity(script, {"x": [1]}, executor=HidingExecutor(dask_executor),
+                     progress=False)
+    assert [r.status for r in sr.records] == ["crashed", "crashed"]
+    for record in sr.records:
+        assert f"script not found on host {record.host!r}: {script}" in record.error
+        assert record.host  # the worker's host, as the worker saw it
+
+
+# -- progress shown by default when interactive ------------------------------------------------
+
+PROGRESS_DRIVER = """
+import sys
+from py3r_script import sensitivity
+sensitivity(sys.argv[1], {"x": [1, 2, 3]})  # progress=None: shown when interactive
+print("DONE", flush=True)
+"""
+
+
+def _driver_output_on_a_terminal(script: Path, env: dict[str, str], columns: int = 100) -> str:
+    """Run a sweep with stderr on a pseudo-terminal ``columns`` wide (0: a terminal that
+    reports no size); return what the terminal received."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    rows = 30 if columns else 0
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+    try:
+        proc = subprocess.Popen([sys.executable, "-c", PROGRESS_DRIVER, str(script)],
+                                stdout=subprocess.PIPE, stderr=slave, env=env)
+        os.close(slave)
+        received = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: every writer closed the terminal
+                break
+            if not chunk:
+                break
+            received += chunk
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        os.close(master)
+    assert proc.returncode == 0
+    assert out.decode().strip() == "DONE"
+    return received.decode(errors="replace")
+
+
+@pytest.mark.parametrize(("ci", "columns"), [(None, 100), (None, 0), ("1", 100)],
+                         ids=["interactive", "terminal without a size", "CI=1"])
+def test_progress_bar_shows_by_default_on_a_terminal(write_script, ci, columns):
+    script = write_script(RAISE_AT_2_SCRIPT)
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    if ci is not None:
+        env["CI"] = ci
+    shown = _driver_output_on_a_terminal(script, env, columns)
+    if ci is None:
+        assert "4/4" in shown
+        assert "failed=1" in shown
+    else:
+        assert shown == ""
+
+
+def test_progress_bar_stays_silent_by_default_off_a_terminal(write_script):
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    proc = subprocess.run([sys.executable, "-c", PROGRESS_DRIVER,
+                           str(write_script(RAISE_AT_2_SCRIPT))],
+                          capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+
+
+# -- a worker stopping its iteration on its own -------------------------------------------------
+# Remote workers cannot be reached by the driver: they stop their child when the sweep's stop
+# file appears, or when the sweep's driver on their machine is gone.
+
+SLEEPER_SCRIPT = """
+import os
+import subprocess
+import time
+from py3r_script import Output, Param
+x = Param(0, name="x")
+Output(os.getpid(), name="pid")
+Output(subprocess.Popen(["sleep", "60"]).pid, name="grandchild")
+time.sleep(60)
+"""
+
+
+def _run_in_thread(task: IterationTask) -> tuple[Future, ThreadPoolExecutor]:
+    pool = ThreadPoolExecutor(1)
+    return pool.submit(run_iteration, task), pool
+
+
+def test_a_worker_stops_its_child_when_the_stop_file_appears(write_script, tmp_path):
+    stop = tmp_path / ".py3r-script-stop-s1"
+    task = IterationTask(script=str(write_script(SLEEPER_SCRIPT)), params=ParamSet({"x": 1}),
+                         stop_file=str(stop), outputs=("pid", "grandchild"))
+    future, pool = _run_in_thread(task)
+    time.sleep(1.0)
+    stop.touch()
+    signalled = time.monotonic()
+    record = future.result(timeout=10)
+    pool.shutdown()
+    assert time.monotonic() - signalled < 1.0
+    assert record.status == "cancelled"
+    assert "interrupted" in record.error
+    assert not _alive(record.outputs["pid"]) and not _alive(record.outputs["grandchild"])
+    # and a stopped sweep starts nothing more
+    again = run_iteration(task)
+    assert again.status == "cancelled" and again.error.startswith("not started")
+    assert again.outputs == {}
+
+
+def test_a_worker_stops_its_child_when_the_driver_on_its_machine_is_gone(write_script):
+    driver = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        task = IterationTask(script=str(write_script(SLEEPER_SCRIPT)),
+                             params=ParamSet({"x": 1}), driver=identity(driver.pid))
+        future, pool = _run_in_thread(task)
+        time.sleep(1.0)
+        assert not future.done()
+    finally:
+        driver.kill()
+        driver.wait()
+    record = future.result(timeout=10)
+    pool.shutdown()
+    assert record.status == "cancelled"
+    assert "driver process has ended" in record.error
+    assert not _alive(record.outputs["pid"]) and not _alive(record.outputs["grandchild"])
