@@ -48,7 +48,9 @@ class IterationTask:
     ``python`` is the interpreter to start (``None``: the one running :func:`run_iteration`,
     so each worker uses its own); ``stop_file``, when it exists, means the sweep was stopped;
     ``driver`` identifies the sweep's driver process, so a worker on its machine stops its
-    child when the driver is gone.
+    child when the driver is gone. ``params`` is the complete parameter set (what the record
+    says ran); ``inject`` the names the sweep sets (``None``: all), the others being the
+    script's own literal defaults, which the script is left to supply itself.
     """
 
     script: str
@@ -69,6 +71,7 @@ class IterationTask:
     argv: tuple[str, ...] = ()
     stop_file: str | None = None
     driver: tuple[str, int, int] | None = None
+    inject: tuple[str, ...] | None = None
 
 
 class _LiveChildren:
@@ -279,7 +282,8 @@ def _run_in(root: str, task: IterationTask, started: float, spawn: Spawn) -> Ite
         os.makedirs(task.workdir, exist_ok=True)
     _boundary.write_payload(_boundary.Payload(
         script=task.script,
-        params=task.params.to_dict(),
+        params=task.params.to_dict() if task.inject is None
+        else {n: v for n, v in task.params.items() if n in task.inject},
         outputs=task.outputs,
         stop_after_outputs=task.stop_after_outputs,
         files=files,

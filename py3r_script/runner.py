@@ -380,13 +380,14 @@ def execute_plan(
             python=python,
         )
         items: list[Item] = []
-        for index, (point, reused_id) in enumerate(zip(points, reuse)):
+        for index, (point, given, reused_id) in enumerate(zip(points, plan.points, reuse)):
             if reused_id is not None and reused_id in reused:
                 items.append(reused[reused_id])
                 continue
             iteration_id = uuid.uuid4().hex
             items.append(replace(
-                template, params=point, index=index, iteration_id=iteration_id,
+                template, params=point, inject=tuple(given), index=index,
+                iteration_id=iteration_id,
                 workdir=None if workdirs is None else os.path.join(workdirs, iteration_id),
             ))
         results = ScriptResults(plan.param_names, output_names, nominal=plan.nominal,

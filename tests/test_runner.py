@@ -380,3 +380,23 @@ def test_run_accepts_an_executor(write_script):
         sr = run(script, {"a": 4}, executor=pool)
     assert sr[{"a": 4}]["product"] == 20
     assert run(script, {"a": 4}, max_workers=2)[{"a": 4}]["product"] == 20
+
+
+def test_parameters_left_at_their_default_are_not_injected(write_script):
+    # a name declared twice with different defaults: each call keeps its own default, as in
+    # `python script.py`, while the record still lists the (first) default it was planned at
+    script = write_script(
+        """
+        from py3r_script import Output, Param
+        def first():
+            return Param(10, name="k")
+        def second():
+            return Param(20, name="k")
+        x = Param(1, name="x")
+        Output((first(), second()), name="ks")
+        """
+    )
+    sr = sensitivity(script, {"x": [2]})
+    assert sr[{"x": 2}]["ks"] == (10, 20)
+    assert sr.record({"x": 2}).params["k"] == 10
+    assert sensitivity(script, {"k": [5]})[{"k": 5}]["ks"] == (5, 5)  # swept: injected
