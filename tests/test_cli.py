@@ -55,8 +55,14 @@ def console(*args: object, cwd: Path, timeout: float = 60) -> subprocess.Complet
                           timeout=timeout)
 
 
+_ID_COLUMNS = ("sweep_id", "iteration_id", "_sweep_id", "_iteration_id")
+
+
 def csv_rows(text: str) -> pd.DataFrame:
-    return pd.read_csv(io.StringIO(text), keep_default_na=False)
+    """A CSV table; ids stay text (a hex prefix such as 52e41234 would parse as a float)."""
+    header = text.split("\n", 1)[0].split(",")
+    ids = {name: str for name in _ID_COLUMNS if name in header}
+    return pd.read_csv(io.StringIO(text), keep_default_na=False, dtype=ids)
 
 
 def runs(log: Path) -> int:
@@ -889,8 +895,8 @@ def test_show_sweep_takes_an_all_digit_id_prefix(tmp_path, typed):
     made = cli_after(digits, "sensitivity", typed, "-s", "window=5,6", "--store", "s.db",
                      cwd=tmp_path)
     assert made.returncode == 0, made.stderr
-    shown = pd.read_csv(io.StringIO(cli("show", "s.db", cwd=tmp_path).stdout), dtype=str)
-    assert shown["sweep_id"].tolist()[1] == "12345678"  # (the other id may look like 1e5...)
+    shown = csv_rows(cli("show", "s.db", cwd=tmp_path).stdout)
+    assert shown["sweep_id"].tolist()[1] == "12345678"
     by_prefix = cli("show", "s.db", "--sweep", "12345678", cwd=tmp_path)
     assert by_prefix.returncode == 0, by_prefix.stderr
     assert csv_rows(by_prefix.stdout)["window"].tolist() == [3, 5, 6]
