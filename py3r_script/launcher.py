@@ -65,7 +65,7 @@ class IterationTask:
     cwd: str | None = None
     workdir: str | None = None
     timeout: float | None = None
-    capture_limit: int = 100_000
+    capture_limit: int = 20_000
     python: str | None = None
     env: tuple[tuple[str, str], ...] = ()
     argv: tuple[str, ...] = ()

@@ -36,7 +36,7 @@ class RunOptions:
     max_workers: int | str = 1
     executor: Executor | None = None
     progress: bool | None = None
-    capture_limit: int = 100_000
+    capture_limit: int = 20_000
     warm: bool = False
     preload: Sequence[str] | None = None
     label: str | None = None

@@ -420,7 +420,7 @@ def test_100mb_of_stdout_is_tail_capped_and_driver_memory_stays_small(
     report = json.loads(proc.stdout.strip().splitlines()[-1])
     assert report["statuses"] == ["ok", "ok", "ok"]
     assert report["written"] == [0, 100, 2]
-    limit = 100_000  # the default capture_limit
+    limit = 20_000  # the default capture_limit
     assert report["stdout_len"] <= limit + 100
     assert report["stdout_len"] >= limit - 1100
     header = re.match(r"\[\.\.\. (\d+) earlier bytes not kept \.\.\.\]\n", report["stdout_head"])
