@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import gc
 import importlib
 import importlib.util
 import os
+import pkgutil  # noqa: F401  (imported by every runpy.run_path: once here, not per child)
 import random
 import selectors
 import signal
@@ -44,6 +46,10 @@ def main(preload: list[str], strict: bool = False) -> None:
         os.write(channel, _boundary.encode_message({"event": "unavailable", "reason": problem}))
         os._exit(0)
     os.write(channel, _boundary.encode_message({"event": "ready", "preloaded": loaded}))
+    # What was imported stays as it is: keep the collector away from it, so children do not
+    # copy the pages it lives on just to traverse them (copy-on-write stays shared).
+    gc.collect()
+    gc.freeze()
     _serve(channel)
 
 
