@@ -125,7 +125,8 @@ def _parser() -> argparse.ArgumentParser:
         [running, workers, data])
     sweep.add_argument("file", help="a TOML sweep file, or a script")
     design = sweep.add_argument_group(
-        "design (with a script; --mode, -n, --method and --seed also override a sweep file's)")
+        "design (with a script; --mode, --include-nominal, -n, --method and --seed also "
+        "override a sweep file's)")
     design.add_argument("-s", "--sweep", dest="sweeps", action="append", default=[],
                         metavar="NAME=V1,V2,...", help="values to sweep (repeat per parameter)")
     design.add_argument("--link", action="append", default=[], metavar="A,B=A1:B1,A2:B2",
@@ -133,6 +134,11 @@ def _parser() -> argparse.ArgumentParser:
     design.add_argument("--mode", choices=("grid", "independent"),
                         help="how -s and --link values (or a sweep file's [params]) combine "
                              "(default: grid; a sweep file's mode)")
+    design.add_argument("--include-nominal", action=argparse.BooleanOptionalAction,
+                        default=None,
+                        help="whether a grid adds each parameter's nominal value to its "
+                             "values (default: yes; --no-include-nominal: exactly the values "
+                             "given)")
     design.add_argument("--points", metavar="CSV",
                         help="explicit parameter sets: a CSV file, one column per parameter")
     design.add_argument("--sample", action="append", default=[],
@@ -282,6 +288,8 @@ def _sweep_file(args: argparse.Namespace) -> int:
     check_design_flags(args, kind, f"the {table} design of {spec.path}")
     if args.mode is not None:
         design["mode"] = args.mode
+    if args.include_nominal is not None:
+        design["include_nominal"] = args.include_nominal
     design.update({key: value for key, value in (("n", args.n), ("seed", args.seed),
                                                  ("method", args.method)) if value is not None})
     check_complete(info, design, file_spelling(spec.path))

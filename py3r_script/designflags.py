@@ -68,6 +68,10 @@ def check_design_flags(args: argparse.Namespace, kind: str, described: str) -> N
     if args.mode is not None and kind != "params":
         raise SweepError(f"--mode sets how -s and --link values (or a sweep file's [params]) "
                          f"combine; it does nothing for {described}: leave it out")
+    if getattr(args, "include_nominal", None) is not None and kind != "params":
+        raise SweepError(f"--include-nominal decides whether a grid of -s/--link values (or a "
+                         f"sweep file's [params]) adds the nominal values; it does nothing for "
+                         f"{described}: leave it out")
     if sampling and kind != "sample":
         raise SweepError(f"{', '.join(sampling)} go with --sample (or a sweep file's "
                          f"[sample]); they do nothing for {described}: leave them out")
@@ -94,6 +98,8 @@ def command_line_design(args: argparse.Namespace, info: ScriptInfo) -> dict[str,
     check_design_flags(args, kind, f"a {designs[0]} design")
     nominal = single_values(args.nominal, info, "--nominal")
     design: dict[str, Any] = {"nominal": nominal, "mode": args.mode or "grid"}
+    if args.include_nominal is not None:
+        design["include_nominal"] = args.include_nominal
     if args.points:
         design["points"] = _read_points(args.points, info)
     if args.sample:
@@ -152,6 +158,10 @@ def check_complete(info: ScriptInfo, design: dict[str, Any], spelling: Spelling)
             fixes += " (or " + " and ".join(spelling.point.format(name=n) for n in missing) + ")"
         raise SweepError(f"{spelling.prefix}parameter(s) {', '.join(map(repr, missing))} have "
                          f"no default in {info.path}, so they need a value: give {fixes}")
+    if design.get("mode") == "independent" and design.get("include_nominal") is False:
+        raise SweepError(f"{spelling.prefix}leaving the nominal values out is for a grid "
+                         f"({spelling.grid}): an independent sweep varies each parameter "
+                         "around its nominal value, so it needs it")
     if design.get("mode") != "independent" or "params" not in design:
         return
     reasons = []

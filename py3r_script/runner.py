@@ -270,6 +270,9 @@ def _plan(info: ScriptInfo, params: Any, *, mode: str, nominal: Any, points: Any
         )
     if sample is None and n is not None:
         raise ParameterError("n is the number of samples: it goes with sample=...")
+    if include_nominal is not True and params is None:
+        raise ParameterError("include_nominal goes with params (a grid of value lists); "
+                             "points and samples run exactly the parameter sets given")
     if points is not None:
         return plan_points(info, points, nominal=nominal)
     if sample is not None:

@@ -46,6 +46,8 @@ __all__ = ["SweepFile", "SweepFileError", "read_sweep_file"]
 _TOP_LEVEL: dict[str, tuple[tuple[type, ...], str]] = {
     "script": ((str,), "a path to the script, relative to the sweep file"),
     "mode": ((str,), '"independent" or "grid"'),
+    "include_nominal": ((bool,), "true or false: whether a grid adds each parameter's nominal "
+                                 "value to its list (false: exactly the values given)"),
     "params": ((dict,), "a table of parameter name = [values]"),
     "nominal": ((dict,), "a table of parameter name = value"),
     "outputs": ((list,), "a list of output names"),
@@ -68,7 +70,8 @@ _TOP_LEVEL: dict[str, tuple[tuple[type, ...], str]] = {
     "sample": ((dict,), "a [sample] table with method, n, seed, [sample.ranges], "
                         "[sample.choices]"),
 }
-_DESIGN_KEYS = ("params", "nominal", "linked", "points", "sample", "script", "mode")
+_DESIGN_KEYS = ("params", "nominal", "linked", "points", "sample", "script", "mode",
+                "include_nominal")
 _SAMPLE_KEYS = {"method": (str,), "n": (int,), "seed": (int,), "ranges": (dict,),
                 "choices": (dict,)}
 
@@ -84,6 +87,7 @@ class SweepFile:
     path: Path
     script: Path
     mode: str = "independent"
+    include_nominal: bool = True
     params: dict[Any, list[Any]] = field(default_factory=dict)
     nominal: dict[str, Any] = field(default_factory=dict)
     points: list[dict[str, Any]] | None = None
@@ -186,6 +190,7 @@ class SweepFile:
             design.update(self.sample)
         else:
             design["params"] = self.params
+            design["include_nominal"] = self.include_nominal
         return design
 
 
@@ -284,6 +289,7 @@ def read_sweep_file(path: str | Path) -> SweepFile:
         path=path,
         script=base / data["script"],
         mode=data.get("mode", "independent"),
+        include_nominal=data.get("include_nominal", True),
         params=params,
         nominal=dict(data.get("nominal", {})),
         points=points,
@@ -306,6 +312,10 @@ def _check_values(data: dict[str, Any], where: _Locator) -> None:
         and "timeout must be a positive number of seconds",
         "capture_limit": "capture_limit" in data and data["capture_limit"] < 0
         and "capture_limit must be 0 or more",
+        "include_nominal": data.get("include_nominal") is False and (
+            data.get("mode", MODES[0]) != "grid" or "points" in data or "sample" in data)
+        and 'include_nominal = false goes with a grid of [params] (mode = "grid"): an '
+            "independent sweep needs its nominal baseline",
     }
     for key, problem in problems.items():
         if problem:

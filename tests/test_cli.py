@@ -1614,3 +1614,20 @@ def test_argv_with_an_unclosed_quote_is_exit_2(tmp_path, marked_typed, marker):
     result = cli("run", marked_typed, "--argv", "--input 'a b.csv", cwd=tmp_path)
     assert_usage_error(result, "--argv", "No closing quotation")
     assert not marker.exists()
+
+
+def test_sweep_without_the_nominal_values_runs_exactly_the_grid(tmp_path, typed, log):
+    exact = cli("sweep", typed, "-s", "window=1,2", "--no-include-nominal", "--format", "csv",
+                cwd=tmp_path)
+    assert exact.returncode == 0, exact.stderr
+    assert csv_rows(exact.stdout)["window"].tolist() == [1, 2]
+    assert runs(log) == 2
+    usual = cli("sweep", typed, "-s", "window=1,2", "--format", "csv", cwd=tmp_path)
+    assert csv_rows(usual.stdout)["window"].tolist() == [1, 2, 3]  # the default 3 added
+    assert_usage_error(cli("sweep", typed, "-s", "window=1,2", "--mode", "independent",
+                           "--no-include-nominal", cwd=tmp_path),
+                       "leaving the nominal values out is for a grid (--mode grid)")
+    assert_usage_error(cli("sweep", typed, "--sample", "thr=0:1", "-n", "2",
+                           "--no-include-nominal", cwd=tmp_path),
+                       "--include-nominal decides whether a grid", "leave it out")
+    assert runs(log) == 5  # the refused ones ran nothing

@@ -400,3 +400,14 @@ def test_parameters_left_at_their_default_are_not_injected(write_script):
     assert sr[{"x": 2}]["ks"] == (10, 20)
     assert sr.record({"x": 2}).params["k"] == 10
     assert sensitivity(script, {"k": [5]})[{"k": 5}]["ks"] == (5, 5)  # swept: injected
+
+
+def test_include_nominal_goes_with_value_lists_only(marked_script, marker):
+    from py3r_script import sweep
+
+    script = marked_script(AB_SCRIPT)
+    with pytest.raises(ParameterError, match="include_nominal goes with params"):
+        sweep(script, points=[{"a": 1}], include_nominal=False)
+    with pytest.raises(ParameterError, match="include_nominal goes with params"):
+        sweep(script, sample={"a": (1, 4)}, n=2, include_nominal=False)
+    assert not marker.exists()

@@ -256,6 +256,12 @@ def test_shipped_sample_file():
      r"params\.w is an empty list; give at least one value"),
     ('script = "s.py"\nmode = "grid"\n[params]\n', 3,
      r"\[params\] is empty; give at least one parameter"),
+    ('script = "s.py"\ninclude_nominal = "no"\n[params]\nw = [1]\n', 2,
+     r"include_nominal must be true or false"),
+    ('script = "s.py"\ninclude_nominal = false\n[params]\nw = [1]\n', 2,
+     r"include_nominal = false goes with a grid"),
+    ('script = "s.py"\nmode = "grid"\ninclude_nominal = false\n[sample]\nn = 3\n', 3,
+     r"include_nominal = false goes with a grid of \[params\]"),
 ])
 def test_errors_name_the_key_and_its_line(tmp_path, text, line, pattern):
     message = error_of(write(tmp_path, text))
@@ -643,3 +649,21 @@ def test_where_finds_the_nth_array_table(tmp_path):
     assert spec.where("w", "points", 1) == f"{spec.path}, line 6"
     assert spec.where("v", "points", 1) == f"{spec.path}, line 4"  # not there: its table
     assert spec.where("points", nth=1) == f"{spec.path}, line 4"
+
+
+def test_include_nominal_false_gives_exactly_the_grid(tmp_path):
+    write(tmp_path, "from py3r_script import Output, Param\nw = Param(5, name='w')\n"
+          "Output(w, name='seen')\n", "s.py")
+    path = write(tmp_path, 'script = "s.py"\nmode = "grid"\ninclude_nominal = false\n'
+                 "[params]\nw = [1, 2]\n")
+    spec = read_sweep_file(path)
+    assert spec.include_nominal is False
+    from py3r_script import plan
+
+    design = spec.design()
+    assert design["include_nominal"] is False
+    assert [p["w"] for p in plan(spec.script, **design).points] == [1, 2]
+    default = write(tmp_path, 'script = "s.py"\nmode = "grid"\n[params]\nw = [1, 2]\n',
+                    "default.toml")
+    assert [p["w"] for p in plan(tmp_path / "s.py", **read_sweep_file(default).design())
+            .points] == [1, 2, 5]
