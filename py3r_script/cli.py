@@ -476,6 +476,10 @@ def _report(results: Any, args: argparse.Namespace) -> int:
         say(repr(results).splitlines()[0])
         return _emit(results.to_dataframe(), args)
     written = _emit(scalar_table(results, meta=False), args)
+    design = results.design
+    if design is not None and design.seed is not None:
+        say(f"sampled ({design.mode}) with seed {design.seed}: --seed {design.seed} draws the "
+            "same parameter sets again")
     failed = results.errors
     if failed:
         say(f"{len(failed)} of {len(results.records)} iteration(s) failed:")

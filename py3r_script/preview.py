@@ -56,7 +56,8 @@ class DryRun:
 
     def __repr__(self) -> str:
         where = f" against {self.store}" if self.store else ""
-        lines = [f"DryRun{where}: {len(self)} iteration(s) planned ({self.plan.mode}): "
+        seed = "" if self.plan.seed is None else f", seed {self.plan.seed}"
+        lines = [f"DryRun{where}: {len(self)} iteration(s) planned ({self.plan.mode}{seed}): "
                  f"{self.n_run} would run, {self.n_reused} reused from the store"]
         for point, action in list(zip(self.plan.points, self.actions))[:20]:
             lines.append(f"  {action:<5} {dict(point.project(self.plan.param_names))}")

@@ -360,6 +360,8 @@ class ScriptResults:
             f"  params:  {', '.join(self._param_names) or '(none)'}",
             f"  outputs: {', '.join(self._output_names) or '(none)'}",
         ]
+        if self._design is not None and self._design.seed is not None:
+            lines.append(f"  design:  {self._design.mode}, seed {self._design.seed}")
         for params, message in self.errors[:5]:
             lines.append(f"  failed:  {params}: {_first_line(message)}")
         if failed > 5:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -1631,3 +1632,17 @@ def test_sweep_without_the_nominal_values_runs_exactly_the_grid(tmp_path, typed,
                            "--no-include-nominal", cwd=tmp_path),
                        "--include-nominal decides whether a grid", "leave it out")
     assert runs(log) == 5  # the refused ones ran nothing
+
+
+def test_a_sampled_sweep_says_its_seed_so_it_can_be_repeated(tmp_path, typed):
+    first = cli("sweep", typed, "--sample", "thr=0:1", "-n", "3", "--format", "csv",
+                cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    seed = re.search(r"sampled \(lhs\) with seed (\d+): --seed \1 draws", first.stderr)
+    assert seed, first.stderr
+    again = cli("sweep", typed, "--sample", "thr=0:1", "-n", "3", "--seed", seed.group(1),
+                "--format", "csv", cwd=tmp_path)
+    assert csv_rows(again.stdout)["thr"].tolist() == csv_rows(first.stdout)["thr"].tolist()
+    preview = cli("sweep", typed, "--sample", "thr=0:1", "-n", "3", "--seed", "7",
+                  "--dry-run", cwd=tmp_path)
+    assert "planned (lhs, seed 7)" in preview.stderr

@@ -571,3 +571,18 @@ def test_independent_without_nominal_is_refused(marked_script, marker, front):
     with pytest.raises(ParameterTypeError, match="True or False"):
         call(script, {"window": [3, 9]}, include_nominal="no")
     assert not marker.exists()
+
+
+def test_results_keep_the_design_with_a_drawn_seed(write_script):
+    from py3r_script import sweep as sweep_
+
+    script = write_script("from py3r_script import Output, Param\n"
+                          "x = Param(0.5, name='x')\nOutput(x, name='y')\n")
+    sr = sweep_(script, sample={"x": (0.0, 1.0)}, n=3)
+    assert sr.design is not None and sr.design.mode == "lhs"
+    assert isinstance(sr.design.seed, int)
+    assert f"design:  lhs, seed {sr.design.seed}" in repr(sr)
+    again = sweep_(script, sample={"x": (0.0, 1.0)}, n=3, seed=sr.design.seed)
+    assert [r.params["x"] for r in again.records] == [r.params["x"] for r in sr.records]
+    linked = sweep_(script, {("x",): [(0.1,), (0.2,)]})
+    assert linked.design.linked == ()  # a one-name tuple key is no linked group
