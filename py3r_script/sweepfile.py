@@ -190,7 +190,8 @@ class SweepFile:
             design.update(self.sample)
         else:
             design["params"] = self.params
-            design["include_nominal"] = self.include_nominal
+            if not self.include_nominal:
+                design["include_nominal"] = False
         return design
 
 
