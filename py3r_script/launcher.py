@@ -8,7 +8,6 @@ is sent (this process, a thread, a Dask worker) and needs only the script on tha
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import math
 import os
 import platform
@@ -29,6 +28,7 @@ from typing import Any, Callable, Protocol
 from . import _boundary, _processes
 from ._bootstrap import launch_command
 from .paramset import ParamSet
+from .provenance import file_sha256
 from .records import FrozenOutputs, IterationRecord
 
 __all__ = [
@@ -235,7 +235,7 @@ def _cannot_start(task: IterationTask, started: float) -> IterationRecord | None
         )
     if task.script_sha256:
         try:
-            seen = _sha256(task.script)
+            seen = file_sha256(task.script)
         except OSError as exc:
             return _record(task, started, status="crashed",
                            error=f"cannot read the script on host {host!r}: {exc}")
@@ -390,12 +390,6 @@ def _start_error(task: IterationTask, exc: OSError) -> str:
     return f"could not start python={task.python!r} on host {host!r}: {exc}"
 
 
-def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _collect(

@@ -1,13 +1,24 @@
-"""Provenance: where and with what a sweep ran (git state of the script, driver process)."""
+"""Provenance: where and with what a sweep ran (the script's content hash and git state, the
+driver process, the interpreter)."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-__all__ = ["git_state", "interpreter_version", "package_version", "pid_alive"]
+__all__ = ["file_sha256", "git_state", "interpreter_version", "package_version", "pid_alive"]
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """The SHA-256 of a file's content (what a store matches a script by)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def pid_alive(pid: int) -> bool:

@@ -23,7 +23,6 @@ How an iteration flows::
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -47,6 +46,7 @@ from .options import (
 from .paramset import ParamSet, is_scalar
 from .planning import Plan, plan_points, plan_run, plan_sample, plan_sweep
 from .preview import DryRun
+from .provenance import file_sha256
 from .results import ScriptResults
 from .store import Study, SweepInfo
 
@@ -351,7 +351,7 @@ def execute_plan(
     workers = check_options(options)
     workdirs = workdir_root(options)
     script = os.path.abspath(script_path)
-    script_sha256 = _sha256(script)
+    script_sha256 = file_sha256(script)
     study = _open_study(options)
     try:
         points = _complete(info, plan)
@@ -477,11 +477,5 @@ def _open_study(options: RunOptions) -> Study | None:
     return Study(path, backup=options.backup)  # the copy is taken before anything changes
 
 
-def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
