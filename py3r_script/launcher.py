@@ -390,8 +390,6 @@ def _start_error(task: IterationTask, exc: OSError) -> str:
     return f"could not start python={task.python!r} on host {host!r}: {exc}"
 
 
-
-
 def _collect(
     task: IterationTask,
     files: _boundary.IterationFiles,

@@ -475,7 +475,3 @@ def _open_study(options: RunOptions) -> Study | None:
         exists = path.exists() and path.stat().st_size > 0
         return Study(path, read_only=True) if exists else None
     return Study(path, backup=options.backup)  # the copy is taken before anything changes
-
-
-
-

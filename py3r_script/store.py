@@ -46,7 +46,6 @@ if TYPE_CHECKING:
 __all__ = ["INLINE_LIMIT", "SCHEMA_VERSION", "StoreError", "Study", "load", "merge"]
 
 
-
 class Study:
     """An open study database.
 

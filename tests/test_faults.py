@@ -619,7 +619,6 @@ def test_ctrl_c_with_a_store_keeps_finished_iterations_and_marks_the_sweep_inter
     assert sweeps["n_done"].tolist() == [2]
 
 
-
 @pytest.mark.parametrize("kind", EXECUTORS)
 def test_ctrl_c_with_an_executor_kills_the_children_its_workers_started(
     tmp_path, write_script, kind

@@ -760,7 +760,6 @@ def test_store_only_flags_need_a_store(tmp_path, write_script, flag):
 # --------------------------------------------------------------------------------------
 
 
-
 @pytest.mark.parametrize("fresh", [
     pytest.param(False, id="existing-study"),
     pytest.param(True, id="fresh-study"),
@@ -1022,7 +1021,6 @@ def test_large_output_goes_to_a_side_file_small_ones_stay_inline(tmp_path, write
     assert loaded.to_dataframe(outputs=["small"])["small"].tolist() == [0, 1]
     with Study(db) as study:
         assert [r.outputs["big"][-1] for r in study.records()] == [0, 1]
-
 
 
 def test_a_lost_or_cut_side_file_costs_only_its_iteration(tmp_path, write_script):
