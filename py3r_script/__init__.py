@@ -47,38 +47,38 @@ __all__ = [
 ]
 
 _LAZY = {
-    "run": "runner",
-    "sensitivity": "runner",
-    "sweep": "runner",
-    "plan": "runner",
-    "inspect": "inspection",
-    "inspect_script": "inspection",
+    "run": "running.api",
+    "sensitivity": "running.api",
+    "sweep": "running.api",
+    "plan": "running.api",
+    "inspect": "designs.inspection",
+    "inspect_script": "designs.inspection",
     "ScriptResults": "results",
     "IterationRecord": "records",
-    "DryRun": "preview",
-    "Study": "store",
-    "load": "store",
-    "merge": "store",
-    "SweepInterrupted": "execution",
+    "DryRun": "designs.preview",
+    "Study": "store.study",
+    "load": "store.study",
+    "merge": "store.study",
+    "SweepInterrupted": "running.scheduling",
     "SweepError": "errors",
     "StoreError": "errors",
     "StoreWriteError": "errors",
 }
 
 if TYPE_CHECKING:
-    from .execution import SweepInterrupted as SweepInterrupted
-    from .inspection import inspect as inspect
-    from .inspection import inspect_script as inspect_script
-    from .preview import DryRun as DryRun
+    from .designs.inspection import inspect as inspect
+    from .designs.inspection import inspect_script as inspect_script
+    from .designs.preview import DryRun as DryRun
     from .records import IterationRecord as IterationRecord
     from .results import ScriptResults as ScriptResults
-    from .runner import plan as plan
-    from .runner import run as run
-    from .runner import sensitivity as sensitivity
-    from .runner import sweep as sweep
-    from .store import Study as Study
-    from .store import load as load
-    from .store import merge as merge
+    from .running.api import plan as plan
+    from .running.api import run as run
+    from .running.api import sensitivity as sensitivity
+    from .running.api import sweep as sweep
+    from .running.scheduling import SweepInterrupted as SweepInterrupted
+    from .store.study import Study as Study
+    from .store.study import load as load
+    from .store.study import merge as merge
 
 
 def __getattr__(name: str) -> Any:

@@ -14,6 +14,7 @@ __all__ = [
     "ScriptError",
     "StoreError",
     "StoreWriteError",
+    "StudyPathError",
     "SweepError",
 ]
 
@@ -49,6 +50,22 @@ class StoreError(SweepError):
     """The study file is missing, not a study, from a newer version, or cannot be written."""
 
 
+class StudyPathError(StoreError):
+    """The path given for a study holds no study (missing, empty, a folder).
+
+    ``problem`` says what is at the path and ``fix`` what to do in the Python API's terms
+    (the message is both); the command line words its own fix from the type.
+    """
+
+    def __init__(self, problem: str, fix: str = "") -> None:
+        super().__init__(f"{problem}; {fix}" if fix else problem)
+        self.problem = problem
+        self.fix = fix
+
+    def __reduce__(self) -> tuple[type[StudyPathError], tuple[str, str]]:
+        return (type(self), (self.problem, self.fix))
+
+
 class StoreWriteError(StoreError):
     """A finished iteration could not be saved, so the sweep stopped; ``results`` holds every
     iteration that had finished, saved or not."""
@@ -68,7 +85,7 @@ def warn(message: str, category: type[Warning] = UserWarning) -> None:
     """Issue a warning attributed to the user's code: the first caller outside the package."""
     level = 2  # 1 is this function; 2 its caller
     frame = sys._getframe(1)
-    while frame is not None and os.path.dirname(frame.f_code.co_filename) == _PACKAGE_DIR:
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR + os.sep):
         frame = frame.f_back  # type: ignore[assignment]
         level += 1
     warnings.warn(message, category, stacklevel=level)

@@ -12,7 +12,7 @@ from .records import IterationRecord
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .planning import Design
+    from .designs.design import Design
 
 __all__ = ["ScriptResults"]
 
@@ -265,11 +265,11 @@ class ScriptResults:
 
         One at a time through the nominal point for independent and grid sweeps; rank
         correlations over every run for a random or Latin-hypercube sample. See
-        :func:`py3r_script.analysis.sensitivity_table` for the columns.
+        :func:`py3r_script.analysis.tables.sensitivity_table` for the columns.
 
         >>> sr.sensitivity_table()  # doctest: +SKIP
         """
-        from .analysis import sensitivity_table
+        from .analysis.tables import sensitivity_table
 
         return sensitivity_table(self, outputs)
 
@@ -278,11 +278,11 @@ class ScriptResults:
         """One output over two crossed parameters of a grid (the others at nominal, or at
         the values ``where`` gives).
 
-        See :func:`py3r_script.grids.pivot`.
+        See :func:`py3r_script.analysis.grids.pivot`.
 
         >>> sr.pivot("time_moving", index="window", columns="threshold")  # doctest: +SKIP
         """
-        from .grids import pivot
+        from .analysis.grids import pivot
 
         return pivot(self, output, index, columns, where=where, aggfunc=aggfunc)
 
@@ -291,7 +291,7 @@ class ScriptResults:
 
         >>> sr.concat("summary")  # doctest: +SKIP
         """
-        from .analysis import concat
+        from .analysis.tables import concat
 
         return concat(self, output)
 
@@ -301,7 +301,7 @@ class ScriptResults:
 
         >>> fig = sr.plot_response("time_moving")  # doctest: +SKIP
         """
-        from .plotting import plot_response
+        from .analysis.plotting import plot_response
 
         return plot_response(self, output, params)
 
@@ -311,7 +311,7 @@ class ScriptResults:
 
         >>> sr.plot_tornado("time_moving").savefig("tornado.png")  # doctest: +SKIP
         """
-        from .plotting import plot_tornado
+        from .analysis.plotting import plot_tornado
 
         return plot_tornado(self, output)
 
@@ -322,7 +322,7 @@ class ScriptResults:
 
         >>> fig = sr.plot_heatmap("time_moving", x="threshold", y="window")  # doctest: +SKIP
         """
-        from .plotting import plot_heatmap
+        from .analysis.plotting import plot_heatmap
 
         return plot_heatmap(self, output, x, y, where=where)
 

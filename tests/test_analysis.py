@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from py3r_script import ScriptResults, sensitivity, sweep
-from py3r_script.analysis import TABLE_COLUMNS
+from py3r_script.analysis.tables import TABLE_COLUMNS
 
 # y = a * x**2 + b with nominal x0 = 2, a0 = 3, b0 = 1  ->  y0 = 13
 # lin = 5 * x (linear through the origin: elasticity 1 wherever it is measured)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 
-from py3r_script import _boundary, run
+from py3r_script import run
+from py3r_script.child import boundary as _boundary
 
 
 def test_iteration_folder_is_private_and_removed_afterwards(write_script):

@@ -43,7 +43,7 @@ def cli_after(prelude: str, *args: object, cwd: Path,
               timeout: float = 60) -> subprocess.CompletedProcess[str]:
     """The command line in a fresh interpreter that first runs ``prelude`` (to block a module,
     or replace a function)."""
-    code = textwrap.dedent(prelude) + "\nimport sys\nfrom py3r_script.cli import main\n" \
+    code = textwrap.dedent(prelude) + "\nimport sys\nfrom py3r_script.cli.main import main\n" \
                                       "sys.exit(main())\n"
     return subprocess.run([sys.executable, "-c", code, *map(str, args)], cwd=cwd,
                           capture_output=True, text=True, timeout=timeout)
@@ -1599,10 +1599,10 @@ window = [4]
 
 def test_an_unexpected_error_is_a_traceback_not_a_usage_error(tmp_path, typed):
     broken = """
-        import py3r_script.inspection
+        import py3r_script.designs.inspection
         def inspect_script(path):
             raise ValueError("an internal bug")
-        py3r_script.inspection.inspect_script = inspect_script
+        py3r_script.designs.inspection.inspect_script = inspect_script
     """
     result = cli_after(broken, "run", typed, cwd=tmp_path)
     assert result.returncode == 1

@@ -8,8 +8,8 @@ import pytest
 
 import py3r_script
 from py3r_script import errors
-from py3r_script.store import StoreError
-from py3r_script.sweepfile import SweepFileError
+from py3r_script.cli.sweepfile import SweepFileError
+from py3r_script.store.study import StoreError
 
 SIMPLE = [
     errors.SweepError, errors.ScriptError, errors.ParameterError, errors.ParameterTypeError,

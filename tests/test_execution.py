@@ -23,9 +23,9 @@ from pathlib import Path
 import pytest
 
 from py3r_script import sensitivity
-from py3r_script._processes import identity
-from py3r_script.launcher import IterationTask, run_iteration
+from py3r_script.child.processes import identity
 from py3r_script.paramset import ParamSet
+from py3r_script.running.launch import IterationTask, run_iteration
 
 PID_SCRIPT = """
 import os

@@ -850,7 +850,9 @@ Output(x, name="x_out")
 
 LOCK_DRIVER = """
 import json, pickle, sys
-from py3r_script import execution, sensitivity, studyfile
+from py3r_script import sensitivity
+from py3r_script.running import scheduling as execution
+from py3r_script.store import studyfile
 from py3r_script.errors import StoreWriteError
 
 script, db, busy_ms, delays = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 CODE = (
-    "import py3r_script, py3r_script._bootstrap, sys; "
+    "import py3r_script, py3r_script.child.bootstrap, sys; "
     "print(sorted(m for m in sys.modules "
     "if m.split('.')[0] in {'pandas','numpy','cloudpickle','sqlite3'}))"
 )
@@ -26,7 +26,7 @@ def test_markers_usable_without_loading_the_runner():
         "import sys; from py3r_script import Param, Output; "
         "assert Output(Param(3, name='n'), name='o') == 3; "
         "print(sorted(m for m in sys.modules if m in "
-        "{'py3r_script.runner', 'py3r_script.results', 'py3r_script.launcher'}))"
+        "{'py3r_script.running.api', 'py3r_script.results', 'py3r_script.running.launch'}))"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=60)
@@ -36,7 +36,9 @@ def test_markers_usable_without_loading_the_runner():
 
 def test_public_names_resolve_lazily():
     import py3r_script
-    from py3r_script import inspection, markers, results, runner
+    from py3r_script import markers, results
+    from py3r_script.designs import inspection
+    from py3r_script.running import api as runner
 
     assert py3r_script.run is runner.run
     assert py3r_script.sensitivity is runner.sensitivity

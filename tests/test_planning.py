@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from py3r_script.designs.inspection import inspect_script
+from py3r_script.designs.planning import plan_run, plan_sweep
 from py3r_script.errors import ParameterError, ParameterTypeError
-from py3r_script.inspection import inspect_script
-from py3r_script.planning import plan_run, plan_sweep
 
 SCRIPT = """
 import math

@@ -31,7 +31,7 @@ import py3r_script
 from py3r_script import DryRun, Study, load, run, sensitivity
 from py3r_script.errors import SweepError
 from py3r_script.paramset import ParamSet
-from py3r_script.store import INLINE_LIMIT, SCHEMA_VERSION, StoreError
+from py3r_script.store.study import INLINE_LIMIT, SCHEMA_VERSION, StoreError
 
 # --------------------------------------------------------------------------------------
 # helpers
@@ -1498,9 +1498,9 @@ def test_a_large_numpy_backed_output_is_stored_without_a_second_copy(tmp_path, w
         f"""
         import json, tracemalloc
         import numpy as np
-        from py3r_script.launcher import IterationTask, run_iteration
+        from py3r_script.running.launch import IterationTask, run_iteration
         from py3r_script.paramset import ParamSet
-        from py3r_script.store import Study
+        from py3r_script.store.study import Study
         record = run_iteration(IterationTask(script={str(script)!r}, params=ParamSet()))
         tracemalloc.start()
         with Study({str(tmp_path / "study.db")!r}) as study:
@@ -1722,7 +1722,7 @@ def test_a_study_of_the_previous_schema_is_upgraded(tmp_path, write_script):
 
 
 def test_a_schema_without_an_upgrade_step_is_refused_unchanged(tmp_path, monkeypatch):
-    from py3r_script import studyfile
+    from py3r_script.store import studyfile
 
     db = tmp_path / "study.db"
     Study(db).close()

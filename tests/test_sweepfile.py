@@ -15,15 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from py3r_script.errors import ParameterError, SweepError
-from py3r_script.inspection import inspect_script
-from py3r_script.sweepfile import SweepFile, SweepFileError, read_sweep_file
-from py3r_script.textvalues import (
+from py3r_script.cli.sweepfile import SweepFile, SweepFileError, read_sweep_file
+from py3r_script.cli.textvalues import (
     coerce_to_default,
     parse_assignment,
     parse_value,
     split_values,
 )
+from py3r_script.designs.inspection import inspect_script
+from py3r_script.errors import ParameterError, SweepError
 
 
 def write(tmp_path: Path, text: str, name: str = "sweep.toml") -> Path:
@@ -296,7 +296,7 @@ def test_tomli_is_read_where_there_is_no_tomllib(tmp_path):
     code = textwrap.dedent("""
         import sys
         sys.modules["tomllib"] = None  # import tomllib fails, as on Python < 3.11
-        from py3r_script import sweepfile
+        from py3r_script.cli import sweepfile
         print(sweepfile.tomllib.__name__)
         print(sweepfile.read_sweep_file(sys.argv[1]).params)
         try:

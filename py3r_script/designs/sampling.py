@@ -15,8 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import ParameterError, ParameterTypeError
-from .paramset import Scalar, to_scalar
+from ..errors import ParameterError, ParameterTypeError
+from ..paramset import Scalar, to_scalar
 
 __all__ = ["METHODS", "Dimension", "check_sample", "dimension", "draw"]
 

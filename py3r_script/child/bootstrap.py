@@ -1,6 +1,6 @@
 """The child side of an iteration: read the payload, then run the script as ``python script.py``.
 
-The parent starts ``python -c "...; from py3r_script._bootstrap import main; main()"``; a warm
+The parent starts ``python -c "...; from py3r_script.child.bootstrap import main; main()"``; a warm
 start calls :func:`run_child` in a freshly forked process instead. Either way the script sees
 ``__name__ == "__main__"``, its own path in ``__file__`` and ``sys.argv[0]``, its directory in
 ``sys.path[0]``, and the caller's working directory, exactly as when run on its own.
@@ -14,18 +14,18 @@ import os
 import runpy
 import sys
 
-from . import _boundary
+from . import boundary
 
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _RUNPY = os.path.abspath(runpy.__file__).rstrip("c")
 
 
 def main() -> None:
     """Entry point of a cold child: take the payload named in the environment and run it."""
-    path = os.environ.pop(_boundary.ENV_VAR, None)
+    path = os.environ.pop(boundary.ENV_VAR, None)
     if not path:
         sys.stderr.write(
-            f"py3r_script._bootstrap runs scripts for the sweep runner; {_boundary.ENV_VAR} "
+            f"py3r_script.child.bootstrap runs scripts for the sweep runner; {boundary.ENV_VAR} "
             "is not set. Run your script with python, or sweep it with py3r_script.run.\n"
         )
         sys.exit(2)
@@ -35,19 +35,19 @@ def main() -> None:
         del sys.path[0]
     if sys.path and sys.path[0] == "" and not getattr(sys.flags, "safe_path", False):
         del sys.path[0]
-    sys.exit(run_child(_boundary.read_payload(path)))
+    sys.exit(run_child(boundary.read_payload(path)))
 
 
 def launch_command(python: str) -> list[str]:
     """The command line that starts a cold child with this copy of the package importable."""
     code = (
         f"import sys;sys.path.insert(0,{_package_parent()!r});"
-        "from py3r_script._bootstrap import main;main()"
+        "from py3r_script.child.bootstrap import main;main()"
     )
     return [python, "-c", code]
 
 
-def run_child(payload: _boundary.Payload) -> int:
+def run_child(payload: boundary.Payload) -> int:
     """Run the payload's script with the markers live; return the process exit status."""
     faulthandler.enable()
     if payload.cwd is not None:
@@ -57,30 +57,30 @@ def run_child(payload: _boundary.Payload) -> int:
     sys.path.insert(0, os.path.dirname(os.path.realpath(script)))  # as Python does
 
     def stop_now() -> None:
-        _boundary.write_outcome(
+        boundary.write_outcome(
             payload.files,
-            _boundary.Outcome(status="ok", stopped_early=True, params_seen=session.params_seen,
+            boundary.Outcome(status="ok", stopped_early=True, params_seen=session.params_seen,
                               spawned=_started_processes()),
         )
         _flush_std_streams()
         os._exit(0)
 
-    session = _boundary.ChildSession(payload, on_complete=stop_now)
-    _boundary.SESSION = session
-    os.environ[_boundary.WORKER_ENV_VAR] = payload.files.payload
+    session = boundary.ChildSession(payload, on_complete=stop_now)
+    boundary.SESSION = session
+    os.environ[boundary.WORKER_ENV_VAR] = payload.files.payload
     try:
         runpy.run_path(script, run_name="__main__")
     except SystemExit as exc:
         code = _exit_status(exc.code)
         message = exc.code if isinstance(exc.code, str) else None
-        outcome = _boundary.Outcome(
+        outcome = boundary.Outcome(
             status="ok" if code == 0 else "exit", exit_code=code, error_message=message,
             params_seen=session.params_seen,
         )
     except BaseException as exc:
         text = _format_traceback(exc)
         _write_stderr(text)
-        outcome = _boundary.Outcome(
+        outcome = boundary.Outcome(
             status="error",
             exit_code=1,
             error_type=_qualified_name(type(exc)),
@@ -89,8 +89,8 @@ def run_child(payload: _boundary.Payload) -> int:
             params_seen=session.params_seen,
         )
     else:
-        outcome = _boundary.Outcome(status="ok", params_seen=session.params_seen)
-    _boundary.write_outcome(payload.files, outcome.replace(spawned=_started_processes()))
+        outcome = boundary.Outcome(status="ok", params_seen=session.params_seen)
+    boundary.write_outcome(payload.files, outcome.replace(spawned=_started_processes()))
     _flush_std_streams()
     return outcome.exit_code
 
@@ -139,7 +139,7 @@ def _write_stderr(text: str) -> None:
 def _is_internal(filename: str) -> bool:
     if filename in (_RUNPY, "<frozen runpy>"):
         return True
-    return os.path.dirname(os.path.abspath(filename)) == _PACKAGE_DIR
+    return os.path.abspath(filename).startswith(_PACKAGE_DIR + os.sep)
 
 
 def _format_traceback(exc: BaseException) -> str:

@@ -4,7 +4,7 @@ Iterations go to one of three places, and only *who launches the child* changes 
 them, never what a record is: this thread (``max_workers=1``), a local thread pool (each
 thread waits on its own child process), or any ``concurrent.futures.Executor`` the user
 passes (Dask, loky, ``mpi4py.futures``), which receives the top-level function
-:func:`~py3r_script.launcher.run_iteration` and one picklable task per iteration. Records
+:func:`~py3r_script.running.launch.run_iteration` and one picklable task per iteration. Records
 are committed to the study store the moment they arrive, in completion order, and kept in
 plan order in the results.
 
@@ -37,12 +37,12 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any, Union
 
-from . import _boundary, _processes
-from .errors import StoreWriteError
-from .launcher import IterationTask, allow_launches, cancel_running, run_iteration, stop_file
-from .records import IterationRecord
-from .results import ScriptResults
-from .store import Study
+from ..child import boundary, processes
+from ..errors import StoreWriteError
+from ..records import IterationRecord
+from ..results import ScriptResults
+from ..store.study import Study
+from .launch import IterationTask, allow_launches, cancel_running, run_iteration, stop_file
 
 __all__ = ["SweepInterrupted", "execute"]
 
@@ -222,7 +222,7 @@ class _Stopper:
     def __init__(self, sweep_id: str | None, items: Sequence[Item], *, remote: bool) -> None:
         self.sweep_id = sweep_id
         self.remote = remote
-        self.driver = _processes.identity()
+        self.driver = processes.identity()
         self.path: str | None = None
         tasks = [item for item in items if isinstance(item, IterationTask)]
         if remote and sweep_id is not None and tasks:
@@ -242,13 +242,13 @@ class _Stopper:
                 future.cancel()  # our own pool: a queued iteration never starts
         else:
             self._raise_flag()
-        tag = _boundary.sweep_tag(self.sweep_id) if self.sweep_id and not local else None
+        tag = boundary.sweep_tag(self.sweep_id) if self.sweep_id and not local else None
         outstanding = dict(futures)
         deadline = time.monotonic() + _STOP_WAIT_SECONDS
         try:
             while True:
                 if tag is not None:
-                    _processes.kill_tagged(tag)
+                    processes.kill_tagged(tag)
                 for future in [f for f in outstanding if f.done()]:
                     index, task = outstanding.pop(future)
                     if future.cancelled():

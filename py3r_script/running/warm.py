@@ -1,7 +1,7 @@
 """Warm starts: a per-sweep zygote process that forks a ready-made child per iteration.
 
 Most of a pipeline's per-iteration cost is the interpreter re-importing pandas, numpy and
-friends. With ``warm=True`` a zygote (see ``_zygote.py``) imports the script's top-level
+friends. With ``warm=True`` a zygote (see ``child/zygote.py``) imports the script's top-level
 imports once, runs no user code, and forks one child per iteration: every iteration still
 gets a new process that has never run the script, in its own session, with fresh random
 state, and is reported exactly like a cold child. Only *who launches the child* changes.
@@ -21,9 +21,9 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from . import _boundary
-from ._bootstrap import _package_parent
-from .launcher import IterationTask, spawn_cold
+from ..child import boundary
+from ..child.bootstrap import _package_parent
+from .launch import IterationTask, spawn_cold
 
 __all__ = ["Zygote", "preload_modules"]
 
@@ -68,7 +68,7 @@ class Zygote:
         if not sys.platform.startswith("linux"):
             return f"fork-based warm starts need Linux, this is {sys.platform}"
         code = (f"import sys;sys.path.insert(0,{_package_parent()!r});"
-                "import json;from py3r_script._zygote import main;"
+                "import json;from py3r_script.child.zygote import main;"
                 "main(**json.loads(sys.argv[1]))")
         try:
             self._proc = subprocess.Popen(
@@ -83,7 +83,7 @@ class Zygote:
         if not line:
             self.close()
             return "the warm-start process exited while preloading"
-        message = _boundary.decode_message(line)
+        message = boundary.decode_message(line)
         if message["event"] != "ready":
             self.close()
             return message.get("reason", "the warm-start process is unavailable")
@@ -95,7 +95,7 @@ class Zygote:
     def _listen(self) -> None:
         assert self._proc is not None and self._proc.stdout is not None
         for line in self._proc.stdout:
-            message = _boundary.decode_message(line)
+            message = boundary.decode_message(line)
             with self._changed:
                 if message["event"] == "started":
                     self._pids[message["id"]] = message["pid"]
@@ -106,7 +106,7 @@ class Zygote:
             self._alive = False
             self._changed.notify_all()
 
-    def spawn(self, task: IterationTask, files: _boundary.IterationFiles, cwd: str) -> Any:
+    def spawn(self, task: IterationTask, files: boundary.IterationFiles, cwd: str) -> Any:
         """Fork a child for ``task`` (the launcher's spawn step); cold when the zygote is gone."""
         if not self._alive or self._proc is None or self._proc.stdin is None:
             return spawn_cold(task, files, cwd)
@@ -114,8 +114,8 @@ class Zygote:
             ident = self._next_id
             self._next_id += 1
             try:
-                self._proc.stdin.write(_boundary.encode_message(
-                    _boundary.fork_request(files, dict(task.env), ident)))
+                self._proc.stdin.write(boundary.encode_message(
+                    boundary.fork_request(files, dict(task.env), ident)))
                 self._proc.stdin.flush()
             except (BrokenPipeError, OSError):
                 return spawn_cold(task, files, cwd)

@@ -25,11 +25,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
-from . import _boundary, _processes
-from ._bootstrap import launch_command
-from .paramset import ParamSet
-from .provenance import file_sha256
-from .records import FrozenOutputs, IterationRecord
+from ..child import boundary, processes
+from ..child.bootstrap import launch_command
+from ..paramset import ParamSet
+from ..records import FrozenOutputs, IterationRecord
+from ..store.provenance import file_sha256
 
 __all__ = [
     "ChildHandle", "IterationTask", "allow_launches", "cancel_running", "run_iteration",
@@ -88,7 +88,7 @@ class _LiveChildren:
         self._procs: dict[int, tuple[ChildHandle, bytes]] = {}
         self.cancelled: set[int] = set()
         self._stopping = False
-        self._sentinel = _processes.Sentinel()
+        self._sentinel = processes.Sentinel()
         if hasattr(os, "register_at_fork"):
             os.register_at_fork(after_in_child=self._forget)
 
@@ -103,7 +103,7 @@ class _LiveChildren:
             if not self._stopping:
                 return
             self.cancelled.add(proc.pid)
-        _processes.stop_iteration(proc.pid, tag)
+        processes.stop_iteration(proc.pid, tag)
 
     def discard(self, proc: ChildHandle) -> bool:
         """Forget ``proc``; True when it was killed by :meth:`kill_all`."""
@@ -120,7 +120,7 @@ class _LiveChildren:
             procs = list(self._procs.items())
             self.cancelled.update(pid for pid, _ in procs)
         for pid, (_, tag) in procs:
-            _processes.stop_iteration(pid, tag)
+            processes.stop_iteration(pid, tag)
         return len(procs)
 
     def _forget(self) -> None:
@@ -180,14 +180,14 @@ class ChildHandle(Protocol):
     def wait(self, timeout: float | None = None) -> int: ...
 
 
-Spawn = Callable[[IterationTask, _boundary.IterationFiles, str], ChildHandle]
+Spawn = Callable[[IterationTask, boundary.IterationFiles, str], ChildHandle]
 
 
-def spawn_cold(task: IterationTask, files: _boundary.IterationFiles, cwd: str) -> ChildHandle:
+def spawn_cold(task: IterationTask, files: boundary.IterationFiles, cwd: str) -> ChildHandle:
     """Start a fresh interpreter on the iteration's payload, in its own session."""
     env = dict(os.environ)
     env.update(task.env)
-    env[_boundary.ENV_VAR] = files.payload
+    env[boundary.ENV_VAR] = files.payload
     with open(files.stdout, "wb") as out, open(files.stderr, "wb") as err:
         return subprocess.Popen(
             launch_command(task.python or sys.executable), stdin=subprocess.DEVNULL,
@@ -212,7 +212,7 @@ def run_iteration(task: IterationTask, spawn: Spawn | None = None) -> IterationR
     problem = _cannot_start(task, started)
     if problem is not None:
         return problem
-    root = tempfile.mkdtemp(prefix=_boundary.iteration_dir_prefix(task.sweep_id))  # mode 0700
+    root = tempfile.mkdtemp(prefix=boundary.iteration_dir_prefix(task.sweep_id))  # mode 0700
     try:
         return _run_in(root, task, started, spawn or spawn_cold)
     finally:
@@ -269,18 +269,18 @@ def _stop_reason(task: IterationTask) -> str | None:
     if task.stop_file is not None and os.path.exists(task.stop_file):
         return "cancelled"
     if task.driver is not None and task.driver[1] != os.getpid() \
-            and _processes.is_gone(task.driver):
+            and processes.is_gone(task.driver):
         return "driver gone"
     return None
 
 
 def _run_in(root: str, task: IterationTask, started: float, spawn: Spawn) -> IterationRecord:
-    files = _boundary.IterationFiles(root)
-    tag = _boundary.iteration_tag(files)
+    files = boundary.IterationFiles(root)
+    tag = boundary.iteration_tag(files)
     cwd = task.workdir or task.cwd or os.getcwd()
     if task.workdir:
         os.makedirs(task.workdir, exist_ok=True)
-    _boundary.write_payload(_boundary.Payload(
+    boundary.write_payload(boundary.Payload(
         script=task.script,
         params=task.params.to_dict() if task.inject is None
         else {n: v for n, v in task.params.items() if n in task.inject},
@@ -302,12 +302,12 @@ def _run_in(root: str, task: IterationTask, started: float, spawn: Spawn) -> Ite
         returncode, stopped = _wait(proc, task, tag)
         # whatever the script left running, in its process group or not (zombies aside);
         # looking outside the group means reading /proc, needless when it started nothing
-        outcome = _boundary.read_outcome(files)
+        outcome = boundary.read_outcome(files)
         spawned = outcome is None or outcome.spawned is not False
-        leftover = _processes.stop_iteration(proc.pid, tag if spawned else None)
+        leftover = processes.stop_iteration(proc.pid, tag if spawned else None)
     except BaseException:  # Ctrl-C while waiting: take the child's processes down with us
         if proc is not None:
-            _processes.stop_iteration(proc.pid, tag)
+            processes.stop_iteration(proc.pid, tag)
             proc.wait()
         raise
     finally:
@@ -341,7 +341,7 @@ def _wait(proc: ChildHandle, task: IterationTask, tag: bytes) -> tuple[int, str 
             else:
                 reason = _stop_reason(task)
             if reason is not None:
-                _processes.stop_iteration(proc.pid, tag)
+                processes.stop_iteration(proc.pid, tag)
                 return proc.wait(), reason
 
 
@@ -392,15 +392,15 @@ def _start_error(task: IterationTask, exc: OSError) -> str:
 
 def _collect(
     task: IterationTask,
-    files: _boundary.IterationFiles,
-    outcome: _boundary.Outcome | None,
+    files: boundary.IterationFiles,
+    outcome: boundary.Outcome | None,
     started: float,
     returncode: int,
     *,
     stopped: str | None = None,
     leftover: bool = False,
 ) -> IterationRecord:
-    outputs, unreadable = _boundary.read_outputs(files)
+    outputs, unreadable = boundary.read_outputs(files)
     stdout = _tail(files.stdout, task.capture_limit)
     stderr = _tail(files.stderr, task.capture_limit)
     if leftover:
@@ -486,7 +486,7 @@ def _python_version(python: str) -> str:
     return platform.python_version() if same else ""
 
 
-def _exception_message(outcome: _boundary.Outcome) -> str:
+def _exception_message(outcome: boundary.Outcome) -> str:
     summary = outcome.error_type or "Exception"
     if outcome.error_message:
         summary += f": {outcome.error_message}"
@@ -509,7 +509,7 @@ def _fault_excerpt(stderr: str) -> str:
     start = stderr.rfind("Fatal Python error")
     if start < 0:
         return _stderr_hint(stderr)
-    package = os.path.dirname(os.path.abspath(__file__))
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     lines = [line for line in stderr[start:].splitlines()
              if line.strip() and package not in line and '"<string>"' not in line
              and "runpy" not in line]

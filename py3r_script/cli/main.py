@@ -18,9 +18,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..errors import StudyPathError, SweepError
 from .designflags import FLAGS, Spelling, check_complete, single_values
-from .errors import SweepError
-from .tables import check_out, emit, say, scalar_table
+from .terminal import check_out, emit, say, scalar_table
 
 __all__ = ["main"]
 
@@ -193,28 +193,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_FAILED
-    except SweepError as exc:
-        say(f"error: {_in_flag_terms(str(exc), args.command)}")
+    except StudyPathError as exc:
+        reading = args.command in ("show", "merge")
+        fix = ("give a study database (a file written with --store DB)" if reading
+               else "choose another file name for --store")
+        say(f"error: {exc.problem}; {fix}")
         return EXIT_USAGE
-
-
-def _in_flag_terms(message: str, command: str) -> str:
-    """The store's own hints name its ``store=`` argument: say them in this command's terms."""
-    reading = command in ("show", "merge")
-    fix = ("give a study database (a file written with --store DB)" if reading
-           else "choose another file name for --store")
-    if reading and message.startswith("no study at"):
-        return f"{message}; {fix}"
-    for hint in ("choose another file name for store=", "store= takes a database file path"):
-        message = message.replace(hint, fix)
-    return message
+    except SweepError as exc:
+        say(f"error: {exc}")
+        return EXIT_USAGE
 
 
 _RUN = Spelling(nominal="-p {name}=VALUE", grid="", point="")
 
 
 def _inspect(args: argparse.Namespace) -> int:
-    from .inspection import inspect_script
+    from ..designs.inspection import inspect_script
 
     _refuse_sweep_file(args.script, "inspect")
     info = inspect_script(args.script)
@@ -226,8 +220,8 @@ def _inspect(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .inspection import inspect_script
-    from .runner import run
+    from ..designs.inspection import inspect_script
+    from ..running.api import run
 
     _refuse_sweep_file(args.script, "run")
     info = inspect_script(args.script)
@@ -237,8 +231,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _sensitivity(args: argparse.Namespace) -> int:
-    from .inspection import inspect_script
-    from .runner import sensitivity
+    from ..designs.inspection import inspect_script
+    from ..running.api import sensitivity
     from .textvalues import parse_assignment
 
     _refuse_sweep_file(args.script, "sensitivity")
@@ -255,9 +249,9 @@ def _sensitivity(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
+    from ..designs.inspection import inspect_script
+    from ..running.api import sweep
     from .designflags import command_line_design
-    from .inspection import inspect_script
-    from .runner import sweep
 
     if _is_sweep_file(args.file):
         return _sweep_file(args)
@@ -270,8 +264,8 @@ def _sweep(args: argparse.Namespace) -> int:
 
 def _sweep_file(args: argparse.Namespace) -> int:
     """``sweep FILE.toml``: the file's design and options; the command line's options win."""
+    from ..running.api import sweep
     from .designflags import check_design_flags, file_spelling
-    from .runner import sweep
     from .sweepfile import read_sweep_file
 
     given = [flag for flag, value in (("-s", args.sweeps), ("--link", args.link),
@@ -345,7 +339,7 @@ def _check_needs_store(options: dict[str, Any], spec: Any = None,
 
 
 def _show(args: argparse.Namespace) -> int:
-    from .store import Study, load
+    from ..store.study import Study, load
 
     with Study(args.db, create=False) as study:
         sweeps = study.sweeps()
@@ -400,7 +394,7 @@ def _sweep_id(text: str, ids: list[str], db: str) -> str:
 
 
 def _merge(args: argparse.Namespace) -> int:
-    from .store import Study
+    from ..store.study import Study
 
     with Study(args.target) as study:
         for source in args.sources:
@@ -470,7 +464,7 @@ def _worker_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _report(results: Any, args: argparse.Namespace) -> int:
-    from .preview import DryRun
+    from ..designs.preview import DryRun
 
     if isinstance(results, DryRun):
         say(repr(results).splitlines()[0])

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable
 
-from .errors import StoreError
+from ..errors import StoreError, StudyPathError
 
 __all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "check_study_file", "connect", "create",
            "migrate", "open_read_only", "rebuild_view", "transaction", "writable"]
@@ -344,10 +344,8 @@ def check_study_file(path: Path) -> bool:
     except OSError as exc:
         raise StoreError(f"cannot read {path}: {exc}") from None
     if magic != b"SQLite format 3\x00":
-        raise StoreError(
-            f"{path} is not a py3r-script study (not an SQLite database); choose another "
-            "file name for store="
-        )
+        raise StudyPathError(f"{path} is not a py3r-script study (not an SQLite database)",
+                             "choose another file name for store=")
     try:
         con = _connect_read_only(path)[0]
         try:
@@ -363,10 +361,8 @@ def check_study_file(path: Path) -> bool:
         _refuse_newer(path, user_version)
         return True
     if application_id != 0 or user_version or objects:  # another program's database
-        raise StoreError(
-            f"{path} is an SQLite database but not a py3r-script study; choose another file "
-            "name for store="
-        )
+        raise StudyPathError(f"{path} is an SQLite database but not a py3r-script study",
+                             "choose another file name for store=")
     return False
 
 

@@ -11,12 +11,12 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .analysis import _number, output_number, varied_params
+from .tables import _number, output_number, varied_params
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .results import ScriptResults
+    from ..results import ScriptResults
 
 __all__ = ["CORRELATION_COLUMNS", "correlation_table", "spearman"]
 

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .errors import SweepError
+from ..errors import SweepError
 
 __all__ = ["check_out", "emit", "say", "scalar_table"]
 

@@ -10,8 +10,8 @@ import argparse
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import SweepError
-from .inspection import ScriptInfo
+from ..designs.inspection import ScriptInfo
+from ..errors import SweepError
 
 __all__ = ["FLAGS", "Spelling", "check_complete", "check_design_flags", "command_line_design",
            "file_spelling", "single_values"]

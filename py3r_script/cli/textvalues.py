@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import ParameterError
-from .inspection import ParamInfo, ScriptInfo
-from .paramset import Scalar
+from ..designs.inspection import ParamInfo, ScriptInfo
+from ..errors import ParameterError
+from ..paramset import Scalar
 
 __all__ = [
     "coerce_to_default", "known_param", "parse_assignment", "parse_linked", "parse_sample",

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .analysis import (
+from .grids import pivot
+from .tables import (
     SAMPLED,
     SCATTERED,
     _number,
@@ -25,12 +26,11 @@ from .analysis import (
     sensitivity_table,
     varied_params,
 )
-from .grids import pivot
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from .results import ScriptResults
+    from ..results import ScriptResults
 
 __all__ = ["plot_heatmap", "plot_response", "plot_tornado"]
 

@@ -1,11 +1,11 @@
 """The warm-start parent ("zygote"): import heavy modules once, then fork a child per iteration.
 
-Started by :class:`py3r_script.warm.Zygote` as ``python -c ... _zygote.main(...)``. It imports
-the modules it is asked to preload (never the user's script or its local modules), then
+Started by :class:`py3r_script.running.warm.Zygote` as ``python -c ... zygote.main(...)``.
+It imports the modules it is asked to preload (never the user's script or its local modules), then
 serves fork requests on stdin and reports each child's pid and exit status on a private copy
 of stdout. It stays single-threaded, so forking is safe. Each child starts a new session,
 gets fresh random state and its own stdout/stderr files, runs the script through the same
-:func:`~py3r_script._bootstrap.run_child` as a cold child, then exits as an interpreter would.
+:func:`~py3r_script.child.bootstrap.run_child` as a cold child, then exits as an interpreter would.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import sys
 import threading
 from typing import Any
 
-from . import _bootstrap, _boundary
+from . import bootstrap, boundary
 
 
 def main(preload: list[str], strict: bool = False) -> None:
@@ -33,7 +33,7 @@ def main(preload: list[str], strict: bool = False) -> None:
     ``strict``: a module that cannot be found is a failure (an explicit ``preload=``), not
     a module beside the script to skip (imports found by the inspector).
     """
-    if sys.path and sys.path[0] == _bootstrap._package_parent():
+    if sys.path and sys.path[0] == bootstrap._package_parent():
         del sys.path[0]
     if sys.path and sys.path[0] == "" and not getattr(sys.flags, "safe_path", False):
         del sys.path[0]
@@ -43,9 +43,9 @@ def main(preload: list[str], strict: bool = False) -> None:
     if problem is None and threading.active_count() > 1:
         problem = "a preloaded module started threads, so forking would not be safe"
     if problem is not None:
-        os.write(channel, _boundary.encode_message({"event": "unavailable", "reason": problem}))
+        os.write(channel, boundary.encode_message({"event": "unavailable", "reason": problem}))
         os._exit(0)
-    os.write(channel, _boundary.encode_message({"event": "ready", "preloaded": loaded}))
+    os.write(channel, boundary.encode_message({"event": "ready", "preloaded": loaded}))
     # What was imported stays as it is: keep the collector away from it, so children do not
     # copy the pages it lives on just to traverse them (copy-on-write stays shared).
     gc.collect()
@@ -95,13 +95,13 @@ def _serve(channel: int) -> None:
             pending += chunk
             while b"\n" in pending:
                 line, pending = pending.split(b"\n", 1)
-                request = _boundary.decode_message(line)
-                _bootstrap._flush_std_streams()
+                request = boundary.decode_message(line)
+                bootstrap._flush_std_streams()
                 pid = os.fork()
                 if pid == 0:
                     _child(request, (channel, wake_read, wake_write))
                 children.add(pid)
-                os.write(channel, _boundary.encode_message(
+                os.write(channel, boundary.encode_message(
                     {"event": "started", "id": request["id"], "pid": pid}))
         _reap(channel, children)
 
@@ -123,7 +123,7 @@ def _reap(channel: int, children: set[int]) -> None:
             return
         children.discard(pid)
         code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
-        os.write(channel, _boundary.encode_message(
+        os.write(channel, boundary.encode_message(
             {"event": "exited", "pid": pid, "returncode": code}))
 
 
@@ -144,14 +144,14 @@ def _child(request: dict[str, Any], private_fds: tuple[int, ...]) -> None:
         numpy = sys.modules.get("numpy")
         if numpy is not None:
             numpy.random.seed()
-        code = _bootstrap.run_child(_boundary.read_payload(request["payload"]))
+        code = bootstrap.run_child(boundary.read_payload(request["payload"]))
         _exit_like_python()
     except BaseException:  # report it, leave without unwinding
         import traceback
 
         traceback.print_exc()
     finally:
-        if not _bootstrap._flush_std_streams() and code == 0:
+        if not bootstrap._flush_std_streams() and code == 0:
             code = 120  # what Python exits with when it cannot flush stdout at exit
         os._exit(code)
 

@@ -13,8 +13,8 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Union
 
-from .errors import ParameterError, ParameterTypeError
-from .inspection import ScriptInfo
+from ..designs.inspection import ScriptInfo
+from ..errors import ParameterError, ParameterTypeError
 
 __all__ = ["RunOptions", "check_options", "resolve_outputs", "resolve_python", "workdir_root"]
 

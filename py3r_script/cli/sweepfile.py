@@ -30,10 +30,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import ParameterError, ScriptError
+from ..errors import ParameterError, ScriptError
 
 if TYPE_CHECKING:
-    from .inspection import ScriptInfo
+    from ..designs.inspection import ScriptInfo
 
 try:
     import tomllib
@@ -105,7 +105,7 @@ class SweepFile:
 
     def script_info(self) -> ScriptInfo:
         """Inspect the script the file names; a missing or broken one names the ``script`` line."""
-        from .inspection import inspect_script
+        from ..designs.inspection import inspect_script
 
         try:
             return inspect_script(self.script)
@@ -302,7 +302,7 @@ def read_sweep_file(path: str | Path) -> SweepFile:
 
 def _check_values(data: dict[str, Any], where: _Locator) -> None:
     """Values of the right type but out of range, reported with their line."""
-    from .planning import MODES
+    from ..designs.planning import MODES
 
     problems = {
         "mode": data.get("mode", MODES[0]) not in MODES and f"mode must be one of {MODES}",

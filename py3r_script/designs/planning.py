@@ -14,43 +14,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from .errors import ParameterError, ParameterTypeError, warn
+from ..errors import ParameterError, ParameterTypeError, warn
+from ..paramset import ParamSet, Scalar, to_scalar, value_key
+from .design import MODES, Design
 from .inspection import ScriptInfo
-from .paramset import ParamSet, Scalar, to_scalar, value_key
 
 if TYPE_CHECKING:
     from .sampling import Dimension
 
 __all__ = ["MODES", "Design", "Plan", "plan_points", "plan_run", "plan_sample", "plan_sweep"]
-
-MODES = ("independent", "grid")
-DESIGNS = (*MODES, "points", "random", "lhs")
-
-
-@dataclass(frozen=True)
-class Design:
-    """How a sweep's parameter sets were chosen, which analysis needs to read them right.
-
-    ``mode`` is ``"single"``, ``"independent"``, ``"grid"``, ``"points"``, ``"random"`` or
-    ``"lhs"``; ``linked`` the groups of parameters that varied together; ``seed`` the seed a
-    sampled design was drawn with.
-
-    >>> Design("grid", linked=(("window", "min_len"),))
-    Design(mode='grid', linked=(('window', 'min_len'),), seed=None)
-    """
-
-    mode: str
-    linked: tuple[tuple[str, ...], ...] = ()
-    seed: int | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {"mode": self.mode, "linked": [list(g) for g in self.linked], "seed": self.seed}
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Design:
-        return cls(str(data["mode"]), tuple(tuple(g) for g in data.get("linked") or ()),
-                   data.get("seed"))
-
 
 @dataclass(frozen=True)
 class Plan:

@@ -1,10 +1,10 @@
 """Analysis of scalar outputs: sensitivity tables and tidy stacks of tabular outputs.
 
-The sweep's :class:`~py3r_script.planning.Design` says how to read it: an independent or grid
-sweep gets the one-at-a-time view through its nominal point (linked parameters moving with
-their group); a random or Latin-hypercube sample gets rank correlations (``correlation``);
-grids also have pivot tables (``grids``). Functions take a ``ScriptResults``; each is also
-a method of it (``sr.sensitivity_table()``).
+The sweep's :class:`~py3r_script.designs.planning.Design` says how to read it: an
+independent or grid sweep gets the one-at-a-time view through its nominal point (linked
+parameters moving with their group); a random or Latin-hypercube sample gets rank
+correlations (``correlation``); grids also have pivot tables (``grids``). Functions take a
+``ScriptResults``; each is also a method of it (``sr.sensitivity_table()``).
 """
 
 from __future__ import annotations
@@ -13,18 +13,19 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .errors import ParameterError
-from .paramset import value_key
+from ..designs.design import DESCRIPTIONS, SAMPLE_METHODS
+from ..errors import ParameterError
+from ..paramset import value_key
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .records import IterationRecord
-    from .results import ScriptResults
+    from ..records import IterationRecord
+    from ..results import ScriptResults
 
 __all__ = ["concat", "sensitivity_table", "varied_params"]
 
-SAMPLED = ("random", "lhs")
+SAMPLED = SAMPLE_METHODS
 SCATTERED = (*SAMPLED, "points")  # designs with no baseline to vary one parameter around
 
 TABLE_COLUMNS = [
@@ -90,8 +91,7 @@ def check_one_at_a_time(results: ScriptResults, what: str, *, instead: str = "")
     (``instead`` says what to use for a sampled or points design)."""
     mode = design_mode(results)
     if mode in SCATTERED:
-        kind = {"points": "explicit points", "random": "a random sample",
-                "lhs": "a Latin-hypercube sample"}[str(mode)]
+        kind = DESCRIPTIONS[str(mode)]
         raise ParameterError(
             f"{what} varies one parameter at a time around the nominal point, but this "
             f"sweep ran {kind}, which moves several parameters in every run: {instead}"
@@ -195,7 +195,7 @@ def sensitivity_table(
 
     For a random or Latin-hypercube sample there is no nominal point to vary around: the
     table ranks the parameters by rank correlation instead (see
-    :func:`py3r_script.correlation.correlation_table`). Explicit points are refused.
+    :func:`py3r_script.analysis.correlation.correlation_table`). Explicit points are refused.
 
     Examples
     --------

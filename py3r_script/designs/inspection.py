@@ -9,8 +9,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ScriptError
-from .paramset import Scalar, is_scalar
+from ..errors import ScriptError
+from ..paramset import Scalar, is_scalar
 
 __all__ = ["OutputInfo", "ParamInfo", "ScriptInfo", "inspect", "inspect_script"]
 

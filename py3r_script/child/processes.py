@@ -3,7 +3,7 @@
 A child runs in its own session, so its process group holds what it starts, unless a
 process leaves the group (``start_new_session=True``, a double-fork daemon). Every process
 an iteration starts also inherits the iteration's payload path in its environment (the
-variables of ``_boundary``), so it is found through ``/proc`` even outside the group, as long
+variables of ``boundary``), so it is found through ``/proc`` even outside the group, as long
 as it keeps that environment. A :class:`Sentinel`, one per launching process, kills the
 iterations that process runs when it dies (a driver killed with SIGKILL, a lost Dask
 worker), and :func:`identity` lets a worker notice that the sweep's driver is gone.
@@ -176,7 +176,7 @@ while True:
             watched.pop(int(fields[1]), None)
 if watched:
     sys.path.insert(0, sys.argv[1])
-    from py3r_script._processes import stop_iteration
+    from py3r_script.child.processes import stop_iteration
     for pgid, tag in watched.items():
         stop_iteration(pgid, tag)
 """
@@ -224,7 +224,8 @@ class Sentinel:
     def _start(self) -> bool:
         if not sys.executable or not os.path.isdir("/proc"):
             return False
-        package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        package_parent = os.path.dirname(
+            os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         read, write = os.pipe()
         devnull = os.open(os.devnull, os.O_RDWR)
         # Only fds 0-2 are handed over: Python opens every other one non-inheritable, and

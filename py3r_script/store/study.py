@@ -29,12 +29,12 @@ from operator import index
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..errors import StoreError, StudyPathError
+from ..paramset import plain_scalar
+from ..records import IterationRecord
 from . import sidefiles, studyfile, studyrows
-from .errors import StoreError
 from .merging import copy_missing
-from .paramset import plain_scalar
 from .provenance import git_state, interpreter_version, package_version, pid_alive
-from .records import IterationRecord
 from .sidefiles import INLINE_LIMIT
 from .studyfile import SCHEMA_VERSION
 from .studyrows import SweepInfo
@@ -72,10 +72,11 @@ class Study:
         self.backup_path: Path | None = None
         """Where ``backup=True`` copied the study, if it did."""
         if self.path.is_dir():
-            raise StoreError(f"{self.path} is a folder; store= takes a database file path")
+            raise StudyPathError(f"{self.path} is a folder", "store= takes a database file path")
         exists = self.path.exists() and self.path.stat().st_size > 0
         if not exists and (read_only or not create):
-            raise StoreError(f"no study at {str(self.path)!r}: the file does not exist or is empty")
+            raise StudyPathError(
+                f"no study at {str(self.path)!r}: the file does not exist or is empty")
         if not self.path.parent.is_dir():
             raise StoreError(f"cannot create the study {self.path}: the folder "
                              f"{self.path.parent} does not exist")
@@ -474,7 +475,7 @@ class Study:
             raise StoreError(f"cannot merge {source} into itself")
         if not source.is_file() or source.stat().st_size == 0 \
                 or not studyfile.check_study_file(source):
-            raise StoreError(f"no study at {str(source)!r} to merge (missing or empty)")
+            raise StudyPathError(f"no study at {str(source)!r} to merge (missing or empty)")
         self._require_writable()
         con = self._con
         con.execute("ATTACH DATABASE ? AS src", (str(source),))
@@ -564,8 +565,8 @@ def load(path: str | os.PathLike[str], *, sweep: str | int | None = None) -> Any
     >>> all_runs.to_dataframe(meta=True)  # doctest: +SKIP
     >>> latest = load("oft_study.db", sweep=-1)  # doctest: +SKIP
     """
-    from .planning import Design
-    from .results import ScriptResults
+    from ..designs.design import Design
+    from ..results import ScriptResults
 
     with Study(path, create=False) as study:
         if sweep is None:

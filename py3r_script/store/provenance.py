@@ -72,6 +72,6 @@ def interpreter_version(python: str) -> str:
 
 
 def package_version() -> str:
-    from . import __version__
+    from .. import __version__
 
     return __version__

@@ -16,12 +16,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .paramset import ParamSet
+from ..paramset import ParamSet
+from ..records import FrozenOutputs, IterationRecord
 from .provenance import package_version
-from .records import FrozenOutputs, IterationRecord
 
 if TYPE_CHECKING:
-    from .planning import Design
+    from ..designs.design import Design
 
 __all__ = ["ITERATION_COLUMNS", "SWEEP_COLUMNS", "SweepInfo", "insert", "iteration_row",
            "record_from_row", "sweep_row"]

@@ -5,15 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .analysis import _order, design_mode, output_number, partners, require_numeric, varied_params
-from .errors import ParameterError
-from .paramset import value_key
+from ..designs.design import DESCRIPTIONS
+from ..errors import ParameterError
+from ..paramset import value_key
+from .tables import _order, design_mode, output_number, partners, require_numeric, varied_params
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .records import IterationRecord
-    from .results import ScriptResults
+    from ..records import IterationRecord
+    from ..results import ScriptResults
 
 __all__ = ["pivot"]
 
@@ -126,9 +127,7 @@ def _check_crossed(
     if len(ran) == len(rows) * len(cols):
         return
     mode = design_mode(results)
-    why = {"independent": " (an independent sweep varies one parameter at a time)",
-           "points": " (explicit points)", "random": " (a random sample)",
-           "lhs": " (a Latin-hypercube sample)"}.get(mode or "", "")
+    why = f" ({DESCRIPTIONS[mode]})" if mode in DESCRIPTIONS and mode != "grid" else ""
     raise ParameterError(
         f"{index!r} and {columns!r} were not crossed{why}: only {len(ran)} of the "
         f"{len(rows)} x {len(cols)} combinations of their values ran, so a pivot table would "

@@ -32,10 +32,15 @@ from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from .errors import ParameterError, warn
-from .execution import Item, Launch, execute, interactive
-from .inspection import ScriptInfo, inspect_script
-from .launcher import IterationTask, run_iteration
+from ..designs.inspection import ScriptInfo, inspect_script
+from ..designs.planning import Plan, plan_points, plan_run, plan_sample, plan_sweep
+from ..designs.preview import DryRun
+from ..errors import ParameterError, warn
+from ..paramset import ParamSet, is_scalar
+from ..results import ScriptResults
+from ..store.provenance import file_sha256
+from ..store.study import Study, SweepInfo
+from .launch import IterationTask, run_iteration
 from .options import (
     RunOptions,
     check_options,
@@ -43,12 +48,7 @@ from .options import (
     resolve_python,
     workdir_root,
 )
-from .paramset import ParamSet, is_scalar
-from .planning import Plan, plan_points, plan_run, plan_sample, plan_sweep
-from .preview import DryRun
-from .provenance import file_sha256
-from .results import ScriptResults
-from .store import Study, SweepInfo
+from .scheduling import Item, Launch, execute, interactive
 
 __all__ = ["plan", "run", "sensitivity", "sweep"]
 

@@ -1,0 +1,5 @@
+"""Analysis of sweep results: sensitivity tables, rank correlations, grid views and plots.
+
+Reached through :class:`~py3r_script.results.ScriptResults` (``sensitivity_table``,
+``pivot``, ``plot_tornado``...); pandas and matplotlib are imported here, never in a child.
+"""
