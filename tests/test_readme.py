@@ -31,10 +31,15 @@ An HTML comment on the line directly above a fence changes that:
 * ``<!-- readme-test: continue -->``: the block continues the previous runnable block (names
   defined there are used here) and runs with it, appended, as one test; it must have the same
   kind (script after script, shell after shell).
+
+Besides the blocks, every repository path the README names (``py3r_script/...``,
+``sample_pipelines/...``, ``tests/...``, ``benchmarks/...``) must exist and every dotted name
+(``py3r_script.running.launch.run_iteration``) must import, so a moved module shows up here.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import shutil
@@ -214,3 +219,29 @@ def test_a_drifted_example_fails(tmp_path: Path) -> None:
     assert (shown.kind, broken.kind, broken.lines) == ("doctest", "script", [10, 15])
     for block in (shown, broken):
         assert _run(_command(block, tmp_path), tmp_path).returncode != 0
+
+
+def _resolve(dotted: str) -> object:
+    """The object a dotted name such as ``py3r_script.running.launch.run_iteration`` names."""
+    parts = dotted.split(".")
+    for end in range(len(parts), 0, -1):
+        try:
+            found: object = importlib.import_module(".".join(parts[:end]))
+        except ImportError:
+            continue
+        for attribute in parts[end:]:
+            found = getattr(found, attribute)
+        return found
+    raise ImportError(dotted)
+
+
+def test_every_path_and_dotted_name_in_the_readme_exists() -> None:
+    text = README.read_text(encoding="utf-8")
+    folders = "py3r_script|sample_pipelines|tests|benchmarks"
+    paths = set(re.findall(rf"\b(?:{folders})/[\w./-]*\w", text))
+    assert paths
+    assert not sorted(p for p in paths if not (ROOT / p).exists())
+    names = set(re.findall(r"\bpy3r_script(?:\.\w+)+", text))
+    assert names
+    for name in sorted(names):
+        assert _resolve(name) is not None, name
