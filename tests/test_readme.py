@@ -97,6 +97,8 @@ def readme_blocks(readme: Path = README) -> list[Block]:
     blocks: list[Block] = []
     heading, i = "top", 0
     while i < len(lines):
+        if lines[i].startswith("<!-- readme-test") and not DIRECTIVE.match(lines[i]):
+            raise ValueError(f"{readme.name}:{i + 1}: not a readme-test directive: {lines[i]}")
         found = HEADING.match(lines[i])
         if found:
             heading = found.group(1)
@@ -104,17 +106,19 @@ def readme_blocks(readme: Path = README) -> list[Block]:
         if not fence:
             i += 1
             continue
-        end = next(j for j in range(i + 1, len(lines)) if lines[j].rstrip() == "```")
+        end = next((j for j in range(i + 1, len(lines)) if lines[j].rstrip() == "```"), None)
+        if end is None:
+            raise ValueError(f"{readme.name}:{i + 1}: a fence that is never closed")
         language, text = fence.group(1), "\n".join(lines[i + 1 : end]) + "\n"
         directive = DIRECTIVE.match(lines[i - 1]) if i else None
         if language in RUNNABLE:
             kind, file_name = _kind(language, text)
             block = Block(kind, heading, i + 1, text, file_name=file_name, lines=[i + 1])
             if directive and directive.group(1) == "continue":
-                previous = blocks[-1]
-                if previous.kind != kind or kind in ("doctest", "file", "sweepfile"):
-                    raise ValueError(f"README.md:{i + 1}: a {kind} block cannot continue "
-                                     f"a {previous.kind} block")
+                previous = blocks[-1] if blocks else None
+                if not previous or previous.kind != kind or kind not in ("script", "shell"):
+                    raise ValueError(f"{readme.name}:{i + 1}: this {kind} block cannot "
+                                     "continue the block before it")
                 previous.text += text
                 previous.lines.append(i + 1)
             else:
