@@ -1500,13 +1500,15 @@ def test_a_large_numpy_backed_output_is_stored_without_a_second_copy(tmp_path, w
         import numpy as np
         from py3r_script.running.launch import IterationTask, run_iteration
         from py3r_script.paramset import ParamSet
+        from py3r_script.store import sidefiles
         from py3r_script.store.study import Study
         record = run_iteration(IterationTask(script={str(script)!r}, params=ParamSet()))
         tracemalloc.start()
         with Study({str(tmp_path / "study.db")!r}) as study:
-            name, row = study._dump_output(record.iteration_id, "array", record.outputs["array"])
+            path = sidefiles.side_file(study.outputs_dir, record.iteration_id, "array")
+            blob, file, size = sidefiles.dump(record.outputs["array"], path, study.path.parent)
         peak = tracemalloc.get_traced_memory()[1]
-        print(json.dumps({{"peak": peak, "file": row[3], "size": row[4]}}))
+        print(json.dumps({{"peak": peak, "file": file, "size": size}}))
         """,
         "driver.py",
     )
@@ -1722,13 +1724,13 @@ def test_a_study_of_the_previous_schema_is_upgraded(tmp_path, write_script):
 
 
 def test_a_schema_without_an_upgrade_step_is_refused_unchanged(tmp_path, monkeypatch):
-    from py3r_script.store import studyfile
+    from py3r_script.store import schema
 
     db = tmp_path / "study.db"
     Study(db).close()
     _as_schema_1(db)
     old = db.read_bytes()
-    monkeypatch.delitem(studyfile._MIGRATIONS, 1)
+    monkeypatch.delitem(schema.MIGRATIONS, 1)
     for call in (lambda: Study(db), lambda: load(db), lambda: Study(db, read_only=True)):
         with pytest.raises(StoreError, match="no step from schema 1 to 2"):
             call()
