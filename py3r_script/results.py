@@ -141,11 +141,18 @@ class ScriptResults:
         return self._lookup(params, completed_only=True).outputs
 
     def items(self) -> Iterator[tuple[dict[str, Scalar], Mapping[str, Any]]]:
-        """``(param_dict, outputs)`` for every completed iteration, in plan order."""
+        """``(param_dict, outputs)`` for every completed iteration, in plan order.
+
+        >>> for params, outputs in sr.items():  # doctest: +SKIP
+        ...     print(params, outputs["time_moving"])
+        """
         return ((key.to_dict(), record.outputs) for key, record in self._completed.items())
 
     def record(self, params: Mapping[str, Any]) -> IterationRecord:
-        """The record of the iteration matching ``params``, whatever its status."""
+        """The record of the iteration matching ``params``, whatever its status.
+
+        >>> sr.record({"window": 7}).stderr  # doctest: +SKIP
+        """
         return self._lookup(params, completed_only=False)
 
     def _lookup(self, params: Mapping[str, Any], *, completed_only: bool) -> IterationRecord:

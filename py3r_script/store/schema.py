@@ -142,6 +142,9 @@ def rebuild_view(con: sqlite3.Connection) -> tuple[set[str], set[str]]:
     """Recreate ``runs``: one row per iteration, a column per parameter and output.
 
     Returns the parameter and output names it has columns for.
+
+    >>> rebuild_view(con)  # doctest: +SKIP
+    ({'x'}, {'y', 'z'})
     """
     params = [r[0] for r in con.execute(
         "SELECT name FROM params GROUP BY name ORDER BY MIN(rowid)")]
@@ -169,7 +172,11 @@ def rebuild_view(con: sqlite3.Connection) -> tuple[set[str], set[str]]:
 
 
 def view_names(con: sqlite3.Connection) -> tuple[set[str], set[str]]:
-    """The parameter and output names the study holds: those ``runs`` has columns for."""
+    """The parameter and output names the study holds: those ``runs`` has columns for.
+
+    >>> view_names(con)  # doctest: +SKIP
+    ({'x'}, {'y', 'z'})
+    """
     return ({r[0] for r in con.execute("SELECT DISTINCT name FROM params")},
             {r[0] for r in con.execute("SELECT DISTINCT name FROM outputs")})
 

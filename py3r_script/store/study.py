@@ -14,14 +14,13 @@ iteration listed, without that output, and makes the iteration run again when re
 See the README's "Study database" section for the schema.
 
 ``Study`` opens the file (``studyfile``, ``schema``) and writes sweeps and iterations
-(``studyrows``, ``sidefiles``); reading records (``reading``), reuse decisions (``reuse``),
-editing (``editing``), merging (``merging``) and backups (``maintenance``) are their own
-modules' work, which ``Study``'s methods hand on.
+(``writing``, ``studyrows``, ``sidefiles``); reading records (``reading``), reuse
+decisions (``reuse``), editing (``editing``), merging (``merging``) and backups
+(``maintenance``) are their own modules' work, which ``Study``'s methods hand on.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 import os
 import sqlite3
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -32,17 +31,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import StoreError
 from ..records import IterationRecord
-from . import (
-    editing,
-    maintenance,
-    merging,
-    reading,
-    reuse,
-    schema,
-    sidefiles,
-    studyfile,
-    studyrows,
-)
+from . import editing, maintenance, merging, reading, reuse, schema, studyfile, studyrows, writing
 from .provenance import git_state, package_version
 from .schema import SCHEMA_VERSION
 from .sidefiles import INLINE_LIMIT
@@ -82,14 +71,7 @@ class Study:
         self.outputs_dir = Path(f"{self.path}-outputs")
         self.backup_path: Path | None = None
         """Where ``backup=True`` copied the study, if it did."""
-        exists = studyfile.check_path(self.path, create=create, read_only=read_only)
-        writable = not exists or studyfile.writable(self.path)
-        if create and not read_only and not writable:
-            raise StoreError(
-                f"the study {self.path} cannot be written by this process (the file or its "
-                "folder is read-only), so a sweep cannot store iterations in it; make it "
-                "writable, or copy the study (and its '-outputs' folder) somewhere writable. "
-                "load() still reads it.")
+        exists, writable = studyfile.check_path(self.path, create=create, read_only=read_only)
         self.read_only = read_only or not writable
         """True when this connection cannot change the study."""
         if self.read_only:
@@ -125,7 +107,10 @@ class Study:
         self.close()
 
     def close(self) -> None:
-        """Close the database connection (``with Study(...)`` does it for you)."""
+        """Close the database connection (``with Study(...)`` does it for you).
+
+        >>> Study("oft_study.db").close()  # doctest: +SKIP
+        """
         self._con.close()
 
     def _require_writable(self) -> None:
@@ -138,35 +123,38 @@ class Study:
         self._require_writable()
         return studyfile.transaction(self._con)
 
-    # -- writing a sweep ----------------------------------------------------------------
+    # -- writing a sweep (see writing.py) ------------------------------------------------
     def begin_sweep(self, sweep: SweepInfo) -> int:
-        """Record a new sweep; returns its sequence number in the study."""
+        """Record a new sweep; returns its sequence number in the study.
+
+        >>> study.begin_sweep(SweepInfo(sweep_id, ...))  # doctest: +SKIP
+        0
+        """
         git_commit, git_dirty = git_state(Path(sweep.script))
         self.mark_abandoned()
         with self._transaction() as con:
-            seq = con.execute("SELECT COALESCE(MAX(sweep_seq), -1) + 1 FROM sweeps").fetchone()[0]
-            con.execute(studyrows.insert("sweeps", studyrows.SWEEP_COLUMNS),
-                        studyrows.sweep_row(sweep, seq, git_commit, git_dirty))
-        return seq
+            return writing.insert_sweep(con, sweep, git_commit, git_dirty)
 
     def mark_abandoned(self) -> int:
         """Mark ``interrupted`` the sweeps still ``running`` whose driver on this host is gone
-        (killed, crashed); returns how many."""
+        (killed, crashed); returns how many.
+
+        >>> study.mark_abandoned()  # doctest: +SKIP
+        1
+        """
         gone = maintenance.abandoned_sweeps(self._con)
         if gone:
             with self._transaction() as con:
-                con.executemany(
-                    "UPDATE sweeps SET status = 'interrupted' WHERE sweep_id = ? "
-                    "AND status = 'running'", [(sweep_id,) for sweep_id in gone])
+                writing.mark_interrupted(con, gone)
         return len(gone)
 
     def finish_sweep(self, sweep_id: str, status: str) -> None:
-        """Mark a sweep ``finished`` or ``interrupted``."""
+        """Mark a sweep ``finished`` or ``interrupted``.
+
+        >>> study.finish_sweep(sweep_id, "finished")  # doctest: +SKIP
+        """
         with self._transaction() as con:
-            con.execute(
-                "UPDATE sweeps SET status = ?, finished_utc = ? WHERE sweep_id = ?",
-                (status, _dt.datetime.now(_dt.timezone.utc).isoformat(), sweep_id),
-            )
+            writing.finish_sweep(con, sweep_id, status)
 
     def add(self, record: IterationRecord, *, sweep_id: str, plan_index: int
             ) -> IterationRecord:
@@ -174,36 +162,25 @@ class Study:
 
         Returns the record as stored: the same, with the sequence numbers the study gave it
         and the sweep that ran it.
+
+        >>> stored = study.add(record, sweep_id=sweep_id, plan_index=0)  # doctest: +SKIP
         """
-        outputs = [
-            studyrows.output_row(record.iteration_id, name, position, value, sidefiles.dump(
-                value, sidefiles.side_file(self.outputs_dir, record.iteration_id, name),
-                self.path.parent))
-            for position, (name, value) in enumerate(record.outputs.items())]
+        outputs = writing.dump_outputs(record, self.outputs_dir, self.path.parent)
         with self._transaction() as con:
-            seq = con.execute(
-                "SELECT COALESCE(MAX(iteration_seq), -1) + 1 FROM iterations"
-            ).fetchone()[0]
-            con.execute(studyrows.insert("iterations", studyrows.ITERATION_COLUMNS),
-                        studyrows.iteration_row(record, seq, plan_index))
-            con.executemany("INSERT INTO params VALUES (?,?,?,?)", studyrows.param_rows(record))
-            con.executemany("INSERT INTO outputs VALUES (?,?,?,?,?,?,?,?)", outputs)
-            con.execute("INSERT INTO sweep_items VALUES (?,?,?,0)",
-                        (sweep_id, plan_index, record.iteration_id))
-            sweep_seq = con.execute("SELECT sweep_seq FROM sweeps WHERE sweep_id = ?",
-                                    (record.sweep_id,)).fetchone()
+            seq, sweep_seq = writing.insert_iteration(con, record, outputs, sweep_id=sweep_id,
+                                                      plan_index=plan_index)
             if not (set(record.params) <= self._view_params
                     and set(record.outputs) <= self._view_outputs):
                 self._view_params, self._view_outputs = schema.rebuild_view(con)
-        return replace(record, iteration_seq=seq,
-                       sweep_seq=None if sweep_seq is None else sweep_seq[0])
+        return replace(record, iteration_seq=seq, sweep_seq=sweep_seq)
 
     def add_reused(self, iteration_id: str, *, sweep_id: str, plan_index: int) -> None:
-        """Note that a sweep took an already stored iteration instead of running it again."""
+        """Note that a sweep took an already stored iteration instead of running it again.
+
+        >>> study.add_reused(iteration_id, sweep_id=sweep_id, plan_index=3)  # doctest: +SKIP
+        """
         with self._transaction() as con:
-            con.execute(
-                "INSERT INTO sweep_items VALUES (?,?,?,1)", (sweep_id, plan_index, iteration_id)
-            )
+            writing.insert_reused(con, iteration_id, sweep_id=sweep_id, plan_index=plan_index)
 
     # -- editing --------------------------------------------------------------------------
     def set_label(self, sweep: str | int, label: str | None) -> None:
@@ -256,6 +233,9 @@ class Study:
         (everything the script outputs) is served by an iteration that captured everything,
         or, given the script's ``declared`` outputs (when it names them all statically),
         at least those.
+
+        >>> study.reusable(file_sha256("pipeline.py"), ["y"])  # doctest: +SKIP
+        {'6a1f...': '3f2a9c...'}
         """
         return reuse.reusable(self._con, self.path.parent, script_sha256, requested_outputs,
                               argv, env, python=python, declared=declared)
@@ -269,25 +249,42 @@ class Study:
         ``outputs`` loads only those outputs (all by default). An output that cannot be
         loaded (its side file deleted or cut short) is left out of its record, which says
         why in ``record.outputs.unavailable``, with a warning naming the files.
+
+        >>> latest = study.records(sweep=-1, outputs=["y"])  # doctest: +SKIP
         """
         if ids is None and sweep is not None:
             ids = reading.plan_ids(self._con, self.sweep_id(sweep))
         return reading.read_records(self._con, self.path, ids, outputs)
 
     def sweep_id(self, sweep: str | int) -> str:
-        """The id of a sweep given by id, id prefix or sequence number (negative: from the end)."""
+        """The id of a sweep given by id, id prefix or sequence number (negative: from the end).
+
+        >>> study.sweep_id(-1)  # doctest: +SKIP
+        '9b1e...'
+        """
         return reading.find_sweep(self._con, self.path, sweep)
 
     def sweep_row(self, sweep_id: str) -> sqlite3.Row:
-        """The ``sweeps`` row of one sweep (columns as in the README's schema)."""
+        """The ``sweeps`` row of one sweep (columns as in the README's schema).
+
+        >>> study.sweep_row(study.sweep_id(-1))["status"]  # doctest: +SKIP
+        'finished'
+        """
         return self._con.execute("SELECT * FROM sweeps WHERE sweep_id = ?", (sweep_id,)).fetchone()
 
     def sweep_rows(self) -> list[sqlite3.Row]:
-        """Every ``sweeps`` row, oldest first."""
+        """Every ``sweeps`` row, oldest first.
+
+        >>> [row["label"] for row in study.sweep_rows()]  # doctest: +SKIP
+        ['coarse', 'fine']
+        """
         return self._con.execute("SELECT * FROM sweeps ORDER BY sweep_seq").fetchall()
 
     def sweeps(self) -> pd.DataFrame:
-        """One row per sweep: id, when, status, script, planned and stored counts, provenance."""
+        """One row per sweep: id, when, status, script, planned and stored counts, provenance.
+
+        >>> study.sweeps()[["sweep_seq", "status", "n_done"]]  # doctest: +SKIP
+        """
         if not self.read_only:
             self.mark_abandoned()
         return reading.sweeps_table(self._con)
@@ -316,6 +313,9 @@ class Study:
         ``<name>.bak-<UTC time>-outputs/`` folder (hard links when the filesystem allows, as
         side files never change once written), so the copy stands on its own. Working
         folders (``workdir=``) are not copied: the copy records their paths.
+
+        >>> study.backup()  # doctest: +SKIP
+        PosixPath('oft_study.db.bak-20250101T120000000000Z')
         """
         return maintenance.backup(self._con, self.path)
 

@@ -33,7 +33,11 @@ BUSY_TIMEOUT_MS = 60_000
 
 @contextmanager
 def transaction(con: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """One write transaction, taken up front so concurrent writers queue, not deadlock."""
+    """One write transaction, taken up front so concurrent writers queue, not deadlock.
+
+    >>> with transaction(con):  # doctest: +SKIP
+    ...     con.execute("UPDATE sweeps SET label = 'fine' WHERE sweep_seq = 0")
+    """
     con.execute("BEGIN IMMEDIATE")
     try:
         yield con
@@ -45,7 +49,10 @@ def transaction(con: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 
 
 def create(con: sqlite3.Connection, created_by: str) -> None:
-    """Create the schema in an empty database (unless another process just did)."""
+    """Create the schema in an empty database (unless another process just did).
+
+    >>> create(connect(Path("new.db")), "py3r-script 0.1.0")  # doctest: +SKIP
+    """
     with transaction(con):
         if con.execute("PRAGMA user_version").fetchone()[0] != 0:
             return
@@ -69,6 +76,9 @@ def migrate(con: sqlite3.Connection, path: Path) -> int:
     """Bring an older study up to ``SCHEMA_VERSION``; refuse one from a newer py3r-script.
 
     Returns the version the study had (another process may have migrated it meanwhile).
+
+    >>> migrate(connect(Path("old.db")), Path("old.db"))  # doctest: +SKIP
+    1
     """
     version = con.execute("PRAGMA user_version").fetchone()[0]
     _refuse_newer(path, version)
@@ -98,12 +108,13 @@ def _refuse_newer(path: Path, version: int) -> None:
         )
 
 
-def check_path(path: Path, *, create: bool, read_only: bool) -> bool:
-    """Refuse a path that holds no study to open (or, with ``create``, none to create);
-    return whether a study file exists there.
+def check_path(path: Path, *, create: bool, read_only: bool) -> tuple[bool, bool]:
+    """Refuse a path that holds no study to open (or, with ``create``, none to create, or
+    one this process cannot write); return whether a study file exists there and whether
+    this process can write it.
 
     >>> check_path(Path("study.db"), create=True, read_only=False)  # doctest: +SKIP
-    True
+    (True, True)
     """
     if path.is_dir():
         raise StudyPathError(f"{path} is a folder", "store= takes a database file path")
@@ -117,7 +128,14 @@ def check_path(path: Path, *, create: bool, read_only: bool) -> bool:
         raise StoreError(
             f"{path} is an empty SQLite database, not a study (yet: a sweep may be "
             "creating it right now); open a study a sweep wrote with store=...")
-    return exists
+    can_write = not exists or writable(path)
+    if create and not read_only and not can_write:
+        raise StoreError(
+            f"the study {path} cannot be written by this process (the file or its "
+            "folder is read-only), so a sweep cannot store iterations in it; make it "
+            "writable, or copy the study (and its '-outputs' folder) somewhere writable. "
+            "load() still reads it.")
+    return exists, can_write
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -141,7 +159,12 @@ def connect(path: Path) -> sqlite3.Connection:
 
 
 def retry_locked(action: Callable[[], Any], seconds: float = BUSY_TIMEOUT_MS / 1000) -> Any:
-    """Run ``action``, retrying while another process holds a lock it cannot wait for."""
+    """Run ``action``, retrying while another process holds a lock it cannot wait for.
+
+    >>> retry_locked(lambda: con.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+    ... # doctest: +SKIP
+    'wal'
+    """
     deadline = time.monotonic() + seconds
     while True:
         try:
@@ -154,7 +177,11 @@ def retry_locked(action: Callable[[], Any], seconds: float = BUSY_TIMEOUT_MS / 1
 
 def writable(path: Path) -> bool:
     """Whether this process can write the study: the file, its folder (SQLite keeps the
-    write-ahead log beside it) and the log files that exist."""
+    write-ahead log beside it) and the log files that exist.
+
+    >>> writable(Path("study.db"))  # doctest: +SKIP
+    True
+    """
     siblings = [Path(f"{path}{suffix}") for suffix in ("-wal", "-shm")]
     return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK) and all(
         os.access(p, os.W_OK) for p in siblings if p.exists())
@@ -166,6 +193,8 @@ def open_read_only(path: Path) -> sqlite3.Connection:
     Without write access to the folder SQLite cannot share the write-ahead log, so the file
     is read as it is on disk (``immutable``), with a warning if the log holds changes. An
     older schema is migrated in a private in-memory copy, never on disk.
+
+    >>> con = open_read_only(Path("/shared/oft_study.db"))  # doctest: +SKIP
     """
     con, log_unread = _connect_read_only(path)
     if log_unread:
@@ -214,6 +243,9 @@ def check_study_file(path: Path) -> bool:
     The header is read through SQLite, not from the file (in WAL mode a new study's header
     may still be in the write-ahead log), on a read-only connection, and in one statement:
     one consistent snapshot, even while another process is creating the study.
+
+    >>> check_study_file(Path("study.db"))  # doctest: +SKIP
+    True
     """
     try:
         with open(path, "rb") as handle:
