@@ -9,6 +9,9 @@ import warnings
 __all__ = [
     "warn",
     "IterationFailedError",
+    "IterationNotFoundError",
+    "OutputError",
+    "OutputTypeError",
     "ParameterError",
     "ParameterTypeError",
     "ScriptError",
@@ -16,6 +19,7 @@ __all__ = [
     "StoreWriteError",
     "StudyPathError",
     "SweepError",
+    "UnknownNameError",
 ]
 
 
@@ -76,6 +80,36 @@ class StoreWriteError(StoreError):
 
     def __reduce__(self) -> tuple[type[StoreWriteError], tuple[str, object]]:
         return (type(self), (str(self), self.results))
+
+
+class UnknownNameError(SweepError, KeyError):
+    """A parameter or output name the results do not have; the message lists those they have.
+
+    A ``KeyError``, as a missing key of a mapping is.
+    """
+
+    def __str__(self) -> str:  # KeyError would show the message quoted, as a repr
+        return str(self.args[0]) if self.args else ""
+
+
+class IterationNotFoundError(SweepError, KeyError):
+    """No completed iteration matches the parameter values asked for, or several do.
+
+    A ``KeyError``, as for any key a mapping lacks: ``except KeyError`` code written for
+    ``sr[params]`` catches it too.
+    """
+
+    def __str__(self) -> str:  # KeyError would show the message quoted, as a repr
+        return str(self.args[0]) if self.args else ""
+
+
+class OutputError(SweepError, ValueError):
+    """An output cannot be analysed as asked: no iteration gave it a value, or its columns
+    clash with the parameters'."""
+
+
+class OutputTypeError(SweepError, TypeError):
+    """An output's values are not of the kind asked for: not a number, a scalar or a table."""
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))

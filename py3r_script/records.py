@@ -8,7 +8,7 @@ from typing import Any
 
 from .paramset import ParamSet
 
-__all__ = ["STATUSES", "FrozenOutputs", "IterationRecord"]
+__all__ = ["STATUSES", "FrozenOutputs", "IterationRecord", "first_line"]
 
 STATUSES = ("ok", "error", "timeout", "crashed", "cancelled")
 """``ok``: finished with every requested output; ``error``: exception, non-zero exit or a
@@ -117,12 +117,18 @@ class IterationRecord:
         return self.finished - self.started
 
     def __repr__(self) -> str:
-        detail = "" if self.ok else f", error={_first_line(self.error)!r}"
+        detail = "" if self.ok else f", error={first_line(self.error)!r}"
         return (
             f"IterationRecord(#{self.index} {dict(self.params)}, status={self.status!r}, "
             f"outputs=[{', '.join(self.outputs)}], duration={self.duration:.3f}s{detail})"
         )
 
 
-def _first_line(text: str | None) -> str:
-    return (text or "").strip().splitlines()[0] if text and text.strip() else ""
+def first_line(text: str | None) -> str:
+    """The first line of a message (say an error's traceback), stripped; ``""`` for none.
+
+    >>> first_line("ValueError: too big\\n  more detail")
+    'ValueError: too big'
+    """
+    stripped = (text or "").strip()
+    return stripped.splitlines()[0] if stripped else ""

@@ -1,13 +1,30 @@
-"""``ScriptResults``: a sweep's records, indexed by parameter values, exported to pandas."""
+"""``ScriptResults``: a sweep's records, indexed by parameter values, exported to pandas.
+
+What :func:`~py3r_script.run`, :func:`~py3r_script.sensitivity` and
+:func:`~py3r_script.sweep` return (without ``dry_run``), and what
+:func:`~py3r_script.load` reads back from a study: every iteration's record, a mapping
+from parameter values to the outputs of the iteration that completed with them, and a
+DataFrame of the scalar outputs. Its analysis methods (``sensitivity_table``, ``pivot``,
+``plot_tornado``...) are a facade on :mod:`py3r_script.analysis`, imported inside each
+method: the analysis modules read the results back, so importing them here at the top
+would make an import circle, and pandas and matplotlib load only when asked for.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .errors import IterationFailedError
+from .dataframe import results_frame
+from .display import results_html, results_text
+from .errors import (
+    IterationFailedError,
+    IterationNotFoundError,
+    ParameterTypeError,
+    UnknownNameError,
+)
 from .paramset import ParamSet, Scalar, plain_scalar, value_key
-from .records import IterationRecord
+from .records import IterationRecord, first_line
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -16,16 +33,9 @@ if TYPE_CHECKING:
 
 __all__ = ["ScriptResults"]
 
-_META_COLUMNS = (
-    "_sweep_id", "_sweep_seq", "_iteration_id", "_iteration_seq", "_plan_index",
-    "_params_sha256", "_status", "_error", "_exit_code", "_signal", "_duration_s",
-    "_started_utc", "_finished_utc", "_host", "_stopped_early", "_script_sha256", "_label",
-    "_workdir",
-)
-
-
 class ScriptResults:
-    """Results of :func:`run` or :func:`sensitivity`, keyed by parameter combination.
+    """Results of :func:`run`, :func:`sensitivity`, :func:`sweep` or :func:`load`, keyed
+    by parameter combination.
 
     The mapping view (``sr[...]``, ``len``, iteration, ``in``) covers the iterations that
     completed; failed ones are listed in :attr:`errors`, and :attr:`records` holds every
@@ -131,22 +141,29 @@ class ScriptResults:
         return self._lookup(params, completed_only=True).outputs
 
     def items(self) -> Iterator[tuple[dict[str, Scalar], Mapping[str, Any]]]:
-        """``(param_dict, outputs)`` for every completed iteration, in plan order."""
+        """``(param_dict, outputs)`` for every completed iteration, in plan order.
+
+        >>> for params, outputs in sr.items():  # doctest: +SKIP
+        ...     print(params, outputs["time_moving"])
+        """
         return ((key.to_dict(), record.outputs) for key, record in self._completed.items())
 
     def record(self, params: Mapping[str, Any]) -> IterationRecord:
-        """The record of the iteration matching ``params``, whatever its status."""
+        """The record of the iteration matching ``params``, whatever its status.
+
+        >>> sr.record({"window": 7}).stderr  # doctest: +SKIP
+        """
         return self._lookup(params, completed_only=False)
 
     def _lookup(self, params: Mapping[str, Any], *, completed_only: bool) -> IterationRecord:
         if not isinstance(params, Mapping):
-            raise TypeError(
+            raise ParameterTypeError(
                 f"index ScriptResults with a dict of parameter values, e.g. "
                 f"sr[{{{(self._param_names or ('name',))[0]!r}: ...}}], not {type(params).__name__}"
             )
         unknown = [n for n in params if n not in self._recorded_names]
         if unknown:
-            raise KeyError(
+            raise UnknownNameError(
                 f"{unknown} not among this sweep's parameters {list(self._param_names)}"
                 + (f" (or the others it recorded: {sorted(self._recorded_names)})"
                    if self._recorded_names - set(self._param_names) else "")
@@ -157,7 +174,8 @@ class ScriptResults:
             return matches[0]
         if len(matches) > 1:
             missing = [n for n in self._param_names if n not in query]
-            raise KeyError(f"{len(matches)} iterations match {params}; also give {missing}")
+            raise IterationNotFoundError(
+                f"{len(matches)} iterations match {params}; also give {missing}")
         failed = self._matching(query, [r for r in reversed(self._records) if not r.ok])
         if failed:
             if not completed_only:
@@ -165,10 +183,10 @@ class ScriptResults:
             raise IterationFailedError(
                 f"the iteration {failed[0].params.project(self._param_names).to_dict()} "
                 f"failed ({failed[0].status}), so it has no complete outputs: "
-                f"{_first_line(failed[0].error)}. Its partial outputs and captured output are "
+                f"{first_line(failed[0].error)}. Its partial outputs and captured output are "
                 "in sr.record(params)."
             )
-        raise KeyError(self._not_found(params))
+        raise IterationNotFoundError(self._not_found(params))
 
     def _matching(
         self, query: Mapping[str, Any], records: Iterable[IterationRecord]
@@ -225,7 +243,8 @@ class ScriptResults:
         ``include_failed=True`` adds failed iterations
         with missing outputs as ``None`` (and implies the ``_status``/``_error`` columns).
 
-        Raises ``TypeError`` naming the first non-scalar output: get those by indexing.
+        Raises :class:`~py3r_script.errors.OutputTypeError` (a ``TypeError``) naming the
+        first non-scalar output: get those by indexing.
 
         Examples
         --------
@@ -233,33 +252,17 @@ class ScriptResults:
            smooth_window  threshold  time_moving
         0              5        0.8        41.2
         """
-        import pandas as pd
-
         names = list(outputs) if outputs is not None else self._output_names
         unknown = [n for n in names if n not in self._output_names]
         if unknown:
-            raise KeyError(f"unknown output(s) {unknown}; this sweep has {self._output_names}")
-        chosen = [r for r in self._records if include_failed or r.ok]
-        rows = []
-        for record in chosen:
-            row: list[Any] = [record.params.get(n) for n in self._param_names]
-            for name in names:
-                row.append(_scalar_output(self, record, name))
-            if meta or include_failed:
-                row.extend(_meta(record))
-            rows.append(row)
-        columns = [*self._param_names, *names]
-        if meta or include_failed:
-            columns.extend(_META_COLUMNS)
-        frame = pd.DataFrame(rows, columns=columns)
-        if meta or include_failed:
-            for column in ("_started_utc", "_finished_utc"):
-                frame[column] = pd.to_datetime(frame[column], unit="s", utc=True)
-            for column in ("_sweep_seq", "_iteration_seq", "_exit_code"):  # ints, or missing
-                frame[column] = frame[column].astype("Int64")
-        return frame
+            raise UnknownNameError(
+                f"unknown output(s) {unknown}; this sweep has {self._output_names}")
+        return results_frame(self, names, meta=meta, include_failed=include_failed)
 
-    # -- analysis (see analysis.py and plotting.py) ---------------------------------------
+    # -- analysis: a facade on py3r_script.analysis -----------------------------------------
+    # Each method imports its analysis module when called: those modules take a
+    # ScriptResults and read it back, so a top-level import would be an import circle (the
+    # one the package allows, see tests/test_layout.py), and pandas/matplotlib load late.
     def sensitivity_table(self, outputs: str | Sequence[str] | None = None) -> pd.DataFrame:
         """Ranked sensitivity of each numeric output to each varied parameter.
 
@@ -328,45 +331,10 @@ class ScriptResults:
 
     def _repr_html_(self) -> str:
         """The notebook view: counts, parameters, outputs, the head of the table, errors."""
-        from html import escape
-
-        failed = self.errors
-        parts = [
-            "<div class='py3r-script-results'>",
-            f"<b>ScriptResults</b> of <code>{escape(str(self._script or ''))}</code>: "
-            f"{len(self._records)} iteration(s), {len(self._records) - len(failed)} ok, "
-            f"{len(failed)} failed<br>",
-            f"<b>params</b>: {escape(', '.join(self._param_names) or '(none)')}<br>",
-            f"<b>outputs</b>: {escape(', '.join(self._output_names) or '(none)')}",
-        ]
-        scalar = self.scalar_output_names()
-        if self._completed:
-            parts.append(self.to_dataframe(outputs=scalar).head(10).to_html(index=False))
-            if len(self._completed) > 10:
-                parts.append(f"<i>... {len(self._completed) - 10} more rows</i>")
-        if failed:
-            items = "".join(f"<li><code>{escape(str(p))}</code>: {escape(_first_line(m))}</li>"
-                            for p, m in failed[:10])
-            parts.append(f"<b>errors</b><ul>{items}</ul>")
-        parts.append("</div>")
-        return "\n".join(parts)
+        return results_html(self, self._script)
 
     def __repr__(self) -> str:
-        failed = len(self._records) - sum(r.ok for r in self._records)
-        where = f" of {self._script}" if self._script else ""
-        lines = [
-            f"ScriptResults{where}: {len(self._records)} iteration(s), "
-            f"{len(self._records) - failed} ok, {failed} failed",
-            f"  params:  {', '.join(self._param_names) or '(none)'}",
-            f"  outputs: {', '.join(self._output_names) or '(none)'}",
-        ]
-        if self._design is not None and self._design.seed is not None:
-            lines.append(f"  design:  {self._design.mode}, seed {self._design.seed}")
-        for params, message in self.errors[:5]:
-            lines.append(f"  failed:  {params}: {_first_line(message)}")
-        if failed > 5:
-            lines.append(f"  ... and {failed - 5} more failures (see .errors)")
-        return "\n".join(lines)
+        return results_text(self, self._script)
 
 
 def _plain(value: Any) -> Any:
@@ -381,35 +349,3 @@ def _unique_keys(records: list[IterationRecord], names: Sequence[str]) -> list[I
     for record in records:
         seen.setdefault(record.params.project(names), record)
     return list(seen.values())
-
-
-def _scalar_output(results: ScriptResults, record: IterationRecord, name: str) -> Any:
-    if name not in record.outputs:
-        return None
-    value = record.outputs[name]
-    scalar, plain = plain_scalar(value)
-    if scalar:
-        return plain
-    key = record.params.project(results.param_names).to_dict()
-    keep = results.scalar_output_names()
-    hint = (f"or leave it out: sr.to_dataframe(outputs={keep!r})" if keep
-            else "(no output of this sweep is a scalar to tabulate)")
-    raise TypeError(
-        f"output {name!r} is not a scalar (it is a {type(value).__name__} in iteration {key}), "
-        f"so it cannot be a DataFrame column. Get it by indexing, sr[{key}][{name!r}], "
-        f"stack it over iterations with sr.concat({name!r}), {hint}."
-    )
-
-
-def _meta(record: IterationRecord) -> list[Any]:
-    return [
-        record.sweep_id, record.sweep_seq, record.iteration_id, record.iteration_seq,
-        record.index, record.params.digest, record.status, record.error, record.exit_code,
-        record.signal, record.duration, record.started, record.finished, record.host,
-        record.stopped_early, record.script_sha256, record.label, record.workdir,
-    ]
-
-
-def _first_line(text: str | None) -> str:
-    stripped = (text or "").strip()
-    return stripped.splitlines()[0] if stripped else ""

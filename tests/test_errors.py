@@ -47,3 +47,14 @@ def test_sweep_interrupted_pickles_with_its_results(write_script):
     copy = pickle.loads(pickle.dumps(error))
     assert copy.results[{"x": 3}]["double"] == 6
     assert "1 finished iteration" in str(copy)
+
+
+@pytest.mark.parametrize("cls, builtin", [
+    (errors.UnknownNameError, KeyError), (errors.IterationNotFoundError, KeyError),
+    (errors.OutputError, ValueError), (errors.OutputTypeError, TypeError),
+], ids=lambda c: c.__name__)
+def test_errors_of_results_and_analysis_pickle_and_are_builtin_kinds(cls, builtin):
+    error = cls("output 'y' went wrong")
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is cls and str(copy) == str(error) == "output 'y' went wrong"
+    assert isinstance(copy, errors.SweepError) and isinstance(copy, builtin)

@@ -8,7 +8,16 @@ import textwrap
 import pytest
 
 from py3r_script import ScriptResults, run, sensitivity
-from py3r_script.errors import IterationFailedError
+from py3r_script.errors import (
+    IterationFailedError,
+    IterationNotFoundError,
+    OutputTypeError,
+    ParameterTypeError,
+    SweepError,
+    UnknownNameError,
+)
+from py3r_script.paramset import ParamSet
+from py3r_script.records import IterationRecord
 
 SCRIPT = """
 from py3r_script import Output, Param
@@ -218,3 +227,28 @@ def test_lookup_by_a_parameter_left_at_its_default(write_script):
         sr[{"window": 6}]
     with pytest.raises(KeyError, match="wndow"):
         sr[{"wndow": 5}]
+
+
+@pytest.mark.parametrize("refused, kind, builtin", [
+    (lambda sr: sr[{"a": 99}], IterationNotFoundError, KeyError),
+    (lambda sr: sr[{"zzz": 1}], UnknownNameError, KeyError),
+    (lambda sr: sr[2], ParameterTypeError, TypeError),
+    (lambda sr: sr.to_dataframe(outputs=["nope"]), UnknownNameError, KeyError),
+    (lambda sr: sr.to_dataframe(), OutputTypeError, TypeError),
+], ids=["no-match", "unknown-name", "not-a-dict", "unknown-output", "non-scalar-output"])
+def test_refusals_are_sweep_errors_of_the_builtin_kind(sr, refused, kind, builtin):
+    with pytest.raises(SweepError) as caught:
+        refused(sr)
+    assert isinstance(caught.value, kind) and isinstance(caught.value, builtin)
+    if builtin is KeyError:  # the message as written, not quoted as a KeyError's repr
+        assert not str(caught.value).startswith(("'", '"'))
+
+
+def test_a_partial_key_matching_several_iterations_asks_for_more_names():
+    records = [IterationRecord(params=ParamSet({"a": 1, "b": b}), status="ok", index=i)
+               for i, b in enumerate((5, 6))]
+    sr = ScriptResults(["a", "b"], [], records)
+    with pytest.raises(IterationNotFoundError, match=r"2 iterations match \{'a': 1\}; also "
+                                                     r"give \['b'\]"):
+        sr[{"a": 1}]
+    assert dict(sr[{"a": 1, "b": 6}]) == {}

@@ -11,7 +11,7 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .tables import _number, output_number, varied_params
+from .query import number, output_number, varied_params
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -27,7 +27,11 @@ CORRELATION_COLUMNS = [
 
 
 def spearman(xs: Sequence[Any], ys: Sequence[float]) -> float:
-    """Spearman's rank correlation (ties take their average rank); NaN when undefined."""
+    """Spearman's rank correlation (ties take their average rank); NaN when undefined.
+
+    >>> round(spearman([1, 2, 3, 4], [10.0, 20.0, 15.0, 40.0]), 3)
+    0.8
+    """
     import pandas as pd
 
     if len(xs) < 3:
@@ -65,11 +69,11 @@ def correlation_table(results: ScriptResults, outputs: Sequence[str]) -> pd.Data
         used = [(i, y) for i, y in enumerate(values) if y is not None and y == y]
         ys = [y for _, y in used]
         xs = {n: [records[i].params.get(n) for i, _ in used] for n in varied}
-        numeric = [n for n in varied if all(_number(x) is not None for x in xs[n])
-                   and len({_number(x) for x in xs[n]}) > 1]
+        numeric = [n for n in varied if all(number(x) is not None for x in xs[n])
+                   and len({number(x) for x in xs[n]}) > 1]
         srrc, r2 = dict.fromkeys(numeric, math.nan), math.nan
         if numeric and len(ys) > len(numeric) + 1 and len(set(ys)) > 1:
-            ranks = pd.DataFrame({n: [_number(x) for x in xs[n]] for n in numeric}).rank()
+            ranks = pd.DataFrame({n: [number(x) for x in xs[n]] for n in numeric}).rank()
             design = ((ranks - ranks.mean()) / ranks.std(ddof=0)).to_numpy()
             target = pd.Series(ys).rank()
             target = ((target - target.mean()) / target.std(ddof=0)).to_numpy()
@@ -81,7 +85,7 @@ def correlation_table(results: ScriptResults, outputs: Sequence[str]) -> pd.Data
         missing = sum(r.ok and v is None for r, v in zip(records, values))
         block: list[dict[str, Any]] = [{
             "output": output, "parameter": name,
-            "spearman": spearman([_number(x) for x in xs[name]], ys)
+            "spearman": spearman([number(x) for x in xs[name]], ys)
             if name in numeric else math.nan,
             "srrc": srrc.get(name, math.nan), "r2_ranks": r2, "n_values": len(records),
             "n_failed": failed, "n_missing": missing,

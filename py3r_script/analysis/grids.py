@@ -6,9 +6,16 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..designs.design import DESCRIPTIONS
-from ..errors import ParameterError
+from ..errors import ParameterError, ParameterTypeError, UnknownNameError
 from ..paramset import value_key
-from .tables import _order, design_mode, output_number, partners, require_numeric, varied_params
+from .query import (
+    design_mode,
+    output_number,
+    partners,
+    require_numeric,
+    value_order,
+    varied_params,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,7 +51,8 @@ def pivot(
 
     for name in (index, columns):
         if name not in results.param_names:
-            raise KeyError(f"{name!r} is not a parameter of this sweep: {results.param_names}")
+            raise UnknownNameError(
+                f"{name!r} is not a parameter of this sweep: {results.param_names}")
     if index == columns:
         raise ParameterError("index and columns must be two different parameters")
     require_numeric(results, output, "a pivot table")
@@ -80,10 +88,10 @@ def _held(
 ) -> list[IterationRecord]:
     """The records with ``where``'s values, and every other varied parameter at nominal."""
     if not isinstance(where, Mapping):
-        raise TypeError(f"where must be a dict of parameter name to value, got {where!r}")
+        raise ParameterTypeError(f"where must be a dict of parameter name to value, got {where!r}")
     for name, value in where.items():
         if name not in results.param_names:
-            raise KeyError(f"where: {name!r} is not a parameter of this sweep: "
+            raise UnknownNameError(f"where: {name!r} is not a parameter of this sweep: "
                            f"{results.param_names}")
         if name in follow:
             role = "an axis" if name in axes else "linked to an axis"
@@ -139,4 +147,4 @@ def _check_crossed(
 def _distinct(values: Sequence[Any]) -> list[Any]:
     """The distinct values (type-aware), sorted numbers first."""
     unique = {value_key(v): v for v in values}
-    return sorted(unique.values(), key=_order)
+    return sorted(unique.values(), key=value_order)

@@ -9,23 +9,24 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..errors import OutputError, ParameterError, UnknownNameError
+from .correlation import spearman
 from .grids import pivot
-from .tables import (
-    SAMPLED,
-    SCATTERED,
-    _number,
-    _order,
+from .query import (
     check_one_at_a_time,
-    design_mode,
     has_values,
+    is_sampled,
+    is_scattered,
     names_argument,
+    number,
     output_number,
     partners,
     require_numeric,
     response,
-    sensitivity_table,
+    value_order,
     varied_params,
 )
+from .tables import sensitivity_table
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -60,18 +61,19 @@ def plot_response(
     """
     require_numeric(results, output, "plot_response")
     if not has_values(results, output):
-        raise ValueError(f"no completed iteration gave {output!r} a value: nothing to plot; "
+        raise OutputError(f"no completed iteration gave {output!r} a value: nothing to plot; "
                          "see sr.errors")
-    scattered = design_mode(results) in SCATTERED
+    scattered = is_scattered(results)
     varied = (varied_params(results) if scattered
               else check_one_at_a_time(results, "a response plot"))
     names = names_argument(params)
     names = varied if names is None else names
     unknown = [n for n in names if n not in results.param_names]
     if unknown:
-        raise KeyError(f"unknown parameter(s) {unknown}; this sweep has {results.param_names}")
+        raise UnknownNameError(
+            f"unknown parameter(s) {unknown}; this sweep has {results.param_names}")
     if not names:
-        raise ValueError("no parameter varies in this sweep: nothing to plot")
+        raise ParameterError("no parameter varies in this sweep: nothing to plot")
     fig = _pyplot_free_figure(figsize=(4 * len(names), 3.4), layout="constrained")
     axes = fig.subplots(1, len(names), squeeze=False)[0]
     for ax, name in zip(axes, names):
@@ -88,7 +90,7 @@ def _one_at_a_time(ax: Any, results: ScriptResults, output: str, name: str,
                    varied: Sequence[str]) -> None:
     measured, _, _ = response(results, output, name, varied)
     points = [(x, y, baseline) for x, y, baseline in measured if y == y]
-    numeric = all(_number(x) is not None for x, _, _ in points)
+    numeric = all(number(x) is not None for x, _, _ in points)
     xs = [x for x, _, _ in points] if numeric else list(range(len(points)))
     ax.plot(xs, [y for _, y, _ in points], marker="o", color="tab:blue", label=output)
     at_nominal = [(x, y) for x, (_, y, baseline) in zip(xs, points) if baseline]
@@ -104,12 +106,10 @@ def _one_at_a_time(ax: Any, results: ScriptResults, output: str, name: str,
 
 
 def _scatter(ax: Any, results: ScriptResults, output: str, name: str) -> None:
-    from .correlation import spearman
-
     pairs = [(r.params.get(name), y) for r in results.records
              if (y := output_number(r, output)) is not None and y == y]
-    numeric = all(_number(x) is not None for x, _ in pairs)
-    categories = sorted({repr(x): x for x, _ in pairs}.values(), key=_order)
+    numeric = all(number(x) is not None for x, _ in pairs)
+    categories = sorted({repr(x): x for x, _ in pairs}.values(), key=value_order)
     where = {repr(x): i for i, x in enumerate(categories)}
     xs = [x if numeric else where[repr(x)] for x, _ in pairs]
     ax.plot(xs, [y for _, y in pairs], marker="o", linestyle="none", color="tab:blue",
@@ -118,7 +118,7 @@ def _scatter(ax: Any, results: ScriptResults, output: str, name: str) -> None:
         ax.set_xticks(range(len(categories)), [str(c) for c in categories])
     ax.set_xlabel(name)
     title = f"{output} vs {name} ({len(pairs)} runs)"
-    if numeric and design_mode(results) in SAMPLED:
+    if numeric and is_sampled(results):
         rho = spearman(xs, [y for _, y in pairs])
         if rho == rho:
             title = f"{output} vs {name}: Spearman ρ = {rho:.2f}"
@@ -145,10 +145,10 @@ def plot_tornado(results: ScriptResults, output: str) -> Figure:
         "sr.plot_response(output) draws scatter plots of every run")
     table = sensitivity_table(results, [output])
     if table.empty:
-        raise ValueError(f"no parameter varies in this sweep, so a tornado chart of "
+        raise ParameterError(f"no parameter varies in this sweep, so a tornado chart of "
                          f"{output!r} has nothing to show: sweep at least one parameter")
     if table["abs_change"].isna().all():
-        raise ValueError(f"no run of the sweep gave {output!r} a value (they failed or "
+        raise OutputError(f"no run of the sweep gave {output!r} a value (they failed or "
                          "did not emit it): nothing to draw; see sr.errors")
     table = table.sort_values("rank", ascending=False)
     fig = _pyplot_free_figure(figsize=(8, 1.0 + 0.55 * len(table)), layout="constrained")

@@ -13,7 +13,11 @@ __all__ = ["file_sha256", "git_state", "interpreter_version", "package_version",
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
-    """The SHA-256 of a file's content (what a store matches a script by)."""
+    """The SHA-256 of a file's content (what a store matches a script by).
+
+    >>> file_sha256("pipeline.py")  # doctest: +SKIP
+    '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08'
+    """
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -22,7 +26,11 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
 
 
 def pid_alive(pid: int) -> bool:
-    """Whether process ``pid`` runs on this host (a zombie waiting to be reaped does not)."""
+    """Whether process ``pid`` runs on this host (a zombie waiting to be reaped does not).
+
+    >>> pid_alive(os.getpid())
+    True
+    """
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -38,7 +46,11 @@ def pid_alive(pid: int) -> bool:
 
 def git_state(script: Path) -> tuple[str | None, bool | None]:
     """The commit of the git repository holding ``script``, if any, and whether the script
-    differs from it: a change to a tracked file, or the script itself not tracked."""
+    differs from it: a change to a tracked file, or the script itself not tracked.
+
+    >>> git_state(Path("pipeline.py"))  # doctest: +SKIP
+    ('4b825dc642cb6eb9a060e54bf8d69288fbee4904', False)
+    """
     def git(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(["git", "-C", str(script.parent), *args], capture_output=True,
                               text=True, timeout=10, stdin=subprocess.DEVNULL)
@@ -59,7 +71,11 @@ def git_state(script: Path) -> tuple[str | None, bool | None]:
 
 
 def interpreter_version(python: str) -> str:
-    """The ``X.Y.Z`` version of the interpreter ``python`` (``""`` when it does not run)."""
+    """The ``X.Y.Z`` version of the interpreter ``python`` (``""`` when it does not run).
+
+    >>> interpreter_version("/usr/bin/python3")  # doctest: +SKIP
+    '3.11.7'
+    """
     if os.path.realpath(python) == os.path.realpath(sys.executable):
         return "{}.{}.{}".format(*sys.version_info[:3])
     try:
@@ -72,6 +88,11 @@ def interpreter_version(python: str) -> str:
 
 
 def package_version() -> str:
+    """The version of py3r-script that runs (what a sweep records as ``package_version``).
+
+    >>> package_version()  # doctest: +SKIP
+    '0.1.0'
+    """
     from .. import __version__
 
     return __version__

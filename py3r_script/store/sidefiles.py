@@ -32,14 +32,22 @@ class Unloadable(Exception):
 
 
 def side_file(outputs_dir: Path, iteration_id: str, name: str) -> Path:
-    """Where output ``name`` of an iteration goes when it is too large to be inline."""
+    """Where output ``name`` of an iteration goes when it is too large to be inline.
+
+    >>> side_file(Path("study.db-outputs"), "3f2a9c", "big").as_posix()
+    'study.db-outputs/3f/3f2a9c-2a21fe6d592a.pkl'
+    """
     digest = hashlib.sha256(name.encode()).hexdigest()[:12]
     return outputs_dir / iteration_id[:2] / f"{iteration_id}-{digest}.pkl"
 
 
 def dump(value: Any, path: Path, base: Path) -> tuple[bytes | None, str | None, int]:
     """Pickle ``value``: ``(blob, None, size)`` when small, else streamed to ``path`` and
-    ``(None, path relative to base, size)``."""
+    ``(None, path relative to base, size)``.
+
+    >>> dump(10, Path("study.db-outputs/3f/3f2a9c-5d1c.pkl"), Path("."))[1:]  # doctest: +SKIP
+    (None, 14)
+    """
     import cloudpickle
 
     sink = _SpillWriter(INLINE_LIMIT, path, path.parent.parent / PARTIAL)
@@ -53,7 +61,11 @@ def dump(value: Any, path: Path, base: Path) -> tuple[bytes | None, str | None, 
 
 
 def load(blob: bytes | None, file: str | None, size: int, base: Path) -> Any:
-    """A stored output, from its inline blob or its side file; :class:`Unloadable` if lost."""
+    """A stored output, from its inline blob or its side file; :class:`Unloadable` if lost.
+
+    >>> load(pickle.dumps(10), None, 14, Path("."))
+    10
+    """
     if file is None:
         try:
             return pickle.loads(blob)  # type: ignore[arg-type]
@@ -80,7 +92,11 @@ def load(blob: bytes | None, file: str | None, size: int, base: Path) -> Any:
 
 def writer_of(name: str) -> tuple[str, str]:
     """The pid and host that wrote a partial side file (host ``""``: unknown, before
-    schema 2, when it was ``<name>.tmp<pid>`` beside the finished files)."""
+    schema 2, when it was ``<name>.tmp<pid>`` beside the finished files).
+
+    >>> writer_of("4121@lab-pc@3f2a9c-5d1c.pkl"), writer_of("3f2a9c-5d1c.pkl.tmp4121")
+    (('4121', 'lab-pc'), ('4121', ''))
+    """
     if "@" in name:
         pid, host, _ = name.split("@", 2)
         return pid, host
@@ -88,12 +104,20 @@ def writer_of(name: str) -> tuple[str, str]:
 
 
 def moved(file: str, target: Path) -> str:
-    """Where a side file of another study goes beside ``target`` (same layout, its folder)."""
+    """Where a side file of another study goes beside ``target`` (same layout, its folder).
+
+    >>> moved("laptop.db-outputs/3f/3f2a9c-5d1c.pkl", Path("all.db"))
+    'all.db-outputs/3f/3f2a9c-5d1c.pkl'
+    """
     return str(Path(f"{target.name}-outputs", *Path(file).parts[1:]))
 
 
 def link_or_copy(source: Path, target: Path) -> None:
-    """Hard-link ``source`` to ``target`` (side files never change), or copy it."""
+    """Hard-link ``source`` to ``target`` (side files never change), or copy it.
+
+    >>> link_or_copy(Path("a.db-outputs/3f/x.pkl"), Path("b.db-outputs/3f/x.pkl"))
+    ... # doctest: +SKIP
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
         os.link(source, target)

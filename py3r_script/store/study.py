@@ -1,4 +1,6 @@
-"""The study store: an SQLite database that keeps every iteration the moment it finishes.
+"""The study store's front: ``Study`` (an open study), ``load`` and ``merge``.
+
+A study is an SQLite database that keeps every iteration the moment it finishes.
 
 One file holds a whole study: every sweep run against it, every iteration (success or
 failure) with its parameters, outputs, captured output tails and provenance. A sweep given
@@ -10,40 +12,38 @@ under ``partial/`` with the writer's pid and host in the name, then moved into p
 output that can no longer be loaded (a side file deleted or cut short) leaves its
 iteration listed, without that output, and makes the iteration run again when reused.
 See the README's "Study database" section for the schema.
+
+``Study`` opens the file (``studyfile``, ``schema``) and writes sweeps and iterations
+(``writing``, ``studyrows``, ``sidefiles``); reading records (``reading``), reuse
+decisions (``reuse``), editing (``editing``), merging (``merging``) and backups
+(``maintenance``) are their own modules' work, which ``Study``'s methods hand on.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
-import json
 import os
-import shutil
-import socket
 import sqlite3
-import sys
-import warnings
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import replace
-from operator import index
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ..errors import StoreError, StudyPathError
-from ..paramset import plain_scalar
+from ..errors import StoreError
 from ..records import IterationRecord
-from . import sidefiles, studyfile, studyrows
-from .merging import copy_missing
-from .provenance import git_state, interpreter_version, package_version, pid_alive
+from . import editing, maintenance, merging, reading, reuse, schema, studyfile, studyrows, writing
+from .provenance import git_state, package_version
+from .schema import SCHEMA_VERSION
 from .sidefiles import INLINE_LIMIT
-from .studyfile import SCHEMA_VERSION
 from .studyrows import SweepInfo
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ..results import ScriptResults
 
-__all__ = ["INLINE_LIMIT", "SCHEMA_VERSION", "StoreError", "Study", "load", "merge"]
+
+__all__ = ["INLINE_LIMIT", "SCHEMA_VERSION", "StoreError", "Study", "SweepInfo", "load", "merge"]
 
 
 class Study:
@@ -71,26 +71,7 @@ class Study:
         self.outputs_dir = Path(f"{self.path}-outputs")
         self.backup_path: Path | None = None
         """Where ``backup=True`` copied the study, if it did."""
-        if self.path.is_dir():
-            raise StudyPathError(f"{self.path} is a folder", "store= takes a database file path")
-        exists = self.path.exists() and self.path.stat().st_size > 0
-        if not exists and (read_only or not create):
-            raise StudyPathError(
-                f"no study at {str(self.path)!r}: the file does not exist or is empty")
-        if not self.path.parent.is_dir():
-            raise StoreError(f"cannot create the study {self.path}: the folder "
-                             f"{self.path.parent} does not exist")
-        if exists and not studyfile.check_study_file(self.path) and (read_only or not create):
-            raise StoreError(
-                f"{self.path} is an empty SQLite database, not a study (yet: a sweep may be "
-                "creating it right now); open a study a sweep wrote with store=...")
-        writable = not exists or studyfile.writable(self.path)
-        if create and not read_only and not writable:
-            raise StoreError(
-                f"the study {self.path} cannot be written by this process (the file or its "
-                "folder is read-only), so a sweep cannot store iterations in it; make it "
-                "writable, or copy the study (and its '-outputs' folder) somewhere writable. "
-                "load() still reads it.")
+        exists, writable = studyfile.check_path(self.path, create=create, read_only=read_only)
         self.read_only = read_only or not writable
         """True when this connection cannot change the study."""
         if self.read_only:
@@ -102,8 +83,7 @@ class Study:
             except BaseException:
                 self._con.close()
                 raise
-        self._view_params = {r[0] for r in self._con.execute("SELECT DISTINCT name FROM params")}
-        self._view_outputs = {r[0] for r in self._con.execute("SELECT DISTINCT name FROM outputs")}
+        self._view_params, self._view_outputs = schema.view_names(self._con)
 
     def _prepare(self, exists: bool, backup: bool) -> None:
         """Create, back up and upgrade the study as needed; tidy what dead writers left."""
@@ -113,31 +93,12 @@ class Study:
         elif backup:
             self.backup_path = self.backup()  # before an upgrade, too
         if 0 < version < SCHEMA_VERSION:
-            self._refuse_live_older_writers()
-        partial = [*self.outputs_dir.joinpath(sidefiles.PARTIAL).glob("*@*@*")]
+            self.mark_abandoned()
+            maintenance.refuse_live_older_writers(self._con, self.path)
+        partial = maintenance.partial_files(self.outputs_dir, schema=SCHEMA_VERSION)
         if studyfile.migrate(self._con, self.path) == 1:
-            partial += self.outputs_dir.glob("*/*.pkl.tmp*")  # schema 1 wrote them in place
-        self._remove_partial_files(partial)
-
-    def _refuse_live_older_writers(self) -> None:
-        """Upgrading under a running older py3r-script would make its next commits fail."""
-        self.mark_abandoned()
-        running = self._con.execute(
-            "SELECT driver_pid FROM sweeps WHERE status = 'running' AND host = ?",
-            (socket.gethostname(),)).fetchall()
-        if running:
-            raise StoreError(
-                f"{self.path} needs upgrading to study schema {SCHEMA_VERSION}, but a sweep "
-                f"of an older py3r-script (process {running[0][0]}) is still writing it; let "
-                "it finish (or stop it), then open the study again")
-
-    def _remove_partial_files(self, files: Iterable[Path]) -> None:
-        """Delete side files that a writer on this host died while writing."""
-        host = socket.gethostname()
-        for file in files:
-            pid, where = sidefiles.writer_of(file.name)
-            if pid.isdigit() and where in ("", host) and not pid_alive(int(pid)):
-                file.unlink(missing_ok=True)
+            partial = maintenance.partial_files(self.outputs_dir, schema=1)
+        maintenance.remove_dead_writers_files(partial)
 
     def __enter__(self) -> Study:
         return self
@@ -146,7 +107,10 @@ class Study:
         self.close()
 
     def close(self) -> None:
-        """Close the database connection (``with Study(...)`` does it for you)."""
+        """Close the database connection (``with Study(...)`` does it for you).
+
+        >>> Study("oft_study.db").close()  # doctest: +SKIP
+        """
         self._con.close()
 
     def _require_writable(self) -> None:
@@ -159,39 +123,38 @@ class Study:
         self._require_writable()
         return studyfile.transaction(self._con)
 
-    # -- writing ------------------------------------------------------------------------
+    # -- writing a sweep (see writing.py) ------------------------------------------------
     def begin_sweep(self, sweep: SweepInfo) -> int:
-        """Record a new sweep; returns its sequence number in the study."""
+        """Record a new sweep; returns its sequence number in the study.
+
+        >>> study.begin_sweep(SweepInfo(sweep_id, ...))  # doctest: +SKIP
+        0
+        """
         git_commit, git_dirty = git_state(Path(sweep.script))
         self.mark_abandoned()
         with self._transaction() as con:
-            seq = con.execute("SELECT COALESCE(MAX(sweep_seq), -1) + 1 FROM sweeps").fetchone()[0]
-            con.execute(studyrows.insert("sweeps", studyrows.SWEEP_COLUMNS),
-                        studyrows.sweep_row(sweep, seq, git_commit, git_dirty))
-        return seq
+            return writing.insert_sweep(con, sweep, git_commit, git_dirty)
 
     def mark_abandoned(self) -> int:
         """Mark ``interrupted`` the sweeps still ``running`` whose driver on this host is gone
-        (killed, crashed); returns how many."""
-        rows = self._con.execute(
-            "SELECT sweep_id, driver_pid FROM sweeps WHERE status = 'running' AND host = ?",
-            (socket.gethostname(),),
-        ).fetchall()
-        gone = [row[0] for row in rows if row[1] is not None and not pid_alive(row[1])]
+        (killed, crashed); returns how many.
+
+        >>> study.mark_abandoned()  # doctest: +SKIP
+        1
+        """
+        gone = maintenance.abandoned_sweeps(self._con)
         if gone:
             with self._transaction() as con:
-                con.executemany(
-                    "UPDATE sweeps SET status = 'interrupted' WHERE sweep_id = ? "
-                    "AND status = 'running'", [(sweep_id,) for sweep_id in gone])
+                writing.mark_interrupted(con, gone)
         return len(gone)
 
     def finish_sweep(self, sweep_id: str, status: str) -> None:
-        """Mark a sweep ``finished`` or ``interrupted``."""
+        """Mark a sweep ``finished`` or ``interrupted``.
+
+        >>> study.finish_sweep(sweep_id, "finished")  # doctest: +SKIP
+        """
         with self._transaction() as con:
-            con.execute(
-                "UPDATE sweeps SET status = ?, finished_utc = ? WHERE sweep_id = ?",
-                (status, _dt.datetime.now(_dt.timezone.utc).isoformat(), sweep_id),
-            )
+            writing.finish_sweep(con, sweep_id, status)
 
     def add(self, record: IterationRecord, *, sweep_id: str, plan_index: int
             ) -> IterationRecord:
@@ -199,59 +162,37 @@ class Study:
 
         Returns the record as stored: the same, with the sequence numbers the study gave it
         and the sweep that ran it.
+
+        >>> stored = study.add(record, sweep_id=sweep_id, plan_index=0)  # doctest: +SKIP
         """
-        stored = [self._dump_output(record.iteration_id, n, v) for n, v in record.outputs.items()]
+        outputs = writing.dump_outputs(record, self.outputs_dir, self.path.parent)
         with self._transaction() as con:
-            seq = con.execute(
-                "SELECT COALESCE(MAX(iteration_seq), -1) + 1 FROM iterations"
-            ).fetchone()[0]
-            con.execute(studyrows.insert("iterations", studyrows.ITERATION_COLUMNS),
-                        studyrows.iteration_row(record, seq, plan_index))
-            con.executemany(
-                "INSERT INTO params VALUES (?,?,?,?)",
-                [(record.iteration_id, n, v, type(v).__name__) for n, v in record.params.items()],
-            )
-            con.executemany(
-                "INSERT INTO outputs VALUES (?,?,?,?,?,?,?,?)",
-                [(record.iteration_id, n, pos, *row) for pos, (n, row) in enumerate(stored)],
-            )
-            con.execute(
-                "INSERT INTO sweep_items VALUES (?,?,?,0)",
-                (sweep_id, plan_index, record.iteration_id),
-            )
-            sweep_seq = con.execute("SELECT sweep_seq FROM sweeps WHERE sweep_id = ?",
-                                    (record.sweep_id,)).fetchone()
+            seq, sweep_seq = writing.insert_iteration(con, record, outputs, sweep_id=sweep_id,
+                                                      plan_index=plan_index)
             if not (set(record.params) <= self._view_params
                     and set(record.outputs) <= self._view_outputs):
-                self._view_params, self._view_outputs = studyfile.rebuild_view(con)
-        return replace(record, iteration_seq=seq,
-                       sweep_seq=None if sweep_seq is None else sweep_seq[0])
+                self._view_params, self._view_outputs = schema.rebuild_view(con)
+        return replace(record, iteration_seq=seq, sweep_seq=sweep_seq)
 
     def add_reused(self, iteration_id: str, *, sweep_id: str, plan_index: int) -> None:
-        """Note that a sweep took an already stored iteration instead of running it again."""
+        """Note that a sweep took an already stored iteration instead of running it again.
+
+        >>> study.add_reused(iteration_id, sweep_id=sweep_id, plan_index=3)  # doctest: +SKIP
+        """
         with self._transaction() as con:
-            con.execute(
-                "INSERT INTO sweep_items VALUES (?,?,?,1)", (sweep_id, plan_index, iteration_id)
-            )
+            writing.insert_reused(con, iteration_id, sweep_id=sweep_id, plan_index=plan_index)
 
-    def _dump_output(self, iteration_id: str, name: str, value: Any) -> tuple[str, Any]:
-        """Pickle one output: inline when small, streamed to a side file when large."""
-        path = sidefiles.side_file(self.outputs_dir, iteration_id, name)
-        blob, file, size = sidefiles.dump(value, path, self.path.parent)
-        return name, (studyrows.type_name(value), plain_scalar(value)[1], blob, file, size)
-
+    # -- editing --------------------------------------------------------------------------
     def set_label(self, sweep: str | int, label: str | None) -> None:
         """Name a sweep (or rename it, or with ``None`` unname it) and the iterations it ran.
 
         >>> with Study("oft_study.db") as study:  # doctest: +SKIP
         ...     study.set_label(-1, "fine scan")
         """
-        if label is not None and not isinstance(label, str):
-            raise TypeError(f"a label is a str (or None to remove it), not {label!r}")
+        editing.check_label(label)
         sweep_id = self.sweep_id(sweep)
         with self._transaction() as con:
-            con.execute("UPDATE sweeps SET label = ? WHERE sweep_id = ?", (label, sweep_id))
-            con.execute("UPDATE iterations SET label = ? WHERE sweep_id = ?", (label, sweep_id))
+            editing.label_sweep(con, sweep_id, label)
 
     def delete(self, iteration_ids: str | Iterable[str]) -> int:
         """Remove iterations from the study for good; returns how many.
@@ -265,29 +206,13 @@ class Study:
         ...     study.delete(["3f2a9c..."])
         1
         """
-        ids = [iteration_ids] if isinstance(iteration_ids, str) else list(iteration_ids)
-        if not all(isinstance(i, str) for i in ids):
-            raise TypeError(f"iteration ids are str (the _iteration_id column), got {ids!r}")
-        key = json.dumps(ids)
+        ids = editing.iteration_ids(iteration_ids)
         with self._transaction() as con:
-            found = {r[0] for r in con.execute(
-                "SELECT iteration_id FROM iterations WHERE iteration_id IN "
-                "(SELECT value FROM json_each(?))", (key,))}
-            unknown = [i for i in ids if i not in found]
-            if unknown:
-                raise StoreError(f"no iteration {unknown[0]!r} in {self.path}, so nothing was "
-                                 "deleted; give full ids from the _iteration_id column")
-            files = [r[0] for r in con.execute(
-                "SELECT file FROM outputs WHERE file IS NOT NULL AND iteration_id IN "
-                "(SELECT value FROM json_each(?))", (key,))]
-            for table in ("sweep_items", "params", "outputs", "iterations"):
-                con.execute(f"DELETE FROM {table} WHERE iteration_id IN "
-                            "(SELECT value FROM json_each(?))", (key,))
-        for file in files:  # rows first: no row ever points at a missing file
-            (self.path.parent / file).unlink(missing_ok=True)
-        return len(found)
+            deleted, files = editing.delete_rows(con, self.path, ids)
+        editing.remove_side_files(self.path.parent, files)  # rows first: none points at a
+        return deleted  # missing file
 
-    # -- reading ------------------------------------------------------------------------
+    # -- reading --------------------------------------------------------------------------
     def reusable(
         self,
         script_sha256: str,
@@ -308,48 +233,12 @@ class Study:
         (everything the script outputs) is served by an iteration that captured everything,
         or, given the script's ``declared`` outputs (when it names them all statically),
         at least those.
-        """
-        interpreter = python or sys.executable
-        rows = self._con.execute(
-            "SELECT i.iteration_id, i.params_sha256, i.requested_outputs IS NULL, o.name, "
-            "o.file, o.size FROM iterations i LEFT JOIN outputs o USING (iteration_id) "
-            "WHERE i.script_sha256 = ? AND i.status = 'ok' AND i.argv_json = ? AND "
-            "i.env_json = ? AND i.interpreter = ? AND i.python = ? "
-            "ORDER BY i.iteration_seq, o.position",
-            (script_sha256, json.dumps(list(argv)), studyrows.env_key(env or {}), interpreter,
-             interpreter_version(interpreter)),
-        )
-        candidates: dict[str, tuple[str, bool, dict[str, tuple[str | None, int]]]] = {}
-        for iteration_id, digest, everything, name, file, size in rows:
-            entry = candidates.setdefault(iteration_id, (digest, bool(everything), {}))
-            if name is not None:
-                entry[2][name] = (file, size)
-        found: dict[str, str] = {}
-        for iteration_id, (digest, everything, captured) in candidates.items():
-            if requested_outputs is not None:
-                serves = self._loadable(captured, requested_outputs)
-            else:
-                serves = (everything and self._loadable(captured, captured)) or (
-                    declared is not None and self._loadable(captured, declared))
-            if serves:
-                found[digest] = iteration_id
-        return found
 
-    def _loadable(self, captured: Mapping[str, tuple[str | None, int]],
-                  names: Iterable[str]) -> bool:
-        """Whether every output in ``names`` was captured and its side file (if any) is
-        whole: present, with the size it was written with."""
-        for name in names:
-            if name not in captured:
-                return False
-            file, size = captured[name]
-            if file is not None:
-                try:
-                    if (self.path.parent / file).stat().st_size != size:
-                        return False
-                except OSError:
-                    return False
-        return True
+        >>> study.reusable(file_sha256("pipeline.py"), ["y"])  # doctest: +SKIP
+        {'6a1f...': '3f2a9c...'}
+        """
+        return reuse.reusable(self._con, self.path.parent, script_sha256, requested_outputs,
+                              argv, env, python=python, declared=declared)
 
     def records(
         self, *, sweep: str | int | None = None, ids: Iterable[str] | None = None,
@@ -360,106 +249,47 @@ class Study:
         ``outputs`` loads only those outputs (all by default). An output that cannot be
         loaded (its side file deleted or cut short) is left out of its record, which says
         why in ``record.outputs.unavailable``, with a warning naming the files.
+
+        >>> latest = study.records(sweep=-1, outputs=["y"])  # doctest: +SKIP
         """
-        if ids is not None:
-            wanted = list(ids)
-            by_id = {r.iteration_id: r for r in self._select(
-                "i.iteration_id IN (SELECT value FROM json_each(?))", (json.dumps(wanted),),
-                outputs)}
-            return [by_id[i] for i in wanted if i in by_id]
-        if sweep is None:
-            return self._select("1", (), outputs)
-        sweep_id = self.sweep_id(sweep)
-        ids_in_plan = [row[0] for row in self._con.execute(
-            "SELECT iteration_id FROM sweep_items WHERE sweep_id = ? ORDER BY plan_index",
-            (sweep_id,))]
-        return self.records(ids=ids_in_plan, outputs=outputs)
-
-    def _select(self, where: str, args: tuple[Any, ...],
-                outputs: Collection[str] | None = None) -> list[IterationRecord]:
-        rows = self._con.execute(
-            f"SELECT i.*, s.sweep_seq FROM iterations i LEFT JOIN sweeps s USING (sweep_id) "
-            f"WHERE {where} ORDER BY i.iteration_seq", args
-        ).fetchall()
-        only = "" if outputs is None else " AND o.name IN (SELECT value FROM json_each(?))"
-        values: dict[str, dict[str, Any]] = {}
-        unavailable: dict[str, dict[str, str]] = {}
-        for iteration_id, name, blob, file, size in self._con.execute(
-            f"SELECT o.iteration_id, o.name, o.blob, o.file, o.size FROM outputs o "
-            f"JOIN iterations i USING (iteration_id) WHERE {where}{only} "
-            "ORDER BY i.iteration_seq, o.position",
-            args if outputs is None else (*args, json.dumps(list(outputs))),
-        ):
-            try:
-                value = sidefiles.load(blob, file, size, self.path.parent)
-                values.setdefault(iteration_id, {})[name] = value
-            except sidefiles.Unloadable as problem:
-                unavailable.setdefault(iteration_id, {})[name] = str(problem)
-        records = [studyrows.record_from_row(row, values.get(row["iteration_id"], {}),
-                                    unavailable.get(row["iteration_id"])) for row in rows]
-        if unavailable:
-            self._warn_unavailable(records)
-        return records
-
-    def _warn_unavailable(self, records: Iterable[IterationRecord]) -> None:
-        broken = [(r.iteration_id, name, why) for r in records
-                  for name, why in r.outputs.unavailable.items()]
-        ids = list(dict.fromkeys(i for i, _, _ in broken))
-        shown = "; ".join(f"output {name!r} of iteration {i}: {why}"
-                          for i, name, why in broken[:3])
-        more = f"; and {len(broken) - 3} more" if len(broken) > 3 else ""
-        warnings.warn(
-            f"{len(broken)} output(s) of {len(ids)} iteration(s) in {self.path} could not be "
-            f"loaded and are left out of their records: {shown}{more}. A sweep with this "
-            "store runs those iterations again; Study.delete(ids) removes them.",
-            UserWarning, stacklevel=4)
+        if ids is None and sweep is not None:
+            ids = reading.plan_ids(self._con, self.sweep_id(sweep))
+        return reading.read_records(self._con, self.path, ids, outputs)
 
     def sweep_id(self, sweep: str | int) -> str:
-        """The id of a sweep given by id, id prefix or sequence number (negative: from the end)."""
-        if not isinstance(sweep, str):
-            try:
-                if isinstance(sweep, bool):
-                    raise TypeError
-                number = index(sweep)
-            except TypeError:
-                raise TypeError(
-                    f"sweep= takes a sweep id (a str, or a unique prefix of one) or its number "
-                    f"in the study (an int; -1 for the latest), not {type(sweep).__name__} "
-                    f"{sweep!r}") from None
-            rows = self._con.execute("SELECT sweep_id FROM sweeps ORDER BY sweep_seq").fetchall()
-            try:
-                return rows[number][0]
-            except IndexError:
-                raise StoreError(f"no sweep number {number}: the study has {len(rows)}") from None
-        rows = self._con.execute(
-            "SELECT sweep_id FROM sweeps WHERE substr(sweep_id, 1, ?) = ?", (len(sweep), sweep)
-        ).fetchall() if sweep else []
-        if len(rows) != 1:
-            problem = "no sweep" if not rows else f"{len(rows)} sweeps"
-            raise StoreError(f"{problem} with id {sweep!r} in {self.path}; see Study.sweeps()")
-        return rows[0][0]
+        """The id of a sweep given by id, id prefix or sequence number (negative: from the end).
+
+        >>> study.sweep_id(-1)  # doctest: +SKIP
+        '9b1e...'
+        """
+        return reading.find_sweep(self._con, self.path, sweep)
 
     def sweep_row(self, sweep_id: str) -> sqlite3.Row:
-        """The ``sweeps`` row of one sweep (columns as in the README's schema)."""
+        """The ``sweeps`` row of one sweep (columns as in the README's schema).
+
+        >>> study.sweep_row(study.sweep_id(-1))["status"]  # doctest: +SKIP
+        'finished'
+        """
         return self._con.execute("SELECT * FROM sweeps WHERE sweep_id = ?", (sweep_id,)).fetchone()
 
     def sweep_rows(self) -> list[sqlite3.Row]:
-        """Every ``sweeps`` row, oldest first."""
+        """Every ``sweeps`` row, oldest first.
+
+        >>> [row["label"] for row in study.sweep_rows()]  # doctest: +SKIP
+        ['coarse', 'fine']
+        """
         return self._con.execute("SELECT * FROM sweeps ORDER BY sweep_seq").fetchall()
 
     def sweeps(self) -> pd.DataFrame:
-        """One row per sweep: id, when, status, script, planned and stored counts, provenance."""
-        import pandas as pd
+        """One row per sweep: id, when, status, script, planned and stored counts, provenance.
 
+        >>> study.sweeps()[["sweep_seq", "status", "n_done"]]  # doctest: +SKIP
+        """
         if not self.read_only:
             self.mark_abandoned()
-        return pd.read_sql(
-            "SELECT s.*, (SELECT COUNT(*) FROM sweep_items t WHERE t.sweep_id = s.sweep_id) "
-            "AS n_done, (SELECT COUNT(*) FROM sweep_items t JOIN iterations i USING "
-            "(iteration_id) WHERE t.sweep_id = s.sweep_id AND i.status != 'ok') AS n_failed "
-            "FROM sweeps s ORDER BY sweep_seq", self._con,
-        )
+        return reading.sweeps_table(self._con)
 
+    # -- merging and copying --------------------------------------------------------------
     def merge(self, source: str | os.PathLike[str]) -> int:
         """Copy into this study every sweep and iteration of ``source`` it lacks.
 
@@ -470,33 +300,10 @@ class Study:
         >>> with Study("all.db") as study:  # doctest: +SKIP
         ...     study.merge("laptop.db")
         """
-        source = Path(source)
-        if source.resolve() == self.path.resolve():
-            raise StoreError(f"cannot merge {source} into itself")
-        if not source.is_file() or source.stat().st_size == 0 \
-                or not studyfile.check_study_file(source):
-            raise StudyPathError(f"no study at {str(source)!r} to merge (missing or empty)")
+        checked = merging.check_source(source, self.path)
         self._require_writable()
-        con = self._con
-        con.execute("ATTACH DATABASE ? AS src", (str(source),))
-        try:
-            version = con.execute("PRAGMA src.user_version").fetchone()[0]
-            if version != SCHEMA_VERSION:
-                raise StoreError(
-                    f"{source} has study schema {version}, this study {SCHEMA_VERSION}: open "
-                    "both with the same py3r-script version (opening migrates older ones)")
-            files = con.execute(
-                "SELECT o.file FROM src.outputs o WHERE o.file IS NOT NULL AND o.iteration_id "
-                "NOT IN (SELECT iteration_id FROM main.iterations)").fetchall()
-            for (file,) in files:  # files first, rows after: no row points at a missing file
-                target = self.path.parent / sidefiles.moved(file, self.path)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(source.parent / file, target)
-            with self._transaction():
-                added = copy_missing(con, self.path)
-                self._view_params, self._view_outputs = studyfile.rebuild_view(con)
-        finally:
-            con.execute("DETACH DATABASE src")
+        added = merging.merge_from(self._con, self.path, checked)
+        self._view_params, self._view_outputs = schema.view_names(self._con)
         return added
 
     def backup(self) -> Path:
@@ -506,28 +313,11 @@ class Study:
         ``<name>.bak-<UTC time>-outputs/`` folder (hard links when the filesystem allows, as
         side files never change once written), so the copy stands on its own. Working
         folders (``workdir=``) are not copied: the copy records their paths.
+
+        >>> study.backup()  # doctest: +SKIP
+        PosixPath('oft_study.db.bak-20250101T120000000000Z')
         """
-        stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
-        target = self.path.with_name(f"{self.path.name}.bak-{stamp}")
-        try:
-            copy = sqlite3.connect(target, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot back up {self.path} to {target}: {exc}") from None
-        try:
-            self._con.backup(copy)
-            files = [r[0] for r in copy.execute(
-                "SELECT DISTINCT file FROM outputs WHERE file IS NOT NULL")]
-            for file in files:  # those of the copied snapshot
-                sidefiles.link_or_copy(self.path.parent / file,
-                                       target.parent / sidefiles.moved(file, target))
-            copy.create_function("moved", 1, lambda file: sidefiles.moved(file, target),
-                                 deterministic=True)
-            copy.execute("UPDATE outputs SET file = moved(file) WHERE file IS NOT NULL")
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot back up {self.path} to {target}: {exc}") from None
-        finally:
-            copy.close()
-        return target
+        return maintenance.backup(self._con, self.path)
 
 
 def merge(target: str | os.PathLike[str], *sources: str | os.PathLike[str]) -> int:
@@ -542,7 +332,7 @@ def merge(target: str | os.PathLike[str], *sources: str | os.PathLike[str]) -> i
         return sum(study.merge(source) for source in sources)
 
 
-def load(path: str | os.PathLike[str], *, sweep: str | int | None = None) -> Any:
+def load(path: str | os.PathLike[str], *, sweep: str | int | None = None) -> ScriptResults:
     """Load a study (or one sweep of it) as ``ScriptResults``.
 
     Parameters
@@ -565,7 +355,6 @@ def load(path: str | os.PathLike[str], *, sweep: str | int | None = None) -> Any
     >>> all_runs.to_dataframe(meta=True)  # doctest: +SKIP
     >>> latest = load("oft_study.db", sweep=-1)  # doctest: +SKIP
     """
-    from ..designs.design import Design
     from ..results import ScriptResults
 
     with Study(path, create=False) as study:
@@ -575,17 +364,14 @@ def load(path: str | os.PathLike[str], *, sweep: str | int | None = None) -> Any
         else:
             rows = [study.sweep_row(study.sweep_id(sweep))]
             records = study.records(sweep=rows[0]["sweep_id"])
-    param_names: dict[str, None] = {}
-    output_names: dict[str, None] = {}
-    for row in rows:
-        param_names.update(dict.fromkeys(json.loads(row["param_names"])))
-        output_names.update(dict.fromkeys(json.loads(row["output_names"])))
-    nominal = json.loads(rows[-1]["nominal_json"]) if rows else {}
-    scripts = sorted({row["script"] for row in rows})
-    designs = {row["design_json"] for row in rows}
-    common = designs.pop() if len(designs) == 1 else None
+    sweeps = [studyrows.sweep_from_row(row) for row in rows]
+    param_names = dict.fromkeys(name for s in sweeps for name in s.param_names)
+    output_names = dict.fromkeys(name for s in sweeps for name in s.output_names)
+    scripts = sorted({s.script for s in sweeps})
+    designs = {s.design for s in sweeps}
     return ScriptResults(
-        list(param_names), list(output_names), records, nominal=nominal,
+        list(param_names), list(output_names), records,
+        nominal=sweeps[-1].nominal if sweeps else {},
         script=scripts[0] if len(scripts) == 1 else str(path),
-        design=None if common is None else Design.from_json(json.loads(common)),
+        design=designs.pop() if len(designs) == 1 else None,
     )

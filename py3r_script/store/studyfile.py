@@ -1,10 +1,11 @@
-"""The study database file: its schema and version, and opening it safely.
+"""The study database file: creating, opening and upgrading it safely.
 
 A study is an SQLite file in WAL mode whose header carries py3r-script's application id
 and the schema version (``PRAGMA user_version``). Opening never changes a file that is not
 a study, and a study from a newer py3r-script is refused before anything is written; an
 older one is migrated forward, one version at a time, inside one transaction. A study that
-cannot be written (a read-only file or folder) can still be opened for reading.
+cannot be written (a read-only file or folder) can still be opened for reading. The
+tables and the upgrade steps themselves are ``schema``'s.
 """
 
 from __future__ import annotations
@@ -20,123 +21,23 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import StoreError, StudyPathError
+from . import schema
+from .schema import APPLICATION_ID, SCHEMA_VERSION
 
-__all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "check_study_file", "connect", "create",
-           "migrate", "open_read_only", "rebuild_view", "transaction", "writable"]
+__all__ = ["BUSY_TIMEOUT_MS", "SCHEMA_VERSION", "check_path", "check_study_file", "connect",
+           "create", "migrate", "open_read_only", "retry_locked", "transaction", "writable"]
 
-SCHEMA_VERSION = 2
-APPLICATION_ID = 0x70793372  # "py3r": marks the file as a py3r-script study
 BUSY_TIMEOUT_MS = 60_000
-
-_SCHEMA = """
-CREATE TABLE meta (
-    key   TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-CREATE TABLE sweeps (
-    sweep_id          TEXT PRIMARY KEY,
-    sweep_seq         INTEGER NOT NULL UNIQUE,
-    created_utc       TEXT NOT NULL,
-    finished_utc      TEXT,
-    status            TEXT NOT NULL,
-    script            TEXT NOT NULL,
-    script_sha256     TEXT NOT NULL,
-    mode              TEXT NOT NULL,
-    param_names       TEXT NOT NULL,
-    nominal_json      TEXT NOT NULL,
-    requested_outputs TEXT,
-    output_names      TEXT NOT NULL,
-    n_planned         INTEGER NOT NULL,
-    cwd               TEXT,
-    python            TEXT,
-    package_version   TEXT,
-    host              TEXT,
-    platform          TEXT,
-    git_commit        TEXT,
-    git_dirty         INTEGER,
-    driver_pid        INTEGER,
-    label             TEXT,
-    design_json       TEXT
-);
-CREATE TABLE iterations (
-    iteration_id      TEXT PRIMARY KEY,
-    iteration_seq     INTEGER NOT NULL UNIQUE,
-    sweep_id          TEXT NOT NULL REFERENCES sweeps(sweep_id),
-    plan_index        INTEGER NOT NULL,
-    params_json       TEXT NOT NULL,
-    params_sha256     TEXT NOT NULL,
-    script            TEXT NOT NULL,
-    script_sha256     TEXT NOT NULL,
-    requested_outputs TEXT,
-    status            TEXT NOT NULL,
-    error             TEXT,
-    error_type        TEXT,
-    exit_code         INTEGER,
-    signal            TEXT,
-    stopped_early     INTEGER NOT NULL,
-    started_utc       TEXT NOT NULL,
-    finished_utc      TEXT NOT NULL,
-    started           REAL NOT NULL,
-    finished          REAL NOT NULL,
-    duration_s        REAL NOT NULL,
-    stdout            TEXT,
-    stderr            TEXT,
-    host              TEXT,
-    python            TEXT,
-    workdir           TEXT,
-    params_seen_json  TEXT,
-    label             TEXT,
-    argv_json         TEXT NOT NULL,
-    env_json          TEXT NOT NULL,
-    interpreter       TEXT
-);
-CREATE INDEX iterations_reuse ON iterations (script_sha256, params_sha256, status);
-CREATE INDEX iterations_sweep ON iterations (sweep_id);
-CREATE TABLE params (
-    iteration_id TEXT NOT NULL REFERENCES iterations(iteration_id),
-    name         TEXT NOT NULL,
-    value,
-    type         TEXT NOT NULL,
-    PRIMARY KEY (iteration_id, name)
-);
-CREATE TABLE outputs (
-    iteration_id TEXT NOT NULL REFERENCES iterations(iteration_id),
-    name         TEXT NOT NULL,
-    position     INTEGER NOT NULL,
-    type         TEXT NOT NULL,
-    value,
-    blob         BLOB,
-    file         TEXT,
-    size         INTEGER NOT NULL,
-    PRIMARY KEY (iteration_id, name)
-);
-CREATE TABLE sweep_items (
-    sweep_id     TEXT NOT NULL REFERENCES sweeps(sweep_id),
-    plan_index   INTEGER NOT NULL,
-    iteration_id TEXT NOT NULL REFERENCES iterations(iteration_id),
-    reused       INTEGER NOT NULL,
-    PRIMARY KEY (sweep_id, plan_index)
-);
-"""
-
-
-def _v1_to_v2(con: sqlite3.Connection) -> None:
-    """Schema 2: each sweep's design (mode, linked groups, seed) and each iteration's
-    interpreter path. Both are unknown (NULL) for what an older version stored, so those
-    iterations are not reused by a sweep (their interpreter is not known) but stay loadable."""
-    con.execute("ALTER TABLE sweeps ADD COLUMN design_json TEXT")
-    con.execute("ALTER TABLE iterations ADD COLUMN interpreter TEXT")
-    rebuild_view(con)
-
-
-# Upgrades from schema version N to N + 1, applied in order inside one transaction. New
-# columns go at the end of their table, so a migrated study has the columns of a new one.
-_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1_to_v2}
+"""How long a connection waits for another writer's lock before it gives up."""
 
 
 @contextmanager
 def transaction(con: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """One write transaction, taken up front so concurrent writers queue, not deadlock."""
+    """One write transaction, taken up front so concurrent writers queue, not deadlock.
+
+    >>> with transaction(con):  # doctest: +SKIP
+    ...     con.execute("UPDATE sweeps SET label = 'fine' WHERE sweep_seq = 0")
+    """
     con.execute("BEGIN IMMEDIATE")
     try:
         yield con
@@ -148,14 +49,17 @@ def transaction(con: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 
 
 def create(con: sqlite3.Connection, created_by: str) -> None:
-    """Create the schema in an empty database (unless another process just did)."""
+    """Create the schema in an empty database (unless another process just did).
+
+    >>> create(connect(Path("new.db")), "py3r-script 0.1.0")  # doctest: +SKIP
+    """
     with transaction(con):
         if con.execute("PRAGMA user_version").fetchone()[0] != 0:
             return
-        for statement in _SCHEMA.split(";"):
+        for statement in schema.SCHEMA_SQL.split(";"):
             if statement.strip():
                 con.execute(statement)
-        rebuild_view(con)
+        schema.rebuild_view(con)
         con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
         con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         con.executemany(
@@ -172,6 +76,9 @@ def migrate(con: sqlite3.Connection, path: Path) -> int:
     """Bring an older study up to ``SCHEMA_VERSION``; refuse one from a newer py3r-script.
 
     Returns the version the study had (another process may have migrated it meanwhile).
+
+    >>> migrate(connect(Path("old.db")), Path("old.db"))  # doctest: +SKIP
+    1
     """
     version = con.execute("PRAGMA user_version").fetchone()[0]
     _refuse_newer(path, version)
@@ -180,7 +87,7 @@ def migrate(con: sqlite3.Connection, path: Path) -> int:
     with transaction(con):
         version = con.execute("PRAGMA user_version").fetchone()[0]  # now under the lock
         for step in range(version, SCHEMA_VERSION):
-            upgrade = _MIGRATIONS.get(step)
+            upgrade = schema.MIGRATIONS.get(step)
             if upgrade is None:
                 raise StoreError(
                     f"{path} has study schema {version}, which this py3r-script cannot "
@@ -201,54 +108,42 @@ def _refuse_newer(path: Path, version: int) -> None:
         )
 
 
-# Bookkeeping columns of the ``runs`` view; a parameter or output with one of these
-# names gets the column ``<name>:1`` instead, so queries on them mean one thing.
-_RUNS_FIRST = (
-    ("_iteration_seq", "i.iteration_seq"), ("_sweep_seq", "s.sweep_seq"),
-    ("_status", "i.status"),
-)
-_RUNS_LAST = (
-    ("_error", "i.error"), ("_exit_code", "i.exit_code"), ("_signal", "i.signal"),
-    ("_duration_s", "i.duration_s"), ("_started_utc", "i.started_utc"),
-    ("_finished_utc", "i.finished_utc"), ("_host", "i.host"), ("_script", "i.script"),
-    ("_script_sha256", "i.script_sha256"), ("_params_sha256", "i.params_sha256"),
-    ("_iteration_id", "i.iteration_id"), ("_sweep_id", "i.sweep_id"), ("_label", "i.label"),
-    ("_workdir", "i.workdir"),
-)
-RUNS_BOOKKEEPING = tuple(name for name, _ in (*_RUNS_FIRST, *_RUNS_LAST))
+def check_path(path: Path, *, create: bool, read_only: bool) -> tuple[bool, bool]:
+    """Refuse a path that holds no study to open (or, with ``create``, none to create, or
+    one this process cannot write); return whether a study file exists there and whether
+    this process can write it.
 
-
-def rebuild_view(con: sqlite3.Connection) -> tuple[set[str], set[str]]:
-    """Recreate ``runs``: one row per iteration, a column per parameter and output.
-
-    Returns the parameter and output names it has columns for.
+    >>> check_path(Path("study.db"), create=True, read_only=False)  # doctest: +SKIP
+    (True, True)
     """
-    params = [r[0] for r in con.execute(
-        "SELECT name FROM params GROUP BY name ORDER BY MIN(rowid)")]
-    outputs = [r[0] for r in con.execute(
-        "SELECT name FROM outputs GROUP BY name ORDER BY MIN(rowid)")]
-
-    def column(name: str) -> str:
-        return _sql_name(f"{name}:1" if name in RUNS_BOOKKEEPING else name)
-
-    columns = [
-        *(f"{sql} AS {name}" for name, sql in _RUNS_FIRST),
-        *(f"(SELECT value FROM params p WHERE p.iteration_id = i.iteration_id AND "
-          f"p.name = {_sql_text(n)}) AS {column(n)}" for n in params),
-        *(f"(SELECT value FROM outputs o WHERE o.iteration_id = i.iteration_id AND "
-          f"o.name = {_sql_text(n)}) AS {column(n)}" for n in outputs
-          if n not in params),
-        *(f"{sql} AS {name}" for name, sql in _RUNS_LAST),
-    ]
-    con.execute("DROP VIEW IF EXISTS runs")
-    con.execute(
-        f"CREATE VIEW runs AS SELECT {', '.join(columns)} FROM iterations i "
-        "JOIN sweeps s USING (sweep_id) ORDER BY i.iteration_seq"
-    )
-    return set(params), set(outputs)
+    if path.is_dir():
+        raise StudyPathError(f"{path} is a folder", "store= takes a database file path")
+    exists = path.exists() and path.stat().st_size > 0
+    if not exists and (read_only or not create):
+        raise StudyPathError(f"no study at {str(path)!r}: the file does not exist or is empty")
+    if not path.parent.is_dir():
+        raise StoreError(f"cannot create the study {path}: the folder "
+                         f"{path.parent} does not exist")
+    if exists and not check_study_file(path) and (read_only or not create):
+        raise StoreError(
+            f"{path} is an empty SQLite database, not a study (yet: a sweep may be "
+            "creating it right now); open a study a sweep wrote with store=...")
+    can_write = not exists or writable(path)
+    if create and not read_only and not can_write:
+        raise StoreError(
+            f"the study {path} cannot be written by this process (the file or its "
+            "folder is read-only), so a sweep cannot store iterations in it; make it "
+            "writable, or copy the study (and its '-outputs' folder) somewhere writable. "
+            "load() still reads it.")
+    return exists, can_write
 
 
 def connect(path: Path) -> sqlite3.Connection:
+    """A connection that writes the study: WAL mode (where the filesystem allows), waiting
+    up to ``BUSY_TIMEOUT_MS`` for other writers.
+
+    >>> con = connect(Path("study.db"))  # doctest: +SKIP
+    """
     try:
         con = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
     except sqlite3.OperationalError as exc:
@@ -264,7 +159,12 @@ def connect(path: Path) -> sqlite3.Connection:
 
 
 def retry_locked(action: Callable[[], Any], seconds: float = BUSY_TIMEOUT_MS / 1000) -> Any:
-    """Run ``action``, retrying while another process holds a lock it cannot wait for."""
+    """Run ``action``, retrying while another process holds a lock it cannot wait for.
+
+    >>> retry_locked(lambda: con.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+    ... # doctest: +SKIP
+    'wal'
+    """
     deadline = time.monotonic() + seconds
     while True:
         try:
@@ -277,7 +177,11 @@ def retry_locked(action: Callable[[], Any], seconds: float = BUSY_TIMEOUT_MS / 1
 
 def writable(path: Path) -> bool:
     """Whether this process can write the study: the file, its folder (SQLite keeps the
-    write-ahead log beside it) and the log files that exist."""
+    write-ahead log beside it) and the log files that exist.
+
+    >>> writable(Path("study.db"))  # doctest: +SKIP
+    True
+    """
     siblings = [Path(f"{path}{suffix}") for suffix in ("-wal", "-shm")]
     return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK) and all(
         os.access(p, os.W_OK) for p in siblings if p.exists())
@@ -289,6 +193,8 @@ def open_read_only(path: Path) -> sqlite3.Connection:
     Without write access to the folder SQLite cannot share the write-ahead log, so the file
     is read as it is on disk (``immutable``), with a warning if the log holds changes. An
     older schema is migrated in a private in-memory copy, never on disk.
+
+    >>> con = open_read_only(Path("/shared/oft_study.db"))  # doctest: +SKIP
     """
     con, log_unread = _connect_read_only(path)
     if log_unread:
@@ -337,6 +243,9 @@ def check_study_file(path: Path) -> bool:
     The header is read through SQLite, not from the file (in WAL mode a new study's header
     may still be in the write-ahead log), on a read-only connection, and in one statement:
     one consistent snapshot, even while another process is creating the study.
+
+    >>> check_study_file(Path("study.db"))  # doctest: +SKIP
+    True
     """
     try:
         with open(path, "rb") as handle:
@@ -364,11 +273,3 @@ def check_study_file(path: Path) -> bool:
         raise StudyPathError(f"{path} is an SQLite database but not a py3r-script study",
                              "choose another file name for store=")
     return False
-
-
-def _sql_text(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _sql_name(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'

@@ -14,17 +14,16 @@ import socket
 import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ..paramset import ParamSet
+from ..designs.design import Design
+from ..paramset import ParamSet, plain_scalar
 from ..records import FrozenOutputs, IterationRecord
 from .provenance import package_version
 
-if TYPE_CHECKING:
-    from ..designs.design import Design
-
-__all__ = ["ITERATION_COLUMNS", "SWEEP_COLUMNS", "SweepInfo", "insert", "iteration_row",
-           "record_from_row", "sweep_row"]
+__all__ = ["ITERATION_COLUMNS", "SWEEP_COLUMNS", "SweepInfo", "design_key", "env_key",
+           "insert", "iteration_row", "output_row", "outputs_key", "param_rows",
+           "record_from_row", "sweep_from_row", "sweep_row", "type_name", "utc"]
 
 
 @dataclass(frozen=True)
@@ -61,29 +60,59 @@ ITERATION_COLUMNS = (
 
 
 def insert(table: str, columns: Sequence[str]) -> str:
+    """The ``INSERT`` statement of ``columns`` into ``table``, one ``?`` per column.
+
+    >>> insert("params", ("iteration_id", "name"))
+    'INSERT INTO params (iteration_id, name) VALUES (?, ?)'
+    """
     return (f"INSERT INTO {table} ({', '.join(columns)}) "
             f"VALUES ({', '.join('?' * len(columns))})")
 
 
 def design_key(design: Design | None) -> str | None:
+    """A design as the ``design_json`` column holds it (``None``: unknown).
+
+    >>> design_key(Design("grid"))
+    '{"linked": [], "mode": "grid", "seed": null}'
+    """
     return None if design is None else json.dumps(design.to_json(), sort_keys=True)
 
 
 def utc(timestamp: float) -> str:
+    """A ``time.time()`` timestamp as an ISO 8601 UTC time.
+
+    >>> utc(0)
+    '1970-01-01T00:00:00+00:00'
+    """
     return _dt.datetime.fromtimestamp(timestamp, _dt.timezone.utc).isoformat()
 
 
 def env_key(env: Mapping[str, str]) -> str:
+    """Environment additions as the ``env_json`` column holds them: sorted by name, so
+    equal additions match whatever their order.
+
+    >>> env_key({"B": "2", "A": "1"})
+    '{"A": "1", "B": "2"}'
+    """
     return json.dumps(dict(sorted(env.items())))
 
 
 def outputs_key(outputs: Sequence[str] | None) -> str | None:
+    """Requested outputs as the ``requested_outputs`` column holds them (``None``: all).
+
+    >>> outputs_key(("y", "z"))
+    '["y", "z"]'
+    """
     return None if outputs is None else json.dumps(list(outputs))
 
 
 def sweep_row(sweep: SweepInfo, seq: int, git_commit: str | None,
               git_dirty: bool | None) -> tuple[Any, ...]:
-    """The ``sweeps`` row of a sweep starting now, in ``SWEEP_COLUMNS`` order."""
+    """The ``sweeps`` row of a sweep starting now, in ``SWEEP_COLUMNS`` order.
+
+    >>> con.execute(insert("sweeps", SWEEP_COLUMNS), sweep_row(info, 0, None, None))
+    ... # doctest: +SKIP
+    """
     return (
         sweep.sweep_id, seq, _dt.datetime.now(_dt.timezone.utc).isoformat(), None,
         "running", sweep.script, sweep.script_sha256, sweep.mode,
@@ -97,12 +126,23 @@ def sweep_row(sweep: SweepInfo, seq: int, git_commit: str | None,
 
 
 def type_name(value: object) -> str:
+    """The qualified name of a value's type, as the ``outputs`` table's ``type`` column
+    holds it (builtins unqualified).
+
+    >>> type_name(3), type_name(Path("."))  # doctest: +SKIP
+    ('int', 'pathlib.PosixPath')
+    """
     cls = type(value)
     module = cls.__module__
     return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
 
 
 def iteration_row(record: IterationRecord, seq: int, plan_index: int) -> tuple[Any, ...]:
+    """The ``iterations`` row of a finished iteration, in ``ITERATION_COLUMNS`` order.
+
+    >>> con.execute(insert("iterations", ITERATION_COLUMNS), iteration_row(record, 0, 0))
+    ... # doctest: +SKIP
+    """
     return (
         record.iteration_id, seq, record.sweep_id, plan_index, record.params.to_json(),
         record.params.digest, record.script, record.script_sha256,
@@ -115,8 +155,35 @@ def iteration_row(record: IterationRecord, seq: int, plan_index: int) -> tuple[A
     )
 
 
+def param_rows(record: IterationRecord) -> list[tuple[Any, ...]]:
+    """The ``params`` rows of an iteration: its id, each name, value and value type.
+
+    >>> con.executemany("INSERT INTO params VALUES (?,?,?,?)", param_rows(record))
+    ... # doctest: +SKIP
+    """
+    return [(record.iteration_id, n, v, type(v).__name__) for n, v in record.params.items()]
+
+
+def output_row(iteration_id: str, name: str, position: int, value: Any,
+               stored: tuple[bytes | None, str | None, int]) -> tuple[Any, ...]:
+    """An ``outputs`` row: the value's type, its SQL value when it is a scalar, and where
+    its pickle went (``stored``: the inline blob or the side file, and the size).
+
+    >>> output_row("3f2a", "y", 0, 10, (b"...", None, 5))
+    ('3f2a', 'y', 0, 'int', 10, b'...', None, 5)
+    """
+    blob, file, size = stored
+    return (iteration_id, name, position, type_name(value), plain_scalar(value)[1], blob,
+            file, size)
+
+
 def record_from_row(row: sqlite3.Row, outputs: dict[str, Any],
-                     unavailable: dict[str, str] | None = None) -> IterationRecord:
+                    unavailable: dict[str, str] | None = None) -> IterationRecord:
+    """The record an ``iterations`` row (joined with its sweep's ``sweep_seq``) describes,
+    with the ``outputs`` loaded for it and those ``unavailable`` (name -> why).
+
+    >>> record_from_row(row, {"y": 10})  # doctest: +SKIP
+    """
     requested = row["requested_outputs"]
     return IterationRecord(
         params=ParamSet(json.loads(row["params_json"])),
@@ -147,4 +214,29 @@ def record_from_row(row: sqlite3.Row, outputs: dict[str, Any],
         interpreter=row["interpreter"] or "",
         iteration_seq=row["iteration_seq"],
         sweep_seq=row["sweep_seq"],
+    )
+
+
+def sweep_from_row(row: sqlite3.Row) -> SweepInfo:
+    """What a ``sweeps`` row says about its sweep: the inverse of :func:`sweep_row`.
+
+    >>> sweep_from_row(con.execute("SELECT * FROM sweeps").fetchone()).param_names
+    ... # doctest: +SKIP
+    ('window', 'threshold')
+    """
+    requested = row["requested_outputs"]
+    design = row["design_json"]
+    return SweepInfo(
+        sweep_id=row["sweep_id"],
+        script=row["script"],
+        script_sha256=row["script_sha256"],
+        mode=row["mode"],
+        param_names=tuple(json.loads(row["param_names"])),
+        nominal=ParamSet(json.loads(row["nominal_json"])),
+        requested_outputs=None if requested is None else tuple(json.loads(requested)),
+        output_names=tuple(json.loads(row["output_names"])),
+        n_planned=row["n_planned"],
+        cwd=row["cwd"],
+        label=row["label"],
+        design=None if design is None else Design.from_json(json.loads(design)),
     )

@@ -1,10 +1,9 @@
-"""Analysis of real sweeps: the sensitivity table (against analytic outputs), grid pivots,
-tidy stacks of DataFrame outputs, and the notebook/text views of ``ScriptResults``."""
+"""Sensitivity tables of real sweeps (against analytic outputs), what each design allows,
+and tidy stacks of DataFrame outputs (``concat``)."""
 
 from __future__ import annotations
 
 import math
-import re
 import textwrap
 
 import pandas as pd
@@ -281,6 +280,18 @@ def test_nan_output_handled_the_same_wherever_it_occurs(write_script):
     assert math.isnan(low["abs_change"]) == math.isnan(high["abs_change"])
 
 
+def test_nan_outputs_are_counted_and_left_out_of_the_range(write_script):
+    script = write_script("""
+        from py3r_script import Output, Param
+        x = Param(2.0, name="x")
+        Output(float("nan") if x > 3.5 else 10.0 * x, name="y")
+    """)
+    sr = sensitivity(script, {"x": [1.0, 3.0, 4.0]}, progress=False, max_workers=2)
+    row = sr.sensitivity_table().iloc[0]
+    assert row["n_nan"] == 1
+    assert (row["output_min"], row["output_max"]) == (10.0, 30.0)
+
+
 # -- what each design allows ----------------------------------------------------------------
 
 SAMPLED = """
@@ -361,110 +372,6 @@ def test_grid_without_its_nominal_point_has_no_one_at_a_time_table(write_script)
                             columns=pd.Index([0.1, 0.2], name="thr"))
     pd.testing.assert_frame_equal(sr.pivot("y", index="window", columns="thr"), expected,
                                   check_dtype=False)
-
-
-# -- pivot -----------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def grid(tmp_path_factory) -> ScriptResults:
-    script = write(tmp_path_factory, ANALYTIC)
-    # x in {1, 3, 2 (nominal)}, a in {1, 5, 3}, b in {0, 1}: 18 iterations
-    return sweep(script, {"x": [1.0, 3.0], "a": [1.0, 5.0], "b": [0.0]},
-                 progress=False, max_workers=2)
-
-
-def test_pivot_equals_the_expected_table(grid):
-    assert len(grid.records) == 18 and not grid.errors
-    table = grid.pivot("y", index="x", columns="a")
-    xs, as_ = [1.0, 2.0, 3.0], [1.0, 3.0, 5.0]
-    expected = pd.DataFrame([[y(x, a, B0) for a in as_] for x in xs],  # b held at nominal 1.0
-                            index=pd.Index(xs, name="x"), columns=pd.Index(as_, name="a"))
-    pd.testing.assert_frame_equal(table, expected, check_dtype=False)
-
-
-def test_pivot_other_axis_pair_holds_the_rest_at_nominal(grid):
-    table = grid.pivot("lin", index="b", columns="x")
-    expected = pd.DataFrame([[5.0 * x for x in (1.0, 2.0, 3.0)]] * 2,
-                            index=pd.Index([0.0, 1.0], name="b"),
-                            columns=pd.Index([1.0, 2.0, 3.0], name="x"))
-    pd.testing.assert_frame_equal(table, expected, check_dtype=False)
-
-
-def test_pivot_bad_names(grid):
-    with pytest.raises(KeyError, match="nope"):
-        grid.pivot("y", index="nope", columns="a")
-    with pytest.raises(ValueError, match="different"):
-        grid.pivot("y", index="a", columns="a")
-
-
-def test_pivot_refuses_parameters_that_were_not_crossed(write_script):
-    sr = sensitivity(write_script(LINKED), {"window": [3, 9], "thr": [0.9, 0.1]},
-                     progress=False, max_workers=2)
-    with pytest.raises(ValueError, match=r"'window' and 'thr' were not crossed \(an "
-                                         r"independent sweep.*only 5 of the 3 x 3.*mode='grid'"):
-        sr.pivot("y", index="window", columns="thr")
-
-
-def test_pivot_of_a_linked_grid_lets_the_partner_follow(write_script):
-    sr = sweep(write_script(LINKED), {("window", "min_len"): [(3, 2), (9, 4)], "thr": [0.9]},
-               progress=False, max_workers=2)
-    table = sr.pivot("y", index="window", columns="thr")
-    expected = pd.DataFrame([[lk(w, m, t) for t in (0.5, 0.9)] for w, m in
-                             ((3, 2), (5, 3), (9, 4))],
-                            index=pd.Index([3, 5, 9], name="window"),
-                            columns=pd.Index([0.5, 0.9], name="thr"))
-    pd.testing.assert_frame_equal(table, expected, check_dtype=False)
-    with pytest.raises(ValueError, match="linked: they vary together"):
-        sr.pivot("y", index="window", columns="min_len")
-
-
-def test_pivot_needs_where_for_a_varied_parameter_without_nominal(write_script):
-    script = write_script("""
-        from py3r_script import Output, Param
-        a = Param(name="a")
-        b = Param(1.0, name="b")
-        c = Param(1.0, name="c")
-        Output(a * b + c, name="y")
-    """)
-    sr = sweep(script, {"a": [1.0, 2.0], "b": [2.0], "c": [5.0]}, progress=False,
-               max_workers=2)
-    with pytest.raises(ValueError, match=r"'a' also varies.*no nominal value.*\[1\.0, 2\.0\]"
-                                         r".*where=\{'a': 1\.0\}"):
-        sr.pivot("y", index="b", columns="c")
-    table = sr.pivot("y", index="b", columns="c", where={"a": 2.0})
-    expected = pd.DataFrame([[2.0 * b + c for c in (1.0, 5.0)] for b in (1.0, 2.0)],
-                            index=pd.Index([1.0, 2.0], name="b"),
-                            columns=pd.Index([1.0, 5.0], name="c"))
-    pd.testing.assert_frame_equal(table, expected, check_dtype=False)
-    assert sr.pivot("y", index="b", columns="c", where={"a": 2}).equals(table)  # 2 == 2.0
-    with pytest.raises(ValueError, match=r"no iteration has a=7\.0; its values are"):
-        sr.pivot("y", index="b", columns="c", where={"a": 7.0})
-    with pytest.raises(KeyError, match="'nope' is not a parameter"):
-        sr.pivot("y", index="b", columns="c", where={"nope": 1})
-    with pytest.raises(ValueError, match="'b' is an axis"):
-        sr.pivot("y", index="b", columns="c", where={"b": 1.0})
-
-
-def test_pivot_where_holds_a_grid_without_nominal(write_script):
-    sr = sweep(write_script(LINKED), {"window": [3, 9], "min_len": [1, 2], "thr": [0.1, 0.2]},
-               include_nominal=False, progress=False, max_workers=2)
-    with pytest.raises(ValueError, match=r"no iteration has it at its nominal value 0\.5: "
-                                         r"pass where=\{'thr': 0\.1\}"):
-        sr.pivot("y", index="window", columns="min_len")
-    table = sr.pivot("y", index="window", columns="min_len", where={"thr": 0.2})
-    assert table.to_numpy().ravel().tolist() == pytest.approx(
-        [lk(w, m, 0.2) for w in (3, 9) for m in (1, 2)])
-
-
-def test_pivot_failed_cells_are_nan_and_the_grid_stays_whole(write_script):
-    sr = sweep(write_script(ANALYTIC), {"x": [1.0, 3.0], "b": [-1.0]}, progress=False,
-               max_workers=2)
-    assert len(sr.errors) == 3  # b = -1 raises
-    table = sr.pivot("y", index="x", columns="b")
-    assert list(table.columns) == [-1.0, 1.0] and list(table.index) == [1.0, 2.0, 3.0]
-    assert table[-1.0].isna().all()
-    assert table[1.0].tolist() == pytest.approx([y(x) for x in (1.0, 2.0, 3.0)])
 
 
 # -- concat: tidy stacks of DataFrame and Series outputs ------------------------------------
@@ -554,55 +461,3 @@ def test_to_dataframe_with_a_non_scalar_output_points_to_concat(tabular):
         tabular.to_dataframe()
     frame = tabular.to_dataframe(outputs=["scalar", "text"])
     assert list(frame.columns) == ["n", "tag", "scalar", "text"]
-
-
-# -- notebook and text views ----------------------------------------------------------------
-
-
-def test_repr_html_shows_counts_names_table_and_errors(tabular):
-    html = tabular._repr_html_()
-    assert isinstance(html, str)
-    assert "5 iteration(s), 4 ok, 1 failed" in html
-    for name in ("n", "tag", "summary", "series", "mapping", "scalar", "text"):
-        assert name in html
-    assert "tabular.py" in html
-    assert html.count("<table") == 1
-    table = html[html.index("<table"):html.index("</table>")]
-    # the head of the data: scalar outputs only, one row per completed iteration
-    assert "<th>scalar</th>" in table and "<th>text</th>" in table
-    assert "<th>summary</th>" not in table
-    assert table.count("<tr") == 1 + 4
-    assert "4.5" in table and "n=3" in table
-    assert "<ul>" in html and "<li>" in html  # the errors list
-    assert "ValueError: n must be &gt; 0" in html  # escaped
-    assert "n must be > 0" not in html
-
-
-def test_repr_stays_plain_text(tabular):
-    text = repr(tabular)
-    assert not re.search(r"</?(table|div|b|ul|li|br|code|tr|td|th)\b", text)
-    assert "5 iteration(s), 4 ok, 1 failed" in text
-    assert "params:  n, tag" in text
-    assert "failed:" in text and "n must be > 0" in text
-
-
-def test_repr_html_without_errors_and_with_many_rows(grid):
-    html = grid._repr_html_()
-    assert "18 iteration(s), 18 ok, 0 failed" in html
-    assert "<ul>" not in html and "errors" not in html
-    table = html[html.index("<table"):html.index("</table>")]
-    assert table.count("<tr") == 1 + 10  # the head only
-    assert "8 more rows" in html
-    assert "\n" in repr(grid) and "<" not in repr(grid)
-
-
-def test_nan_outputs_are_counted_and_left_out_of_the_range(write_script):
-    script = write_script("""
-        from py3r_script import Output, Param
-        x = Param(2.0, name="x")
-        Output(float("nan") if x > 3.5 else 10.0 * x, name="y")
-    """)
-    sr = sensitivity(script, {"x": [1.0, 3.0, 4.0]}, progress=False, max_workers=2)
-    row = sr.sensitivity_table().iloc[0]
-    assert row["n_nan"] == 1
-    assert (row["output_min"], row["output_max"]) == (10.0, 30.0)

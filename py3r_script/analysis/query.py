@@ -1,0 +1,306 @@
+"""Questions every analysis asks of a sweep's results: which parameters varied, how the
+design was drawn, which runs go through the nominal point, and an output's numbers.
+
+Sensitivity tables, rank correlations, grid views and plots all read the results through
+these functions, so each question is answered one way. None of them imports pandas.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..errors import OutputTypeError, ParameterError, UnknownNameError
+from ..paramset import value_key
+
+if TYPE_CHECKING:
+    from ..records import IterationRecord
+    from ..results import ScriptResults
+
+__all__ = [
+    "at_nominal", "check_one_at_a_time", "check_output", "design_mode", "has_values",
+    "is_sampled", "is_scattered", "names_argument", "not_numeric", "number",
+    "numeric_outputs", "one_at_a_time", "output_number", "partners", "require_numeric",
+    "response", "value_order", "varied_params",
+]
+
+
+# -- values ----------------------------------------------------------------------------
+def number(value: Any) -> float | None:
+    """A real-number scalar as a float (bools and NumPy scalars included); else ``None``.
+
+    >>> number(3), number(True), number("3")
+    (3.0, 1.0, None)
+    """
+    if isinstance(value, (bool, int, float)):
+        return float(value)
+    module = type(value).__module__
+    if module.startswith("numpy") and getattr(value, "ndim", None) == 0:
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            return None
+    return None
+
+
+def value_order(value: Any) -> tuple[int, Any]:
+    """A sort key for parameter values of mixed kinds: numbers first, by value, then the
+    others by their repr.
+
+    >>> sorted([2, "b", 0.5, "a"], key=value_order)
+    [0.5, 2, 'a', 'b']
+    """
+    as_number = number(value)
+    return (0, as_number) if as_number is not None else (1, repr(value))
+
+
+def names_argument(names: str | Sequence[str] | None) -> list[str] | None:
+    """A list of names from a list, or from one name given alone.
+
+    >>> names_argument("window"), names_argument(["a", "b"]), names_argument(None)
+    (['window'], ['a', 'b'], None)
+    """
+    if names is None:
+        return None
+    return [names] if isinstance(names, str) else list(names)
+
+
+# -- the design ------------------------------------------------------------------------
+def varied_params(results: ScriptResults) -> list[str]:
+    """Parameters that take more than one value across the sweep, in sweep order.
+
+    >>> varied_params(sr)  # doctest: +SKIP
+    ['window', 'threshold']
+    """
+    varied = []
+    for name in results.param_names:
+        keys = {value_key(r.params.get(name)) for r in results.records}
+        if len(keys) > 1:
+            varied.append(name)
+    return varied
+
+
+def design_mode(results: ScriptResults) -> str | None:
+    """The sweep's design mode (``"grid"``, ``"lhs"``...), or ``None`` when it is unknown.
+
+    >>> design_mode(sr)  # doctest: +SKIP
+    'grid'
+    """
+    return None if results.design is None else results.design.mode
+
+
+def is_sampled(results: ScriptResults) -> bool:
+    """Whether the sweep was drawn at random from ranges (no nominal point, no grid).
+
+    >>> is_sampled(sweep("pipeline.py", sample={"x": (0, 1)}, n=8))  # doctest: +SKIP
+    True
+    """
+    return results.design is not None and results.design.sampled
+
+
+def is_scattered(results: ScriptResults) -> bool:
+    """Whether several parameters move in every run (a sample, or explicit points), so
+    there is no one-at-a-time view around the nominal point.
+
+    >>> is_scattered(sr)  # doctest: +SKIP
+    False
+    """
+    return results.design is not None and results.design.scattered
+
+
+def partners(results: ScriptResults, name: str, varied: Sequence[str]) -> tuple[str, ...]:
+    """``name`` and the varied parameters linked to it, in sweep order.
+
+    The design says which parameters were linked; when it is unknown (a study mixing
+    sweeps) they are guessed: those off nominal whenever ``name`` is.
+
+    >>> partners(sr, "window", varied_params(sr))  # doctest: +SKIP
+    ('window', 'min_len')
+    """
+    design = results.design
+    if design is not None:
+        group = next((g for g in design.linked if name in g), (name,))
+        together = {n for n in group if n in varied} | {name}
+    else:
+        nominal = results.nominal
+        guess: set[str] | None = None
+        for record in results.records:
+            off = {n for n in varied if n in nominal
+                   and value_key(record.params.get(n)) != value_key(nominal[n])}
+            if name in off:
+                guess = off if guess is None else guess & off
+        together = guess or {name}
+    return tuple(n for n in results.param_names if n in together)
+
+
+# -- the nominal point -----------------------------------------------------------------
+def at_nominal(results: ScriptResults, record: IterationRecord, names: Sequence[str]) -> bool:
+    """Whether ``record`` has each of ``names`` (those with a nominal value) at nominal.
+
+    >>> [at_nominal(sr, r, ["window"]) for r in sr.records]  # doctest: +SKIP
+    [True, False, False]
+    """
+    nominal = results.nominal
+    return all(value_key(record.params.get(n)) == value_key(nominal[n])
+               for n in names if n in nominal)
+
+
+def check_one_at_a_time(results: ScriptResults, what: str, *, instead: str = "") -> list[str]:
+    """The varied parameters, after refusing a design that has no one-at-a-time view.
+
+    ``what`` names the view in the message and ``instead`` says what to use for a sampled
+    or points design; a :class:`~py3r_script.errors.ParameterError` when the design moves
+    several parameters in every run, or never ran the nominal point.
+
+    >>> check_one_at_a_time(sr, "a tornado chart")  # doctest: +SKIP
+    ['window', 'threshold']
+    """
+    design = results.design
+    if design is not None and design.scattered:
+        raise ParameterError(
+            f"{what} varies one parameter at a time around the nominal point, but this "
+            f"sweep ran {design.description}, which moves several parameters in every run: "
+            f"{instead}"
+        )
+    varied = varied_params(results)
+    if varied and not any(at_nominal(results, r, varied) for r in results.records):
+        point = {n: v for n, v in results.nominal.items() if n in varied}
+        raise ParameterError(
+            f"{what} goes through the nominal point {point}, which this sweep never ran (a "
+            "grid run with include_nominal=False, or a sampled or points design): "
+            "sr.pivot(...) shows a grid as it ran, and a grid with include_nominal=True "
+            "(the default) runs the nominal point"
+        )
+    return varied
+
+
+def one_at_a_time(
+    results: ScriptResults, name: str, varied: Sequence[str]
+) -> list[IterationRecord]:
+    """The records where ``name`` varies and every other varied parameter is at nominal.
+
+    Parameters linked to ``name`` (varied together with it) vary with it.
+
+    >>> [r.params["window"] for r in one_at_a_time(sr, "window", ["window", "thr"])]
+    ... # doctest: +SKIP
+    [3, 5, 7]
+    """
+    nominal = results.nominal
+    linked = partners(results, name, varied)
+    others = [n for n in varied if n not in linked]
+    missing = [n for n in others if n not in nominal]
+    if missing:
+        raise ParameterError(
+            f"a one-at-a-time view of {name!r} holds the other parameters at their nominal "
+            f"values, but {missing} have none (no script default): use sensitivity(..., "
+            "nominal=...) or, for a grid, sr.pivot(..., where=...)"
+        )
+    return [r for r in results.records if at_nominal(results, r, others)]
+
+
+def response(
+    results: ScriptResults, output: str, name: str, varied: Sequence[str]
+) -> tuple[list[tuple[Any, float, bool]], list[Any], int]:
+    """One parameter's one-at-a-time runs.
+
+    Returns ``(value, output, is the nominal run)`` sorted by value (then by the linked
+    parameters' values), NaN outputs included; the values whose iteration failed; and how
+    many completed without the output.
+
+    >>> points, failed, missing = response(sr, "time_moving", "window", ["window"])
+    ... # doctest: +SKIP
+    """
+    group = partners(results, name, varied)
+    others = [n for n in group if n != name]
+    points: list[tuple[Any, float, bool, tuple[Any, ...]]] = []
+    failed: list[Any] = []
+    missing = 0
+    for record in one_at_a_time(results, name, varied):
+        x = record.params.get(name)
+        y = output_number(record, output)
+        if not record.ok:
+            failed.append(x)
+        elif y is None:
+            missing += 1
+        else:
+            baseline = name in results.nominal and at_nominal(results, record, group)
+            order = (value_order(x), *(value_order(record.params.get(n)) for n in others))
+            points.append((x, y, baseline, order))
+    points.sort(key=lambda p: p[3])
+    return [(x, y, baseline) for x, y, baseline, _ in points], failed, missing
+
+
+# -- an output's numbers ---------------------------------------------------------------
+def check_output(results: ScriptResults, output: str) -> None:
+    """Refuse an output name the sweep does not have, listing those it has.
+
+    >>> check_output(sr, "nope")  # doctest: +SKIP
+    Traceback (most recent call last):
+    UnknownNameError: unknown output 'nope'; this sweep has ['time_moving']
+    """
+    if output not in results.output_names:
+        raise UnknownNameError(
+            f"unknown output {output!r}; this sweep has {results.output_names}")
+
+
+def output_number(record: IterationRecord, output: str) -> float | None:
+    """A completed record's output as a float (NaN kept); ``None`` when it is missing.
+
+    >>> [output_number(r, "time_moving") for r in sr.records]  # doctest: +SKIP
+    [41.2, None, 38.0]
+    """
+    if not record.ok or record.outputs.get(output) is None:
+        return None
+    return number(record.outputs[output])
+
+
+def not_numeric(results: ScriptResults, output: str) -> str | None:
+    """Why ``output`` is not a numeric scalar (missing and ``None`` values aside), or None.
+
+    >>> not_numeric(sr, "summary")  # doctest: +SKIP
+    "is a DataFrame in iteration {'window': 3}, not a scalar number"
+    """
+    for record in results.records:
+        value = record.outputs.get(output) if record.ok else None
+        if value is not None and number(value) is None:
+            where = record.params.project(results.param_names).to_dict()
+            return f"is a {type(value).__name__} in iteration {where}, not a scalar number"
+    return None
+
+
+def has_values(results: ScriptResults, output: str) -> bool:
+    """Whether some completed iteration gave ``output`` a value.
+
+    >>> has_values(sr, "time_moving")  # doctest: +SKIP
+    True
+    """
+    return any(output_number(r, output) is not None for r in results.records)
+
+
+def require_numeric(results: ScriptResults, output: str, what: str) -> None:
+    """Refuse an unknown or non-numeric output, saying what (``what``) needs numbers.
+
+    >>> require_numeric(sr, "summary", "a pivot table")  # doctest: +SKIP
+    Traceback (most recent call last):
+    OutputTypeError: output 'summary' is a DataFrame in iteration ...
+    """
+    check_output(results, output)
+    problem = not_numeric(results, output)
+    if problem is not None:
+        raise OutputTypeError(
+            f"output {output!r} {problem}: {what} needs a numeric scalar output")
+
+
+def numeric_outputs(results: ScriptResults, outputs: str | Sequence[str] | None) -> list[str]:
+    """The requested outputs (default: every output whose values are all real numbers).
+
+    >>> numeric_outputs(sr, None)  # doctest: +SKIP
+    ['distance_cm', 'time_moving']
+    """
+    names = names_argument(outputs)
+    for name in names or ():
+        require_numeric(results, name, "a sensitivity table")
+    if names is not None:
+        return names
+    return [n for n in results.output_names
+            if has_values(results, n) and not_numeric(results, n) is None]

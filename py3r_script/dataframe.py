@@ -1,0 +1,96 @@
+"""``ScriptResults`` as a DataFrame: one row per iteration, its parameters, its scalar
+outputs and, on request, its bookkeeping columns (``_sweep_id``, ``_status``...)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from .errors import OutputTypeError
+from .paramset import plain_scalar
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .records import IterationRecord
+    from .results import ScriptResults
+
+__all__ = ["META_COLUMNS", "meta_values", "results_frame", "scalar_output"]
+
+META_COLUMNS = (
+    "_sweep_id", "_sweep_seq", "_iteration_id", "_iteration_seq", "_plan_index",
+    "_params_sha256", "_status", "_error", "_exit_code", "_signal", "_duration_s",
+    "_started_utc", "_finished_utc", "_host", "_stopped_early", "_script_sha256", "_label",
+    "_workdir",
+)
+"""The bookkeeping columns of ``to_dataframe(meta=True)``, in order."""
+
+
+def results_frame(results: ScriptResults, outputs: Sequence[str], *, meta: bool,
+                  include_failed: bool) -> pd.DataFrame:
+    """The table of :meth:`ScriptResults.to_dataframe` for known ``outputs``.
+
+    >>> results_frame(sr, ["time_moving"], meta=False, include_failed=False)  # doctest: +SKIP
+       smooth_window  time_moving
+    0              5        41.2
+    """
+    import pandas as pd
+
+    bookkeeping = meta or include_failed
+    rows = []
+    for record in results.records:
+        if not (include_failed or record.ok):
+            continue
+        row: list[Any] = [record.params.get(n) for n in results.param_names]
+        row.extend(scalar_output(results, record, name) for name in outputs)
+        if bookkeeping:
+            row.extend(meta_values(record))
+        rows.append(row)
+    columns = [*results.param_names, *outputs]
+    if bookkeeping:
+        columns.extend(META_COLUMNS)
+    frame = pd.DataFrame(rows, columns=columns)
+    if bookkeeping:
+        for column in ("_started_utc", "_finished_utc"):
+            frame[column] = pd.to_datetime(frame[column], unit="s", utc=True)
+        for column in ("_sweep_seq", "_iteration_seq", "_exit_code"):  # ints, or missing
+            frame[column] = frame[column].astype("Int64")
+    return frame
+
+
+def scalar_output(results: ScriptResults, record: IterationRecord, name: str) -> Any:
+    """Output ``name`` of ``record`` as a plain scalar (``None`` when it has none); an
+    :class:`~py3r_script.errors.OutputTypeError` saying how to get it when it is not one.
+
+    >>> scalar_output(sr, sr.records[0], "time_moving")  # doctest: +SKIP
+    41.2
+    """
+    if name not in record.outputs:
+        return None
+    value = record.outputs[name]
+    scalar, plain = plain_scalar(value)
+    if scalar:
+        return plain
+    key = record.params.project(results.param_names).to_dict()
+    keep = results.scalar_output_names()
+    hint = (f"or leave it out: sr.to_dataframe(outputs={keep!r})" if keep
+            else "(no output of this sweep is a scalar to tabulate)")
+    raise OutputTypeError(
+        f"output {name!r} is not a scalar (it is a {type(value).__name__} in iteration {key}), "
+        f"so it cannot be a DataFrame column. Get it by indexing, sr[{key}][{name!r}], "
+        f"stack it over iterations with sr.concat({name!r}), {hint}."
+    )
+
+
+def meta_values(record: IterationRecord) -> list[Any]:
+    """The record's values for :data:`META_COLUMNS`, in that order.
+
+    >>> dict(zip(META_COLUMNS, meta_values(sr.records[0])))["_status"]  # doctest: +SKIP
+    'ok'
+    """
+    return [
+        record.sweep_id, record.sweep_seq, record.iteration_id, record.iteration_seq,
+        record.index, record.params.digest, record.status, record.error, record.exit_code,
+        record.signal, record.duration, record.started, record.finished, record.host,
+        record.stopped_early, record.script_sha256, record.label, record.workdir,
+    ]

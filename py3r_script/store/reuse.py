@@ -1,0 +1,85 @@
+"""Reuse decisions: which stored iterations can stand for a new run of the same work.
+
+An iteration is reused when it succeeded running the same script content with the same
+arguments, environment additions and interpreter, and captured every requested output,
+each still loadable (a side file present, at the size it was written with).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import sys
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from pathlib import Path
+
+from . import studyrows
+from .provenance import interpreter_version
+
+__all__ = ["loadable", "reusable"]
+
+def reusable(
+    con: sqlite3.Connection,
+    base: Path,
+    script_sha256: str,
+    requested_outputs: Collection[str] | None,
+    argv: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+    *,
+    python: str | None = None,
+    declared: Collection[str] | None = None,
+) -> dict[str, str]:
+    """Successful iterations that can stand for a new run: parameter-set digest ->
+    iteration id (the latest). ``base`` is the study's folder (side files are relative
+    to it); the other arguments are those of :meth:`~py3r_script.store.study.Study.reusable`.
+
+    >>> reusable(con, Path("."), file_sha256("pipeline.py"), ["y"])  # doctest: +SKIP
+    {'6a1f...': '3f2a9c...'}
+    """
+    interpreter = python or sys.executable
+    rows = con.execute(
+        "SELECT i.iteration_id, i.params_sha256, i.requested_outputs IS NULL, o.name, "
+        "o.file, o.size FROM iterations i LEFT JOIN outputs o USING (iteration_id) "
+        "WHERE i.script_sha256 = ? AND i.status = 'ok' AND i.argv_json = ? AND "
+        "i.env_json = ? AND i.interpreter = ? AND i.python = ? "
+        "ORDER BY i.iteration_seq, o.position",
+        (script_sha256, json.dumps(list(argv)), studyrows.env_key(env or {}), interpreter,
+         interpreter_version(interpreter)),
+    )
+    candidates: dict[str, tuple[str, bool, dict[str, tuple[str | None, int]]]] = {}
+    for iteration_id, digest, everything, name, file, size in rows:
+        entry = candidates.setdefault(iteration_id, (digest, bool(everything), {}))
+        if name is not None:
+            entry[2][name] = (file, size)
+    found: dict[str, str] = {}
+    for iteration_id, (digest, everything, captured) in candidates.items():
+        if requested_outputs is not None:
+            serves = loadable(base, captured, requested_outputs)
+        else:
+            serves = (everything and loadable(base, captured, captured)) or (
+                declared is not None and loadable(base, captured, declared))
+        if serves:
+            found[digest] = iteration_id
+    return found
+
+
+def loadable(base: Path, captured: Mapping[str, tuple[str | None, int]],
+             names: Iterable[str]) -> bool:
+    """Whether every output in ``names`` was captured and its side file (if any) is
+    whole: present, with the size it was written with. ``captured`` maps each output an
+    iteration captured to its side file (``None`` when inline) and size.
+
+    >>> loadable(Path("."), {"y": (None, 12)}, ["y"])
+    True
+    """
+    for name in names:
+        if name not in captured:
+            return False
+        file, size = captured[name]
+        if file is not None:
+            try:
+                if (base / file).stat().st_size != size:
+                    return False
+            except OSError:
+                return False
+    return True

@@ -1,0 +1,200 @@
+"""Fixtures of the study-store tests: reading a study with plain sqlite3, driver programs
+in their own processes, a script that counts its runs, read-only files."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from contextlib import closing
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _run_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scripts that write relative paths must never write into the repository."""
+    monkeypatch.chdir(tmp_path)
+
+
+class StudyPeek:
+    """Reads a study with plain ``sqlite3``, on read-only connections that never
+    checkpoint or otherwise change it."""
+
+    @staticmethod
+    def connect(db: Path, timeout: float = 5.0) -> sqlite3.Connection:
+        con = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True, timeout=timeout)
+        con.row_factory = sqlite3.Row
+        return con
+
+    def query(self, db: Path, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        with closing(self.connect(db)) as con:
+            return con.execute(sql, tuple(args)).fetchall()
+
+    def scalar(self, db: Path, sql: str, args: Sequence[Any] = ()) -> Any:
+        return self.query(db, sql, args)[0][0]
+
+    def integrity(self, db: Path) -> str:
+        return self.scalar(db, "PRAGMA integrity_check")
+
+    def columns(self, db: Path) -> dict[str, list[str]]:
+        tables = [r[0] for r in self.query(
+            db, "SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return {t: [r["name"] for r in self.query(db, f"PRAGMA table_info({t})")] for t in tables}
+
+    def committed(self, db: Path) -> int:
+        """Iterations committed so far, read while a driver may be writing; 0 when not
+        readable."""
+        # Only once the study is in WAL mode (the -wal file exists): a reader holding a lock
+        # while the writer switches journal mode would disturb the writer.
+        if not Path(f"{db}-wal").exists():
+            return 0
+        try:
+            with closing(self.connect(db, timeout=0.2)) as con:
+                return con.execute("SELECT COUNT(*) FROM iterations").fetchone()[0]
+        except sqlite3.DatabaseError:  # locked, no such table yet, half-created file
+            return 0
+
+
+@pytest.fixture(scope="session")
+def peek() -> StudyPeek:
+    """Read a study without changing it: ``peek.query(db, sql)``, ``peek.scalar``,
+    ``peek.integrity``, ``peek.columns``, ``peek.committed``."""
+    return StudyPeek()
+
+
+class DriverProcesses:
+    """Driver programs, each making one py3r_script call in its own process, and the
+    processes they start."""
+
+    @staticmethod
+    def write_driver(path: Path, call: str, *, go: Path | None = None) -> Path:
+        """A driver program that (after ``go`` exists, if given) makes one py3r_script call."""
+        wait = (
+            f"while not os.path.exists({str(go)!r}):\n    time.sleep(0.005)\n" if go else ""
+        )
+        path.write_text(f"import os\nimport time\n\nimport py3r_script\n\n{wait}{call}\n")
+        return path
+
+    @staticmethod
+    def start(driver: Path, log: Path) -> subprocess.Popen:
+        with open(log, "wb") as err:
+            return subprocess.Popen(
+                [sys.executable, str(driver)], stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL, stderr=err, cwd=driver.parent,
+            )
+
+    @staticmethod
+    def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+            time.sleep(0.03)
+
+    @staticmethod
+    def alive(pid: int) -> bool:
+        """Whether ``pid`` runs (a zombie, finished but unreaped, counts as gone)."""
+        try:
+            with open(f"/proc/{pid}/status") as handle:
+                for line in handle:
+                    if line.startswith("State:"):
+                        return "Z" not in line.split()[1]
+        except FileNotFoundError:
+            return False
+        except OSError:
+            pass
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+    @staticmethod
+    def children(pid: int) -> list[int]:
+        """The pids whose parent is ``pid`` (Linux /proc)."""
+        found = []
+        for entry in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = entry.read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.parent.name))
+        return found
+
+    @staticmethod
+    def dead_pid() -> int:
+        """The pid of a process that has just exited (and been reaped)."""
+        child = subprocess.Popen([sys.executable, "-c", "pass"])
+        child.wait()
+        return child.pid
+
+
+@pytest.fixture(scope="session")
+def procs() -> DriverProcesses:
+    """Driver programs and processes: ``procs.write_driver``, ``procs.start``,
+    ``procs.wait_until``, ``procs.alive``, ``procs.children``, ``procs.dead_pid``."""
+    return DriverProcesses()
+
+
+@pytest.fixture
+def counting_script(write_script: Callable[..., Path]) -> Callable[..., Path]:
+    """``counting_script(counter, *, extra="", name="script.py")``: a script that appends
+    ``repr(x)`` to ``counter`` each time it runs; y = 10x, z = x + 1."""
+
+    def write(counter: Path, *, extra: str = "", name: str = "script.py") -> Path:
+        return write_script(
+            "from py3r_script import Output, Param\n"
+            'x = Param(0, name="x")\n'
+            f"with open({str(counter)!r}, 'a') as handle:\n"
+            "    handle.write(f'{x!r}\\n')\n"
+            f"{extra}"
+            'Output(x * 10, name="y")\n'
+            'Output(x + 1, name="z")\n',
+            name,
+        )
+
+    return write
+
+
+@pytest.fixture
+def make_read_only() -> Callable[..., Callable[[], None]]:
+    """``make_read_only(*paths)``: make ``paths`` unwritable by this process; returns the
+    function that undoes it.
+
+    chmod is enough for a normal user; root ignores permissions, so then the immutable
+    flag (``chattr +i``) is set as well, or the test is skipped.
+    """
+
+    def make(*paths: Path) -> Callable[[], None]:
+        modes = {path: path.stat().st_mode for path in paths}
+        flagged: list[Path] = []
+
+        def undo() -> None:
+            for path in reversed(flagged):
+                subprocess.run(["chattr", "-i", str(path)], check=True, timeout=30)
+            for path, mode in modes.items():
+                path.chmod(mode)
+
+        for path in paths:
+            path.chmod(0o555 if path.is_dir() else 0o444)
+        if os.geteuid() == 0:
+            for path in paths:
+                done = shutil.which("chattr") is not None and subprocess.run(
+                    ["chattr", "+i", str(path)], capture_output=True, timeout=30
+                ).returncode == 0
+                if not done:
+                    undo()
+                    pytest.skip("running as root where chattr +i is unavailable: nothing is "
+                                "read-only for root")
+                flagged.append(path)
+        return undo
+
+    return make
