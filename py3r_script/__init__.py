@@ -59,7 +59,7 @@ _LAZY = {
     "Study": "store.study",
     "load": "store.study",
     "merge": "store.study",
-    "SweepInterrupted": "running.scheduling",
+    "SweepInterrupted": "errors",
     "SweepError": "errors",
     "StoreError": "errors",
     "StoreWriteError": "errors",
@@ -69,13 +69,13 @@ if TYPE_CHECKING:
     from .designs.inspection import inspect as inspect
     from .designs.inspection import inspect_script as inspect_script
     from .designs.preview import DryRun as DryRun
+    from .errors import SweepInterrupted as SweepInterrupted
     from .records import IterationRecord as IterationRecord
     from .results import ScriptResults as ScriptResults
     from .running.api import plan as plan
     from .running.api import run as run
     from .running.api import sensitivity as sensitivity
     from .running.api import sweep as sweep
-    from .running.scheduling import SweepInterrupted as SweepInterrupted
     from .store.study import Study as Study
     from .store.study import load as load
     from .store.study import merge as merge
