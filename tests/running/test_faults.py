@@ -1,18 +1,14 @@
 """Fault handling and isolation: whatever a child does, the sweep records it and goes on.
 
-Every test here takes the ``launch_mode`` fixture: the keyword arguments that select how
-children are started. Today there is only the cold start (a fresh interpreter per
-iteration, ``{}``); a warm start (say ``warm=True``) is tested by adding one param to it.
+Every test here takes the ``launch_mode`` fixture (``conftest.py``): the keyword arguments
+that select how children are started, cold (a fresh interpreter per iteration) or warm
+(forked from a zygote).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import re
-import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -20,58 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from py3r_script import Study, load, sensitivity
-
-LAUNCH_MODES = {"cold": {}, "warm": {"warm": True}}
-
-
-@pytest.fixture(params=list(LAUNCH_MODES))
-def launch_mode(request):
-    """Keyword arguments for ``sensitivity`` selecting how children are launched."""
-    yield dict(LAUNCH_MODES[request.param])
-
+from py3r_script import sensitivity
 
 # -- helpers --------------------------------------------------------------------------------
-
-
-def _gone(pid: int) -> bool:
-    """True when ``pid`` no longer runs: no such process, or a zombie (dead, not yet reaped).
-
-    Killed grandchildren are reparented to init, which may reap them late (or, in some
-    containers, never): a zombie is dead.
-    """
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            stat = handle.read()
-    except FileNotFoundError:
-        return True
-    except OSError:  # pragma: no cover - no /proc
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
-
-
-def _wait_gone(pids, timeout: float = 3.0) -> list[int]:
-    """Poll until every pid is gone; return those still alive after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        alive = [pid for pid in pids if not _gone(pid)]
-        if not alive or time.monotonic() > deadline:
-            return alive
-        time.sleep(0.05)
-
-
-def _kill_leftovers(pids) -> None:
-    """Clean up after a failed test: kill the processes (and groups) it started."""
-    for pid in pids:
-        if _gone(pid):
-            continue
-        for kill in (os.killpg, os.kill):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                kill(pid, signal.SIGKILL)
 
 
 def _fault_sweep(script, fault: str, launch_mode, **options):
@@ -274,7 +221,7 @@ def test_prints_after_closing_stdout_never_reach_the_output_file(write_script, l
 # -- processes left behind -------------------------------------------------------------------
 
 
-def test_forked_daemon_is_killed_when_the_script_ends(fault_script, launch_mode):
+def test_forked_daemon_is_killed_when_the_script_ends(fault_script, launch_mode, procs):
     start = time.monotonic()
     sr = sensitivity(fault_script, {"kind": ["before", "daemon", "after"]}, progress=False,
                      **launch_mode)
@@ -285,18 +232,18 @@ def test_forked_daemon_is_killed_when_the_script_ends(fault_script, launch_mode)
         assert [r.status for r in sr.records] == ["ok", "ok", "ok"]
         record = sr.records[1]
         assert record.duration < 10
-        assert _wait_gone([daemon_pid], timeout=1.0) == []
+        assert procs.wait_gone([daemon_pid], timeout=1.0) == []
         assert "left processes running" in record.stderr
         assert "killed" in record.stderr
         assert "left processes" not in sr.records[0].stderr
         assert "left processes" not in sr.records[2].stderr
     finally:
-        _kill_leftovers([daemon_pid])
+        procs.kill_leftovers([daemon_pid])
 
 
 @pytest.mark.parametrize("kind", ["double fork", "double fork, no exec"])
 def test_a_daemon_outside_the_process_group_is_killed_when_the_script_ends(
-    fault_script, launch_mode, kind, request
+    fault_script, launch_mode, kind, request, procs
 ):
     if kind.endswith("no exec") and launch_mode:
         request.applymarker(pytest.mark.xfail(
@@ -308,16 +255,16 @@ def test_a_daemon_outside_the_process_group_is_killed_when_the_script_ends(
     daemon_pid = sr.records[1].outputs["daemon"]
     try:
         assert [r.status for r in sr.records] == ["ok", "ok", "ok"]  # its outputs are valid
-        assert _wait_gone([daemon_pid], timeout=1.0) == [], "the daemon survived the sweep"
+        assert procs.wait_gone([daemon_pid], timeout=1.0) == [], "the daemon survived the sweep"
         assert "left processes running" in sr.records[1].stderr
         assert "left processes" not in sr.records[0].stderr
     finally:
-        _kill_leftovers([daemon_pid])
+        procs.kill_leftovers([daemon_pid])
 
 
 @pytest.mark.parametrize("kind", ["hang", "hang outside the group"])
 def test_timeout_kills_what_the_child_started_in_or_out_of_its_group(
-    fault_script, launch_mode, kind
+    fault_script, launch_mode, kind, procs
 ):
     sr = sensitivity(fault_script, {"kind": [kind]}, timeout=1, progress=False, **launch_mode)
     record = sr.records[1]
@@ -325,13 +272,15 @@ def test_timeout_kills_what_the_child_started_in_or_out_of_its_group(
     try:
         assert record.status == "timeout"
         assert None not in pids
-        assert _wait_gone(pids, timeout=1.0) == [], "the child or its grandchild survived"
+        assert procs.wait_gone(pids, timeout=1.0) == [], "the child or its grandchild survived"
     finally:
-        _kill_leftovers([p for p in pids if p])
+        procs.kill_leftovers([p for p in pids if p])
 
 
 @pytest.mark.parametrize("max_workers", [1, 2])
-def test_timeout_kills_the_child_and_its_process_group(fault_script, launch_mode, max_workers):
+def test_timeout_kills_the_child_and_its_process_group(
+    fault_script, launch_mode, max_workers, procs
+):
     sr = sensitivity(fault_script, {"kind": ["before", "hang", "after"]}, timeout=1,
                      max_workers=max_workers, progress=False, **launch_mode)
     record = sr.records[1]
@@ -347,10 +296,10 @@ def test_timeout_kills_the_child_and_its_process_group(fault_script, launch_mode
         assert "timeout=1 s" in record.error
         assert 1.0 <= record.duration < 10
         assert None not in pids  # outputs produced before the kill are kept
-        assert _wait_gone(pids, timeout=1.0) == [], "the child or its grandchild survived"
+        assert procs.wait_gone(pids, timeout=1.0) == [], "the child or its grandchild survived"
         assert sr.records[2].outputs["done"] == "after"
     finally:
-        _kill_leftovers([p for p in pids if p])
+        procs.kill_leftovers([p for p in pids if p])
 
 
 def test_timeout_does_not_affect_iterations_that_finish_in_time(fault_script, launch_mode):
@@ -435,353 +384,6 @@ def test_100mb_of_stdout_is_tail_capped_and_driver_memory_stays_small(
     assert report["growth_kb"] < 50 * 1024, f"driver peak RSS grew {report['growth_kb']} kB"
 
 
-# -- Ctrl-C --------------------------------------------------------------------------------
-
-PIDS_SCRIPT = """
-import os
-import subprocess
-import time
-from py3r_script import Output, Param
-
-x = Param(0, name="x")
-if x >= {slow_from}:
-    grandchild = subprocess.Popen(["sleep", "60"])
-    tmp = os.path.join({pid_dir!r}, f"{{x}}.tmp")
-    with open(tmp, "w") as handle:
-        handle.write(f"{{os.getpid()}} {{grandchild.pid}}")
-    os.replace(tmp, os.path.join({pid_dir!r}, f"{{x}}.pids"))
-    time.sleep(60)
-Output(x, name="x_out")
-"""
-
-INTERRUPT_DRIVER = """
-import json, logging, signal, sys
-signal.signal(signal.SIGINT, signal.default_int_handler)  # as in an interactive python
-from py3r_script import sensitivity
-
-script, values, options = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
-kind = options.pop("executor", None)
-if kind == "process pool":
-    from concurrent.futures import ProcessPoolExecutor
-    pool = ProcessPoolExecutor(2)
-    options["executor"] = pool
-    close = lambda: pool.shutdown(wait=False, cancel_futures=True)
-elif kind == "dask":
-    from distributed import Client, LocalCluster
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None,
-                           silence_logs=logging.ERROR)
-    client = Client(cluster)
-    options["executor"] = client.get_executor()
-    def close():
-        client.close()
-        cluster.close()
-else:
-    close = lambda: None
-try:
-    sensitivity(script, {"x": values}, progress=False, **options)
-except KeyboardInterrupt as exc:
-    print("INTERRUPTED", len(exc.results.records), type(exc).__name__, flush=True)
-    print(json.dumps([[r.params["x"], r.status] for r in exc.results.records]), flush=True)
-    print("MESSAGE", exc, flush=True)
-else:
-    print("FINISHED", flush=True)
-finally:
-    close()
-"""
-
-EXECUTORS = ["process pool", "dask"]
-
-
-def _executor_options(kind: str) -> dict:
-    if kind == "dask":
-        pytest.importorskip("distributed")
-    return {"executor": kind}
-
-
-def _start_driver(script: Path, values, options) -> subprocess.Popen:
-    """The driver runs in the script's folder (where an executor sweep's stop file goes)."""
-    return subprocess.Popen(
-        [sys.executable, "-c", INTERRUPT_DRIVER, str(script), json.dumps(values),
-         json.dumps(options)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-        cwd=script.parent,
-    )
-
-
-def _wait_for_pid_files(driver: subprocess.Popen, pid_dir: Path, names, timeout=60.0):
-    """The (child, grandchild) pids written by the iterations ``names`` once all have started."""
-    deadline = time.monotonic() + timeout
-    while True:
-        files = [pid_dir / f"{name}.pids" for name in names]
-        if all(f.exists() for f in files):
-            return [int(pid) for f in files for pid in f.read_text().split()]
-        if driver.poll() is not None:
-            out, err = _kill_driver_group(driver)
-            pytest.fail(f"the driver ended before the iterations started:\n{out}\n{err}")
-        if time.monotonic() > deadline:
-            pytest.fail("the iterations did not start in time")
-        time.sleep(0.02)
-
-
-STOP_BOUND = 2.5  # seconds from the signal until every child and grandchild is gone
-
-
-def _interrupt(driver: subprocess.Popen, pids, number=signal.SIGINT):
-    """Signal the driver only; return the pids still alive ``STOP_BOUND`` s later, and its
-    output."""
-    os.kill(driver.pid, number)
-    alive = _wait_gone(pids, timeout=STOP_BOUND)
-    try:
-        out, err = driver.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        out, err = _kill_driver_group(driver)
-        pytest.fail(f"the driver did not exit after {number!r}:\n{out}\n{err}")
-    return alive, out, err
-
-
-def _kill_driver_group(driver: subprocess.Popen) -> tuple[str, str]:
-    """Clean up a driver and what it started in its group (pool workers, Dask processes);
-    return its output. Nothing left holds its pipes, so reading them ends."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(driver.pid, signal.SIGKILL)
-    try:
-        return driver.communicate(timeout=10)
-    except subprocess.TimeoutExpired:  # a grandchild outside the group holds a pipe
-        driver.stdout.close()
-        driver.stderr.close()
-        driver.wait()
-        return "", ""
-
-
-def _run_interrupted_sweep(tmp_path, write_script, *, values, slow, slow_from, options,
-                           number=signal.SIGINT):
-    pid_dir = tmp_path / "pids"
-    pid_dir.mkdir()
-    script = write_script(PIDS_SCRIPT.format(slow_from=slow_from, pid_dir=str(pid_dir)),
-                          "sleepy.py")
-    driver = _start_driver(script, values, options)
-    pids: list[int] = []
-    try:
-        pids = _wait_for_pid_files(driver, pid_dir, slow)
-        alive, out, err = _interrupt(driver, pids, number)
-        assert alive == [], f"children or grandchildren outlived the sweep: {alive}"
-        assert driver.returncode == 0, err
-        started = sorted(p.name for p in pid_dir.glob("*.pids"))
-        return out, err, started
-    finally:
-        if driver.poll() is None:
-            _kill_driver_group(driver)
-        _kill_leftovers(pids)
-
-
-def test_ctrl_c_kills_every_child_and_grandchild_and_keeps_partial_results(
-    tmp_path, write_script, launch_mode
-):
-    out, err, started = _run_interrupted_sweep(
-        tmp_path, write_script, values=[0, 1], slow=[0, 1], slow_from=0,
-        options={"max_workers": 2, **launch_mode},
-    )
-    assert "INTERRUPTED 0 SweepInterrupted" in out, (out, err)
-    assert "FINISHED" not in out
-    assert started == ["0.pids", "1.pids"]
-
-
-def test_ctrl_c_sequential_kills_the_running_child_and_starts_no_more(
-    tmp_path, write_script, launch_mode
-):
-    out, err, _ = _run_interrupted_sweep(
-        tmp_path, write_script, values=[0, 1, 2, 3], slow=[1], slow_from=1,
-        options={"max_workers": 1, **launch_mode},
-    )
-    assert "INTERRUPTED 1 SweepInterrupted" in out, (out, err)
-    assert '[[0, "ok"]]' in out
-    time.sleep(0.3)
-    assert sorted(p.name for p in (tmp_path / "pids").glob("*.pids")) == ["1.pids"]
-
-
-def test_ctrl_c_with_a_store_keeps_finished_iterations_and_marks_the_sweep_interrupted(
-    tmp_path, write_script, launch_mode
-):
-    db = tmp_path / "study.db"
-    out, err, _ = _run_interrupted_sweep(
-        tmp_path, write_script, values=[0, 1, 2, 3], slow=[2, 3], slow_from=2,
-        options={"max_workers": 2, "store": str(db), **launch_mode},
-    )
-    assert "INTERRUPTED 2 SweepInterrupted" in out, (out, err)
-    assert '[[0, "ok"], [1, "ok"]]' in out
-    stored = load(db)
-    assert sorted((r.params["x"], r.status) for r in stored.records) == [(0, "ok"), (1, "ok")]
-    assert sorted(r.outputs["x_out"] for r in stored.records) == [0, 1]
-    with Study(db) as study:
-        sweeps = study.sweeps()
-    assert sweeps["status"].tolist() == ["interrupted"]
-    assert sweeps["n_planned"].tolist() == [4]
-    assert sweeps["n_done"].tolist() == [2]
-
-
-@pytest.mark.parametrize("kind", EXECUTORS)
-def test_ctrl_c_with_an_executor_kills_the_children_its_workers_started(
-    tmp_path, write_script, kind
-):
-    db = tmp_path / "study.db"
-    out, err, started = _run_interrupted_sweep(
-        tmp_path, write_script, values=[0, 1, 2, 3, 4, 5, 6, 7], slow=[2, 3], slow_from=2,
-        options={"store": str(db), **_executor_options(kind)},
-    )
-    assert "INTERRUPTED 2 SweepInterrupted" in out, (out, err)
-    time.sleep(0.5)
-    assert started == ["2.pids", "3.pids"]  # the queued iterations never started
-    assert sorted(p.name for p in (tmp_path / "pids").glob("*.pids")) == started
-    assert '[[0, "ok"], [1, "ok"]]' in out
-    assert "the iterations running on the executor's workers were stopped" in out
-    assert sorted(r.params["x"] for r in load(db).records) == [0, 1]
-    with Study(db) as study:
-        assert study.sweeps()["status"].tolist() == ["interrupted"]
-    assert not list(tmp_path.glob(".py3r-script-stop-*")), "the stop file was left behind"
-
-
-@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGHUP], ids=lambda n: n.name)
-def test_sigterm_and_sighup_stop_a_sweep_like_ctrl_c(tmp_path, write_script, number):
-    db = tmp_path / "study.db"
-    out, err, _ = _run_interrupted_sweep(
-        tmp_path, write_script, values=[0, 1, 2, 3], slow=[2, 3], slow_from=2,
-        options={"max_workers": 2, "store": str(db)}, number=number,
-    )
-    assert "INTERRUPTED 2 SweepInterrupted" in out, (out, err)
-    assert f"(received {number.name})" in out
-    assert sorted((r.params["x"], r.status) for r in load(db).records) == [(0, "ok"), (1, "ok")]
-    with Study(db) as study:
-        sweeps = study.sweeps()
-    assert sweeps["status"].tolist() == ["interrupted"]
-    assert sweeps["n_done"].tolist() == [2]
-
-
-# -- the driver killed outright ---------------------------------------------------------------
-
-
-def _kill_driver_mid_iteration(tmp_path, write_script, options):
-    """SIGKILL the driver while two iterations run; the pids still alive after the bound."""
-    pid_dir = tmp_path / "pids"
-    pid_dir.mkdir()
-    script = write_script(PIDS_SCRIPT.format(slow_from=0, pid_dir=str(pid_dir)), "sleepy.py")
-    driver = _start_driver(script, [0, 1], options)
-    pids: list[int] = []
-    try:
-        pids = _wait_for_pid_files(driver, pid_dir, [0, 1])
-        os.kill(driver.pid, signal.SIGKILL)
-        return _wait_gone(pids, timeout=STOP_BOUND)
-    finally:
-        _kill_driver_group(driver)
-        _kill_leftovers(pids)
-
-
-def test_children_die_with_a_killed_driver(tmp_path, write_script, launch_mode):
-    alive = _kill_driver_mid_iteration(tmp_path, write_script,
-                                       {"max_workers": 2, **launch_mode})
-    assert alive == [], f"children or grandchildren outlived the killed driver: {alive}"
-
-
-@pytest.mark.parametrize("kind", EXECUTORS)
-def test_executor_children_die_with_a_killed_driver(tmp_path, write_script, kind):
-    alive = _kill_driver_mid_iteration(tmp_path, write_script, _executor_options(kind))
-    assert alive == [], f"children or grandchildren outlived the killed driver: {alive}"
-
-
-WORKER_KILLING_DRIVER = """
-import json, os, signal, sys, time
-from concurrent.futures import ProcessPoolExecutor
-from py3r_script import sensitivity
-
-script, pid_dir = sys.argv[1], sys.argv[2]
-with ProcessPoolExecutor(1) as pool:
-    sr = sensitivity(script, {"x": [0]}, executor=pool, progress=False)
-print(json.dumps([r.status for r in sr.records]))
-"""
-
-
-def test_children_die_with_a_killed_executor_worker(tmp_path, write_script):
-    pid_dir = tmp_path / "pids"
-    pid_dir.mkdir()
-    script = write_script(PIDS_SCRIPT.format(slow_from=0, pid_dir=str(pid_dir)), "sleepy.py")
-    driver = subprocess.Popen(
-        [sys.executable, "-c", WORKER_KILLING_DRIVER, str(script), str(pid_dir)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-    )
-    pids: list[int] = []
-    try:
-        pids = _wait_for_pid_files(driver, pid_dir, [0])
-        worker = _parent_of(pids[0])
-        assert worker != driver.pid
-        os.kill(worker, signal.SIGKILL)  # as the out-of-memory killer would
-        assert _wait_gone(pids, timeout=STOP_BOUND) == [], "the worker's child survived it"
-        out, err = driver.communicate(timeout=30)
-        assert '["crashed"]' in out, (out, err)  # the executor says it lost the worker
-    finally:
-        if driver.poll() is None:
-            _kill_driver_group(driver)
-        _kill_leftovers(pids)
-
-
-def _parent_of(pid: int) -> int:
-    with open(f"/proc/{pid}/stat") as handle:
-        return int(handle.read().rsplit(")", 1)[1].split()[1])
-
-
-LAUNCH_RACE_DRIVER = """
-import json, os, signal, subprocess, sys, time
-signal.signal(signal.SIGINT, signal.default_int_handler)
-
-script, pid_dir, options = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-RealPopen = subprocess.Popen
-
-
-class SlowToComeBack(RealPopen):
-    # Popen runs Python code after the fork (closing pipes, reading the exec status); on a
-    # loaded machine that takes a while. Widen that window from microseconds to 2 s.
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        open(os.path.join(pid_dir, f"spawned-{self.pid}"), "w").close()
-        time.sleep(2)
-
-
-subprocess.Popen = SlowToComeBack
-from py3r_script import sensitivity
-
-try:
-    sensitivity(script, {"x": [0, 1]}, progress=False, **options)
-except KeyboardInterrupt as exc:
-    print("INTERRUPTED", len(exc.results.records), type(exc).__name__, flush=True)
-"""
-
-
-@pytest.mark.parametrize("max_workers", [1, 2])
-def test_ctrl_c_while_a_child_is_being_launched_still_kills_it(
-    tmp_path, write_script, launch_mode, max_workers
-):
-    if launch_mode:
-        pytest.skip("the window is widened inside subprocess.Popen, which only cold starts use")
-    pid_dir = tmp_path / "pids"
-    pid_dir.mkdir()
-    script = write_script(PIDS_SCRIPT.format(slow_from=0, pid_dir=str(pid_dir)), "sleepy.py")
-    driver = subprocess.Popen(
-        [sys.executable, "-c", LAUNCH_RACE_DRIVER, str(script), str(pid_dir),
-         json.dumps({"max_workers": max_workers, **launch_mode})],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-    )
-    pids: list[int] = []
-    try:
-        pids = _wait_for_pid_files(driver, pid_dir, range(max_workers))
-        os.kill(driver.pid, signal.SIGINT)  # the driver is still inside Popen
-        alive = _wait_gone(pids, timeout=STOP_BOUND)
-        assert alive == [], f"children or grandchildren outlived the sweep: {alive}"
-        out, _ = driver.communicate(timeout=2)
-        assert "INTERRUPTED 0 SweepInterrupted" in out
-    finally:
-        if driver.poll() is None:
-            _kill_driver_group(driver)
-        _kill_leftovers(pids)
-
-
 SUBREAPER_DRIVER = """
 import ctypes, json, sys
 
@@ -811,7 +413,7 @@ time.sleep(0.2)
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux only")
 def test_an_exited_unreaped_child_is_not_reported_as_a_leftover_process(
-    write_script, launch_mode
+    write_script, launch_mode, procs
 ):
     script = write_script(ZOMBIE_SCRIPT, "zombie_maker.py")
     proc = subprocess.run(
@@ -821,111 +423,5 @@ def test_an_exited_unreaped_child_is_not_reported_as_a_leftover_process(
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout.strip().splitlines()[-1])
     assert report["status"] == "ok"
-    assert _gone(report["child"])
+    assert procs.gone(report["child"])
     assert "left processes running" not in report["stderr"]
-
-
-# -- a study that cannot be written -----------------------------------------------------------
-
-LOCK_SCRIPT = """
-import os
-import subprocess
-import time
-from py3r_script import Output, Param
-
-x = Param(0, name="x")
-folder = {folder!r}
-if x == 0:  # finishes once the test holds the study's write lock
-    open(os.path.join(folder, "started"), "w").close()
-    while not os.path.exists(os.path.join(folder, "locked")):
-        time.sleep(0.02)
-else:
-    grandchild = subprocess.Popen(["sleep", "60"])
-    with open(os.path.join(folder, f"{{x}}.tmp"), "w") as handle:
-        handle.write(f"{{os.getpid()}} {{grandchild.pid}}")
-    os.replace(os.path.join(folder, f"{{x}}.tmp"), os.path.join(folder, f"{{x}}.pids"))
-    time.sleep({sleep})
-Output(x, name="x_out")
-"""
-
-LOCK_DRIVER = """
-import json, pickle, sys
-from py3r_script import sensitivity
-from py3r_script.running import scheduling as execution
-from py3r_script.store import studyfile
-from py3r_script.errors import StoreWriteError
-
-script, db, busy_ms, delays = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-studyfile.BUSY_TIMEOUT_MS = busy_ms  # the store waits this long for a lock (60 s by default)
-execution._STORE_RETRY_DELAYS = tuple(json.loads(delays))
-try:
-    sr = sensitivity(script, {"x": [1]}, store=db, max_workers=2, progress=False)
-except StoreWriteError as exc:
-    copy = pickle.loads(pickle.dumps(exc))
-    print(json.dumps({"error": str(copy), "type": type(copy).__name__,
-                      "records": [[r.params["x"], r.status] for r in copy.results.records]}))
-else:
-    print(json.dumps({"records": [[r.params["x"], r.status] for r in sr.records]}))
-"""
-
-
-def _sweep_against_a_locked_study(tmp_path, write_script, *, hold, sleep, delays):
-    """Run a sweep whose store is write-locked by another process for ``hold`` seconds
-    from the moment the first iteration finishes; return the driver's report and pids."""
-    folder = tmp_path / "signals"
-    folder.mkdir()
-    db = tmp_path / "study.db"
-    script = write_script(LOCK_SCRIPT.format(folder=str(folder), sleep=sleep), "locked.py")
-    driver = subprocess.Popen(
-        [sys.executable, "-c", LOCK_DRIVER, str(script), str(db), "200", json.dumps(delays)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-    )
-    pids: list[int] = []
-    holder = None
-    try:
-        pids = _wait_for_pid_files(driver, folder, [1])
-        while not (folder / "started").exists():
-            time.sleep(0.02)
-        holder = sqlite3.connect(db, isolation_level=None)
-        holder.execute("BEGIN IMMEDIATE")  # like a program writing for a long time
-        (folder / "locked").touch()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            driver.wait(timeout=hold)
-        holder.execute("ROLLBACK")
-        out, err = driver.communicate(timeout=60)
-        assert driver.returncode == 0, err
-        return json.loads(out.strip().splitlines()[-1]), pids, db
-    finally:
-        if holder is not None:
-            holder.close()
-        if driver.poll() is None:
-            _kill_driver_group(driver)
-        _kill_leftovers(pids)
-
-
-def test_a_store_write_that_keeps_failing_stops_the_sweep_and_keeps_the_results(
-    tmp_path, write_script
-):
-    start = time.monotonic()
-    report, pids, db = _sweep_against_a_locked_study(
-        tmp_path, write_script, hold=20, sleep=60, delays=[0.1, 0.1])
-    assert report.get("type") == "StoreWriteError", report
-    assert report["records"] == [[0, "ok"]]  # finished, not saved, yet not lost
-    assert "could not save iteration #0" in report["error"]
-    assert str(db) in report["error"]
-    assert "database is locked" in report["error"]
-    assert "1 of them not saved" in report["error"]
-    assert "run the same sweep again" in report["error"]
-    assert time.monotonic() - start < 15, "the sweep waited for its hanging iteration"
-    assert _wait_gone(pids, timeout=1.0) == [], "the running iteration was not killed"
-    assert len(load(db).records) == 0
-    with Study(db) as study:
-        assert study.sweeps()["status"].tolist() == ["interrupted"]
-
-
-def test_a_store_write_that_fails_for_a_while_is_retried(tmp_path, write_script):
-    report, _, db = _sweep_against_a_locked_study(
-        tmp_path, write_script, hold=1, sleep=0, delays=[0.5, 1, 2])
-    assert "error" not in report, report["error"]
-    assert report["records"] == [[0, "ok"], [1, "ok"]]
-    assert sorted(r.params["x"] for r in load(db).records) == [0, 1]
