@@ -14,8 +14,6 @@ iteration, so the runner side (and pandas) load on first use.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from .markers import Output as Output
 from .markers import Param as Param
 
@@ -65,7 +63,10 @@ _LAZY = {
     "StoreWriteError": "errors",
 }
 
+TYPE_CHECKING = False  # not typing's: importing typing would cost every child ~4 ms
 if TYPE_CHECKING:
+    from typing import Any
+
     from .designs.inspection import inspect as inspect
     from .designs.inspection import inspect_script as inspect_script
     from .designs.preview import DryRun as DryRun

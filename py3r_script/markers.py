@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
-
 from .child import session as child_session
 
-__all__ = ["Output", "Param"]
+TYPE_CHECKING = False  # not typing's: importing typing would cost every child ~4 ms
+if TYPE_CHECKING:
+    from typing import Any, TypeVar
 
-T = TypeVar("T")
+    T = TypeVar("T")
+
+__all__ = ["Output", "Param"]
 
 
 class _Missing:
