@@ -14,8 +14,6 @@ iteration, so the runner side (and pandas) load on first use.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from .markers import Output as Output
 from .markers import Param as Param
 
@@ -59,23 +57,26 @@ _LAZY = {
     "Study": "store.study",
     "load": "store.study",
     "merge": "store.study",
-    "SweepInterrupted": "running.scheduling",
+    "SweepInterrupted": "errors",
     "SweepError": "errors",
     "StoreError": "errors",
     "StoreWriteError": "errors",
 }
 
+TYPE_CHECKING = False  # not typing's: importing typing would cost every child ~4 ms
 if TYPE_CHECKING:
+    from typing import Any
+
     from .designs.inspection import inspect as inspect
     from .designs.inspection import inspect_script as inspect_script
     from .designs.preview import DryRun as DryRun
+    from .errors import SweepInterrupted as SweepInterrupted
     from .records import IterationRecord as IterationRecord
     from .results import ScriptResults as ScriptResults
     from .running.api import plan as plan
     from .running.api import run as run
     from .running.api import sensitivity as sensitivity
     from .running.api import sweep as sweep
-    from .running.scheduling import SweepInterrupted as SweepInterrupted
     from .store.study import Study as Study
     from .store.study import load as load
     from .store.study import merge as merge

@@ -5,6 +5,10 @@ from __future__ import annotations
 import os
 import sys
 import warnings
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .results import ScriptResults
 
 __all__ = [
     "warn",
@@ -19,6 +23,7 @@ __all__ = [
     "StoreWriteError",
     "StudyPathError",
     "SweepError",
+    "SweepInterrupted",
     "UnknownNameError",
 ]
 
@@ -110,6 +115,34 @@ class OutputError(SweepError, ValueError):
 
 class OutputTypeError(SweepError, TypeError):
     """An output's values are not of the kind asked for: not a number, a scalar or a table."""
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a sweep. ``results`` holds every iteration that had finished.
+
+    It is a ``KeyboardInterrupt``, so a script still stops; in a notebook, get the partial
+    results with ``sys.last_value.results`` or ``except KeyboardInterrupt as exc: exc.results``.
+    SIGTERM and SIGHUP stop a sweep the same way. The message says what became of the
+    iterations that were running.
+
+    >>> try:  # doctest: +SKIP
+    ...     sr = sensitivity("pipeline.py", {"window": [3, 5, 7]}, store="study.db")
+    ... except KeyboardInterrupt as stop:
+    ...     sr = stop.results  # the iterations that finished (also in study.db)
+    """
+
+    def __init__(self, results: ScriptResults, stopped: str = "running children were killed",
+                 cause: str | None = None) -> None:
+        why = f" ({cause})" if cause else ""
+        super().__init__(
+            f"sweep interrupted{why}: {len(results.records)} finished iteration(s) kept in "
+            f".results (and in the store, if any); {stopped}"
+        )
+        self.results = results
+        self._details = (stopped, cause)
+
+    def __reduce__(self) -> tuple[type[SweepInterrupted], tuple[Any, ...]]:
+        return (SweepInterrupted, (self.results, *self._details))
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))

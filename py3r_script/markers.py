@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from .child import session as child_session
 
-from .child import boundary
+TYPE_CHECKING = False  # not typing's: importing typing would cost every child ~4 ms
+if TYPE_CHECKING:
+    from typing import Any, TypeVar
+
+    T = TypeVar("T")
 
 __all__ = ["Output", "Param"]
-
-T = TypeVar("T")
 
 
 class _Missing:
@@ -49,8 +51,8 @@ def Param(default: Any = _MISSING, *, name: str) -> Any:
             f"got {type(default).__name__}. Build richer values from scalar parameters "
             "inside the script."
         )
-    session = boundary.SESSION
-    params = session.params if session is not None else boundary.worker_params()
+    session = child_session.SESSION
+    params = session.params if session is not None else child_session.worker_params()
     if params is not None and name in params:
         value = params[name]
     elif default is _MISSING:
@@ -89,7 +91,7 @@ def Output(value: T, *, name: str) -> T:
     """
     if not isinstance(name, str) or not name:
         raise TypeError(f"Output(name=...) must be a non-empty str, got {name!r}")
-    session = boundary.SESSION
+    session = child_session.SESSION
     if session is not None:
         session.capture(name, value)
     return value

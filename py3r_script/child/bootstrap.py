@@ -1,9 +1,10 @@
 """The child side of an iteration: read the payload, then run the script as ``python script.py``.
 
-The parent starts ``python -c "...; from py3r_script.child.bootstrap import main; main()"``; a warm
-start calls :func:`run_child` in a freshly forked process instead. Either way the script sees
-``__name__ == "__main__"``, its own path in ``__file__`` and ``sys.argv[0]``, its directory in
-``sys.path[0]``, and the caller's working directory, exactly as when run on its own.
+The parent starts a cold child with :func:`~py3r_script.child.boundary.child_command`, which
+calls :func:`main`; a warm start calls :func:`run_child` in a freshly forked process instead.
+Either way the script sees ``__name__ == "__main__"``, its own path in ``__file__`` and
+``sys.argv[0]``, its directory in ``sys.path[0]``, and the caller's working directory,
+exactly as when run on its own.
 """
 
 from __future__ import annotations
@@ -14,14 +15,21 @@ import os
 import runpy
 import sys
 
-from . import boundary
+from . import boundary, procfs, session
+
+__all__ = ["flush_std_streams", "main", "run_child"]
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _RUNPY = os.path.abspath(runpy.__file__).rstrip("c")
 
 
 def main() -> None:
-    """Entry point of a cold child: take the payload named in the environment and run it."""
+    """Entry point of a cold child: take the payload named in the environment and run it.
+
+    Examples
+    --------
+    >>> main()  # in a child started by boundary.child_command  # doctest: +SKIP
+    """
     path = os.environ.pop(boundary.ENV_VAR, None)
     if not path:
         sys.stderr.write(
@@ -29,26 +37,18 @@ def main() -> None:
             "is not set. Run your script with python, or sweep it with py3r_script.run.\n"
         )
         sys.exit(2)
-    # Undo what the launch command put on sys.path (the package's folder, and -c's '') so
-    # the script sees the sys.path of `python script.py`.
-    if sys.path and sys.path[0] == _package_parent():
-        del sys.path[0]
-    if sys.path and sys.path[0] == "" and not getattr(sys.flags, "safe_path", False):
-        del sys.path[0]
+    boundary.undo_launch_path()
     sys.exit(run_child(boundary.read_payload(path)))
 
 
-def launch_command(python: str) -> list[str]:
-    """The command line that starts a cold child with this copy of the package importable."""
-    code = (
-        f"import sys;sys.path.insert(0,{_package_parent()!r});"
-        "from py3r_script.child.bootstrap import main;main()"
-    )
-    return [python, "-c", code]
-
-
 def run_child(payload: boundary.Payload) -> int:
-    """Run the payload's script with the markers live; return the process exit status."""
+    """Run the payload's script with the markers live; return the process exit status.
+
+    Examples
+    --------
+    >>> run_child(boundary.read_payload(path))  # doctest: +SKIP
+    0
+    """
     faulthandler.enable()
     if payload.cwd is not None:
         os.chdir(payload.cwd)
@@ -59,14 +59,13 @@ def run_child(payload: boundary.Payload) -> int:
     def stop_now() -> None:
         boundary.write_outcome(
             payload.files,
-            boundary.Outcome(status="ok", stopped_early=True, params_seen=session.params_seen,
+            boundary.Outcome(status="ok", stopped_early=True, params_seen=live.params_seen,
                               spawned=_started_processes()),
         )
-        _flush_std_streams()
+        flush_std_streams()
         os._exit(0)
 
-    session = boundary.ChildSession(payload, on_complete=stop_now)
-    boundary.SESSION = session
+    live = session.SESSION = session.ChildSession(payload, on_complete=stop_now)
     os.environ[boundary.WORKER_ENV_VAR] = payload.files.payload
     try:
         runpy.run_path(script, run_name="__main__")
@@ -75,7 +74,7 @@ def run_child(payload: boundary.Payload) -> int:
         message = exc.code if isinstance(exc.code, str) else None
         outcome = boundary.Outcome(
             status="ok" if code == 0 else "exit", exit_code=code, error_message=message,
-            params_seen=session.params_seen,
+            params_seen=live.params_seen,
         )
     except BaseException as exc:
         text = _format_traceback(exc)
@@ -86,12 +85,12 @@ def run_child(payload: boundary.Payload) -> int:
             error_type=_qualified_name(type(exc)),
             error_message=str(exc),
             traceback=text,
-            params_seen=session.params_seen,
+            params_seen=live.params_seen,
         )
     else:
-        outcome = boundary.Outcome(status="ok", params_seen=session.params_seen)
+        outcome = boundary.Outcome(status="ok", params_seen=live.params_seen)
     boundary.write_outcome(payload.files, outcome.replace(spawned=_started_processes()))
-    _flush_std_streams()
+    flush_std_streams()
     return outcome.exit_code
 
 
@@ -108,16 +107,10 @@ def _started_processes() -> bool | None:
         pass
     except (AttributeError, OSError):
         return None
-    try:
-        with open("/proc/self/stat", "rb") as handle:
-            fields = handle.read().rsplit(b")", 1)[1].split()
-        return int(fields[8]) > 0  # cminflt: page faults of the children waited for
-    except (OSError, ValueError, IndexError):
+    fields = procfs.stat_fields()
+    if fields is None:
         return None
-
-
-def _package_parent() -> str:
-    return os.path.dirname(_PACKAGE_DIR)
+    return int(fields[procfs.CHILD_MINOR_FAULTS]) > 0  # it waited for a child that ran
 
 
 def _exit_status(code: object) -> int:
@@ -163,8 +156,16 @@ def _qualified_name(cls: type) -> str:
     return f"{module}.{cls.__qualname__}"
 
 
-def _flush_std_streams() -> bool:
-    """Flush stdout and stderr; False when one of them could not be flushed."""
+def flush_std_streams() -> bool:
+    """Flush stdout and stderr; False when one of them could not be flushed.
+
+    Before ``os._exit``, which skips it: a script's last prints must not vanish.
+
+    Examples
+    --------
+    >>> flush_std_streams()
+    True
+    """
     flushed = True
     for stream in (sys.stdout, sys.stderr):
         try:

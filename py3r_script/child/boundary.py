@@ -1,10 +1,14 @@
-"""The parent/child contract: environment variable, iteration files, payload and outcome formats.
+"""The parent/child contract: environment variables, iteration files, payload and outcome
+formats, every launch command line and every warm-start message.
 
 Nothing else in the package knows how the parent and a child talk. The parent writes a
 ``Payload`` into a private iteration directory and names it in ``ENV_VAR``; the child appends
 one framed pickle per captured ``Output`` to ``outputs.bin`` as it happens (so a later crash
 keeps what was produced) and, when the script ends, writes an ``Outcome`` atomically. A child
 killed by a signal writes no outcome: the parent builds the record from the return code.
+Every process the package starts (a cold child, the warm-start zygote, the sentinel) is
+started by a command line built here, and the driver, the zygote and the sentinel exchange
+only the messages defined here.
 
 This module is imported by every child, so it imports only the standard library's light
 modules; ``cloudpickle`` is imported only for a value plain pickle cannot handle.
@@ -16,12 +20,13 @@ import os
 import pickle
 import struct
 import sys
-from typing import TYPE_CHECKING
 
+from .frozen import FrozenRecord
+from .pickling import dumps
+
+TYPE_CHECKING = False  # not typing's: importing typing would cost every child ~4 ms
 if TYPE_CHECKING:
-    from typing import Any, BinaryIO, Callable, ClassVar, TypeVar
-
-    _R = TypeVar("_R", bound="_Record")
+    from typing import Any, BinaryIO, ClassVar
 
 ENV_VAR = "PY3R_SCRIPT_PAYLOAD"
 """Environment variable naming the payload file of the iteration a child must run."""
@@ -31,47 +36,32 @@ WORKER_ENV_VAR = "PY3R_SCRIPT_WORKER_PAYLOAD"
 ``forkserver``, which import the script afresh, read the same parameter values.
 
 Unlike ``ENV_VAR`` it starts nothing: it is honoured only by a multiprocessing worker that is
-re-importing the payload's own script (see :func:`worker_params`), so any other process the
-script starts still sees the script's defaults.
+re-importing the payload's own script (see :func:`~py3r_script.child.session.worker_params`),
+so any other process the script starts still sees the script's defaults.
 """
 
 _DIR_PREFIX = "py3r-script-"
 
 _FRAME = struct.Struct("<Q")
 _NAME = struct.Struct("<H")
-_PICKLE_PROTOCOL = 5 if sys.version_info >= (3, 8) else pickle.HIGHEST_PROTOCOL
 
 
 class IterationFiles:
-    """Every file name of one iteration's private directory."""
+    """Every file name of one iteration's private directory ``root``: the attributes
+    ``payload``, ``outputs``, ``outcome``, ``stdout`` and ``stderr`` are their paths."""
 
-    __slots__ = ("root",)
+    __slots__ = ("outcome", "outputs", "payload", "root", "stderr", "stdout")
 
     def __init__(self, root: str) -> None:
         self.root = root
+        self.payload = os.path.join(root, "payload.pkl")
+        self.outputs = os.path.join(root, "outputs.bin")
+        self.outcome = os.path.join(root, "outcome.pkl")
+        self.stdout = os.path.join(root, "stdout.txt")
+        self.stderr = os.path.join(root, "stderr.txt")
 
     def __reduce__(self) -> tuple[type, tuple[str]]:
         return (IterationFiles, (self.root,))
-
-    @property
-    def payload(self) -> str:
-        return os.path.join(self.root, "payload.pkl")
-
-    @property
-    def outputs(self) -> str:
-        return os.path.join(self.root, "outputs.bin")
-
-    @property
-    def outcome(self) -> str:
-        return os.path.join(self.root, "outcome.pkl")
-
-    @property
-    def stdout(self) -> str:
-        return os.path.join(self.root, "stdout.txt")
-
-    @property
-    def stderr(self) -> str:
-        return os.path.join(self.root, "stderr.txt")
 
 
 def iteration_dir_prefix(sweep_id: str | None) -> str:
@@ -94,51 +84,9 @@ def sweep_tag(sweep_id: str) -> bytes:
     return os.fsencode(os.sep + iteration_dir_prefix(sweep_id))
 
 
-class _Record:
-    """A small immutable record type that costs nothing to import (no ``dataclasses``)."""
-
-    __slots__: tuple[str, ...] = ()
-    _defaults: ClassVar[dict[str, Any]] = {}
-
-    def __init__(self, **values: Any) -> None:
-        unknown = set(values) - set(self.__slots__)
-        if unknown:
-            raise TypeError(f"{type(self).__name__}: unknown field(s) {sorted(unknown)}")
-        for name in self.__slots__:
-            value = values[name] if name in values else self._defaults[name]
-            object.__setattr__(self, name, value)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError(f"{type(self).__name__} is immutable")
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild, (type(self), {n: getattr(self, n) for n in self.__slots__}))
-
-    def replace(self: _R, **changes: Any) -> _R:
-        """A copy with ``changes`` applied."""
-        values = {n: getattr(self, n) for n in self.__slots__}
-        values.update(changes)
-        return type(self)(**values)
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and all(
-            getattr(self, n) == getattr(other, n) for n in self.__slots__)
-
-    def __repr__(self) -> str:
-        fields = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__slots__)
-        return f"{type(self).__name__}({fields})"
-
-
-def _rebuild(cls: type[_Record], values: dict[str, Any]) -> _Record:
-    return cls(**values)
-
-
-class Payload(_Record):
-    """What the parent tells a child: which script, which values, which outputs to capture.
-
-    Fields: ``script``, ``params``, ``outputs`` (``None``: all), ``stop_after_outputs``,
-    ``files`` (:class:`IterationFiles`), ``argv``, ``cwd``.
-    """
+class Payload(FrozenRecord):
+    """What the parent tells a child: which script, which values, which outputs to capture
+    (``outputs=None``: all), where its files are, its ``argv`` and working directory."""
 
     __slots__ = ("argv", "cwd", "files", "outputs", "params", "script", "stop_after_outputs")
     _defaults: ClassVar[dict[str, Any]] = {"argv": (), "cwd": None}
@@ -152,7 +100,7 @@ class Payload(_Record):
     cwd: str | None
 
 
-class Outcome(_Record):
+class Outcome(FrozenRecord):
     """What a child reports when its script ends (normally, by exception or early stop).
 
     ``status`` is ``"ok"``, ``"error"`` (an exception) or ``"exit"`` (``sys.exit(n != 0)``).
@@ -187,70 +135,19 @@ def write_atomic(path: str, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-class _NeedsValue(Exception):
-    """Raised while pickling: an object refers to code only the child can import."""
-
-
-class _ReferencePickler(pickle.Pickler):
-    """Plain pickle that refuses references the parent could not resolve.
-
-    Classes and functions defined in the script (``__main__``) or in modules beside it are
-    pickled by reference, which only the child can import; those values go to cloudpickle,
-    which pickles such code by value.
-    """
-
-    local_roots: tuple[str, ...] = ()
-
-    def reducer_override(self, obj: object) -> Any:
-        if isinstance(obj, type) or callable(obj):
-            module = getattr(obj, "__module__", None)
-            if module in ("__main__", "__mp_main__") or _is_local(module, self.local_roots):
-                raise _NeedsValue(module)
-        return NotImplemented
-
-
-def _is_local(module: str | None, roots: tuple[str, ...]) -> bool:
-    if not module or not roots:
-        return False
-    path = getattr(sys.modules.get(module), "__file__", None) or ""
-    return any(path.startswith(root) for root in roots)
-
-
-def dumps(value: object, local_roots: tuple[str, ...] = ()) -> bytes:
-    """Pickle ``value``: plain pickle when the parent can load it, cloudpickle otherwise.
-
-    ``local_roots`` are folders (with a trailing separator) whose modules the parent cannot
-    import: the script's own folder.
-    """
-    import io
-
-    buffer = io.BytesIO()
-    pickler = _ReferencePickler(buffer, protocol=_PICKLE_PROTOCOL)
-    pickler.local_roots = local_roots
-    try:
-        pickler.dump(value)
-        return buffer.getvalue()
-    except Exception:
-        import cloudpickle  # lazily: costs ~25 ms, paid only by values that need it
-
-        for root in local_roots:
-            for name, module in list(sys.modules.items()):
-                if (getattr(module, "__file__", None) or "").startswith(root) \
-                        and name != "__main__":
-                    cloudpickle.register_pickle_by_value(module)
-        return cloudpickle.dumps(value, protocol=_PICKLE_PROTOCOL)
-
-
 def write_payload(payload: Payload) -> None:
+    """Write what a child must run into its iteration folder (the parent's side)."""
     write_atomic(payload.files.payload, dumps(payload))
 
 
 def read_payload(path: str) -> Payload:
+    """The payload a child was given (the path in ``ENV_VAR``)."""
     with open(path, "rb") as handle:
         return pickle.load(handle)
 
 
 def write_outcome(files: IterationFiles, outcome: Outcome) -> None:
+    """Report how the script ended (the child's side, once, atomically)."""
     write_atomic(files.outcome, dumps(outcome))
 
 
@@ -259,9 +156,7 @@ def read_outcome(files: IterationFiles) -> Outcome | None:
     try:
         with open(files.outcome, "rb") as handle:
             return pickle.load(handle)
-    except FileNotFoundError:
-        return None
-    except Exception:  # a half-written file cannot exist (atomic), but be defensive
+    except Exception:  # none written; a torn file cannot exist (atomic), but be defensive
         return None
 
 
@@ -314,104 +209,187 @@ def read_outputs(files: IterationFiles) -> tuple[dict[str, Any], dict[str, str]]
     return outputs, unreadable
 
 
-class ChildSession:
-    """The injected state of a running child, read by ``Param`` and fed by ``Output``.
+# -- launch commands: every process the package starts ---------------------------------------
 
-    It lives here, in a module that is only ever imported, so the markers and the bootstrap
-    always see the same copy.
+PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+"""The folder holding this copy of ``py3r_script``: a launch command puts it on ``sys.path``."""
+
+
+def _with_package(code: str) -> str:
+    return f"import sys;sys.path.insert(0,{PACKAGE_PARENT!r});{code}"
+
+
+def child_command(python: str) -> list[str]:
+    """The command line of a cold child, which runs the payload named in ``ENV_VAR``.
+
+    >>> child_command("/usr/bin/python3")[:2]
+    ['/usr/bin/python3', '-c']
     """
-
-    def __init__(self, payload: Payload, on_complete: Callable[[], None]) -> None:
-        self.payload = payload
-        self.params = payload.params
-        self.wanted = None if payload.outputs is None else frozenset(payload.outputs)
-        self.pending = set(payload.outputs or ())
-        self.params_seen: dict[str, Any] = {}
-        self._on_complete = on_complete
-        # Opened before the script runs: a script that closes fd 1 or 2 must not get its
-        # stdout reused for our outputs.
-        self._sink: BinaryIO = open(payload.files.outputs, "ab")  # type: ignore[assignment]
-        folder = os.path.dirname(os.path.realpath(payload.script))
-        self._local_roots = (os.path.join(folder, ""),)
-
-    def capture(self, name: str, value: object) -> None:
-        if self.wanted is not None and name not in self.wanted:
-            return
-        try:
-            append_output(self._sink, name, value, self._local_roots)
-        except Exception as exc:
-            raise TypeError(
-                f"Output {name!r} could not be pickled to send it back to the sweep "
-                f"({type(exc).__name__}: {exc}). Output a picklable value (e.g. a DataFrame, "
-                "array or dict) or leave this output out of outputs=[...]."
-            ) from None
-        self.pending.discard(name)
-        if self.payload.stop_after_outputs and self.wanted is not None and not self.pending:
-            self._on_complete()
+    return [python, "-c", _with_package("from py3r_script.child.bootstrap import main;main()")]
 
 
-SESSION: ChildSession | None = None
-"""The active session in a child; ``None`` when a script runs on its own."""
+def zygote_command(python: str, preload: list[str], strict: bool) -> list[str]:
+    """The command line of a warm-start zygote (see :func:`.zygote.main` for the arguments).
 
-_UNREAD: Any = object()
-_worker_params: dict[str, Any] | None = _UNREAD
-
-
-def worker_params() -> dict[str, Any] | None:
-    """The injected values, in a multiprocessing worker of a child; ``None`` elsewhere.
-
-    ``spawn`` and ``forkserver`` workers run the script again as ``__mp_main__`` in a new
-    interpreter, where ``SESSION`` is empty. Such a worker inherits ``WORKER_ENV_VAR`` and
-    takes the values from the iteration's payload, but only while it is re-importing that
-    very script: an unrelated program the script starts keeps its own defaults. Workers
-    never capture outputs.
+    >>> zygote_command("python3", ["numpy"], False)[-1]
+    '{"preload": ["numpy"], "strict": false}'
     """
-    global _worker_params
-    if _worker_params is _UNREAD:
-        _worker_params = None
-        path = os.environ.get(WORKER_ENV_VAR)
-        process = sys.modules.get("multiprocessing.process")
-        main = sys.modules.get("__mp_main__")
-        if path and process is not None and main is not None and _is_worker(process):
-            try:
-                payload = read_payload(path)
-            except (OSError, pickle.UnpicklingError, EOFError):
-                return None  # the iteration is over: nothing to inherit
-            if os.path.realpath(getattr(main, "__file__", "") or "") \
-                    == os.path.realpath(payload.script):
-                _worker_params = payload.params
-    return _worker_params
-
-
-def _is_worker(process: Any) -> bool:
-    """Whether this is a multiprocessing worker: while it imports the parent's main module
-    (``_inheriting``, set during ``spawn.prepare``), or once it runs tasks."""
-    current = process.current_process()
-    return getattr(current, "_inheriting", False) or process.parent_process() is not None
-
-
-# -- warm starts: the driver and the zygote exchange one JSON object per line -------------
-# driver -> zygote:  {"id": 7, "payload": "...", "stdout": "...", "stderr": "...", "env": {}}
-# zygote -> driver:  {"event": "ready", "preloaded": [...]}
-#                    {"event": "unavailable", "reason": "..."}
-#                    {"event": "started", "id": 7, "pid": 1234}
-#                    {"event": "exited", "pid": 1234, "returncode": 0}   (-N: signal N)
-
-
-def encode_message(message: dict[str, Any]) -> bytes:
-    """One protocol message as a line of JSON."""
     import json
 
-    return json.dumps(message).encode() + b"\n"
+    code = _with_package("import json;from py3r_script.child.zygote import main;"
+                         "main(**json.loads(sys.argv[1]))")
+    return [python, "-c", code, json.dumps({"preload": preload, "strict": strict})]
 
 
-def decode_message(line: bytes) -> dict[str, Any]:
+def undo_launch_path() -> None:
+    """Take off ``sys.path`` what a launch command put there (the package's folder, and
+    ``-c``'s ``''``), so the script sees the ``sys.path`` of ``python script.py``."""
+    if sys.path and sys.path[0] == PACKAGE_PARENT:
+        del sys.path[0]
+    if sys.path and sys.path[0] == "" and not getattr(sys.flags, "safe_path", False):
+        del sys.path[0]
+
+
+# A sentinel reads the lines of sentinel_line() on stdin; once stdin closes (the launching
+# process ended, however), it kills what is still watched. It imports nothing until then.
+_SENTINEL_CODE = """\
+import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+watched, pending = {}, b""
+while True:
+    chunk = os.read(0, 65536)
+    if not chunk:
+        break
+    *lines, pending = (pending + chunk).split(b"\\n")
+    for line in lines:
+        fields = line.split()
+        if fields[0] == b"+":
+            watched[int(fields[1])] = bytes.fromhex(fields[2].decode())
+        elif fields[0] == b"-":
+            watched.pop(int(fields[1]), None)
+if watched:
+    sys.path.insert(0, sys.argv[1])
+    from py3r_script.child.processes import stop_iteration
+    for pgid, tag in watched.items():
+        stop_iteration(pgid, tag)
+"""
+
+
+def sentinel_command(python: str) -> list[str]:
+    """The command line of a sentinel: isolated (``-I -S``), named last for ``ps``.
+
+    >>> sentinel_command("python3")[-1]
+    'py3r-script-sentinel'
+    """
+    return [python, "-I", "-S", "-c", _SENTINEL_CODE, PACKAGE_PARENT, "py3r-script-sentinel"]
+
+
+def sentinel_line(pgid: int, tag: bytes | None) -> bytes:
+    """What tells a sentinel to watch group ``pgid`` and the processes carrying ``tag``
+    (kill them if this process ends), or, with ``tag=None``, to forget the group.
+
+    >>> sentinel_line(42, b"=x"), sentinel_line(42, None)
+    (b'+ 42 3d78\\n', b'- 42\\n')
+    """
+    return (f"- {pgid}\n" if tag is None else f"+ {pgid} {tag.hex()}\n").encode()
+
+
+# -- warm starts: the driver and the zygote exchange one JSON object per line ----------------
+
+
+class ZygoteMessage(FrozenRecord):
+    """A message between the driver and the zygote; ``event`` names its kind."""
+
+    __slots__ = ()
+    event: ClassVar[str] = ""
+
+    def encode(self) -> bytes:
+        """The message as one line of JSON."""
+        import json
+
+        return json.dumps({"event": self.event, **self.fields()}).encode() + b"\n"
+
+
+class ForkRequest(ZygoteMessage):
+    """Driver to zygote: fork a child to run a payload, with these files and variables."""
+
+    __slots__ = ("env", "ident", "payload", "stderr", "stdout")
+    event = "fork"
+    env: dict[str, str]
+    ident: int
+    payload: str
+    stderr: str
+    stdout: str
+
+
+class Preloading(ZygoteMessage):
+    """Zygote to driver: importing ``module`` now (what hung, if it never gets ready)."""
+
+    __slots__ = ("module",)
+    event = "preloading"
+    module: str
+
+
+class Ready(ZygoteMessage):
+    """Zygote to driver: these modules are preloaded, fork requests are welcome."""
+
+    __slots__ = ("preloaded",)
+    event = "ready"
+    preloaded: list[str]
+
+
+class Unavailable(ZygoteMessage):
+    """Zygote to driver: it cannot serve, for ``reason``, and exits."""
+
+    __slots__ = ("reason",)
+    event = "unavailable"
+    reason: str
+
+
+class Started(ZygoteMessage):
+    """Zygote to driver: child ``pid`` was forked for request ``ident``."""
+
+    __slots__ = ("ident", "pid")
+    event = "started"
+    ident: int
+    pid: int
+
+
+class Exited(ZygoteMessage):
+    """Zygote to driver: child ``pid`` ended with ``returncode`` (``-N``: signal N)."""
+
+    __slots__ = ("pid", "returncode")
+    event = "exited"
+    pid: int
+    returncode: int
+
+
+_MESSAGES = {kind.event: kind
+             for kind in (ForkRequest, Preloading, Ready, Unavailable, Started, Exited)}
+
+
+def fork_request(files: IterationFiles, env: dict[str, str], ident: int) -> ForkRequest:
+    """What the driver asks the zygote for one iteration.
+
+    >>> fork_request(IterationFiles("/tmp/it"), {}, 7).stdout
+    '/tmp/it/stdout.txt'
+    """
+    return ForkRequest(ident=ident, payload=files.payload, stdout=files.stdout,
+                       stderr=files.stderr, env=env)
+
+
+def split_messages(data: bytes) -> tuple[list[ZygoteMessage], bytes]:
+    """The messages of the complete lines in ``data``, and the partial line left over.
+
+    >>> split_messages(Started(ident=7, pid=1234).encode() + b'{"event": "ex')
+    ([Started(ident=7, pid=1234)], b'{"event": "ex')
+    """
     import json
 
-    return json.loads(line)
-
-
-def fork_request(files: IterationFiles, env: dict[str, str], ident: int) -> dict[str, Any]:
-    """What the driver asks the zygote for one iteration."""
-    return {"id": ident, "payload": files.payload, "stdout": files.stdout,
-            "stderr": files.stderr, "env": env}
+    *lines, rest = data.split(b"\n")
+    messages: list[ZygoteMessage] = []
+    for line in lines:
+        if line:
+            fields = json.loads(line)
+            messages.append(_MESSAGES[fields.pop("event")](**fields))
+    return messages, rest

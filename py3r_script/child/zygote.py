@@ -1,17 +1,18 @@
 """The warm-start parent ("zygote"): import heavy modules once, then fork a child per iteration.
 
-Started by :class:`py3r_script.running.warm.Zygote` as ``python -c ... zygote.main(...)``.
-It imports the modules it is asked to preload (never the user's script or its local modules), then
-serves fork requests on stdin and reports each child's pid and exit status on a private copy
-of stdout. It stays single-threaded, so forking is safe. Each child starts a new session,
-gets fresh random state and its own stdout/stderr files, runs the script through the same
-:func:`~py3r_script.child.bootstrap.run_child` as a cold child, then exits as an interpreter would.
+Started by :class:`py3r_script.running.warm.Zygote` with the command line of
+:func:`~py3r_script.child.boundary.zygote_command`. It imports the modules it is asked to
+preload (never the user's script or its local modules), saying which one it is importing,
+then serves fork requests on stdin and reports each child's pid and exit status on a private
+copy of stdout: the messages of ``boundary``. It stays single-threaded, so forking is safe.
+Each child starts a new session, gets fresh random state and its own stdout/stderr files,
+runs the script through the same :func:`~py3r_script.child.bootstrap.run_child` as a cold
+child, then exits as an interpreter would.
 """
 
 from __future__ import annotations
 
 import atexit
-import contextlib
 import gc
 import importlib
 import importlib.util
@@ -22,9 +23,10 @@ import selectors
 import signal
 import sys
 import threading
-from typing import Any
 
-from . import bootstrap, boundary
+from . import bootstrap, boundary, processes
+
+__all__ = ["main"]
 
 
 def main(preload: list[str], strict: bool = False) -> None:
@@ -32,20 +34,21 @@ def main(preload: list[str], strict: bool = False) -> None:
 
     ``strict``: a module that cannot be found is a failure (an explicit ``preload=``), not
     a module beside the script to skip (imports found by the inspector).
+
+    Examples
+    --------
+    >>> main(["numpy", "pandas"])  # in the process zygote_command starts  # doctest: +SKIP
     """
-    if sys.path and sys.path[0] == bootstrap._package_parent():
-        del sys.path[0]
-    if sys.path and sys.path[0] == "" and not getattr(sys.flags, "safe_path", False):
-        del sys.path[0]
+    boundary.undo_launch_path()
     channel = os.dup(1)
     os.dup2(2, 1)  # stray prints while preloading go to stderr, never into the protocol
-    loaded, problem = _preload(preload, strict)
+    loaded, problem = _preload(preload, strict, channel)
     if problem is None and threading.active_count() > 1:
         problem = "a preloaded module started threads, so forking would not be safe"
     if problem is not None:
-        os.write(channel, boundary.encode_message({"event": "unavailable", "reason": problem}))
+        os.write(channel, boundary.Unavailable(reason=problem).encode())
         os._exit(0)
-    os.write(channel, boundary.encode_message({"event": "ready", "preloaded": loaded}))
+    os.write(channel, boundary.Ready(preloaded=loaded).encode())
     # What was imported stays as it is: keep the collector away from it, so children do not
     # copy the pages it lives on just to traverse them (copy-on-write stays shared).
     gc.collect()
@@ -53,7 +56,7 @@ def main(preload: list[str], strict: bool = False) -> None:
     _serve(channel)
 
 
-def _preload(names: list[str], strict: bool) -> tuple[list[str], str | None]:
+def _preload(names: list[str], strict: bool, channel: int) -> tuple[list[str], str | None]:
     loaded: list[str] = []
     for name in names:
         if not strict:
@@ -62,6 +65,7 @@ def _preload(names: list[str], strict: bool) -> tuple[list[str], str | None]:
                     continue  # not installed, or beside the script: user code, not ours
             except (ImportError, ValueError):
                 continue
+        os.write(channel, boundary.Preloading(module=name).encode())
         try:
             importlib.import_module(name)
         except BaseException as exc:  # any failure: cannot preload
@@ -90,19 +94,17 @@ def _serve(channel: int) -> None:
             chunk = os.read(0, 1 << 16)
             if not chunk:  # the driver is gone: take our children with us
                 for pid in children:
-                    _kill(pid)
+                    processes.kill_group(pid)  # each child leads its own session
                 os._exit(0)
-            pending += chunk
-            while b"\n" in pending:
-                line, pending = pending.split(b"\n", 1)
-                request = boundary.decode_message(line)
-                bootstrap._flush_std_streams()
+            requests, pending = boundary.split_messages(pending + chunk)
+            for request in requests:
+                assert isinstance(request, boundary.ForkRequest)
+                bootstrap.flush_std_streams()
                 pid = os.fork()
                 if pid == 0:
                     _child(request, (channel, wake_read, wake_write))
                 children.add(pid)
-                os.write(channel, boundary.encode_message(
-                    {"event": "started", "id": request["id"], "pid": pid}))
+                os.write(channel, boundary.Started(ident=request.ident, pid=pid).encode())
         _reap(channel, children)
 
 
@@ -123,11 +125,10 @@ def _reap(channel: int, children: set[int]) -> None:
             return
         children.discard(pid)
         code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
-        os.write(channel, boundary.encode_message(
-            {"event": "exited", "pid": pid, "returncode": code}))
+        os.write(channel, boundary.Exited(pid=pid, returncode=code).encode())
 
 
-def _child(request: dict[str, Any], private_fds: tuple[int, ...]) -> None:
+def _child(request: boundary.ForkRequest, private_fds: tuple[int, ...]) -> None:
     """In the forked child: become a fresh iteration process, run the script, exit."""
     code = 70
     try:
@@ -137,21 +138,21 @@ def _child(request: dict[str, Any], private_fds: tuple[int, ...]) -> None:
         for fd in private_fds:
             os.close(fd)
         _redirect(0, os.devnull, os.O_RDONLY)
-        _redirect(1, request["stdout"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
-        _redirect(2, request["stderr"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
-        os.environ.update(request["env"])
+        _redirect(1, request.stdout, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        _redirect(2, request.stderr, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        os.environ.update(request.env)
         random.seed()  # fresh state from the OS, as a new interpreter would have
         numpy = sys.modules.get("numpy")
         if numpy is not None:
             numpy.random.seed()
-        code = bootstrap.run_child(boundary.read_payload(request["payload"]))
+        code = bootstrap.run_child(boundary.read_payload(request.payload))
         _exit_like_python()
     except BaseException:  # report it, leave without unwinding
         import traceback
 
         traceback.print_exc()
     finally:
-        if not bootstrap._flush_std_streams() and code == 0:
+        if not bootstrap.flush_std_streams() and code == 0:
             code = 120  # what Python exits with when it cannot flush stdout at exit
         os._exit(code)
 
@@ -168,8 +169,3 @@ def _redirect(fd: int, path: str, flags: int) -> None:
     opened = os.open(path, flags, 0o600)
     os.dup2(opened, fd)
     os.close(opened)
-
-
-def _kill(pid: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)

@@ -9,81 +9,39 @@ are committed to the study store the moment they arrive, in completion order, an
 plan order in the results.
 
 A sweep stops early on Ctrl-C, SIGTERM, SIGHUP, or a record the store cannot save: the
-running iterations are killed wherever they run (see :class:`_Stopper`), and the error
-raised carries every finished iteration.
+running iterations are killed wherever they run (``stopping``), and the error raised carries
+every finished iteration. Records are saved by ``saving``, counted by ``progress``'s bar, and
+one iteration is launched by ``launch``.
 """
 
 from __future__ import annotations
 
-import atexit
 import contextlib
-import os
 import signal
-import sqlite3
-import sys
-import tempfile
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import (
-    FIRST_COMPLETED,
-    Executor,
-    Future,
-    ThreadPoolExecutor,
-    as_completed,
-    wait,
-)
+from concurrent.futures import Executor, Future, ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
-from dataclasses import replace
 from typing import Any, Union
 
-from ..child import boundary, processes
-from ..errors import StoreWriteError
+from ..errors import StoreWriteError, SweepInterrupted
 from ..records import IterationRecord
 from ..results import ScriptResults
 from ..store.study import Study
-from .launch import IterationTask, allow_launches, cancel_running, run_iteration, stop_file
+from .children import allow_launches, cancel_running
+from .launch import run_iteration
+from .outcomes import record_of
+from .progress import Progress, interactive
+from .saving import Saver, StoreFailed
+from .stopping import Finished, Stopper
+from .task import IterationTask
 
-__all__ = ["SweepInterrupted", "execute"]
+__all__ = ["Item", "Launch", "SweepInterrupted", "execute", "interactive"]
 
 Item = Union[IterationTask, IterationRecord]
+"""One planned iteration: a task to run, or a record the store already holds (reused)."""
 Launch = Callable[[IterationTask], IterationRecord]
-Finished = Callable[[int, IterationRecord], None]
-
-_STOP_WAIT_SECONDS = 2.0  # how long a stopped sweep waits for its iterations to report back
-_STORE_RETRY_DELAYS = (1.0, 2.0, 4.0)  # seconds between attempts to save a record
-
-
-class SweepInterrupted(KeyboardInterrupt):
-    """Ctrl-C stopped a sweep. ``results`` holds every iteration that had finished.
-
-    It is a ``KeyboardInterrupt``, so a script still stops; in a notebook, get the partial
-    results with ``sys.last_value.results`` or ``except KeyboardInterrupt as exc: exc.results``.
-    SIGTERM and SIGHUP stop a sweep the same way. The message says what became of the
-    iterations that were running.
-
-    >>> try:  # doctest: +SKIP
-    ...     sr = sensitivity("pipeline.py", {"window": [3, 5, 7]}, store="study.db")
-    ... except KeyboardInterrupt as stop:
-    ...     sr = stop.results  # the iterations that finished (also in study.db)
-    """
-
-    def __init__(self, results: ScriptResults, stopped: str = "running children were killed",
-                 cause: str | None = None) -> None:
-        why = f" ({cause})" if cause else ""
-        super().__init__(
-            f"sweep interrupted{why}: {len(results.records)} finished iteration(s) kept in "
-            f".results (and in the store, if any); {stopped}"
-        )
-        self.results = results
-        self._details = (stopped, cause)
-
-    def __reduce__(self) -> tuple[type[SweepInterrupted], tuple[Any, ...]]:
-        return (SweepInterrupted, (self.results, *self._details))
-
-
-class _StoreFailed(Exception):
-    """A record could not be saved: the sweep must stop (internal to ``execute``)."""
+"""What runs one task where it is called: :func:`run_iteration`, or its warm variant."""
 
 
 def execute(
@@ -99,16 +57,22 @@ def execute(
 ) -> ScriptResults:
     """Run every task in ``items`` (records are reused as they are) and fill ``results``.
 
-    Raises :class:`SweepInterrupted` (Ctrl-C, SIGTERM, SIGHUP) or
+    Raises :class:`~py3r_script.errors.SweepInterrupted` (Ctrl-C, SIGTERM, SIGHUP) or
     :class:`~py3r_script.errors.StoreWriteError` (a record could not be saved), both with
     every finished iteration in ``.results``, once the running iterations are stopped.
+
+    Examples
+    --------
+    >>> execute(tasks, ScriptResults(["w"], ["total"]), max_workers=2)  # doctest: +SKIP
+    <ScriptResults: 3 iterations ...>
     """
     slots: list[IterationRecord | None] = [None] * len(items)
-    stopper = _Stopper(sweep_id, items, remote=executor is not None)
+    tasks = [item for item in items if isinstance(item, IterationTask)]
+    stopper = Stopper(sweep_id, tasks, remote=executor is not None)
     pending = [(i, stopper.prepare(item)) for i, item in enumerate(items)
                if isinstance(item, IterationTask)]
-    saver = _Saver(study, sweep_id)
-    bar = _Progress(len(items), enabled=progress)
+    saver = Saver(study, sweep_id)
+    bar = Progress(len(items), enabled=progress)
 
     def finished(index: int, record: IterationRecord) -> None:
         slots[index] = record  # kept even if saving it fails below
@@ -131,23 +95,27 @@ def execute(
                 _run_concurrently(pending, finished, launch, executor, max_workers, stopper)
         status = "finished"
     except KeyboardInterrupt as interrupt:
-        cancel_running()
-        _fill(results, slots)
-        saver.finish("interrupted", quietly=True)
+        _stopped(results, slots, saver)
         raise SweepInterrupted(results, stopper.summary(), str(interrupt) or None) from None
-    except _StoreFailed as failure:
-        cancel_running()
-        _fill(results, slots)
-        saver.finish("interrupted", quietly=True)
+    except StoreFailed as failure:
+        _stopped(results, slots, saver)
         raise StoreWriteError(saver.explain(results), results) from failure.__cause__
     finally:
         bar.close()
     _fill(results, slots)
     try:
         saver.finish(status)
-    except _StoreFailed as failure:
+    except StoreFailed as failure:
         raise StoreWriteError(saver.explain(results), results) from failure.__cause__
     return results
+
+
+def _stopped(results: ScriptResults, slots: Sequence[IterationRecord | None],
+             saver: Saver) -> None:
+    """A sweep that stops early: kill what runs, keep what finished, mark it interrupted."""
+    cancel_running()
+    _fill(results, slots)
+    saver.finish("interrupted", quietly=True)
 
 
 @contextmanager
@@ -184,7 +152,7 @@ def _run_concurrently(
     launch: Launch,
     executor: Executor | None,
     max_workers: int,
-    stopper: _Stopper,
+    stopper: Stopper,
 ) -> None:
     pool = executor or ThreadPoolExecutor(max_workers, thread_name_prefix="py3r-script")
     futures: dict[Future[IterationRecord], tuple[int, IterationTask]] = {}
@@ -198,273 +166,20 @@ def _run_concurrently(
                 futures[failed] = (index, task)
         for future in as_completed(list(futures)):
             index, task = futures.pop(future)
-            finished(index, _record_of(future, task))
+            finished(index, record_of(future, task))
     except BaseException:
-        stopper.stop(futures, finished, local=executor is None)
+        stopper.stop(futures, _quietly(finished), local=executor is None)
         raise
     finally:
         if executor is None:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-class _Stopper:
-    """Stops a sweep's running iterations wherever they run, and says what it could check.
+def _quietly(finished: Finished) -> Finished:
+    """``finished`` for a sweep being stopped: a record that cannot be saved is still kept
+    (the failure to save it is reported already, or about to be)."""
+    def keep(index: int, record: IterationRecord) -> None:
+        with contextlib.suppress(StoreFailed):
+            finished(index, record)
 
-    This process's own children are killed at once (:func:`cancel_running`). Iterations
-    sent to an executor run in other processes, maybe on other machines: the driver creates
-    the sweep's stop file, which their workers look for while their child runs and before
-    starting one (so the sweep's queued iterations start nothing), kills the sweep's
-    processes on this machine (found by their environment), and waits a little for the
-    iterations to report back. Workers on a machine whose driver has died stop too (the
-    task names its driver).
-    """
-
-    def __init__(self, sweep_id: str | None, items: Sequence[Item], *, remote: bool) -> None:
-        self.sweep_id = sweep_id
-        self.remote = remote
-        self.driver = processes.identity()
-        self.path: str | None = None
-        tasks = [item for item in items if isinstance(item, IterationTask)]
-        if remote and sweep_id is not None and tasks:
-            self.path = stop_file(_shared_folder(tasks[0]), sweep_id)
-        self._problem: str | None = None
-        self._unconfirmed = 0
-
-    def prepare(self, task: IterationTask) -> IterationTask:
-        return replace(task, stop_file=self.path, driver=self.driver)
-
-    def stop(self, futures: dict[Future[IterationRecord], tuple[int, IterationTask]],
-             finished: Finished, *, local: bool) -> None:
-        """Stop every iteration of ``futures``; keep the records of those that finished."""
-        cancel_running()
-        if local:
-            for future in futures:
-                future.cancel()  # our own pool: a queued iteration never starts
-        else:
-            self._raise_flag()
-        tag = boundary.sweep_tag(self.sweep_id) if self.sweep_id and not local else None
-        outstanding = dict(futures)
-        deadline = time.monotonic() + _STOP_WAIT_SECONDS
-        try:
-            while True:
-                if tag is not None:
-                    processes.kill_tagged(tag)
-                for future in [f for f in outstanding if f.done()]:
-                    index, task = outstanding.pop(future)
-                    if future.cancelled():
-                        continue
-                    record = _record_of(future, task)
-                    if record.status != "cancelled":  # it finished in the meantime: keep it
-                        with contextlib.suppress(_StoreFailed):
-                            finished(index, record)
-                if not outstanding or time.monotonic() >= deadline:
-                    break
-                wait(list(outstanding), timeout=0.1, return_when=FIRST_COMPLETED)
-        except KeyboardInterrupt:  # pressed again: stop waiting
-            pass
-        for future in outstanding:
-            future.cancel()
-        self._unconfirmed = len(outstanding)
-        if self.path is not None:
-            if self._unconfirmed:  # a worker elsewhere may see it late: leave it until exit
-                atexit.register(self._lower_flag)
-            else:
-                self._lower_flag()
-
-    def summary(self) -> str:
-        """What became of the running iterations, for the interruption's message."""
-        if not self.remote:
-            return "running children were killed"
-        if not self._unconfirmed:
-            told = "the iterations running on the executor's workers were stopped"
-        else:
-            told = (f"{self._unconfirmed} iteration(s) sent to the executor had not reported "
-                    f"back after {_STOP_WAIT_SECONDS:g} s; none is left running on this "
-                    "machine, and a worker elsewhere stops its iteration when it sees "
-                    f"{self.path} (so it needs a filesystem shared with this machine), "
-                    "which stays until this Python process exits")
-        if self._problem:
-            told += f" (the stop file could not be created: {self._problem})"
-        return told
-
-    def _raise_flag(self) -> None:
-        if self.path is None:
-            return
-        try:
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o644)
-            os.close(fd)
-        except OSError as exc:
-            self._problem = str(exc)
-
-    def _lower_flag(self) -> None:
-        if self.path is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(self.path)
-
-
-def _shared_folder(task: IterationTask) -> str:
-    """A folder the workers see: where iterations run (every worker needs it); else the
-    temporary folder, seen by the workers of this machine only."""
-    folder = os.path.dirname(task.workdir) if task.workdir else (task.cwd or os.getcwd())
-    if task.workdir:  # the workers create it anyway, with their iteration folders
-        with contextlib.suppress(OSError):
-            os.makedirs(folder, exist_ok=True)
-    if os.path.isdir(folder) and os.access(folder, os.W_OK):
-        return folder
-    return tempfile.gettempdir()
-
-
-class _Saver:
-    """Saves records to the study as they arrive, retrying a write that fails.
-
-    When a write still fails, it raises :class:`_StoreFailed` once (the sweep stops), and
-    from then on only counts the records it could not save.
-    """
-
-    def __init__(self, study: Study | None, sweep_id: str | None) -> None:
-        self.study = study if sweep_id is not None else None
-        self.sweep_id = sweep_id or ""
-        self.failure: tuple[str, Exception] | None = None
-        self.unsaved = 0
-
-    def add(self, record: IterationRecord, index: int) -> IterationRecord:
-        """Save ``record``; return it as stored (with its sequence numbers in the study)."""
-        if self.study is None:
-            return record
-        study = self.study
-        stored = self._save(f"iteration #{index}", lambda: study.add(
-            record, sweep_id=self.sweep_id, plan_index=index), record=True)
-        return stored if isinstance(stored, IterationRecord) else record
-
-    def add_reused(self, record: IterationRecord, index: int) -> None:
-        if self.study is not None:
-            study = self.study
-            self._save(f"the reuse of iteration #{index}", lambda: study.add_reused(
-                record.iteration_id, sweep_id=self.sweep_id, plan_index=index))
-
-    def finish(self, status: str, *, quietly: bool = False) -> None:
-        """Mark the sweep ``status``; ``quietly``: a failure is already being reported."""
-        if self.study is None or (quietly and self.failure is not None):
-            return
-        study = self.study
-        try:
-            self._save(f"the sweep's end ({status})",
-                       lambda: study.finish_sweep(self.sweep_id, status))
-        except _StoreFailed:
-            if not quietly:
-                raise
-
-    def _save(self, what: str, action: Callable[[], object], *, record: bool = False) -> object:
-        if self.failure is not None:
-            self.unsaved += record
-            return None
-        try:
-            return _retried(action)
-        except Exception as exc:
-            self.failure = (what, exc)
-            self.unsaved += record
-            raise _StoreFailed(what) from exc
-
-    def explain(self, results: ScriptResults) -> str:
-        assert self.failure is not None and self.study is not None
-        what, exc = self.failure
-        cause = f"{type(exc).__name__}: {exc}"
-        if "locked" in str(exc):
-            advice = ("Another process kept the study locked (a long write, or a program "
-                      "holding it open in a transaction): let it finish, then run the same "
-                      "sweep again; the saved iterations are reused.")
-        elif "full" in str(exc) or getattr(exc, "errno", None) == 28:
-            advice = ("The disk is full: free some space, then run the same sweep again; "
-                      "the saved iterations are reused.")
-        else:
-            advice = ("Fix the cause, then run the same sweep again; the saved iterations are "
-                      "reused.")
-        return (
-            f"could not save {what} to the study {self.study.path}: {cause} (tried "
-            f"{len(_STORE_RETRY_DELAYS) + 1} times over {sum(_STORE_RETRY_DELAYS):g} s). The "
-            f"sweep was stopped and its running iterations killed; the "
-            f"{len(results.records)} iteration(s) that finished are in this error's .results, "
-            f"{self.unsaved} of them not saved in the study. {advice}"
-        )
-
-
-def _retried(action: Callable[[], object]) -> object:
-    """``action()``, tried again after a pause while the database is busy or the disk fails."""
-    for delay in (*_STORE_RETRY_DELAYS, None):
-        try:
-            return action()
-        except (sqlite3.OperationalError, OSError):
-            if delay is None:
-                raise
-            time.sleep(delay)
-    raise AssertionError("unreachable")
-
-
-def _record_of(future: Future[IterationRecord], task: IterationTask) -> IterationRecord:
-    """The future's record, or a ``crashed`` record saying why the executor gave none."""
-    try:
-        return future.result()
-    except Exception as exc:
-        now = time.time()
-        return IterationRecord(
-            params=task.params, status="crashed", index=task.index,
-            iteration_id=task.iteration_id, sweep_id=task.sweep_id, label=task.label,
-            script=task.script,
-            script_sha256=task.script_sha256, requested_outputs=task.outputs,
-            workdir=task.workdir, started=now, finished=now,
-            error=f"the executor could not run this iteration: {type(exc).__name__}: {exc}",
-            error_type=type(exc).__name__,
-        )
-
-
-def interactive() -> bool:
-    """Whether a progress bar should show by default: a terminal or a notebook, not CI."""
-    if os.environ.get("CI"):
-        return False
-    if "ipykernel" in sys.modules:
-        return True
-    stream = sys.stderr
-    return bool(stream is not None and hasattr(stream, "isatty") and stream.isatty())
-
-
-class _Progress:
-    """A tqdm bar with done/total, failures and ETA, or nothing."""
-
-    def __init__(self, total: int, *, enabled: bool) -> None:
-        self._bar: Any = None
-        self._failed = 0
-        if not enabled:
-            return
-        options: dict[str, Any] = dict(total=total, unit="it", desc="sweep", dynamic_ncols=True)
-        if _terminal_columns() == 0:
-            # a terminal that reports no size (a pty nobody sized, as under `script` or some
-            # CI runners) hides tqdm's bar altogether: give it the usual 80x24
-            options.update(dynamic_ncols=False, ncols=80, nrows=24)
-        try:
-            from tqdm.auto import tqdm
-
-            self._bar = tqdm(**options)
-        except ImportError:  # a notebook without ipywidgets: fall back to the text bar
-            from tqdm import tqdm
-
-            self._bar = tqdm(**options)
-
-    def update(self, record: IterationRecord) -> None:
-        if self._bar is None:
-            return
-        if not record.ok:
-            self._failed += 1
-            self._bar.set_postfix(failed=self._failed, refresh=False)
-        self._bar.update(1)
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-
-
-def _terminal_columns() -> int | None:
-    """The width of the terminal on stderr (0: one that reports none), ``None`` off one."""
-    try:
-        return os.get_terminal_size(sys.stderr.fileno()).columns
-    except (AttributeError, OSError, ValueError):
-        return None
+    return keep

@@ -9,30 +9,42 @@ state, and is reported exactly like a cold child. Only *who launches the child* 
 Caveats: Linux only (fork); modules that hold OS resources made at import time (open
 sockets, started threads, GPU contexts) are shared by every child; random generators other
 than ``random`` and NumPy's global one are not reseeded. Where a warm start is not possible
-the sweep runs cold, with a one-line warning.
+(not Linux, a preload that fails, starts threads, or hangs past :data:`START_TIMEOUT`) the
+sweep runs cold, with a one-line warning.
 """
 
 from __future__ import annotations
 
-import json
+import os
+import select
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Sequence
-from typing import Any
 
-from ..child import boundary
-from ..child.bootstrap import _package_parent
-from .launch import IterationTask, spawn_cold
+from ..child import boundary, processes
+from .children import ChildHandle
+from .launch import spawn_cold
+from .task import IterationTask
 
-__all__ = ["Zygote", "preload_modules"]
+__all__ = ["START_TIMEOUT", "Zygote", "preload_modules"]
 
-_START_TIMEOUT = 300.0
+START_TIMEOUT = 300.0
+"""Seconds the zygote may take to preload before the sweep gives up on it and runs cold."""
+
+_CLOSE_TIMEOUT = 10.0  # seconds a closing zygote gets to kill its children and exit
 _SKIP = {"__future__", "py3r_script"}
 
 
 def preload_modules(imports: Sequence[str]) -> list[str]:
-    """The script's top-level imports worth preloading (not ``py3r_script`` or relatives)."""
+    """The script's top-level imports worth preloading (not ``py3r_script`` or relatives).
+
+    Examples
+    --------
+    >>> preload_modules(["numpy", "py3r_script", "pandas.io"])
+    ['numpy', 'pandas.io']
+    """
     return [name for name in imports if name.split(".")[0] not in _SKIP]
 
 
@@ -56,6 +68,8 @@ class Zygote:
         self.python = python or sys.executable
         self.preloaded: list[str] = []
         self._proc: subprocess.Popen[bytes] | None = None
+        self._messages: _MessageReader | None = None
+        self._listener: threading.Thread | None = None
         self._lock = threading.Lock()
         self._changed = threading.Condition()
         self._pids: dict[int, int] = {}
@@ -64,49 +78,75 @@ class Zygote:
         self._alive = False
 
     def start(self) -> str | None:
-        """Start the zygote and preload; ``None`` when ready, else why it cannot be used."""
+        """Start the zygote and preload; ``None`` when ready, else why it cannot be used.
+
+        A zygote not ready within :data:`START_TIMEOUT` seconds (a preload hangs) is killed.
+        """
         if not sys.platform.startswith("linux"):
             return f"fork-based warm starts need Linux, this is {sys.platform}"
-        code = (f"import sys;sys.path.insert(0,{_package_parent()!r});"
-                "import json;from py3r_script.child.zygote import main;"
-                "main(**json.loads(sys.argv[1]))")
         try:
             self._proc = subprocess.Popen(
-                [self.python, "-c", code,
-                 json.dumps({"preload": self.preload, "strict": self.strict})],
+                boundary.zygote_command(self.python, self.preload, self.strict),
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True,
             )
         except OSError as exc:
             return f"could not start {self.python!r}: {exc}"
         assert self._proc.stdout is not None
-        line = self._proc.stdout.readline()
-        if not line:
+        self._messages = _MessageReader(self._proc.stdout.fileno())
+        problem = self._until_ready(START_TIMEOUT)
+        if problem is not None:
             self.close()
-            return "the warm-start process exited while preloading"
-        message = boundary.decode_message(line)
-        if message["event"] != "ready":
-            self.close()
-            return message.get("reason", "the warm-start process is unavailable")
-        self.preloaded = message["preloaded"]
+            return problem
         self._alive = True
-        threading.Thread(target=self._listen, name="py3r-script-zygote", daemon=True).start()
+        self._listener = threading.Thread(target=self._listen, name="py3r-script-zygote",
+                                          daemon=True)
+        self._listener.start()
         return None
 
+    def _until_ready(self, timeout: float) -> str | None:
+        """Read the zygote's news until it is ready (``None``), or why it never will be."""
+        assert self._messages is not None and self._proc is not None
+        deadline = time.monotonic() + timeout
+        importing = None
+        while True:
+            try:
+                message = self._messages.read(deadline - time.monotonic())
+            except TimeoutError:
+                processes.kill_group(self._proc.pid)  # it and anything its imports started
+                what = f"preloading {importing!r}" if importing else "starting Python"
+                return (f"{what} did not finish within {timeout:g} s, so the warm-start "
+                        "process was killed")
+            if isinstance(message, boundary.Preloading):
+                importing = message.module
+            elif isinstance(message, boundary.Ready):
+                self.preloaded = list(message.preloaded)
+                return None
+            elif isinstance(message, boundary.Unavailable):
+                return message.reason
+            elif message is None:
+                during = f" {importing!r}" if importing else ""
+                return f"the warm-start process exited while preloading{during}"
+
     def _listen(self) -> None:
-        assert self._proc is not None and self._proc.stdout is not None
-        for line in self._proc.stdout:
-            message = boundary.decode_message(line)
+        assert self._messages is not None
+        while True:
+            try:
+                message = self._messages.read()
+            except (OSError, ValueError):  # the pipe was closed under us
+                message = None
+            if message is None:
+                break
             with self._changed:
-                if message["event"] == "started":
-                    self._pids[message["id"]] = message["pid"]
-                elif message["event"] == "exited":
-                    self._exits[message["pid"]] = message["returncode"]
+                if isinstance(message, boundary.Started):
+                    self._pids[message.ident] = message.pid
+                elif isinstance(message, boundary.Exited):
+                    self._exits[message.pid] = message.returncode
                 self._changed.notify_all()
         with self._changed:
             self._alive = False
             self._changed.notify_all()
 
-    def spawn(self, task: IterationTask, files: boundary.IterationFiles, cwd: str) -> Any:
+    def spawn(self, task: IterationTask, files: boundary.IterationFiles, cwd: str) -> ChildHandle:
         """Fork a child for ``task`` (the launcher's spawn step); cold when the zygote is gone."""
         if not self._alive or self._proc is None or self._proc.stdin is None:
             return spawn_cold(task, files, cwd)
@@ -114,8 +154,8 @@ class Zygote:
             ident = self._next_id
             self._next_id += 1
             try:
-                self._proc.stdin.write(boundary.encode_message(
-                    boundary.fork_request(files, dict(task.env), ident)))
+                self._proc.stdin.write(
+                    boundary.fork_request(files, dict(task.env), ident).encode())
                 self._proc.stdin.flush()
             except (BrokenPipeError, OSError):
                 return spawn_cold(task, files, cwd)
@@ -146,12 +186,39 @@ class Zygote:
         except OSError:
             pass
         try:
-            proc.wait(timeout=10)
+            proc.wait(timeout=_CLOSE_TIMEOUT)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        if self._listener is not None:
+            self._listener.join(timeout=_CLOSE_TIMEOUT)  # it reads the pipe closed below
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+class _MessageReader:
+    """The zygote's messages, read from its stdout pipe as they arrive."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self._pending = b""
+        self._ready: list[boundary.ZygoteMessage] = []
+
+    def read(self, timeout: float | None = None) -> boundary.ZygoteMessage | None:
+        """The next message, ``None`` once the zygote is gone; :class:`TimeoutError` when
+        none came within ``timeout`` seconds (``None``: as long as it takes)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self._ready:
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0 or not select.select([self.fd], [], [], left)[0]:
+                    raise TimeoutError(f"no message within {timeout:g} s")
+            chunk = os.read(self.fd, 1 << 16)
+            if not chunk:
+                return None
+            messages, self._pending = boundary.split_messages(self._pending + chunk)
+            self._ready.extend(messages)
+        return self._ready.pop(0)
 
 
 class _WarmChild:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import sys
+import time
+import uuid
 
 import pytest
 
 from py3r_script import run, sensitivity
 from py3r_script.errors import ParameterError
+from py3r_script.running import warm
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork: Linux")
 
@@ -98,6 +101,44 @@ def test_a_preload_that_raises_falls_back_to_cold(write_script, tmp_path, monkey
     with pytest.warns(RuntimeWarning, match="explodes_on_import.*boom at import"):
         sr = run(script, warm=True, preload=["explodes_on_import"])
     assert sr.records[0].ok
+
+
+def _command_lines_naming(word: str) -> list[int]:
+    """The processes whose command line holds ``word``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                if word.encode() in handle.read():
+                    found.append(int(entry))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def test_a_preload_that_hangs_falls_back_to_cold_in_time(write_script, tmp_path, monkeypatch):
+    hanging = f"hangs_on_import_{uuid.uuid4().hex[:8]}"
+    libs = tmp_path / "libs"
+    libs.mkdir()
+    (libs / f"{hanging}.py").write_text("import time\ntime.sleep(3600)\n")
+    monkeypatch.setenv("PYTHONPATH", str(libs))  # what the zygote's interpreter sees
+    monkeypatch.setattr(warm, "START_TIMEOUT", 1.0)
+    script = write_script(
+        """
+        from py3r_script import Output, Param
+        i = Param(0, name="i")
+        Output(i + 1, name="next")
+        """
+    )
+    start = time.monotonic()
+    with pytest.warns(RuntimeWarning) as caught:
+        sr = run(script, {"i": 2}, warm=True, preload=["json", hanging])
+    assert time.monotonic() - start < 15, "the sweep waited for the hanging preload"
+    assert sr[{"i": 2}]["next"] == 3  # ran cold
+    [warning] = [str(w.message) for w in caught if "warm start" in str(w.message)]
+    assert warning == (f"warm start unavailable (preloading {hanging!r} did not finish within "
+                       "1 s, so the warm-start process was killed); running cold")
+    assert _command_lines_naming(hanging) == [], "the hanging zygote was left running"
 
 
 def test_modules_beside_the_script_are_not_preloaded(write_script, tmp_path):

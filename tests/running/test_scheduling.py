@@ -11,9 +11,7 @@ import logging
 import math
 import multiprocessing
 import os
-import pickle
 import socket
-import subprocess
 import sys
 import time
 import warnings
@@ -23,9 +21,7 @@ from pathlib import Path
 import pytest
 
 from py3r_script import sensitivity
-from py3r_script.child.processes import identity
-from py3r_script.paramset import ParamSet
-from py3r_script.running.launch import IterationTask, run_iteration
+from py3r_script.running.launch import IterationTask
 
 PID_SCRIPT = """
 import os
@@ -53,15 +49,6 @@ x = Param(0, name="x")
 Output(os.getpid(), name="pid")
 if x == 2:
     raise ValueError(f"bad x {x}")
-Output(x, name="x_out")
-"""
-
-PRINTING_SCRIPT = """
-import sys
-from py3r_script import Output, Param
-x = Param(0, name="x")
-print(f"child-out {x}")
-print(f"child-err {x}", file=sys.stderr)
 Output(x, name="x_out")
 """
 
@@ -259,19 +246,6 @@ def test_executor_must_be_an_executor(marked_script, marker):
 # -- executors ------------------------------------------------------------------------------
 
 
-def test_unit_of_work_is_picklable(write_script):
-    task = IterationTask(script=str(write_script(PID_SCRIPT)), params=ParamSet({"x": 3}),
-                         index=5, iteration_id="abc", timeout=10.0)
-    assert pickle.loads(pickle.dumps(run_iteration)) is run_iteration
-    clone = pickle.loads(pickle.dumps(task))
-    assert clone == task
-    record = run_iteration(clone)
-    assert record.ok, record.error
-    assert record.outputs["x_out"] == 3
-    assert (record.index, record.iteration_id) == (5, "abc")
-    assert pickle.loads(pickle.dumps(record)).outputs["x_out"] == 3
-
-
 def test_any_executor_receives_run_iteration_and_one_task_per_iteration(write_script):
     executor = RecordingExecutor()
     sr = sensitivity(write_script(PID_SCRIPT), X4, executor=executor, progress=False)
@@ -368,55 +342,6 @@ def test_script_missing_on_the_worker_gives_a_not_found_record(write_script):
         assert "not found" in record.error
         assert socket.gethostname() in record.error
         assert str(script) in record.error
-
-
-def test_run_iteration_with_a_missing_script(tmp_path):
-    missing = tmp_path / "gone.py"
-    record = run_iteration(IterationTask(script=str(missing), params=ParamSet({"x": 1}),
-                                         index=3, iteration_id="i3"))
-    assert record.status == "crashed"
-    assert "not found" in record.error
-    assert f"host {socket.gethostname()!r}" in record.error
-    assert str(missing) in record.error
-    assert (record.index, record.iteration_id, record.params["x"]) == (3, "i3", 1)
-
-
-# -- progress -------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("progress", [False, None])
-def test_no_progress_writes_nothing_to_the_drivers_streams(write_script, capfd, progress):
-    capfd.readouterr()
-    sr = sensitivity(write_script(PRINTING_SCRIPT), {"x": [0, 1, 2]}, progress=progress)
-    out, err = capfd.readouterr()
-    assert all(r.ok for r in sr.records)
-    assert err == ""
-    assert out == ""
-
-
-@pytest.mark.parametrize("max_workers", [1, 2])
-def test_progress_bar_goes_to_stderr_and_never_into_records(write_script, capfd, max_workers):
-    capfd.readouterr()
-    sr = sensitivity(write_script(PRINTING_SCRIPT), {"x": [0, 1, 2]}, progress=True,
-                     max_workers=max_workers)
-    out, err = capfd.readouterr()
-    assert "3/3" in err
-    assert "child-" not in err and "child-" not in out  # children's output is captured
-    assert "3/3" not in out
-    for record in sr.records:
-        x = record.params["x"]
-        assert record.stdout == f"child-out {x}\n"
-        assert record.stderr == f"child-err {x}\n"
-
-
-def test_progress_bar_counts_failures(write_script, capfd):
-    capfd.readouterr()
-    sr = sensitivity(write_script(RAISE_AT_2_SCRIPT), X4, progress=True)
-    _, err = capfd.readouterr()
-    assert [r.status for r in sr.records] == ["ok", "ok", "error", "ok"]
-    assert "4/4" in err
-    assert "failed=1" in err
-    assert "\x1b" not in sr.records[2].stderr and "it/s" not in sr.records[2].stderr
 
 
 # -- the script each worker sees ---------------------------------------------------------------
@@ -594,128 +519,3 @@ def test_dask_worker_that_cannot_see_the_script_gives_a_not_found_record(
     for record in sr.records:
         assert f"script not found on host {record.host!r}: {script}" in record.error
         assert record.host  # the worker's host, as the worker saw it
-
-
-# -- progress shown by default when interactive ------------------------------------------------
-
-PROGRESS_DRIVER = """
-import sys
-from py3r_script import sensitivity
-sensitivity(sys.argv[1], {"x": [1, 2, 3]})  # progress=None: shown when interactive
-print("DONE", flush=True)
-"""
-
-
-def _driver_output_on_a_terminal(script: Path, env: dict[str, str], columns: int = 100) -> str:
-    """Run a sweep with stderr on a pseudo-terminal ``columns`` wide (0: a terminal that
-    reports no size); return what the terminal received."""
-    import fcntl
-    import pty
-    import struct
-    import termios
-
-    master, slave = pty.openpty()
-    rows = 30 if columns else 0
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
-    try:
-        proc = subprocess.Popen([sys.executable, "-c", PROGRESS_DRIVER, str(script)],
-                                stdout=subprocess.PIPE, stderr=slave, env=env)
-        os.close(slave)
-        received = b""
-        while True:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:  # EIO: every writer closed the terminal
-                break
-            if not chunk:
-                break
-            received += chunk
-        out, _ = proc.communicate(timeout=60)
-    finally:
-        os.close(master)
-    assert proc.returncode == 0
-    assert out.decode().strip() == "DONE"
-    return received.decode(errors="replace")
-
-
-@pytest.mark.parametrize(("ci", "columns"), [(None, 100), (None, 0), ("1", 100)],
-                         ids=["interactive", "terminal without a size", "CI=1"])
-def test_progress_bar_shows_by_default_on_a_terminal(write_script, ci, columns):
-    script = write_script(RAISE_AT_2_SCRIPT)
-    env = {k: v for k, v in os.environ.items() if k != "CI"}
-    if ci is not None:
-        env["CI"] = ci
-    shown = _driver_output_on_a_terminal(script, env, columns)
-    if ci is None:
-        assert "4/4" in shown
-        assert "failed=1" in shown
-    else:
-        assert shown == ""
-
-
-def test_progress_bar_stays_silent_by_default_off_a_terminal(write_script):
-    env = {k: v for k, v in os.environ.items() if k != "CI"}
-    proc = subprocess.run([sys.executable, "-c", PROGRESS_DRIVER,
-                           str(write_script(RAISE_AT_2_SCRIPT))],
-                          capture_output=True, text=True, env=env, timeout=60)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stderr == ""
-
-
-# -- a worker stopping its iteration on its own -------------------------------------------------
-# Remote workers cannot be reached by the driver: they stop their child when the sweep's stop
-# file appears, or when the sweep's driver on their machine is gone.
-
-SLEEPER_SCRIPT = """
-import os
-import subprocess
-import time
-from py3r_script import Output, Param
-x = Param(0, name="x")
-Output(os.getpid(), name="pid")
-Output(subprocess.Popen(["sleep", "60"]).pid, name="grandchild")
-time.sleep(60)
-"""
-
-
-def _run_in_thread(task: IterationTask) -> tuple[Future, ThreadPoolExecutor]:
-    pool = ThreadPoolExecutor(1)
-    return pool.submit(run_iteration, task), pool
-
-
-def test_a_worker_stops_its_child_when_the_stop_file_appears(write_script, tmp_path):
-    stop = tmp_path / ".py3r-script-stop-s1"
-    task = IterationTask(script=str(write_script(SLEEPER_SCRIPT)), params=ParamSet({"x": 1}),
-                         stop_file=str(stop), outputs=("pid", "grandchild"))
-    future, pool = _run_in_thread(task)
-    time.sleep(1.0)
-    stop.touch()
-    signalled = time.monotonic()
-    record = future.result(timeout=10)
-    pool.shutdown()
-    assert time.monotonic() - signalled < 1.0
-    assert record.status == "cancelled"
-    assert "interrupted" in record.error
-    assert not _alive(record.outputs["pid"]) and not _alive(record.outputs["grandchild"])
-    # and a stopped sweep starts nothing more
-    again = run_iteration(task)
-    assert again.status == "cancelled" and again.error.startswith("not started")
-    assert again.outputs == {}
-
-
-def test_a_worker_stops_its_child_when_the_driver_on_its_machine_is_gone(write_script):
-    driver = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    try:
-        task = IterationTask(script=str(write_script(SLEEPER_SCRIPT)),
-                             params=ParamSet({"x": 1}), driver=identity(driver.pid))
-        future, pool = _run_in_thread(task)
-        time.sleep(1.0)
-        assert not future.done()
-    finally:
-        driver.kill()
-        driver.wait()
-    record = future.result(timeout=10)
-    pool.shutdown()
-    assert record.status == "cancelled"
-    assert "driver process has ended" in record.error
-    assert not _alive(record.outputs["pid"]) and not _alive(record.outputs["grandchild"])

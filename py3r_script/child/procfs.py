@@ -1,0 +1,71 @@
+"""One process as the kernel shows it: its ``/proc/<pid>/stat`` fields, and whether it runs.
+
+The only place that parses ``/proc/<pid>/stat`` and decides whether a process is alive (a
+zombie waiting to be reaped is not). A child imports it, so it imports nothing but ``os``.
+"""
+
+from __future__ import annotations
+
+import os
+
+__all__ = ["CHILD_MINOR_FAULTS", "GROUP", "pid_alive", "start_time", "stat_fields"]
+
+# Indices in stat_fields(): the fields of proc(5) after the command name, the state first.
+_STATE = 0
+GROUP = 2
+CHILD_MINOR_FAULTS = 8  # cminflt: page faults of the children waited for
+_START_TIME = 19
+_DEAD = (b"Z", b"X")  # a zombie, not yet reaped; or dead
+
+
+def stat_fields(pid: int | str = "self") -> list[bytes] | None:
+    """The fields of ``/proc/<pid>/stat`` after the command name (``None``: no such
+    process, or no ``/proc``).
+
+    Examples
+    --------
+    >>> int(stat_fields()[GROUP]) == os.getpgrp()
+    True
+    """
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return handle.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def _running(fields: list[bytes]) -> bool:
+    return fields[_STATE] not in _DEAD
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this host (a zombie waiting to be reaped does not).
+
+    Examples
+    --------
+    >>> pid_alive(os.getpid())
+    True
+    """
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's: it exists
+    fields = stat_fields(pid)
+    return fields is None or _running(fields)
+
+
+def start_time(pid: int | str = "self") -> int | None:
+    """When process ``pid`` started (clock ticks after boot); ``None`` once it has ended, or
+    without ``/proc``. With the pid, it tells a process from a later one given the same pid.
+
+    Examples
+    --------
+    >>> start_time() == start_time(os.getpid())
+    True
+    """
+    fields = stat_fields(pid)
+    if fields is None or not _running(fields):
+        return None
+    return int(fields[_START_TIME])

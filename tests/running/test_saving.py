@@ -1,0 +1,117 @@
+"""Saving records as they arrive: a study write that fails for a while is retried; one that
+keeps failing stops the sweep, kills its running iterations and keeps every finished one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import subprocess
+import sys
+import time
+
+from py3r_script import Study, load
+
+LOCK_SCRIPT = """
+import os
+import subprocess
+import time
+from py3r_script import Output, Param
+
+x = Param(0, name="x")
+folder = {folder!r}
+if x == 0:  # finishes once the test holds the study's write lock
+    open(os.path.join(folder, "started"), "w").close()
+    while not os.path.exists(os.path.join(folder, "locked")):
+        time.sleep(0.02)
+else:
+    grandchild = subprocess.Popen(["sleep", "60"])
+    with open(os.path.join(folder, f"{{x}}.tmp"), "w") as handle:
+        handle.write(f"{{os.getpid()}} {{grandchild.pid}}")
+    os.replace(os.path.join(folder, f"{{x}}.tmp"), os.path.join(folder, f"{{x}}.pids"))
+    time.sleep({sleep})
+Output(x, name="x_out")
+"""
+
+LOCK_DRIVER = """
+import json, pickle, sys
+from py3r_script import sensitivity
+from py3r_script.running import saving
+from py3r_script.store import studyfile
+from py3r_script.errors import StoreWriteError
+
+script, db, busy_ms, delays = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+studyfile.BUSY_TIMEOUT_MS = busy_ms  # the store waits this long for a lock (60 s by default)
+saving.STORE_RETRY_DELAYS = tuple(json.loads(delays))
+try:
+    sr = sensitivity(script, {"x": [1]}, store=db, max_workers=2, progress=False)
+except StoreWriteError as exc:
+    copy = pickle.loads(pickle.dumps(exc))
+    print(json.dumps({"error": str(copy), "type": type(copy).__name__,
+                      "records": [[r.params["x"], r.status] for r in copy.results.records]}))
+else:
+    print(json.dumps({"records": [[r.params["x"], r.status] for r in sr.records]}))
+"""
+
+
+def _sweep_against_a_locked_study(procs, tmp_path, write_script, *, hold, sleep, delays):
+    """Run a sweep whose store is write-locked by another process for ``hold`` seconds
+    from the moment the first iteration finishes; return the driver's report and pids."""
+    folder = tmp_path / "signals"
+    folder.mkdir()
+    db = tmp_path / "study.db"
+    script = write_script(LOCK_SCRIPT.format(folder=str(folder), sleep=sleep), "locked.py")
+    driver = subprocess.Popen(
+        [sys.executable, "-c", LOCK_DRIVER, str(script), str(db), "200", json.dumps(delays)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )
+    pids: list[int] = []
+    holder = None
+    try:
+        pids = procs.wait_for_pid_files(driver, folder, [1])
+        while not (folder / "started").exists():
+            time.sleep(0.02)
+        holder = sqlite3.connect(db, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")  # like a program writing for a long time
+        (folder / "locked").touch()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            driver.wait(timeout=hold)
+        holder.execute("ROLLBACK")
+        out, err = driver.communicate(timeout=60)
+        assert driver.returncode == 0, err
+        return json.loads(out.strip().splitlines()[-1]), pids, db
+    finally:
+        if holder is not None:
+            holder.close()
+        if driver.poll() is None:
+            procs.kill_driver_group(driver)
+        procs.kill_leftovers(pids)
+
+
+def test_a_store_write_that_keeps_failing_stops_the_sweep_and_keeps_the_results(
+    tmp_path, write_script, procs
+):
+    start = time.monotonic()
+    report, pids, db = _sweep_against_a_locked_study(
+        procs, tmp_path, write_script, hold=20, sleep=60, delays=[0.1, 0.1])
+    assert report.get("type") == "StoreWriteError", report
+    assert report["records"] == [[0, "ok"]]  # finished, not saved, yet not lost
+    assert "could not save iteration #0" in report["error"]
+    assert str(db) in report["error"]
+    assert "database is locked" in report["error"]
+    assert "1 of them not saved" in report["error"]
+    assert "run the same sweep again" in report["error"]
+    assert time.monotonic() - start < 15, "the sweep waited for its hanging iteration"
+    assert procs.wait_gone(pids, timeout=1.0) == [], "the running iteration was not killed"
+    assert len(load(db).records) == 0
+    with Study(db) as study:
+        assert study.sweeps()["status"].tolist() == ["interrupted"]
+
+
+def test_a_store_write_that_fails_for_a_while_is_retried(tmp_path, write_script, procs):
+    report, _, db = _sweep_against_a_locked_study(
+        procs, tmp_path, write_script, hold=1, sleep=0, delays=[0.5, 1, 2])
+    assert "error" not in report, report["error"]
+    assert report["records"] == [[0, "ok"], [1, "ok"]]
+    assert sorted(r.params["x"] for r in load(db).records) == [0, 1]
