@@ -9,9 +9,9 @@ import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 
+from ..child.procfs import pid_alive
 from ..errors import StoreError
 from . import sidefiles
-from .provenance import pid_alive
 from .schema import SCHEMA_VERSION
 
 __all__ = ["abandoned_sweeps", "backup", "partial_files", "refuse_live_older_writers",

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-__all__ = ["file_sha256", "git_state", "interpreter_version", "package_version", "pid_alive"]
+__all__ = ["file_sha256", "git_state", "interpreter_version", "package_version"]
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
@@ -23,25 +23,6 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether process ``pid`` runs on this host (a zombie waiting to be reaped does not).
-
-    >>> pid_alive(os.getpid())
-    True
-    """
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            return handle.read().rsplit(b")", 1)[1].split()[0] != b"Z"
-    except (OSError, IndexError):
-        return True
 
 
 def git_state(script: Path) -> tuple[str | None, bool | None]:
