@@ -14,7 +14,7 @@ import os
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 
 from ..designs.design import Plan
@@ -31,6 +31,8 @@ from .launch import IterationTask, run_iteration
 from .options import RunOptions, resolve_outputs, resolve_python, workdir_root, worker_count
 
 __all__ = ["execute_plan"]
+
+_OPTION_NAMES = frozenset(f.name for f in fields(RunOptions))
 
 
 def execute_plan(
@@ -53,13 +55,7 @@ def execute_plan(
     study = _open_study(options)
     try:
         points = _complete(info, plan)
-        template = IterationTask(
-            script=script, params=plan.nominal, outputs=requested,
-            stop_after_outputs=options.stop_after_outputs, script_sha256=file_sha256(script),
-            cwd=os.getcwd(), timeout=options.timeout, capture_limit=options.capture_limit,
-            label=options.label, env=tuple((options.env or {}).items()),
-            argv=tuple(options.argv or ()), python=resolve_python(options.python),
-        )
+        template = _task_template(script, plan, options, requested)
         reuse = _reusable(study, info, template, points, options)
         if options.dry_run:
             return DryRun(plan, ["reuse" if r else "run" for r in reuse], reuse,
@@ -82,6 +78,24 @@ def execute_plan(
     finally:
         if study is not None:
             study.close()
+
+
+def _task_template(script: str, plan: Plan, options: RunOptions,
+                   requested: tuple[str, ...] | None) -> IterationTask:
+    """What every iteration's task shares.
+
+    A run option an iteration needs reaches it as the task field of the same name
+    (``timeout``, ``capture_limit``...), made plain and picklable where it has to be:
+    adding such an option takes no change here.
+    """
+    carried = {f.name: getattr(options, f.name) for f in fields(IterationTask)
+               if f.name in _OPTION_NAMES and f.name != "workdir"}  # workdir: per iteration
+    return IterationTask(**{
+        **carried, "script": script, "params": plan.nominal, "outputs": requested,
+        "script_sha256": file_sha256(script), "cwd": os.getcwd(),
+        "env": tuple((options.env or {}).items()), "argv": tuple(options.argv or ()),
+        "python": resolve_python(options.python),
+    })
 
 
 def _reusable(study: Study | None, info: ScriptInfo, template: IterationTask,
