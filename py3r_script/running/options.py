@@ -47,7 +47,7 @@ class RunOptions:
     preload: Sequence[str] | None = None
     label: str | None = None
     env: Mapping[str, str] | None = None
-    argv: Sequence[str] | None = ()
+    argv: Sequence[str] | None = None
     python: str | None = None
 
 
