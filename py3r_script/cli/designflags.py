@@ -48,7 +48,11 @@ RUN = Spelling(nominal="-p {name}=VALUE", grid="", point="")
 
 
 def file_spelling(path: object) -> Spelling:
-    """The spelling of fixes to the sweep file at ``path``."""
+    """The spelling of fixes to the sweep file at ``path``.
+
+    >>> file_spelling("s.toml").nominal.format(name="seed")
+    'seed = VALUE in [nominal]'
+    """
     tables = {"params": "[params]", "points": "[[points]]", "sample": "[sample]"}
     return Spelling(nominal="{name} = VALUE in [nominal]", grid='mode = "grid"',
                     point="{name} = VALUE in every [[points]] table", prefix=f"{path}: ",
@@ -106,7 +110,11 @@ def command_line_request(args: argparse.Namespace, info: ScriptInfo) -> DesignRe
 
 
 def file_request(spec: SweepFile, info: ScriptInfo, args: argparse.Namespace) -> DesignRequest:
-    """A sweep file's design, typed by the script, with the flags that override it."""
+    """A sweep file's design, typed by the script, with the flags that override it.
+
+    >>> file_request(read_sweep_file("s.toml"), info, parse(["sweep", "s.toml"]))  # doctest: +SKIP
+    DesignRequest(kind='params', ...)
+    """
     design = spec.typed_design(info)
     overrides = {name: getattr(args, name) for name in _OVERRIDES
                  if getattr(args, name) is not None}
@@ -116,7 +124,12 @@ def file_request(spec: SweepFile, info: ScriptInfo, args: argparse.Namespace) ->
 
 def plan_in_terms(info: ScriptInfo, request: DesignRequest, spelling: Spelling) -> Plan:
     """The request's plan; a parameter left without a value is asked for as ``spelling``
-    writes it."""
+    writes it.
+
+    >>> plan_in_terms(info, DesignRequest("single", params={}), RUN)  # doctest: +SKIP
+    SweepError: parameter(s) 'threshold' have no default in pipeline.py, so they need a value:
+    give -p threshold=VALUE
+    """
     try:
         return plan_design(info, request)
     except MissingValueError as exc:

@@ -62,6 +62,9 @@ def options_in_terms(options: Mapping[str, Any], spec: SweepFile | None = None,
 
     With a sweep file ``spec``, an option that does not come from the command line
     (``flags``) came from the file: its error names the key and its line.
+
+    >>> options_in_terms({"rerun": True})  # doctest: +SKIP
+    SweepError: --rerun (reuse nothing) needs a study: give --store DB, or leave --rerun out
     """
     try:
         return run_options(**options)

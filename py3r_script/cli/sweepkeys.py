@@ -97,14 +97,24 @@ class Locator:
 
 
 def toml_type(value: Any) -> str:
-    """``"an integer"``, ``"a table"``...: a TOML value's type, for messages."""
+    """``"an integer"``, ``"a table"``...: a TOML value's type, for messages.
+
+    >>> toml_type([1, 2])
+    'an array'
+    """
     names = {bool: "a boolean", int: "an integer", float: "a float", str: "a string",
              list: "an array", dict: "a table"}
     return names.get(type(value), type(value).__name__)
 
 
 def check_types(data: dict[str, Any], where: Locator) -> None:
-    """Every top-level key is known and of its TOML type; ``script`` is there."""
+    """Every top-level key is known and of its TOML type; ``script`` is there.
+
+    >>> check_types({"script": "s.py", "workerz": 2}, Locator(Path("s.toml"), ""))
+    Traceback (most recent call last):
+    ...
+    py3r_script.errors.SweepFileError: s.toml: unknown key 'workerz'; the keys are: script, ...
+    """
     for key, value in data.items():
         if key not in TOP_LEVEL:
             known = ", ".join(TOP_LEVEL)
@@ -122,7 +132,13 @@ def check_types(data: dict[str, Any], where: Locator) -> None:
 
 
 def check_tables(data: dict[str, Any], where: Locator) -> None:
-    """The values inside ``[params]``, ``[nominal]``, ``outputs`` and ``[[points]]``."""
+    """The values inside ``[params]``, ``[nominal]``, ``outputs`` and ``[[points]]``.
+
+    >>> check_tables({"params": {"w": []}}, Locator(Path("s.toml"), ""))
+    Traceback (most recent call last):
+    ...
+    py3r_script.errors.SweepFileError: s.toml: params.w is an empty list; ...
+    """
     for table in ("params", "nominal"):
         for name, value in data.get(table, {}).items():
             if isinstance(value, dict):
@@ -149,7 +165,11 @@ def check_tables(data: dict[str, Any], where: Locator) -> None:
 
 
 def linked_key(table: Any, position: int, where: Locator) -> tuple[str, ...]:
-    """The names of the ``position``-th ``[[linked]]`` table, checked with its values."""
+    """The names of the ``position``-th ``[[linked]]`` table, checked with its values.
+
+    >>> linked_key({"names": ["a", "b"], "values": [[1, 2]]}, 0, Locator(Path("s.toml"), ""))
+    ('a', 'b')
+    """
     names, values = table.get("names"), table.get("values")
     unknown = sorted(set(table) - {"names", "values"})
     problem = None
@@ -168,7 +188,11 @@ def linked_key(table: Any, position: int, where: Locator) -> tuple[str, ...]:
 
 def sample_table(table: dict[str, Any], where: Locator) -> dict[str, Any]:
     """A ``[sample]`` table as design arguments: ``sample`` (ranges and choices), ``n``,
-    ``method`` and ``seed`` (those given)."""
+    ``method`` and ``seed`` (those given).
+
+    >>> sample_table({"n": 4, "ranges": {"x": [0, 1]}}, Locator(Path("s.toml"), ""))
+    {'sample': {'x': (0, 1)}, 'n': 4, 'method': 'lhs'}
+    """
     for key, value in table.items():
         if key not in _SAMPLE_KEYS:
             raise where.error(f"unknown key {key!r} in [sample]; the keys are: "

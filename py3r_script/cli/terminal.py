@@ -72,6 +72,9 @@ def report(results: Any, out: str | None, fmt: str | None) -> int:
     """A sweep's end: its table, then on stderr its seed and failures; the exit status.
 
     A :class:`~py3r_script.designs.preview.DryRun` prints what would run instead.
+
+    >>> report(sweep("pipeline.py", {"window": [3, 5]}), None, "csv")  # doctest: +SKIP
+    0
     """
     from ..designs.preview import DryRun
 
@@ -94,7 +97,11 @@ def report(results: Any, out: str | None, fmt: str | None) -> int:
 
 
 def emit_table(frame: Any, out: str | None, fmt: str | None) -> int:
-    """The table to ``-o`` or stdout; exit 2 when ``-o`` failed (the table is on stdout)."""
+    """The table to ``-o`` or stdout; exit 2 when ``-o`` failed (the table is on stdout).
+
+    >>> emit_table(results.to_dataframe(), "out.csv", None)  # doctest: +SKIP
+    0
+    """
     return EXIT_OK if emit(frame, out, fmt) else EXIT_USAGE
 
 

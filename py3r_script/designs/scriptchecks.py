@@ -77,6 +77,9 @@ def check_required(info: ScriptInfo, values: Mapping[str, Any], design: str) -> 
 
     ``design`` is the kind of design (``"single"``, ``"params"``, ``"points"``,
     ``"sample"``): the error carries it, so each front end can say how to give the value.
+
+    >>> check_required(info, {}, "single")  # doctest: +SKIP
+    MissingValueError: parameter(s) 'threshold' have no default in pipeline.py, so they must ...
     """
     missing = tuple(p.name for p in info.params if p.required and p.name not in values)
     if missing:
@@ -87,7 +90,11 @@ def check_required(info: ScriptInfo, values: Mapping[str, Any], design: str) -> 
 
 
 def check_nominal_known(info: ScriptInfo, swept: list[str], centre: Mapping[str, Any]) -> None:
-    """A one-at-a-time sweep varies each parameter around its nominal value: each needs one."""
+    """A one-at-a-time sweep varies each parameter around its nominal value: each needs one.
+
+    >>> check_nominal_known(info, ["threshold"], {})  # doctest: +SKIP
+    MissingValueError: an independent sweep varies one parameter at a time around a nominal ...
+    """
     missing = [name for name in swept if name not in centre]
     if not missing:
         return
@@ -111,7 +118,11 @@ def check_nominal_known(info: ScriptInfo, swept: list[str], centre: Mapping[str,
 def names_and_centre(
     info: ScriptInfo, varied: list[str], fixed: ParamSet
 ) -> tuple[tuple[str, ...], dict[str, Scalar]]:
-    """The plan's names (varied, then held constant) and nominal values (given, else default)."""
+    """The plan's names (varied, then held constant) and nominal values (given, else default).
+
+    >>> names_and_centre(info, ["window"], ParamSet({"seed": 1}))  # doctest: +SKIP
+    (('window', 'seed'), {'seed': 1, 'window': 5})
+    """
     names = tuple(varied + [n for n in fixed if n not in varied])
     centre = {n: fixed[n] for n in names if n in fixed}
     for name in varied:
@@ -131,7 +142,12 @@ def finish_plan(
     seed: int | None = None,
 ) -> Plan:
     """The plan of explicit parameter sets: each completed with the known nominal values it
-    leaves out, duplicates dropped (type-aware)."""
+    leaves out, duplicates dropped (type-aware).
+
+    >>> point = ParamSet({"window": 3})
+    >>> finish_plan("points", info, ["window"], ParamSet(), [point])  # doctest: +SKIP
+    Plan(mode='points', param_names=('window',), ...)
+    """
     names, centre = names_and_centre(info, varied, fixed)
     complete = [point.merged({n: v for n, v in centre.items() if n not in point})
                 for point in planned]  # a name a point leaves out keeps its known default

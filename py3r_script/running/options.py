@@ -224,7 +224,11 @@ def _check_together(options: RunOptions) -> None:
 
 
 def workdir_root(options: RunOptions) -> str | None:
-    """The folder each iteration's own working directory goes in, or ``None`` for none."""
+    """The folder each iteration's own working directory goes in, or ``None`` for none.
+
+    >>> workdir_root(run_options()) is None
+    True
+    """
     if options.workdir is None or options.workdir is False:
         return None
     if options.workdir is True:
@@ -233,7 +237,11 @@ def workdir_root(options: RunOptions) -> str | None:
 
 
 def worker_count(options: RunOptions) -> int:
-    """How many iterations run at once on this machine (``"auto"``: one per core)."""
+    """How many iterations run at once on this machine (``"auto"``: one per core).
+
+    >>> worker_count(run_options(max_workers=3))
+    3
+    """
     if options.max_workers == "auto":
         try:
             return len(os.sched_getaffinity(0))
