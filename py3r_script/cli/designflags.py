@@ -13,7 +13,14 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from ..designs.planning import Plan, plan_design
-from ..designs.request import GOES_WITH, GRID_ONLY, NEEDS_N, ONE_DESIGN, DesignRequest
+from ..designs.request import (
+    GOES_WITH,
+    GRID_ONLY,
+    NEEDS_N,
+    ONE_DESIGN,
+    USED_BY,
+    DesignRequest,
+)
 from ..designs.request import design_request as checked_request
 from ..errors import DesignError, MissingValueError, SweepError
 
@@ -27,7 +34,7 @@ __all__ = ["FLAGS", "RUN", "Spelling", "command_line_request", "file_request", "
 _FLAG_NAMES = {"params": "-s/--link", "points": "--points", "sample": "--sample", "n": "-n",
                "seed": "--seed", "method": "--method", "mode": "--mode",
                "include_nominal": "--include-nominal"}
-_OVERRIDES = ("mode", "include_nominal", "n", "seed", "method")  # flags a sweep file takes
+_OVERRIDES = tuple(USED_BY)  # the design flags that also override a sweep file's design
 
 
 @dataclass(frozen=True)

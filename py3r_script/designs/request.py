@@ -122,14 +122,16 @@ def design_request(
 
 
 def _check_used(kind: str, given: Collection[str]) -> None:
-    """A design argument given with a design that does not use it would be silently ignored."""
-    for name in ("mode", "include_nominal"):
-        if name in given and kind != "params":
+    """A design argument given with a design that does not use it would be silently ignored:
+    refused, one value-list argument at a time, the sampling ones together."""
+    unused = [name for name, user in USED_BY.items() if name in given and user != kind]
+    for name in unused:
+        if USED_BY[name] == "params":
             raise DesignError(
                 f"{name} goes with params (a grid of value lists); points and samples run "
                 f"exactly the parameter sets given", GOES_WITH, (name,), kind)
-    sampling = tuple(name for name in ("n", "seed", "method") if name in given)
-    if sampling and kind != "sample":
+    if unused:
+        sampling = tuple(unused)
         message = ("n is the number of samples: it goes with sample=..." if sampling == ("n",)
                    else f"{', '.join(sampling)} go with sample=...")
         raise DesignError(message, GOES_WITH, sampling, kind)
