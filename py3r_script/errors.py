@@ -12,8 +12,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "warn",
+    "DesignError",
     "IterationFailedError",
     "IterationNotFoundError",
+    "MissingValueError",
+    "OptionError",
     "OutputError",
     "OutputTypeError",
     "ParameterError",
@@ -23,6 +26,7 @@ __all__ = [
     "StoreWriteError",
     "StudyPathError",
     "SweepError",
+    "SweepFileError",
     "SweepInterrupted",
     "UnknownNameError",
 ]
@@ -143,6 +147,77 @@ class SweepInterrupted(KeyboardInterrupt):
 
     def __reduce__(self) -> tuple[type[SweepInterrupted], tuple[Any, ...]]:
         return (SweepInterrupted, (self.results, *self._details))
+
+
+class DesignError(ParameterError):
+    """A sweep design breaks one of the design rules (``py3r_script.designs.request``).
+
+    ``rule`` names the rule, ``arguments`` the design arguments at fault (``"params"``,
+    ``"n"``, ``"include_nominal"``...), ``design`` the kind of design given (``"params"``,
+    ``"points"``, ``"sample"``, or ``None``). The message is worded for the Python API; the
+    command line and sweep files word their own from these fields.
+    """
+
+    def __init__(self, message: str, rule: str = "", arguments: tuple[str, ...] = (),
+                 design: str | None = None) -> None:
+        super().__init__(message)
+        self.rule = rule
+        self.arguments = tuple(arguments)
+        self.design = design
+
+    def __reduce__(self) -> tuple[type[DesignError], tuple[str, str, tuple[str, ...],
+                                                            str | None]]:
+        return (type(self), (str(self), self.rule, self.arguments, self.design))
+
+
+class MissingValueError(ParameterError):
+    """Parameters that need a value nobody gave: ``rule`` is ``"required"`` (no script
+    default) or ``"nominal"`` (a one-at-a-time sweep has no nominal value to vary around).
+
+    ``names`` are the parameters, ``reasons`` why each has no value (for ``"nominal"``),
+    ``design`` the plan's kind (``"single"``, ``"params"``, ``"points"``, ``"sample"``).
+    """
+
+    def __init__(self, message: str, rule: str = "", names: tuple[str, ...] = (),
+                 reasons: tuple[str, ...] = (), design: str | None = None) -> None:
+        super().__init__(message)
+        self.rule = rule
+        self.names = tuple(names)
+        self.reasons = tuple(reasons)
+        self.design = design
+
+    def __reduce__(self) -> tuple[type[MissingValueError], tuple[Any, ...]]:
+        return (type(self), (str(self), self.rule, self.names, self.reasons, self.design))
+
+
+class OptionError(ParameterError):
+    """A run option is invalid (``option`` names it) or lacks the option it needs
+    (``needs``: e.g. ``rerun=True`` needs ``store``); the command line and sweep files word
+    the fix in their own terms from these fields."""
+
+    def __init__(self, message: str, option: str = "", needs: str | None = None) -> None:
+        super().__init__(message)
+        self.option = option
+        self.needs = needs
+
+    def __reduce__(self) -> tuple[type[OptionError], tuple[str, str, str | None]]:
+        return (type(self), (str(self), self.option, self.needs))
+
+
+class SweepFileError(ParameterError):
+    """A sweep file is missing, not valid TOML, or has unknown keys or wrong types.
+
+    ``key`` is the key at fault and ``line`` its line (``None`` when not known); the message
+    starts with the file and the line.
+    """
+
+    def __init__(self, message: str, key: str | None = None, line: int | None = None) -> None:
+        super().__init__(message)
+        self.key = key
+        self.line = line
+
+    def __reduce__(self) -> tuple[type[SweepFileError], tuple[str, str | None, int | None]]:
+        return (type(self), (str(self), self.key, self.line))
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))

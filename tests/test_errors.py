@@ -58,3 +58,22 @@ def test_errors_of_results_and_analysis_pickle_and_are_builtin_kinds(cls, builti
     copy = pickle.loads(pickle.dumps(error))
     assert type(copy) is cls and str(copy) == str(error) == "output 'y' went wrong"
     assert isinstance(copy, errors.SweepError) and isinstance(copy, builtin)
+
+
+@pytest.mark.parametrize("error", [
+    errors.DesignError("n goes with sample", "goes with another design", ("n",), "params"),
+    errors.MissingValueError("no value", "nominal", ("expr",), ("no script default",), "params"),
+    errors.OptionError("rerun needs a store", "rerun", "store"),
+    errors.SweepFileError("sweep.toml, line 3: bad", "timeout", 3),
+], ids=lambda e: type(e).__name__)
+def test_structured_errors_pickle_with_their_fields(error):
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is type(error)
+    assert str(copy) == str(error)
+    assert vars(copy) == vars(error)
+    assert isinstance(copy, errors.ParameterError)
+
+
+def test_the_sweep_file_error_lives_with_the_others():
+    assert SweepFileError is errors.SweepFileError
+    assert errors.SweepFileError("x").key is None and errors.SweepFileError("x").line is None

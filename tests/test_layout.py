@@ -15,20 +15,6 @@ MAX_FUNCTION_LINES = 60
 # ScriptResults' methods (sr.sensitivity_table(), sr.plot_tornado(), ...) import the analysis
 # modules inside the method, which import results back: a facade, kept on purpose.
 FACADES = {("py3r_script.results", "py3r_script.analysis")}
-# Offenders from before the regroup, being split; each entry is removed as its module is mended.
-KNOWN = {
-    "lines": {"py3r_script.child.boundary", "py3r_script.cli.main", "py3r_script.cli.sweepfile",
-              "py3r_script.designs.planning", "py3r_script.running.api",
-              "py3r_script.running.launch", "py3r_script.running.scheduling"},
-    "functions": {"py3r_script.cli.main", "py3r_script.cli.sweepfile"},
-    "private": {"py3r_script.child.zygote", "py3r_script.running.warm"},
-    "circles": set(),
-}
-
-
-def _known(rule: str, name: object) -> None:
-    if name in KNOWN[rule]:
-        pytest.xfail(f"{name}: known before the regroup, being mended")
 
 
 def _modules() -> dict[str, Path]:
@@ -78,8 +64,6 @@ def _target(module: str, name: str) -> str:
 @pytest.mark.parametrize("name", sorted(MODULES))
 def test_no_module_is_over_the_limit(name):
     lines = len(MODULES[name].read_text(encoding="utf-8").splitlines())
-    if lines > MAX_MODULE_LINES:
-        _known("lines", name)
     assert lines <= MAX_MODULE_LINES, f"{name} has {lines} lines: split it by role"
 
 
@@ -93,8 +77,6 @@ def test_no_function_body_is_over_the_limit(name):
                 body = body[1:]  # the docstring
             if body and body[-1].end_lineno - body[0].lineno + 1 > MAX_FUNCTION_LINES:
                 long.append(f"{node.name} (line {node.lineno})")
-    if long:
-        _known("functions", name)
     assert not long, f"{name}: function bodies over {MAX_FUNCTION_LINES} lines: {long}"
 
 
@@ -117,8 +99,6 @@ def test_no_private_name_is_used_across_modules(name):
                 and node.value.id in modules_bound and node.attr.startswith("_") \
                 and not node.attr.startswith("__"):
             reached.append(f"{modules_bound[node.value.id]}.{node.attr}")
-    if reached:
-        _known("private", name)
     assert not reached, f"{name} uses private names of other modules: {reached}"
 
 
@@ -157,7 +137,6 @@ def test_no_import_circles():
     for name in MODULES:
         if name not in index:
             strongly_connected(name)
-    circles = [group for group in circles if tuple(group) not in KNOWN["circles"]]
     assert not circles, f"import circles: {circles}"
 
 

@@ -1,20 +1,40 @@
-"""Sweep designs from command-line flags, checked so that each error names the flag to fix.
+"""Sweep designs from command-line flags (or a sweep file and the flags that override it).
 
-The API checks the same things, but its messages name keyword arguments (``nominal={...}``);
-here they name ``--nominal NAME=VALUE``, or the key of a sweep file.
+The design rules are ``designs.request``'s and the planner's; here their errors are worded
+from their fields (``rule``, ``arguments``, ``names``...) as the flags to fix, or the keys of
+a sweep file, never by reading their messages.
 """
 
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
-from ..designs.inspection import ScriptInfo
-from ..errors import SweepError
+from ..designs.planning import Plan, plan_design
+from ..designs.request import (
+    GOES_WITH,
+    GRID_ONLY,
+    NEEDS_N,
+    ONE_DESIGN,
+    USED_BY,
+    DesignRequest,
+)
+from ..designs.request import design_request as checked_request
+from ..errors import DesignError, MissingValueError, SweepError
 
-__all__ = ["FLAGS", "Spelling", "check_complete", "check_design_flags", "command_line_design",
-           "file_spelling", "single_values"]
+if TYPE_CHECKING:
+    from ..designs.inspection import ScriptInfo
+    from .sweepfile import SweepFile
+
+__all__ = ["FLAGS", "RUN", "Spelling", "command_line_request", "file_request", "file_spelling",
+           "plan_in_terms", "single_values"]
+
+_FLAG_NAMES = {"params": "-s/--link", "points": "--points", "sample": "--sample", "n": "-n",
+               "seed": "--seed", "method": "--method", "mode": "--mode",
+               "include_nominal": "--include-nominal"}
+_OVERRIDES = tuple(USED_BY)  # the design flags that also override a sweep file's design
 
 
 @dataclass(frozen=True)
@@ -25,16 +45,25 @@ class Spelling:
     grid: str
     point: str
     prefix: str = ""
+    designs: Mapping[str, str] = field(default_factory=lambda: {
+        kind: f"a {_FLAG_NAMES[kind]} design" for kind in ("params", "points", "sample")})
 
 
 FLAGS = Spelling(nominal="--nominal {name}=VALUE", grid="--mode grid",
                  point="a {name} column in the --points file")
+RUN = Spelling(nominal="-p {name}=VALUE", grid="", point="")
 
 
 def file_spelling(path: object) -> Spelling:
-    """The spelling of fixes to the sweep file at ``path``."""
+    """The spelling of fixes to the sweep file at ``path``.
+
+    >>> file_spelling("s.toml").nominal.format(name="seed")
+    'seed = VALUE in [nominal]'
+    """
+    tables = {"params": "[params]", "points": "[[points]]", "sample": "[sample]"}
     return Spelling(nominal="{name} = VALUE in [nominal]", grid='mode = "grid"',
-                    point="{name} = VALUE in every [[points]] table", prefix=f"{path}: ")
+                    point="{name} = VALUE in every [[points]] table", prefix=f"{path}: ",
+                    designs={k: f"the {table} design of {path}" for k, table in tables.items()})
 
 
 def single_values(texts: list[str], info: ScriptInfo, flag: str) -> dict[str, Any]:
@@ -57,66 +86,111 @@ def single_values(texts: list[str], info: ScriptInfo, flag: str) -> dict[str, An
     return values
 
 
-def check_design_flags(args: argparse.Namespace, kind: str, described: str) -> None:
-    """``--mode`` goes with value lists, ``-n``/``--seed``/``--method`` with sampling.
+def command_line_request(args: argparse.Namespace, info: ScriptInfo) -> DesignRequest:
+    """The design ``sweep SCRIPT`` flags give: its shape checked from the flags given, then
+    its values typed by the script's defaults.
 
-    ``kind`` is the design given (``"params"``, ``"points"`` or ``"sample"``); a flag that
-    would be ignored by it is an error rather than silently dropped.
+    >>> command_line_request(parse(["sweep", "s.py", "-s", "w=1,2"]), info)  # doctest: +SKIP
+    DesignRequest(kind='params', params={'w': [1, 2]}, ...)
     """
-    sampling = [flag for flag, value in (("-n", args.n), ("--seed", args.seed),
-                                         ("--method", args.method)) if value is not None]
-    if args.mode is not None and kind != "params":
-        raise SweepError(f"--mode sets how -s and --link values (or a sweep file's [params]) "
-                         f"combine; it does nothing for {described}: leave it out")
-    if getattr(args, "include_nominal", None) is not None and kind != "params":
-        raise SweepError(f"--include-nominal decides whether a grid of -s/--link values (or a "
-                         f"sweep file's [params]) adds the nominal values; it does nothing for "
-                         f"{described}: leave it out")
-    if sampling and kind != "sample":
-        raise SweepError(f"{', '.join(sampling)} go with --sample (or a sweep file's "
-                         f"[sample]); they do nothing for {described}: leave them out")
-
-
-def command_line_design(args: argparse.Namespace, info: ScriptInfo) -> dict[str, Any]:
-    """The design given by ``sweep SCRIPT`` flags, typed by the script's defaults."""
     from .textvalues import parse_assignment, parse_linked, parse_sample
 
-    designs = [flag for flag, value in (("-s/--link", args.sweeps or args.link),
-                                        ("--points", args.points), ("--sample", args.sample))
-               if value]
-    if not designs:
-        raise SweepError(
-            f"no design for {info.path}: give -s NAME=V1,V2,... (a grid of values; add "
-            "--mode independent for one at a time), --link A,B=A1:B1,A2:B2 (values that "
-            "vary together), --points CSV (parameter sets) or --sample NAME=LOW:HIGH with "
-            "-n N (random draws); or give a sweep file"
-        )
-    if len(designs) > 1:
-        raise SweepError(f"give exactly one design: -s/--link, --points or --sample; got "
-                         f"{' and '.join(designs)}")
-    kind = {"-s/--link": "params", "--points": "points", "--sample": "sample"}[designs[0]]
-    check_design_flags(args, kind, f"a {designs[0]} design")
+    overrides = {name: getattr(args, name) for name in _OVERRIDES
+                 if getattr(args, name) is not None}
+    shape = _request(info, FLAGS, {} if args.sweeps or args.link else None,
+                     points=[] if args.points else None, sample={} if args.sample else None,
+                     **overrides, given=list(overrides))
     nominal = single_values(args.nominal, info, "--nominal")
-    design: dict[str, Any] = {"nominal": nominal, "mode": args.mode or "grid"}
-    if args.include_nominal is not None:
-        design["include_nominal"] = args.include_nominal
-    if args.points:
-        design["points"] = _read_points(args.points, info)
-    if args.sample:
-        if args.n is None:
-            raise SweepError("--sample needs -n N, the number of parameter sets to draw")
-        design.update(sample=dict(parse_sample(text, info) for text in args.sample),
-                      n=args.n, method=args.method or "lhs", seed=args.seed)
-    if args.sweeps or args.link:
-        params: dict[Any, list[Any]] = {}
-        for text in args.sweeps:  # -s w=1,2 -s w=3 sweeps 1, 2 and 3
-            name, values = parse_assignment(text, info, many=True)
-            params.setdefault(name, []).extend(values)  # type: ignore[arg-type]
-        for text in args.link:
-            names, rows = parse_linked(text, info)
-            params[names] = rows
-        design["params"] = params
-    return design
+    if shape.kind == "points":
+        return replace(shape, nominal=nominal, points=_read_points(args.points, info))
+    if shape.kind == "sample":
+        return replace(shape, nominal=nominal,
+                       sample=dict(parse_sample(text, info) for text in args.sample))
+    params: dict[Any, list[Any]] = {}
+    for text in args.sweeps:  # -s w=1,2 -s w=3 sweeps 1, 2 and 3
+        name, values = parse_assignment(text, info, many=True)
+        params.setdefault(name, []).extend(values)  # type: ignore[arg-type]
+    for text in args.link:
+        names, rows = parse_linked(text, info)
+        params[names] = rows
+    return replace(shape, nominal=nominal, params=params)
+
+
+def file_request(spec: SweepFile, info: ScriptInfo, args: argparse.Namespace) -> DesignRequest:
+    """A sweep file's design, typed by the script, with the flags that override it.
+
+    >>> file_request(read_sweep_file("s.toml"), info, parse(["sweep", "s.toml"]))  # doctest: +SKIP
+    DesignRequest(kind='params', ...)
+    """
+    design = spec.typed_design(info)
+    overrides = {name: getattr(args, name) for name in _OVERRIDES
+                 if getattr(args, name) is not None}
+    return _request(info, file_spelling(spec.path), **{**design, **overrides},
+                    given=list(overrides))
+
+
+def plan_in_terms(info: ScriptInfo, request: DesignRequest, spelling: Spelling) -> Plan:
+    """The request's plan; a parameter left without a value is asked for as ``spelling``
+    writes it.
+
+    >>> plan_in_terms(info, DesignRequest("single", params={}), RUN)  # doctest: +SKIP
+    SweepError: parameter(s) 'threshold' have no default in pipeline.py, so they need a value:
+    give -p threshold=VALUE
+    """
+    try:
+        return plan_design(info, request)
+    except MissingValueError as exc:
+        fixes = " and ".join(spelling.nominal.format(name=n) for n in exc.names)
+        if exc.rule == "nominal":
+            described = ", ".join(f"{n!r} ({why})" for n, why in zip(exc.names, exc.reasons))
+            raise SweepError(
+                f"{spelling.prefix}an independent sweep varies one parameter at a time around "
+                f"its nominal value, but {described} has none: give {fixes}, or use "
+                f"{spelling.grid}") from None
+        if exc.design == "points":
+            fixes += " (or " + " and ".join(spelling.point.format(name=n)
+                                            for n in exc.names) + ")"
+        raise SweepError(f"{spelling.prefix}parameter(s) {', '.join(map(repr, exc.names))} "
+                         f"have no default in {info.path}, so they need a value: give "
+                         f"{fixes}") from None
+
+
+def _request(info: ScriptInfo, spelling: Spelling, *args: Any, **kwargs: Any) -> DesignRequest:
+    """``designs.request.design_request``, its errors worded as ``spelling`` writes fixes."""
+    try:
+        return checked_request(*args, **kwargs)
+    except DesignError as exc:
+        raise SweepError(_design_message(exc, info, spelling)) from None
+
+
+def _design_message(exc: DesignError, info: ScriptInfo, spelling: Spelling) -> str:
+    flags = [_FLAG_NAMES[name] for name in exc.arguments]
+    described = spelling.designs.get(exc.design or "", "")
+    if exc.rule == ONE_DESIGN and not flags:
+        return (f"no design for {info.path}: give -s NAME=V1,V2,... (a grid of values; add "
+                "--mode independent for one at a time), --link A,B=A1:B1,A2:B2 (values that "
+                "vary together), --points CSV (parameter sets) or --sample NAME=LOW:HIGH with "
+                "-n N (random draws); or give a sweep file")
+    if exc.rule == ONE_DESIGN:
+        return (f"give exactly one design: -s/--link, --points or --sample; got "
+                f"{' and '.join(flags)}")
+    if exc.rule == GOES_WITH and exc.arguments == ("mode",):
+        return (f"--mode sets how -s and --link values (or a sweep file's [params]) combine; "
+                f"it does nothing for {described}: leave it out")
+    if exc.rule == GOES_WITH and exc.arguments == ("include_nominal",):
+        return (f"--include-nominal decides whether a grid of -s/--link values (or a sweep "
+                f"file's [params]) adds the nominal values; it does nothing for {described}: "
+                "leave it out")
+    if exc.rule == GOES_WITH:
+        return (f"{', '.join(flags)} go with --sample (or a sweep file's [sample]); they do "
+                f"nothing for {described}: leave them out")
+    if exc.rule == NEEDS_N:
+        return "--sample needs -n N, the number of parameter sets to draw"
+    if exc.rule == GRID_ONLY:
+        return (f"{spelling.prefix}leaving the nominal values out is for a grid "
+                f"({spelling.grid}): an independent sweep varies each parameter around its "
+                "nominal value, so it needs it")
+    return str(exc)
 
 
 def _read_points(path: str, info: ScriptInfo) -> list[dict[str, Any]]:
@@ -136,47 +210,3 @@ def _read_points(path: str, info: ScriptInfo) -> list[dict[str, Any]]:
     return [dict(parse_assignment(f"{name}={value}", info, many=False)
                  for name, value in row.items() if value not in ("", None))
             for row in rows]
-
-
-def check_complete(info: ScriptInfo, design: dict[str, Any], spelling: Spelling) -> None:
-    """Every required parameter has a value; a one-at-a-time sweep has its nominal values.
-
-    ``design`` holds the keyword arguments for ``sweep()`` (a single run: its values as
-    ``nominal``).
-    """
-    nominal = design.get("nominal", {})
-    swept = [name for key in design.get("params", {})
-             for name in (key if isinstance(key, tuple) else (key,))]
-    given = {*nominal, *swept, *design.get("sample", {})}
-    points = design.get("points")
-    if points:
-        given |= set.intersection(*(set(point) for point in points))
-    missing = [p.name for p in info.params if p.required and p.name not in given]
-    if missing:
-        fixes = " and ".join(spelling.nominal.format(name=n) for n in missing)
-        if points:
-            fixes += " (or " + " and ".join(spelling.point.format(name=n) for n in missing) + ")"
-        raise SweepError(f"{spelling.prefix}parameter(s) {', '.join(map(repr, missing))} have "
-                         f"no default in {info.path}, so they need a value: give {fixes}")
-    if design.get("mode") == "independent" and design.get("include_nominal") is False:
-        raise SweepError(f"{spelling.prefix}leaving the nominal values out is for a grid "
-                         f"({spelling.grid}): an independent sweep varies each parameter "
-                         "around its nominal value, so it needs it")
-    if design.get("mode") != "independent" or "params" not in design:
-        return
-    reasons = []
-    for name in swept:
-        param = info.param(name)
-        if name in nominal or (param is not None and param.known_default):
-            continue
-        if param is not None and param.has_default:
-            why = f"its default {param.default_source} is only known at run time"
-        else:
-            why = "no script default"
-        reasons.append((name, why))
-    if reasons:
-        fixes = " and ".join(spelling.nominal.format(name=n) for n, _ in reasons)
-        raise SweepError(
-            f"{spelling.prefix}an independent sweep varies one parameter at a time around its "
-            f"nominal value, but {', '.join(f'{n!r} ({why})' for n, why in reasons)} has "
-            f"none: give {fixes}, or use {spelling.grid}")

@@ -1,4 +1,5 @@
-"""The command line's result tables: the scalar columns, the stdout formats and ``-o`` files.
+"""What the command line prints: result tables (scalar columns, stdout formats, ``-o``
+files), messages on stderr, and the exit status that sums it up.
 
 ``-o FILE`` is checked before anything runs (``check_out``); when writing it still fails at
 the end, the table goes to stdout instead, so no finished result is lost.
@@ -13,9 +14,12 @@ from typing import Any
 
 from ..errors import SweepError
 
-__all__ = ["check_out", "emit", "say", "scalar_table"]
+__all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "check_out", "emit",
+           "emit_table", "report", "say", "scalar_table"]
 
 SUFFIXES = (".csv", ".json", ".parquet")
+# 0 every iteration succeeded, 1 some failed, 2 usage or input errors, 130 interrupted
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def say(message: str) -> None:
@@ -62,6 +66,43 @@ def scalar_table(results: Any, *, meta: bool) -> Any:
         say(f"note: output(s) {', '.join(skipped)} are not scalars and are left out of the "
             "table; use --store and py3r_script.load() to get them")
     return results.to_dataframe(outputs=scalar, meta=meta)
+
+
+def report(results: Any, out: str | None, fmt: str | None) -> int:
+    """A sweep's end: its table, then on stderr its seed and failures; the exit status.
+
+    A :class:`~py3r_script.designs.preview.DryRun` prints what would run instead.
+
+    >>> report(sweep("pipeline.py", {"window": [3, 5]}), None, "csv")  # doctest: +SKIP
+    0
+    """
+    from ..designs.preview import DryRun
+
+    if isinstance(results, DryRun):
+        say(repr(results).splitlines()[0])
+        return emit_table(results.to_dataframe(), out, fmt)
+    written = emit_table(scalar_table(results, meta=False), out, fmt)
+    design = results.design
+    if design is not None and design.seed is not None:
+        say(f"sampled ({design.mode}) with seed {design.seed}: --seed {design.seed} draws the "
+            "same parameter sets again")
+    failed = results.errors
+    if failed:
+        say(f"{len(failed)} of {len(results.records)} iteration(s) failed:")
+        for params, message in failed:
+            say(f"  {params}:\n    " + message.strip().replace("\n", "\n    "))
+    if written != EXIT_OK:
+        return written
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def emit_table(frame: Any, out: str | None, fmt: str | None) -> int:
+    """The table to ``-o`` or stdout; exit 2 when ``-o`` failed (the table is on stdout).
+
+    >>> emit_table(results.to_dataframe(), "out.csv", None)  # doctest: +SKIP
+    0
+    """
+    return EXIT_OK if emit(frame, out, fmt) else EXIT_USAGE
 
 
 def _is_scalar(value: Any) -> bool:

@@ -18,8 +18,8 @@ __all__ = ["DryRun"]
 class DryRun:
     """The plan of a sweep and, per iteration, whether it would ``run`` or be ``reused``.
 
-    Returned by ``run``/``sensitivity`` with ``dry_run=True``. Nothing is started and the
-    store is not changed.
+    Returned by ``run``, ``sensitivity`` and ``sweep`` with ``dry_run=True``. Nothing is
+    started and the store is not changed.
 
     Examples
     --------

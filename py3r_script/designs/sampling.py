@@ -4,7 +4,7 @@ A range is a ``(low, high)`` tuple: floats are drawn uniformly in ``[low, high)`
 uniformly among ``low..high`` inclusive; ``(low, high, "log")`` draws floats uniformly in
 log space (integers, for an integer dimension: the floor of a log-uniform draw in
 ``[low, high + 1)``, so each integer ``k`` has the log-measure of ``[k, k + 1)``). A list is a
-set of choices, each equally likely.
+set of choices, each equally likely. :func:`plan_sample` plans such a sample for a script.
 """
 
 from __future__ import annotations
@@ -12,15 +12,17 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..errors import ParameterError, ParameterTypeError
-from ..paramset import Scalar, to_scalar
+from ..paramset import ParamSet, Scalar, to_scalar
+from .design import Plan
+from .inspection import ScriptInfo
+from .request import check_method
+from .scriptchecks import check_mapping, check_names, check_required, finish_plan
 
-__all__ = ["METHODS", "Dimension", "check_sample", "dimension", "draw"]
-
-METHODS = ("lhs", "random")
+__all__ = ["Dimension", "check_sample", "dimension", "draw", "plan_sample"]
 
 
 @dataclass(frozen=True)
@@ -100,11 +102,70 @@ def draw(
 
 
 def check_sample(sample: Mapping[str, Any], n: Any, method: str) -> list[Dimension]:
-    """Validate a sampling design; returns its dimensions."""
-    if method not in METHODS:
-        raise ParameterError(f"unknown sampling method {method!r}; use one of {METHODS}")
+    """Validate a sampling design; returns its dimensions.
+
+    >>> check_sample({"x": (0.0, 1.0)}, 4, "lhs")
+    [Dimension(name='x', low=0.0, high=1.0, integer=False, log=False, choices=())]
+    """
+    check_method(method)
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ParameterError(f"n (the number of samples) must be a positive int, got {n!r}")
     if not isinstance(sample, Mapping) or not sample:
         raise ParameterError("sample must be a non-empty dict of name -> (low, high) or [choices]")
     return [dimension(name, spec) for name, spec in sample.items()]
+
+
+def plan_sample(
+    info: ScriptInfo,
+    sample: Mapping[str, Any],
+    *,
+    n: int,
+    method: str = "lhs",
+    seed: int | None = None,
+    nominal: Mapping[str, Any] | None = None,
+) -> Plan:
+    """Plan ``n`` random or Latin-hypercube samples of parameter ranges.
+
+    ``sample`` maps names to ``(low, high)``, ``(low, high, "log")`` or a list of choices.
+    A range's values take the type of the script's default: a float parameter gets floats
+    (even from int bounds), an int parameter integers in the closed range (log-uniform for
+    ``"log"``; its bounds must be whole numbers); without a known default, int bounds give
+    integers and float bounds floats. The same seed gives the same plan; without
+    one a seed is chosen and kept in ``Plan.seed``. Duplicate draws (possible with ints
+    and choices) run once.
+
+    >>> plan = plan_sample(info, {"threshold": (0.1, 0.9)}, n=8, seed=1)  # doctest: +SKIP
+    """
+    dimensions = check_sample(sample, n, method)
+    check_names(info, [d.name for d in dimensions], "sample")
+    for position, dimension in enumerate(dimensions):  # the script default's type rules
+        param = info.param(dimension.name)
+        kind = None if param is None or dimension.choices else param.type_name
+        if dimension.integer and kind == "float":  # (1, 4) for a float knob: floats
+            dimensions[position] = replace(dimension, integer=False)
+        elif not dimension.integer and kind == "int":  # (1, 100, "log") for an int knob
+            dimensions[position] = _integer_dimension(dimension, sample[dimension.name],
+                                                      param.default if param else None)
+    fixed = ParamSet(check_mapping(nominal or {}, "nominal"))
+    check_names(info, fixed, "nominal")
+    if seed is None:
+        seed = random.SystemRandom().randrange(2**32)
+    elif isinstance(seed, bool) or not isinstance(seed, int):
+        raise ParameterTypeError(f"seed must be an int, got {seed!r}")
+    planned = [fixed.merged(point) for point in draw(dimensions, n, method=method, seed=seed)]
+    for values in planned[:1]:
+        check_required(info, values, "sample")
+    return finish_plan(method, info, [d.name for d in dimensions], fixed, planned, seed=seed)
+
+
+def _integer_dimension(dimension: Dimension, spec: Any, default: Any) -> Dimension:
+    """An int parameter's range drawn as integers (bounds must be whole numbers)."""
+    if not (dimension.low.is_integer() and dimension.high.is_integer()):
+        raise ParameterError(
+            f"sample[{dimension.name!r}] = {spec!r}: {dimension.name!r} is an int parameter "
+            f"(its default is {default!r}), so it is sampled as integers and the range needs "
+            f"whole-number bounds: write them as ints, e.g. ({math.ceil(dimension.low)}, "
+            f"{max(math.floor(dimension.high), math.ceil(dimension.low) + 1)}"
+            f"{', ' + repr('log') if dimension.log else ''})"
+        )
+    return replace(dimension, integer=True)

@@ -1,56 +1,47 @@
-"""Running sweeps: the public ``run`` and ``sensitivity``, from script to ``ScriptResults``.
+"""The public calls: ``run``, ``sensitivity``, ``sweep`` and ``plan``, from script to results.
 
-How an iteration flows::
+How an iteration flows (the command line and sweep files join at the design request and the
+run options, and from there take the same path)::
 
-    script + sweep definition
-        │  inspect_script()                 static AST: names, defaults, outputs
+    script + parameter values
+        │  designs.inspection.inspect_script()      static AST: names, defaults, outputs
         ▼
-    plan_run() / plan_sweep()               ParamSets; every check happens here, before
-        │                                   any subprocess starts
-        ▼
-    store.reusable() ──► reuse or run       same script content + params + outputs, ok
+    designs.request.design_request()               one design, its rules checked
+        │  designs.planning.plan_design()           ParamSets; every check happens here,
+        ▼                                           before any subprocess starts
+    Plan  +  running.options.run_options()          how to run it, checked: one RunOptions
         │
         ▼
-    IterationTask ──► execute()             this thread, a thread pool or any Executor
-                        │  run_iteration(): one fresh child per iteration
-                        │  child: _bootstrap.run_child() runs the script with the markers
-                        │  live, writing outputs.bin and outcome.pkl (_boundary)
-                        ▼
-                   IterationRecord ──► Study.add() (as each finishes) ──► ScriptResults
-                                                                          └─► to_dataframe()
+    running.execute.execute_plan()                  store.study: reuse, or an IterationTask
+        │  running.scheduling.execute()             this thread, a thread pool or any Executor
+        ▼
+    running.launch.run_iteration()                  one fresh child per iteration (or forked
+        │                                           from a running.warm zygote)
+        ▼
+    child.bootstrap                                 runs the script with the markers live;
+        │                                           writes outputs and outcome (child.boundary)
+        ▼
+    records.IterationRecord ──► store.study.Study.add() (as each finishes)
+                            ──► results.ScriptResults ──► to_dataframe(), analysis
 """
 
 from __future__ import annotations
 
-import functools
 import os
-import uuid
-from collections.abc import Iterator
 from concurrent.futures import Executor
-from contextlib import contextmanager
-from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from ..designs.inspection import ScriptInfo, inspect_script
-from ..designs.planning import Plan, plan_points, plan_run, plan_sample, plan_sweep
+from ..designs.inspection import inspect_script
+from ..designs.planning import Plan, plan_design
 from ..designs.preview import DryRun
-from ..errors import ParameterError, warn
-from ..paramset import ParamSet, is_scalar
+from ..designs.request import DesignRequest, design_request
 from ..results import ScriptResults
-from ..store.provenance import file_sha256
-from ..store.study import Study, SweepInfo
-from .launch import IterationTask, run_iteration
-from .options import (
-    RunOptions,
-    check_options,
-    resolve_outputs,
-    resolve_python,
-    workdir_root,
-)
-from .scheduling import Item, Launch, execute, interactive
+from .execute import execute_plan
+from .options import run_options
 
 __all__ = ["plan", "run", "sensitivity", "sweep"]
+
 
 def run(
     script_path: str | Path,
@@ -94,11 +85,14 @@ def run(
     >>> sr[{"threshold": 0.8}]["summary"]  # doctest: +SKIP
     >>> sr = run("pipeline.py", outputs=["tracking"], stop_after_outputs=True)  # doctest: +SKIP
     """
-    arguments = dict(locals())
     info = inspect_script(script_path)
-    plan = plan_run(info, params)
-    options = _options(arguments)
-    return execute_plan(script_path, info, plan, options)
+    planned = plan_design(info, DesignRequest("single", params=params))
+    options = run_options(
+        outputs=outputs, stop_after_outputs=stop_after_outputs, timeout=timeout, store=store,
+        rerun=rerun, dry_run=dry_run, backup=backup, workdir=workdir, max_workers=max_workers,
+        executor=executor, progress=progress, capture_limit=capture_limit, warm=warm,
+        preload=preload, label=label, env=env, argv=argv, python=python)
+    return execute_plan(script_path, info, planned, options)
 
 
 def sensitivity(
@@ -215,11 +209,14 @@ def sensitivity(
     >>> sr = sensitivity("pipeline.py", {"smooth_window": [3, 7]}, nominal={"threshold": 0.8},
     ...                  mode="grid", store="study.db", max_workers="auto")  # doctest: +SKIP
     """
-    arguments = dict(locals())
     info = inspect_script(script_path)
-    plan = plan_sweep(info, params, nominal=nominal, mode=mode)
-    options = _options(arguments)
-    return execute_plan(script_path, info, plan, options)
+    planned = plan_design(info, design_request(params, nominal=nominal, mode=mode))
+    options = run_options(
+        outputs=outputs, stop_after_outputs=stop_after_outputs, timeout=timeout, store=store,
+        rerun=rerun, dry_run=dry_run, backup=backup, workdir=workdir, max_workers=max_workers,
+        executor=executor, progress=progress, capture_limit=capture_limit, warm=warm,
+        preload=preload, label=label, env=env, argv=argv, python=python)
+    return execute_plan(script_path, info, planned, options)
 
 
 def plan(
@@ -253,34 +250,10 @@ def plan(
     >>> plan("pipeline.py", sample={"threshold": (0.1, 0.9), "window": (3, 15)}, n=20,
     ...      seed=1).to_dataframe()  # doctest: +SKIP
     """
-    return _plan(inspect_script(script_path), params, mode=mode, nominal=nominal,
-                 include_nominal=include_nominal, points=points, sample=sample, n=n,
-                 method=method, seed=seed)
-
-
-def _plan(info: ScriptInfo, params: Any, *, mode: str, nominal: Any, points: Any,
-          sample: Any, n: Any, method: str, seed: Any, include_nominal: bool = True) -> Plan:
-    designs = [name for name, value in (("params", params), ("points", points),
-                                        ("sample", sample)) if value is not None]
-    if len(designs) != 1:
-        given = " and ".join(designs) if designs else "none"
-        raise ParameterError(
-            f"give exactly one design: params (value lists), points (a list of dicts) or "
-            f"sample (ranges, with n); got {given}"
-        )
-    if sample is None and n is not None:
-        raise ParameterError("n is the number of samples: it goes with sample=...")
-    if include_nominal is not True and params is None:
-        raise ParameterError("include_nominal goes with params (a grid of value lists); "
-                             "points and samples run exactly the parameter sets given")
-    if points is not None:
-        return plan_points(info, points, nominal=nominal)
-    if sample is not None:
-        if n is None:
-            raise ParameterError("sample=... needs n, the number of parameter sets to draw")
-        return plan_sample(info, sample, n=n, method=method, seed=seed, nominal=nominal)
-    return plan_sweep(info, params, nominal=nominal, mode=mode,
-                      include_nominal=include_nominal)
+    info = inspect_script(script_path)
+    request = design_request(params, points=points, sample=sample, nominal=nominal, mode=mode,
+                             include_nominal=include_nominal, n=n, method=method, seed=seed)
+    return plan_design(info, request)
 
 
 def sweep(
@@ -328,150 +301,13 @@ def sweep(
     >>> sr = sweep("pipeline.py", sample={"threshold": (0.1, 0.9)}, n=50, seed=0,
     ...            max_workers="auto", store="study.db")  # doctest: +SKIP
     """
-    arguments = dict(locals())
     info = inspect_script(script_path)
-    planned = _plan(info, params, mode=mode, nominal=nominal, points=points, sample=sample,
-                    n=n, method=method, seed=seed, include_nominal=include_nominal)
-    options = _options(arguments)
+    request = design_request(params, points=points, sample=sample, nominal=nominal, mode=mode,
+                             include_nominal=include_nominal, n=n, method=method, seed=seed)
+    planned = plan_design(info, request)
+    options = run_options(
+        outputs=outputs, stop_after_outputs=stop_after_outputs, timeout=timeout, store=store,
+        rerun=rerun, dry_run=dry_run, backup=backup, workdir=workdir, max_workers=max_workers,
+        executor=executor, progress=progress, capture_limit=capture_limit, warm=warm,
+        preload=preload, label=label, env=env, argv=argv, python=python)
     return execute_plan(script_path, info, planned, options)
-
-
-def _options(arguments: dict[str, Any]) -> RunOptions:
-    """The run options among a front end's arguments (its ``locals()``)."""
-    names = {f.name for f in fields(RunOptions)}
-    return RunOptions(**{name: arguments[name] for name in names if name in arguments})
-
-
-def execute_plan(
-    script_path: str | Path, info: ScriptInfo, plan: Plan, options: RunOptions
-) -> ScriptResults | DryRun:
-    """Run (or preview) a checked plan with ``options``; the common path of every front end."""
-    requested = resolve_outputs(info, options.outputs, options.stop_after_outputs)
-    _check_no_clash(plan, list(requested) if requested is not None else info.output_names)
-    workers = check_options(options)
-    workdirs = workdir_root(options)
-    script = os.path.abspath(script_path)
-    script_sha256 = file_sha256(script)
-    study = _open_study(options)
-    try:
-        points = _complete(info, plan)
-        python = resolve_python(options.python)
-        reusable = {} if study is None or options.rerun else study.reusable(
-            script_sha256, requested, options.argv or (), options.env, python=python,
-            declared=None if info.dynamic_outputs else info.output_names)
-        reuse = [reusable.get(point.digest) for point in points]
-        if options.dry_run:
-            return DryRun(plan, ["reuse" if r else "run" for r in reuse], reuse,
-                          None if options.store is None else str(options.store))
-        sweep_id = uuid.uuid4().hex
-        output_names = list(requested) if requested is not None else info.output_names
-        if study is not None:
-            study.begin_sweep(SweepInfo(
-                sweep_id=sweep_id, script=script, script_sha256=script_sha256, mode=plan.mode,
-                param_names=plan.param_names, nominal=plan.nominal, requested_outputs=requested,
-                output_names=output_names, n_planned=len(plan), cwd=os.getcwd(),
-                label=options.label, design=plan.design,
-            ))
-        reused = {} if study is None else {r.iteration_id: r for r in study.records(
-            ids=[r for r in reuse if r], outputs=requested)}
-        template = IterationTask(
-            script=script, params=plan.nominal, outputs=requested,
-            stop_after_outputs=options.stop_after_outputs, sweep_id=sweep_id,
-            script_sha256=script_sha256, cwd=os.getcwd(), timeout=options.timeout,
-            capture_limit=options.capture_limit, label=options.label,
-            env=tuple((options.env or {}).items()), argv=tuple(options.argv or ()),
-            python=python,
-        )
-        items: list[Item] = []
-        for index, (point, given, reused_id) in enumerate(zip(points, plan.points, reuse)):
-            if reused_id is not None and reused_id in reused:
-                items.append(reused[reused_id])
-                continue
-            iteration_id = uuid.uuid4().hex
-            items.append(replace(
-                template, params=point, inject=tuple(given), index=index,
-                iteration_id=iteration_id,
-                workdir=None if workdirs is None else os.path.join(workdirs, iteration_id),
-            ))
-        results = ScriptResults(plan.param_names, output_names, nominal=plan.nominal,
-                                script=str(script_path), design=plan.design)
-        show = interactive() if options.progress is None else options.progress
-        with _launcher(info, options) as launch:
-            results = execute(items, results, study=study, sweep_id=sweep_id,
-                              max_workers=workers, executor=options.executor, progress=show,
-                              launch=launch)
-        _warn_unread(plan, results)
-        return results
-    finally:
-        if study is not None:
-            study.close()
-
-
-@contextmanager
-def _launcher(info: ScriptInfo, options: RunOptions) -> Iterator[Launch]:
-    """``run_iteration``, or a warm variant forking from a zygote for this sweep."""
-    if not options.warm:
-        yield run_iteration
-        return
-    from .warm import Zygote, preload_modules
-
-    explicit = options.preload is not None
-    preload = list(options.preload or ()) if explicit else preload_modules(info.imports)
-    zygote = Zygote(preload, python=resolve_python(options.python), strict=explicit)
-    problem = zygote.start()
-    if problem is not None:
-        warn(f"warm start unavailable ({problem}); running cold", RuntimeWarning)
-        yield run_iteration
-        return
-    try:
-        yield functools.partial(run_iteration, spawn=zygote.spawn)
-    finally:
-        zygote.close()
-
-
-def _check_no_clash(plan: Plan, output_names: list[str]) -> None:
-    """An output named like a parameter of the plan would give the table two such columns."""
-    clash = [n for n in output_names if n in plan.param_names]
-    if clash:
-        others = [n for n in output_names if n not in clash]
-        hint = f"outputs={others!r}" if others else "outputs=[...] without it"
-        raise ParameterError(
-            f"output {clash[0]!r} has the same name as a parameter of this sweep, so results "
-            f"could not tell them apart: rename the Output(..., name={clash[0]!r}) in the "
-            f"script, or leave it out with {hint}"
-        )
-
-
-def _warn_unread(plan: Plan, results: ScriptResults) -> None:
-    """Warn about given parameters that no iteration's script ever read: a typo, most often
-    (with names computed at run time, the planner cannot tell)."""
-    reported = [r for r in results.records if r.params_seen]
-    if not reported:
-        return  # no iteration got far enough to say
-    unread = [n for n in plan.param_names if not any(n in r.params_seen for r in reported)]
-    if unread:
-        names = ", ".join(map(repr, unread))
-        warn(f"the script never read parameter(s) {names}: no Param(..., name=...) call with "
-             "that name ran, so the values given had no effect (a misspelt name? or a Param "
-             "reached only after the requested outputs, with stop_after_outputs=True)")
-
-
-def _complete(info: ScriptInfo, plan: Plan) -> list[ParamSet]:
-    """Each point with every literal script default filled in: the full parameter set.
-
-    The script would use those values anyway; naming them makes the parameter set (and its
-    hash) complete, so a store recognises the same iteration whichever sweep planned it.
-    """
-    defaults = ParamSet({p.name: p.default for p in info.params
-                         if p.known_default and is_scalar(p.default)})
-    return [defaults.merged(point) for point in plan.points]
-
-
-def _open_study(options: RunOptions) -> Study | None:
-    if options.store is None:
-        return None
-    path = Path(options.store)
-    if options.dry_run:  # a preview never creates, upgrades or otherwise changes the study
-        exists = path.exists() and path.stat().st_size > 0
-        return Study(path, read_only=True) if exists else None
-    return Study(path, backup=options.backup)  # the copy is taken before anything changes
