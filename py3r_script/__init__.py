@@ -1,7 +1,9 @@
 """py3r-script: sweep the parameters of unmodified Python pipeline scripts.
 
 Mark knobs with ``Param`` and results with ``Output``; the script still runs on its own.
-``run``, ``sensitivity`` and ``inspect`` drive it from a notebook or the command line.
+``run``, ``sensitivity`` and ``sweep`` run it once per parameter combination, ``plan``
+shows a design first, ``inspect`` lists what a script declares and ``load`` opens a study:
+from a notebook, or from the ``py3r-script`` command line.
 
 >>> from py3r_script import Param, Output
 >>> window = Param(5, name="window")

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ScriptResults"]
 
+
 class ScriptResults:
     """Results of :func:`run`, :func:`sensitivity`, :func:`sweep` or :func:`load`, keyed
     by parameter combination.
@@ -69,9 +70,16 @@ class ScriptResults:
         self._completed: dict[ParamSet, IterationRecord] = {}
         self._recorded_names: set[str] = set(self._param_names)
         for record in records:
-            self._add(record)
+            self.add(record)
 
-    def _add(self, record: IterationRecord) -> None:
+    def add(self, record: IterationRecord) -> None:
+        """Append a finished iteration's record (the runner adds them in plan order).
+
+        A later successful record of the same parameter values wins when indexing.
+
+        >>> sr = ScriptResults(["w"], ["y"])
+        >>> sr.add(IterationRecord(params=ParamSet({"w": 3}), status="ok"))  # doctest: +SKIP
+        """
         self._records.append(record)
         self._recorded_names.update(record.params)
         if record.ok:

@@ -143,7 +143,7 @@ def _termination_as_interrupt() -> Iterator[None]:
 def _fill(results: ScriptResults, slots: Sequence[IterationRecord | None]) -> None:
     for record in slots:
         if record is not None:
-            results._add(record)
+            results.add(record)
 
 
 def _run_concurrently(
