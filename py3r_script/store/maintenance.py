@@ -9,13 +9,18 @@ import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..child.procfs import pid_alive
+from ..child.procfs import pid_alive, started_at
 from ..errors import StoreError
 from . import sidefiles
 from .schema import SCHEMA_VERSION
 
-__all__ = ["abandoned_sweeps", "backup", "partial_files", "refuse_live_older_writers",
-           "remove_dead_writers_files"]
+__all__ = ["DRIVER_START_SLACK", "abandoned_sweeps", "backup", "driver_gone", "partial_files",
+           "refuse_live_older_writers", "remove_dead_writers_files"]
+
+
+DRIVER_START_SLACK = 10.0
+"""Seconds a process may seem to have started after the sweep it drove (clock ticks and the
+boot time are coarse; the wall clock may be stepped) and still be taken for its driver."""
 
 
 def abandoned_sweeps(con: sqlite3.Connection) -> list[str]:
@@ -25,10 +30,28 @@ def abandoned_sweeps(con: sqlite3.Connection) -> list[str]:
     ['9b1e...']
     """
     rows = con.execute(
-        "SELECT sweep_id, driver_pid FROM sweeps WHERE status = 'running' AND host = ?",
-        (socket.gethostname(),),
+        "SELECT sweep_id, driver_pid, created_utc FROM sweeps WHERE status = 'running' "
+        "AND host = ?", (socket.gethostname(),),
     ).fetchall()
-    return [row[0] for row in rows if row[1] is not None and not pid_alive(row[1])]
+    return [row[0] for row in rows if row[1] is not None and driver_gone(row[1], row[2])]
+
+
+def driver_gone(pid: int, created_utc: str | None) -> bool:
+    """Whether the driver ``pid`` of a sweep created at ``created_utc`` (ISO 8601) on this
+    host has ended. A process with that pid which started after the sweep did is another
+    one, given the pid later: the driver is gone.
+
+    >>> driver_gone(os.getpid(), "2999-01-01T00:00:00+00:00")  # doctest: +SKIP
+    False
+    """
+    if not pid_alive(pid):
+        return True
+    started = started_at(pid)
+    try:
+        created = _dt.datetime.fromisoformat(created_utc or "").timestamp()
+    except ValueError:
+        return False
+    return started is not None and started > created + DRIVER_START_SLACK
 
 
 def refuse_live_older_writers(con: sqlite3.Connection, path: Path) -> None:

@@ -120,17 +120,20 @@ def find_sweep(con: sqlite3.Connection, path: Path, sweep: str | int) -> str:
     return rows[0][0]
 
 
-def sweeps_table(con: sqlite3.Connection) -> pd.DataFrame:
+def sweeps_table(con: sqlite3.Connection, interrupted: Collection[str] = ()) -> pd.DataFrame:
     """One row per sweep (its ``sweeps`` columns), with ``n_done`` iterations stored for it
-    and ``n_failed`` of those failed.
+    and ``n_failed`` of those failed; the sweeps ``interrupted`` (ids) shown so, whatever
+    the study says.
 
     >>> sweeps_table(con)[["sweep_seq", "status", "n_done"]]  # doctest: +SKIP
     """
     import pandas as pd
 
-    return pd.read_sql(
+    table = pd.read_sql(
         "SELECT s.*, (SELECT COUNT(*) FROM sweep_items t WHERE t.sweep_id = s.sweep_id) "
         "AS n_done, (SELECT COUNT(*) FROM sweep_items t JOIN iterations i USING "
         "(iteration_id) WHERE t.sweep_id = s.sweep_id AND i.status != 'ok') AS n_failed "
         "FROM sweeps s ORDER BY sweep_seq", con,
     )
+    table.loc[table["sweep_id"].isin(list(interrupted)), "status"] = "interrupted"
+    return table

@@ -92,8 +92,9 @@ class Study:
             studyfile.create(self._con, f"py3r-script {package_version()}")
         elif backup:
             self.backup_path = self.backup()  # before an upgrade, too
-        if 0 < version < SCHEMA_VERSION:
+        if version > 0:
             self.mark_abandoned()
+        if 0 < version < SCHEMA_VERSION:
             maintenance.refuse_live_older_writers(self._con, self.path)
         partial = maintenance.partial_files(self.outputs_dir, schema=SCHEMA_VERSION)
         if studyfile.migrate(self._con, self.path) == 1:
@@ -137,7 +138,7 @@ class Study:
 
     def mark_abandoned(self) -> int:
         """Mark ``interrupted`` the sweeps still ``running`` whose driver on this host is gone
-        (killed, crashed); returns how many.
+        (killed, crashed); returns how many. Opening a study that can be written does it.
 
         >>> study.mark_abandoned()  # doctest: +SKIP
         1
@@ -283,11 +284,15 @@ class Study:
     def sweeps(self) -> pd.DataFrame:
         """One row per sweep: id, when, status, script, planned and stored counts, provenance.
 
+        A sweep whose driver on this host is gone is ``interrupted``, also in a study opened
+        read-only (which is not changed).
+
         >>> study.sweeps()[["sweep_seq", "status", "n_done"]]  # doctest: +SKIP
         """
         if not self.read_only:
             self.mark_abandoned()
-        return reading.sweeps_table(self._con)
+            return reading.sweeps_table(self._con)
+        return reading.sweeps_table(self._con, maintenance.abandoned_sweeps(self._con))
 
     # -- merging and copying --------------------------------------------------------------
     def merge(self, source: str | os.PathLike[str]) -> int:
@@ -304,6 +309,7 @@ class Study:
         self._require_writable()
         added = merging.merge_from(self._con, self.path, checked)
         self._view_params, self._view_outputs = schema.view_names(self._con)
+        self.mark_abandoned()  # sweeps of this host copied while ``running``
         return added
 
     def backup(self) -> Path:
