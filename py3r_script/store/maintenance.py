@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..child.procfs import pid_alive, started_at
 from ..errors import StoreError
-from . import sidefiles
+from . import sidefiles, sidepaths
 from .schema import SCHEMA_VERSION
 
 __all__ = ["DRIVER_START_SLACK", "abandoned_sweeps", "backup", "driver_gone", "partial_files",
@@ -119,8 +119,12 @@ def backup(con: sqlite3.Connection, path: Path) -> Path:
         files = [r[0] for r in copy.execute(
             "SELECT DISTINCT file FROM outputs WHERE file IS NOT NULL")]
         for file in files:  # those of the copied snapshot
-            sidefiles.link_or_copy(path.parent / file,
-                                   target.parent / sidefiles.moved(file, target))
+            try:
+                origin = sidepaths.locate(path, file)
+                copied = sidepaths.locate(target, sidefiles.moved(file, target))
+            except sidepaths.OutsideSideFolder:
+                continue  # never followed: the copy lists the output unavailable, as the study
+            sidefiles.link_or_copy(origin, copied)
         copy.create_function("moved", 1, lambda file: sidefiles.moved(file, target),
                              deterministic=True)
         copy.execute("UPDATE outputs SET file = moved(file) WHERE file IS NOT NULL")

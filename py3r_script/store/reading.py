@@ -1,7 +1,8 @@
 """Reading a study: iterations' records with their outputs, and sweeps by id or number.
 
-An output that can no longer be loaded (its side file deleted or cut short) leaves its
-record listed without it (``record.outputs.unavailable`` says why), with one warning.
+An output that can no longer be loaded (its side file deleted or cut short, or named
+outside the study's side folder) leaves its record listed without it
+(``record.outputs.unavailable`` says why), with one warning.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import StoreError, warn
 from ..records import IterationRecord
-from . import sidefiles, studyrows
+from . import sidefiles, sidepaths, studyrows
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -56,6 +57,8 @@ def _select(con: sqlite3.Connection, path: Path, where: str, args: tuple[Any, ..
         args if outputs is None else (*args, json.dumps(list(outputs))),
     ):
         try:
+            if file is not None:
+                sidepaths.locate(path, file)  # never one outside the study's side folder
             value = sidefiles.load(blob, file, size, path.parent)
             values.setdefault(iteration_id, {})[name] = value
         except sidefiles.Unloadable as problem:

@@ -210,7 +210,7 @@ class Study:
         ids = editing.iteration_ids(iteration_ids)
         with self._transaction() as con:
             deleted, files = editing.delete_rows(con, self.path, ids)
-        editing.remove_side_files(self.path.parent, files)  # rows first: none points at a
+        editing.remove_side_files(self.path, files)  # rows first: none points at a
         return deleted  # missing file
 
     # -- reading --------------------------------------------------------------------------
@@ -238,7 +238,7 @@ class Study:
         >>> study.reusable(file_sha256("pipeline.py"), ["y"])  # doctest: +SKIP
         {'6a1f...': '3f2a9c...'}
         """
-        return reuse.reusable(self._con, self.path.parent, script_sha256, requested_outputs,
+        return reuse.reusable(self._con, self.path, script_sha256, requested_outputs,
                               argv, env, python=python, declared=declared)
 
     def records(
