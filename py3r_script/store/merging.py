@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import StoreError, StudyPathError, warn
-from . import schema, sidefiles, studyfile
+from . import damage, schema, sidefiles, studyfile
 from .sidepaths import OutsideSideFolder, locate, side_folder
 
 __all__ = ["SideFileCopy", "check_source", "copy_missing", "copy_side_files", "merge_from",
@@ -69,6 +69,7 @@ def merge_from(con: sqlite3.Connection, target: Path, source: Path) -> int:
                 f"{source} has study schema {version}, this study "
                 f"{schema.SCHEMA_VERSION}: open both with the same py3r-script version "
                 "(opening migrates older ones)")
+        damage.check(con, source, "src")
         copies = side_file_copies(con, source, target)
         copy_side_files(copies, source, target)  # files first, rows after
         with studyfile.transaction(con):

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 from ..errors import StoreError
 from ..records import IterationRecord
 from . import editing, maintenance, merging, reading, reuse, schema, studyfile, studyrows, writing
+from .damage import check, guard, guard_methods
 from .provenance import git_state, package_version
 from .schema import SCHEMA_VERSION
 from .sidefiles import INLINE_LIMIT
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
 __all__ = ["INLINE_LIMIT", "SCHEMA_VERSION", "StoreError", "Study", "SweepInfo", "load", "merge"]
 
 
+@guard_methods
 class Study:
     """An open study database.
 
@@ -71,19 +73,21 @@ class Study:
         self.outputs_dir = Path(f"{self.path}-outputs")
         self.backup_path: Path | None = None
         """Where ``backup=True`` copied the study, if it did."""
-        exists, writable = studyfile.check_path(self.path, create=create, read_only=read_only)
-        self.read_only = read_only or not writable
-        """True when this connection cannot change the study."""
-        if self.read_only:
-            self._con = studyfile.open_read_only(self.path)
-        else:
-            self._con = studyfile.connect(self.path)
+        with guard(self.path):
+            exists, writable = studyfile.check_path(self.path, create=create,
+                                                    read_only=read_only)
+            self.read_only = read_only or not writable
+            """True when this connection cannot change the study."""
+            self._checked = not exists  # a new study needs no integrity check
+            self._con = (studyfile.open_read_only(self.path) if self.read_only
+                         else studyfile.connect(self.path))
             try:
-                self._prepare(exists, backup)
+                if not self.read_only:
+                    self._prepare(exists, backup)
+                self._view_params, self._view_outputs = schema.view_names(self._con)
             except BaseException:
                 self._con.close()
                 raise
-        self._view_params, self._view_outputs = schema.view_names(self._con)
 
     def _prepare(self, exists: bool, backup: bool) -> None:
         """Create, back up and upgrade the study as needed; tidy what dead writers left."""
@@ -96,6 +100,7 @@ class Study:
             self.mark_abandoned()
         if 0 < version < SCHEMA_VERSION:
             maintenance.refuse_live_older_writers(self._con, self.path)
+            self._check()
         partial = maintenance.partial_files(self.outputs_dir, schema=SCHEMA_VERSION)
         if studyfile.migrate(self._con, self.path) == 1:
             partial = maintenance.partial_files(self.outputs_dir, schema=1)
@@ -120,8 +125,15 @@ class Study:
                 f"{self.path} is open read-only (this process cannot write the file or its "
                 "folder, or read_only=True), so it cannot be changed")
 
+    def _check(self) -> None:
+        """Refuse a damaged study (once an opening): a page no query read would be unnoticed."""
+        if not self._checked:
+            check(self._con, self.path)
+            self._checked = True
+
     def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         self._require_writable()
+        self._check()
         return studyfile.transaction(self._con)
 
     # -- writing a sweep (see writing.py) ------------------------------------------------
@@ -285,14 +297,15 @@ class Study:
         """One row per sweep: id, when, status, script, planned and stored counts, provenance.
 
         A sweep whose driver on this host is gone is ``interrupted``, also in a study opened
-        read-only (which is not changed).
+        read-only (not changed); a damaged study is refused, as it is before a write.
 
         >>> study.sweeps()[["sweep_seq", "status", "n_done"]]  # doctest: +SKIP
         """
+        self._check()
         if not self.read_only:
             self.mark_abandoned()
-            return reading.sweeps_table(self._con)
-        return reading.sweeps_table(self._con, maintenance.abandoned_sweeps(self._con))
+        gone = maintenance.abandoned_sweeps(self._con) if self.read_only else ()
+        return reading.sweeps_table(self._con, gone)
 
     # -- merging and copying --------------------------------------------------------------
     def merge(self, source: str | os.PathLike[str]) -> int:
@@ -307,6 +320,7 @@ class Study:
         """
         checked = merging.check_source(source, self.path)
         self._require_writable()
+        self._check()
         added = merging.merge_from(self._con, self.path, checked)
         self._view_params, self._view_outputs = schema.view_names(self._con)
         self.mark_abandoned()  # sweeps of this host copied while ``running``
@@ -323,6 +337,7 @@ class Study:
         >>> study.backup()  # doctest: +SKIP
         PosixPath('oft_study.db.bak-20250101T120000000000Z')
         """
+        self._check()  # a copy of a damaged study would pass for a sound one
         return maintenance.backup(self._con, self.path)
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import StoreError, StudyPathError
-from . import schema
+from . import damage, schema
 from .schema import APPLICATION_ID, SCHEMA_VERSION
 
 __all__ = ["BUSY_TIMEOUT_MS", "SCHEMA_VERSION", "check_path", "check_study_file", "connect",
@@ -276,6 +276,8 @@ def check_study_file(path: Path) -> bool:
         finally:
             con.close()
     except sqlite3.DatabaseError as exc:
+        if damage.is_damage(exc):
+            raise damage.damaged(path, exc) from None
         raise StoreError(f"{path} cannot be read as a study: {exc}") from None
     if application_id == APPLICATION_ID:
         _refuse_newer(path, user_version)
