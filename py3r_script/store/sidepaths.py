@@ -41,6 +41,12 @@ def locate(study: Path, file: str) -> Path:
     folder = side_folder(study)
     path = study.parent / file
     if os.path.isabs(file) or not _strictly_inside(path, folder):
+        named = Path(file).parts[0]
+        if named != folder.name and named.endswith("-outputs") and ".." not in file:
+            raise OutsideSideFolder(
+                f"its side file {file!r} is in {named}, not in this study's side folder "
+                f"{folder.name}: the study was renamed (give it back its name, "
+                f"{named[:-len('-outputs')]}, to read its side files)")
         raise OutsideSideFolder(
             f"its side file path {file!r} leads outside the study's side folder {folder} "
             "(an absolute path, '..', or a symbolic link out of it), so it is not used: the "

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from py3r_script import Study, load, merge, sensitivity
+from py3r_script import Study, load, merge, run, sensitivity
 
 BAD = {
     0: "study.db-outputs/link/secret.pkl",  # a symbolic link out of the side folder
@@ -107,3 +107,15 @@ def test_merge_copies_nothing_from_out_of_the_side_folder(tampered, tmp_path, pe
     assert all("big" not in r.outputs for r in merged.records)
     assert all(r.outputs["y"] == 10 * r.params["x"] for r in merged.records)
     assert _listing(tmp_path / "outside") == {"secret.pkl"}
+
+
+def test_a_renamed_study_says_to_give_it_back_its_name(tmp_path, counting_script):
+    script = counting_script(
+        tmp_path / "counter.txt", extra='Output(bytes([x]) * (2 * 1024 * 1024), name="big")\n')
+    db = tmp_path / "study.db"
+    run(script, store=db)
+    db.rename(tmp_path / "renamed.db")
+    with pytest.warns(UserWarning, match="could not be loaded"):
+        (record,) = load(tmp_path / "renamed.db").records
+    assert "the study was renamed (give it back its name, study.db," in \
+        record.outputs.unavailable["big"]
