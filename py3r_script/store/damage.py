@@ -36,15 +36,13 @@ def is_damage(exc: BaseException) -> bool:
     >>> is_damage(sqlite3.DatabaseError("database disk image is malformed"))
     True
     """
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, sqlite3.DatabaseError):
-            code = getattr(seen, "sqlite_errorcode", None)  # Python 3.11+
-            if code is not None:
-                return code & 0xFF in (_CORRUPT, _NOT_A_DATABASE)
-            return any(text in str(seen) for text in _MESSAGES)
-        seen = seen.__cause__ or seen.__context__
-    return False
+    seen = _sqlite_error(exc)
+    if seen is None:
+        return False
+    code = getattr(seen, "sqlite_errorcode", None)  # Python 3.11+
+    if code is not None:
+        return code & 0xFF in (_CORRUPT, _NOT_A_DATABASE)
+    return any(text in str(seen) for text in _MESSAGES)
 
 
 def newest_backup(path: Path) -> Path | None:
@@ -130,9 +128,14 @@ def check(con: sqlite3.Connection, path: Path, schema: str = "main") -> None:
         raise damaged(path, "; ".join(found))
 
 
-def _reported(exc: BaseException) -> str:
-    """What SQLite said, without pandas' wording around it."""
+def _sqlite_error(exc: BaseException) -> sqlite3.DatabaseError | None:
+    """The SQLite error ``exc`` is, or was raised from (not one it merely replaced)."""
     seen: BaseException | None = exc
     while seen is not None and not isinstance(seen, sqlite3.DatabaseError):
-        seen = seen.__cause__ or seen.__context__
-    return str(seen or exc)
+        seen = seen.__cause__ or (None if seen.__suppress_context__ else seen.__context__)
+    return seen
+
+
+def _reported(exc: BaseException) -> str:
+    """What SQLite said, without pandas' wording around it."""
+    return str(_sqlite_error(exc) or exc)

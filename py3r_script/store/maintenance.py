@@ -41,8 +41,8 @@ def driver_gone(pid: int, created_utc: str | None) -> bool:
     host has ended. A process with that pid which started after the sweep did is another
     one, given the pid later: the driver is gone.
 
-    >>> driver_gone(os.getpid(), "2999-01-01T00:00:00+00:00")  # doctest: +SKIP
-    False
+    >>> driver_gone(4121, "2025-01-01T12:00:00+00:00")  # doctest: +SKIP
+    True
     """
     if not pid_alive(pid):
         return True
