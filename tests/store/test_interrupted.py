@@ -7,6 +7,7 @@ told from it by when it started.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import os
@@ -53,7 +54,8 @@ def killed(tmp_path, write_script, peek, procs) -> tuple[Path, Path]:
             driver.kill()
         driver.wait(timeout=30)
     for pid in orphans:  # the sleeping child is in its own session: end it too
-        os.killpg(pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
     assert _status(peek, db) == ["running"]
     return db, script
 
