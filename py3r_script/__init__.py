@@ -44,6 +44,7 @@ __all__ = [
     "SweepError",
     "StoreError",
     "StoreWriteError",
+    "StudyDamagedError",
 ]
 
 _LAZY = {
@@ -63,6 +64,7 @@ _LAZY = {
     "SweepError": "errors",
     "StoreError": "errors",
     "StoreWriteError": "errors",
+    "StudyDamagedError": "errors",
 }
 
 TYPE_CHECKING = False  # not typing's: importing typing would cost every child ~4 ms

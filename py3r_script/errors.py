@@ -24,6 +24,7 @@ __all__ = [
     "ScriptError",
     "StoreError",
     "StoreWriteError",
+    "StudyDamagedError",
     "StudyPathError",
     "SweepError",
     "SweepFileError",
@@ -77,6 +78,21 @@ class StudyPathError(StoreError):
 
     def __reduce__(self) -> tuple[type[StudyPathError], tuple[str, str]]:
         return (type(self), (self.problem, self.fix))
+
+
+class StudyDamagedError(StoreError):
+    """The study file is damaged (SQLite finds it corrupt), so it is neither read nor written;
+    the message says how to recover. ``path`` is the study, ``backup`` its newest backup
+    copy (``None``: none found).
+    """
+
+    def __init__(self, message: str, path: str = "", backup: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.backup = backup
+
+    def __reduce__(self) -> tuple[type[StudyDamagedError], tuple[str, str, str | None]]:
+        return (type(self), (str(self), self.path, self.backup))
 
 
 class StoreWriteError(StoreError):

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["CHILD_MINOR_FAULTS", "GROUP", "pid_alive", "start_time", "stat_fields"]
+__all__ = ["CHILD_MINOR_FAULTS", "GROUP", "pid_alive", "start_time", "started_at",
+           "stat_fields"]
 
 # Indices in stat_fields(): the fields of proc(5) after the command name, the state first.
 _STATE = 0
@@ -69,3 +70,25 @@ def start_time(pid: int | str = "self") -> int | None:
     if fields is None or not _running(fields):
         return None
     return int(fields[_START_TIME])
+
+
+def started_at(pid: int | str = "self") -> float | None:
+    """When process ``pid`` started, in seconds since the epoch, to the clock tick (``None``
+    once it has ended, or without ``/proc``): what a time recorded elsewhere can be compared
+    with.
+
+    Examples
+    --------
+    >>> import time
+    >>> started_at() <= time.time()
+    True
+    """
+    ticks = start_time(pid)
+    if ticks is None:
+        return None
+    try:
+        with open("/proc/stat", "rb") as handle:
+            boot = next(int(line.split()[1]) for line in handle if line.startswith(b"btime "))
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+    return boot + ticks / os.sysconf("SC_CLK_TCK")

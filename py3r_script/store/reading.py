@@ -1,7 +1,8 @@
 """Reading a study: iterations' records with their outputs, and sweeps by id or number.
 
-An output that can no longer be loaded (its side file deleted or cut short) leaves its
-record listed without it (``record.outputs.unavailable`` says why), with one warning.
+An output that can no longer be loaded (its side file deleted or cut short, or named
+outside the study's side folder) leaves its record listed without it
+(``record.outputs.unavailable`` says why), with one warning.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import StoreError, warn
 from ..records import IterationRecord
-from . import sidefiles, studyrows
+from . import sidefiles, sidepaths, studyrows
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -56,6 +57,8 @@ def _select(con: sqlite3.Connection, path: Path, where: str, args: tuple[Any, ..
         args if outputs is None else (*args, json.dumps(list(outputs))),
     ):
         try:
+            if file is not None:
+                sidepaths.locate(path, file)  # never one outside the study's side folder
             value = sidefiles.load(blob, file, size, path.parent)
             values.setdefault(iteration_id, {})[name] = value
         except sidefiles.Unloadable as problem:
@@ -120,17 +123,20 @@ def find_sweep(con: sqlite3.Connection, path: Path, sweep: str | int) -> str:
     return rows[0][0]
 
 
-def sweeps_table(con: sqlite3.Connection) -> pd.DataFrame:
+def sweeps_table(con: sqlite3.Connection, interrupted: Collection[str] = ()) -> pd.DataFrame:
     """One row per sweep (its ``sweeps`` columns), with ``n_done`` iterations stored for it
-    and ``n_failed`` of those failed.
+    and ``n_failed`` of those failed; the sweeps ``interrupted`` (ids) shown so, whatever
+    the study says.
 
     >>> sweeps_table(con)[["sweep_seq", "status", "n_done"]]  # doctest: +SKIP
     """
     import pandas as pd
 
-    return pd.read_sql(
+    table = pd.read_sql(
         "SELECT s.*, (SELECT COUNT(*) FROM sweep_items t WHERE t.sweep_id = s.sweep_id) "
         "AS n_done, (SELECT COUNT(*) FROM sweep_items t JOIN iterations i USING "
         "(iteration_id) WHERE t.sweep_id = s.sweep_id AND i.status != 'ok') AS n_failed "
         "FROM sweeps s ORDER BY sweep_seq", con,
     )
+    table.loc[table["sweep_id"].isin(list(interrupted)), "status"] = "interrupted"
+    return table

@@ -2,7 +2,8 @@
 
 An iteration is reused when it succeeded running the same script content with the same
 arguments, environment additions and interpreter, and captured every requested output,
-each still loadable (a side file present, at the size it was written with).
+each still loadable (a side file present in the study's side folder, at the size it was
+written with).
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from pathlib import Path
 
 from . import studyrows
 from .provenance import interpreter_version
+from .sidepaths import OutsideSideFolder, locate
 
 __all__ = ["loadable", "reusable"]
 
 def reusable(
     con: sqlite3.Connection,
-    base: Path,
+    study: Path,
     script_sha256: str,
     requested_outputs: Collection[str] | None,
     argv: Sequence[str] = (),
@@ -30,8 +32,8 @@ def reusable(
     declared: Collection[str] | None = None,
 ) -> dict[str, str]:
     """Successful iterations that can stand for a new run: parameter-set digest ->
-    iteration id (the latest). ``base`` is the study's folder (side files are relative
-    to it); the other arguments are those of :meth:`~py3r_script.store.study.Study.reusable`.
+    iteration id (the latest). ``study`` is the study's path (side files are in its side
+    folder); the other arguments are those of :meth:`~py3r_script.store.study.Study.reusable`.
 
     >>> reusable(con, Path("."), file_sha256("pipeline.py"), ["y"])  # doctest: +SKIP
     {'6a1f...': '3f2a9c...'}
@@ -54,22 +56,23 @@ def reusable(
     found: dict[str, str] = {}
     for iteration_id, (digest, everything, captured) in candidates.items():
         if requested_outputs is not None:
-            serves = loadable(base, captured, requested_outputs)
+            serves = loadable(study, captured, requested_outputs)
         else:
-            serves = (everything and loadable(base, captured, captured)) or (
-                declared is not None and loadable(base, captured, declared))
+            serves = (everything and loadable(study, captured, captured)) or (
+                declared is not None and loadable(study, captured, declared))
         if serves:
             found[digest] = iteration_id
     return found
 
 
-def loadable(base: Path, captured: Mapping[str, tuple[str | None, int]],
+def loadable(study: Path, captured: Mapping[str, tuple[str | None, int]],
              names: Iterable[str]) -> bool:
     """Whether every output in ``names`` was captured and its side file (if any) is
-    whole: present, with the size it was written with. ``captured`` maps each output an
-    iteration captured to its side file (``None`` when inline) and size.
+    whole: in the side folder of the study at ``study``, with the size it was written
+    with. ``captured`` maps each output an iteration captured to its side file (``None``
+    when inline) and size.
 
-    >>> loadable(Path("."), {"y": (None, 12)}, ["y"])
+    >>> loadable(Path("study.db"), {"y": (None, 12)}, ["y"])
     True
     """
     for name in names:
@@ -78,8 +81,8 @@ def loadable(base: Path, captured: Mapping[str, tuple[str | None, int]],
         file, size = captured[name]
         if file is not None:
             try:
-                if (base / file).stat().st_size != size:
+                if locate(study, file).stat().st_size != size:
                     return False
-            except OSError:
+            except (OSError, OutsideSideFolder):
                 return False
     return True

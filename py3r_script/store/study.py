@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 from ..errors import StoreError
 from ..records import IterationRecord
 from . import editing, maintenance, merging, reading, reuse, schema, studyfile, studyrows, writing
+from .damage import check, guard, guard_methods
 from .provenance import git_state, package_version
 from .schema import SCHEMA_VERSION
 from .sidefiles import INLINE_LIMIT
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
 __all__ = ["INLINE_LIMIT", "SCHEMA_VERSION", "StoreError", "Study", "SweepInfo", "load", "merge"]
 
 
+@guard_methods
 class Study:
     """An open study database.
 
@@ -71,19 +73,21 @@ class Study:
         self.outputs_dir = Path(f"{self.path}-outputs")
         self.backup_path: Path | None = None
         """Where ``backup=True`` copied the study, if it did."""
-        exists, writable = studyfile.check_path(self.path, create=create, read_only=read_only)
-        self.read_only = read_only or not writable
-        """True when this connection cannot change the study."""
-        if self.read_only:
-            self._con = studyfile.open_read_only(self.path)
-        else:
-            self._con = studyfile.connect(self.path)
+        with guard(self.path):
+            exists, writable = studyfile.check_path(self.path, create=create,
+                                                    read_only=read_only)
+            self.read_only = read_only or not writable
+            """True when this connection cannot change the study."""
+            self._checked = not exists  # a new study needs no integrity check
+            self._con = (studyfile.open_read_only(self.path) if self.read_only
+                         else studyfile.connect(self.path))
             try:
-                self._prepare(exists, backup)
+                if not self.read_only:
+                    self._prepare(exists, backup)
+                self._view_params, self._view_outputs = schema.view_names(self._con)
             except BaseException:
                 self._con.close()
                 raise
-        self._view_params, self._view_outputs = schema.view_names(self._con)
 
     def _prepare(self, exists: bool, backup: bool) -> None:
         """Create, back up and upgrade the study as needed; tidy what dead writers left."""
@@ -92,9 +96,11 @@ class Study:
             studyfile.create(self._con, f"py3r-script {package_version()}")
         elif backup:
             self.backup_path = self.backup()  # before an upgrade, too
-        if 0 < version < SCHEMA_VERSION:
+        if version > 0:
             self.mark_abandoned()
+        if 0 < version < SCHEMA_VERSION:
             maintenance.refuse_live_older_writers(self._con, self.path)
+            self._check()
         partial = maintenance.partial_files(self.outputs_dir, schema=SCHEMA_VERSION)
         if studyfile.migrate(self._con, self.path) == 1:
             partial = maintenance.partial_files(self.outputs_dir, schema=1)
@@ -119,8 +125,15 @@ class Study:
                 f"{self.path} is open read-only (this process cannot write the file or its "
                 "folder, or read_only=True), so it cannot be changed")
 
+    def _check(self) -> None:
+        """Refuse a damaged study (once an opening): a page no query read would be unnoticed."""
+        if not self._checked:
+            check(self._con, self.path)
+            self._checked = True
+
     def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         self._require_writable()
+        self._check()
         return studyfile.transaction(self._con)
 
     # -- writing a sweep (see writing.py) ------------------------------------------------
@@ -137,7 +150,7 @@ class Study:
 
     def mark_abandoned(self) -> int:
         """Mark ``interrupted`` the sweeps still ``running`` whose driver on this host is gone
-        (killed, crashed); returns how many.
+        (killed, crashed); returns how many. Opening a study that can be written does it.
 
         >>> study.mark_abandoned()  # doctest: +SKIP
         1
@@ -209,7 +222,7 @@ class Study:
         ids = editing.iteration_ids(iteration_ids)
         with self._transaction() as con:
             deleted, files = editing.delete_rows(con, self.path, ids)
-        editing.remove_side_files(self.path.parent, files)  # rows first: none points at a
+        editing.remove_side_files(self.path, files)  # rows first: none points at a
         return deleted  # missing file
 
     # -- reading --------------------------------------------------------------------------
@@ -237,7 +250,7 @@ class Study:
         >>> study.reusable(file_sha256("pipeline.py"), ["y"])  # doctest: +SKIP
         {'6a1f...': '3f2a9c...'}
         """
-        return reuse.reusable(self._con, self.path.parent, script_sha256, requested_outputs,
+        return reuse.reusable(self._con, self.path, script_sha256, requested_outputs,
                               argv, env, python=python, declared=declared)
 
     def records(
@@ -283,11 +296,16 @@ class Study:
     def sweeps(self) -> pd.DataFrame:
         """One row per sweep: id, when, status, script, planned and stored counts, provenance.
 
+        A sweep whose driver on this host is gone is ``interrupted``, also in a study opened
+        read-only (not changed); a damaged study is refused, as it is before a write.
+
         >>> study.sweeps()[["sweep_seq", "status", "n_done"]]  # doctest: +SKIP
         """
+        self._check()
         if not self.read_only:
             self.mark_abandoned()
-        return reading.sweeps_table(self._con)
+        gone = maintenance.abandoned_sweeps(self._con) if self.read_only else ()
+        return reading.sweeps_table(self._con, gone)
 
     # -- merging and copying --------------------------------------------------------------
     def merge(self, source: str | os.PathLike[str]) -> int:
@@ -302,8 +320,10 @@ class Study:
         """
         checked = merging.check_source(source, self.path)
         self._require_writable()
+        self._check()
         added = merging.merge_from(self._con, self.path, checked)
         self._view_params, self._view_outputs = schema.view_names(self._con)
+        self.mark_abandoned()  # sweeps of this host copied while ``running``
         return added
 
     def backup(self) -> Path:
@@ -317,6 +337,7 @@ class Study:
         >>> study.backup()  # doctest: +SKIP
         PosixPath('oft_study.db.bak-20250101T120000000000Z')
         """
+        self._check()  # a copy of a damaged study would pass for a sound one
         return maintenance.backup(self._con, self.path)
 
 
