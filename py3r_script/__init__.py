@@ -44,6 +44,7 @@ __all__ = [
     "SweepError",
     "StoreError",
     "StoreWriteError",
+    "UntrustedOutputError",
 ]
 
 _LAZY = {
@@ -63,6 +64,7 @@ _LAZY = {
     "SweepError": "errors",
     "StoreError": "errors",
     "StoreWriteError": "errors",
+    "UntrustedOutputError": "errors",
 }
 
 TYPE_CHECKING = False  # not typing's: importing typing would cost every child ~4 ms

@@ -67,16 +67,20 @@ def scalar_output(results: ScriptResults, record: IterationRecord, name: str) ->
     """
     if name not in record.outputs:
         return None
-    value = record.outputs[name]
-    scalar, plain = plain_scalar(value)
-    if scalar:
-        return plain
+    if record.outputs.is_deferred(name):  # a pickle, never a scalar: not read to say so
+        kind = record.outputs.type_name(name).rpartition(".")[2]
+    else:
+        value = record.outputs[name]
+        scalar, plain = plain_scalar(value)
+        if scalar:
+            return plain
+        kind = type(value).__name__
     key = record.params.project(results.param_names).to_dict()
     keep = results.scalar_output_names()
     hint = (f"or leave it out: sr.to_dataframe(outputs={keep!r})" if keep
             else "(no output of this sweep is a scalar to tabulate)")
     raise OutputTypeError(
-        f"output {name!r} is not a scalar (it is a {type(value).__name__} in iteration {key}), "
+        f"output {name!r} is not a scalar (it is a {kind} in iteration {key}), "
         f"so it cannot be a DataFrame column. Get it by indexing, sr[{key}][{name!r}], "
         f"stack it over iterations with sr.concat({name!r}), {hint}."
     )

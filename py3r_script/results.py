@@ -226,7 +226,8 @@ class ScriptResults:
         ['distance_cm', 'time_moving', 'centre_time', 'mean_speed']
         """
         return [n for n in self._output_names if all(
-            plain_scalar(r.outputs[n])[0] for r in self._completed.values() if n in r.outputs)]
+            not r.outputs.is_deferred(n) and plain_scalar(r.outputs[n])[0]
+            for r in self._completed.values() if n in r.outputs)]
 
     def to_dataframe(
         self,
