@@ -81,7 +81,7 @@ class StudyPickle(DeferredOutput):
         source = self._source
         if not source.trusted:
             signer = signing.signer(create=False)
-            if signer is None or not signer.verify(source.signature, data):
+            if signer is None or not signer.verify(source.signature, [data]):
                 raise UntrustedOutputError(
                     f"{source.where} is a pickle ({self._type}) whose bytes do not match its "
                     "signature: it changed after py3r-script wrote it, so it was not "
@@ -116,9 +116,13 @@ def read_outputs(rows: Iterable[tuple[Any, ...]], base: Path, study: Path, *,
     for iteration_id, name, fmt, type_name, value, blob, file, size, signature in rows:
         where = f"output {name!r} of iteration {iteration_id} in the study {study}"
         try:
-            if fmt == "pickle" and not trusted and (signer is None or not signer.owns(signature)):
-                found.untrusted.setdefault(iteration_id, {})[name] = _untrusted(
-                    where, type_name, name, study)
+            doubt = None if fmt != "pickle" or trusted else _doubt(
+                signer, signature, blob, None if file is None else (base, file), size)
+            if doubt is not None:
+                found.untrusted.setdefault(iteration_id, {})[name] = UntrustedOutputError(
+                    f"{where} is a pickle ({type_name}) {doubt}; unpickling can run any code, "
+                    "so it was not read. If you trust whoever wrote the study: "
+                    f"load({str(study)!r}, trusted=True)", name, str(study))
                 continue
             loaded = _read(fmt, type_name, value, blob, file, size, base,
                            StudyPickle.Source(signature, trusted, where, name, str(study)))
@@ -157,9 +161,17 @@ def _read(fmt: str, type_name: str, value: Any, blob: bytes | None, file: str | 
                          ) from None
 
 
-def _untrusted(where: str, type_name: str, name: str, study: Path) -> UntrustedOutputError:
-    return UntrustedOutputError(
-        f"{where} is a pickle ({type_name}) not signed with your py3r-script key (an older "
-        "py3r-script or another user wrote it); unpickling can run any code, so it was not "
-        f"read. If you trust whoever wrote the study: load({str(study)!r}, trusted=True)",
-        name, str(study))
+def _doubt(signer: signing.Signer | None, signature: str | None, blob: bytes | None,
+           side: tuple[Path, str] | None, size: int) -> str | None:
+    """Why a pickle may not be unpickled (``None``: this user's key signed these bytes)."""
+    if signer is None or not signer.owns(signature):
+        return ("not signed with your py3r-script key (an older py3r-script or another user "
+                "wrote it)")
+    if side is None:
+        chunks: Iterable[bytes] = [blob or b""]
+        matches = signer.verify(signature, chunks)
+    else:
+        with open_checked(*side, size) as handle:
+            matches = signer.verify(signature, iter(lambda: handle.read(1 << 20), b""))
+    return None if matches else ("whose bytes do not match its signature: it changed after "
+                                 "py3r-script wrote it")

@@ -87,10 +87,10 @@ def _warn_unavailable(records: Iterable[IterationRecord], path: Path) -> None:
 def _warn_untrusted(records: Iterable[IterationRecord], path: Path) -> None:
     locked = [(r.iteration_id, name) for r in records for name in r.outputs.untrusted]
     names = ", ".join(repr(n) for n in dict.fromkeys(name for _, name in locked))
-    warn(f"{len(locked)} pickled output(s) ({names}) in {path} are not signed with your "
-         "py3r-script key (an older py3r-script or another user wrote them) and were not "
-         "read, since unpickling can run any code; reading one raises "
-         f"UntrustedOutputError. If you trust whoever wrote the study: "
+    warn(f"{len(locked)} pickled output(s) ({names}) in {path} were not read: they are not "
+         "signed with your py3r-script key (an older py3r-script or another user wrote "
+         "them, or they changed since), and unpickling can run any code. Reading one raises "
+         f"UntrustedOutputError; if you trust whoever wrote the study: "
          f"load({str(path)!r}, trusted=True). Scalar outputs are all there.")
 
 

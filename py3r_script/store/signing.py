@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import os
 import stat
+from collections.abc import Iterable
 from pathlib import Path
 
 from ..errors import warn
@@ -36,7 +37,7 @@ class Signer:
 
     >>> signer = Signer(bytes(32))
     >>> mac = signer.new(); mac.update(b"pickle bytes")
-    >>> signer.verify(signer.signature(mac), b"pickle bytes")
+    >>> signer.verify(signer.signature(mac), [b"pickle ", b"bytes"])
     True
     """
 
@@ -56,7 +57,7 @@ class Signer:
         """Whether ``signature`` was made with this key (its bytes not yet checked)."""
         return bool(signature) and signature.partition(":")[0] == self.key_id  # type: ignore[union-attr]
 
-    def verify(self, signature: str | None, *chunks: bytes) -> bool:
+    def verify(self, signature: str | None, chunks: Iterable[bytes]) -> bool:
         """Whether ``signature`` is this key's over the bytes ``chunks`` hold, in order."""
         if not self.owns(signature):
             return False

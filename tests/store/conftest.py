@@ -23,6 +23,14 @@ def _run_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
 
 
+@pytest.fixture(autouse=True)
+def signing_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test signs with a key of its own (made on first use), never the user's."""
+    key = tmp_path / "keys" / "signing.key"
+    monkeypatch.setenv("PY3R_SCRIPT_KEY_FILE", str(key))
+    return key
+
+
 class StudyPeek:
     """Reads a study with plain ``sqlite3``, on read-only connections that never
     checkpoint or otherwise change it."""
