@@ -49,12 +49,32 @@ def results_frame(results: ScriptResults, outputs: Sequence[str], *, meta: bool,
     columns = [*results.param_names, *outputs]
     if bookkeeping:
         columns.extend(META_COLUMNS)
-    frame = pd.DataFrame(rows, columns=columns)
+    try:
+        frame = pd.DataFrame(rows, columns=columns)
+    except UnicodeError:  # a str that is not valid Unicode, which pandas' str dtype refuses
+        frame = _frame_by_column(rows, columns)
     if bookkeeping:
         for column in ("_started_utc", "_finished_utc"):
             frame[column] = pd.to_datetime(frame[column], unit="s", utc=True)
         for column in ("_sweep_seq", "_iteration_seq", "_exit_code"):  # ints, or missing
             frame[column] = frame[column].astype("Int64")
+    return frame
+
+
+def _frame_by_column(rows: list[list[Any]], columns: list[str]) -> pd.DataFrame:
+    """The table of ``rows``, a column holding text that is not valid Unicode (a lone
+    surrogate, from a file name or argument decoded with ``surrogateescape``) kept as
+    Python objects."""
+    import pandas as pd
+
+    def column(values: list[Any]) -> pd.Series:
+        try:
+            return pd.Series(values)
+        except UnicodeError:
+            return pd.Series(values, dtype=object)
+
+    frame = pd.concat([column([row[i] for row in rows]) for i in range(len(columns))], axis=1)
+    frame.columns = pd.Index(columns, dtype=object)
     return frame
 
 
