@@ -208,6 +208,7 @@ def test_a_study_of_the_previous_version_loads_and_resumes(tmp_path, peek):
     assert old[{"x": 1}]["np_scalar"] == np.float64(1.5) and old[{"x": 1}]["ratio"] == 0.25
     assert set(outputs.untrusted) == {"frame", "series", "array", "mapping", "raw"}
     assert old.to_dataframe(outputs=["y", "ratio", "flag"])["y"].tolist() == [10, 20]
+    assert old.scalar_output_names() == ["y", "ratio", "flag", "text", "nothing", "np_scalar"]
     assert [r.status for r in old.records] == ["ok", "ok", "error"]
 
     trusted = load(db, trusted=True)[{"x": 1}]
