@@ -79,21 +79,21 @@ def store(value: Any, target: Path, base: Path, signer: Signer | None) -> Stored
     return stored
 
 
-def read_safe(format: str, type_name: str, blob: bytes | None, handle: IO[bytes] | None
-              ) -> Any:
-    """An output stored as ``parquet`` or ``npy``, from its blob or its open side file.
+def read_safe(fmt: str, blob: bytes | None, handle: IO[bytes] | None = None) -> Any:
+    """An output stored as ``parquet`` or ``npy`` (``fmt``), from its blob or, when given,
+    its open side file.
 
-    >>> read_safe("npy", "numpy.ndarray", blob, None)  # doctest: +SKIP
+    >>> read_safe("npy", blob)  # doctest: +SKIP
     array([0, 1, 2])
     """
     source = handle if handle is not None else io.BytesIO(blob or b"")
-    if format == "npy":
+    if fmt == "npy":
         import numpy
 
         return numpy.lib.format.read_array(source, allow_pickle=False)
-    if format == "parquet":
+    if fmt == "parquet":
         return _read_parquet(source)
-    raise ValueError(f"{format!r} is not a format read without unpickling")
+    raise ValueError(f"{fmt!r} is not a format read without unpickling")
 
 
 def _safe_kind(value: Any) -> str | None:

@@ -151,9 +151,9 @@ def _read(fmt: str, type_name: str, value: Any, blob: bytes | None, file: str | 
         raise Unloadable(f"it is stored in an unknown format {fmt!r}")
     try:
         if file is None:
-            return formats.read_safe(fmt, type_name, blob, None)
+            return formats.read_safe(fmt, blob)
         with open_checked(base, file, size) as handle:
-            return formats.read_safe(fmt, type_name, None, handle)
+            return formats.read_safe(fmt, None, handle)
     except Unloadable:
         raise
     except Exception as exc:

@@ -14,7 +14,6 @@ import pickle
 import shutil
 import socket
 import sqlite3
-import subprocess
 import sys
 import warnings
 from contextlib import closing
@@ -29,18 +28,24 @@ from py3r_script.store.study import SCHEMA_VERSION
 
 SCHEMA2 = Path(__file__).parent / "data" / "schema2"
 
-OBJECTS = """
-import numpy as np
-import pandas as pd
+PICKLED = """
 from py3r_script import Output, Param
 x = Param(1, name="x")
 if x == 3:
     raise ValueError("x = 3 fails")
 Output(x * 10, name="y")
 Output({"x": x, "items": [1, 2]}, name="mapping")
+Output({"x": x}, name="other")
+Output(bytes([x]) * 1_500_000, name="raw")  # a side file
+"""
+OBJECTS = """
+import numpy as np
+import pandas as pd
+""" + PICKLED + """
 Output(pd.DataFrame({"a": [x, x + 1]}), name="frame")
 Output(np.arange(3) * x, name="array")
-Output(bytes([x]) * 1_500_000, name="raw")  # a side file
+Output(pd.DataFrame({"v": np.arange(300_000.0)}), name="table")  # side files
+Output(np.ones((600, 300)), name="grid")
 """
 
 
@@ -59,22 +64,19 @@ def _hostile(marker: Path, size: int | None = None) -> bytes:
     return data if size is None else data + b"\0" * (size - len(data))  # ignored after STOP
 
 
-def _cli(*args: object, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "py3r_script", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=120)
+def test_a_pickle_swapped_into_a_study_never_runs(tmp_path, write_script, peek, capsys):
+    from py3r_script.cli.main import main
 
-
-def test_a_pickle_swapped_into_a_study_never_runs(tmp_path, write_script, peek):
-    script = write_script(OBJECTS)
+    script = write_script(PICKLED)
     db = tmp_path / "study.db"
     sensitivity(script, {"x": [2, 3]}, store=db, progress=False)
     marker = tmp_path / "code ran"
     row = peek.query(db, "SELECT o.file, o.size FROM outputs o WHERE o.name = 'raw' "
                          "AND o.file IS NOT NULL LIMIT 1")[0]
-    with closing(sqlite3.connect(db)) as con, con:  # a signed pickle changed, a Parquet
+    with closing(sqlite3.connect(db)) as con, con:  # a signed pickle changed, another
         con.execute("UPDATE outputs SET blob = ? WHERE name = 'mapping'", (_hostile(marker),))
-        con.execute("UPDATE outputs SET format = 'pickle', blob = ? WHERE name = 'frame'",
-                    (_hostile(marker),))  # turned into an unsigned pickle, a side file changed
+        con.execute("UPDATE outputs SET blob = ?, signature = NULL WHERE name = 'other'",
+                    (_hostile(marker),))  # unsigned, a side file changed
     (db.parent / row["file"]).write_bytes(_hostile(marker, row["size"]))
 
     with pytest.warns(UserWarning, match="trusted=True"):
@@ -83,14 +85,16 @@ def test_a_pickle_swapped_into_a_study_never_runs(tmp_path, write_script, peek):
         with pytest.raises(UntrustedOutputError, match="do not match its signature"):
             sr[params]["mapping"]  # reading a changed pickle
         with pytest.raises(UntrustedOutputError, match="not signed with your"):
-            sr[params]["frame"]
+            sr[params]["other"]
     assert "raw" in sr[{"x": 1}].untrusted or "raw" in sr[{"x": 2}].untrusted
     assert sr.to_dataframe(outputs=["y"])["y"].tolist() == [10, 20]
-    sensitivity(script, {"x": [2, 4]}, store=db, progress=False)  # reuse decisions
-    for args in (["show", db], ["show", db, "--errors"], ["show", db, "--sweep", "0"]):
-        done = _cli(*args, cwd=tmp_path)  # show
-        assert done.returncode == 0, done.stderr
-    assert "3 fails" in _cli("show", db, "--errors", cwd=tmp_path).stdout
+    with pytest.warns(UserWarning, match="were not read"):
+        sensitivity(script, {"x": [2, 4]}, store=db, progress=False)  # reuse decisions
+    capsys.readouterr()
+    for args, shows in ((["--errors"], "3 fails"), (["--sweep", "0"], "20")):
+        with pytest.warns(UserWarning, match="were not read"):
+            assert main(["show", str(db), *args]) == 0  # the command line's show
+        assert shows in capsys.readouterr().out
     assert not marker.exists(), "a pickle in the study ran when it was opened"
 
     # it is the user's to decide: trusted=True runs what the study holds
@@ -99,43 +103,35 @@ def test_a_pickle_swapped_into_a_study_never_runs(tmp_path, write_script, peek):
 
 
 def test_outputs_are_stored_by_kind_and_read_without_py3r_script(tmp_path, write_script, peek):
-    script = write_script(OBJECTS)
-    db = tmp_path / "study.db"
-    sr = sensitivity(script, {"x": [2]}, store=db, progress=False)
-    rows = {r["name"]: r for r in peek.query(
-        db, "SELECT o.* FROM outputs o JOIN iterations i USING (iteration_id) "
-            "WHERE i.params_json LIKE '%\"x\": 2%'")}
-    assert {n: (r["format"], r["type"]) for n, r in rows.items()} == {
-        "y": ("value", "int"), "mapping": ("pickle", "dict"),
-        "frame": ("parquet", "pandas.DataFrame"), "array": ("npy", "numpy.ndarray"),
-        "raw": ("pickle", "bytes")}
-    assert rows["y"]["value"] == 20 and rows["y"]["blob"] is None
-    # Parquet and .npy, inline or in side files, for pandas, pyarrow and NumPy alone
     import io
 
+    db = tmp_path / "study.db"
+    ran = run(write_script(OBJECTS), {"x": 2}, store=db, progress=False)[{"x": 2}]
+    rows = {r["name"]: r for r in peek.query(db, "SELECT * FROM outputs")}
+    assert {n: (r["format"], r["type"]) for n, r in rows.items()} == {
+        "y": ("value", "int"), "mapping": ("pickle", "dict"), "other": ("pickle", "dict"),
+        "raw": ("pickle", "bytes"), "frame": ("parquet", "pandas.DataFrame"),
+        "array": ("npy", "numpy.ndarray"), "table": ("parquet", "pandas.DataFrame"),
+        "grid": ("npy", "numpy.ndarray")}
+    assert rows["y"]["value"] == 20 and rows["y"]["blob"] is None
+    # Parquet and .npy, inline or in side files, for pandas, pyarrow and NumPy alone
     pd.testing.assert_frame_equal(pd.read_parquet(io.BytesIO(rows["frame"]["blob"])),
-                                  sr[{"x": 2}]["frame"])
+                                  ran["frame"])
     assert np.load(io.BytesIO(rows["array"]["blob"]), allow_pickle=False).tolist() == [0, 2, 4]
-    # pickles carry this user's signature; the large one is a side file
+    files = {n: db.parent / r["file"] for n, r in rows.items() if r["file"] is not None}
+    assert {n: f.suffix for n, f in files.items()} == {
+        "raw": ".pkl", "table": ".parquet", "grid": ".npy"}
+    pd.testing.assert_frame_equal(pd.read_parquet(files["table"]), ran["table"])
+    assert np.load(files["grid"], allow_pickle=False).shape == (600, 300)
+    # pickles carry this user's signature
     assert all(r["signature"] for r in rows.values() if r["format"] == "pickle")
     assert all(r["signature"] is None for r in rows.values() if r["format"] != "pickle")
-    assert rows["raw"]["file"].endswith(".pkl") and rows["raw"]["blob"] is None
-
-    big = run(write_script(
-        "import numpy as np, pandas as pd\nfrom py3r_script import Output\n"
-        "Output(pd.DataFrame({'v': np.arange(300_000.0)}), name='table')\n"
-        "Output(np.ones((600, 300)), name='grid')\n", "big.py"), store=db, progress=False)
-    files = {r["name"]: db.parent / r["file"] for r in peek.query(
-        db, "SELECT name, file FROM outputs WHERE file IS NOT NULL AND name != 'raw'")}
-    assert files["table"].suffix == ".parquet" and files["grid"].suffix == ".npy"
-    pd.testing.assert_frame_equal(pd.read_parquet(files["table"]), big[{}]["table"])
-    assert np.load(files["grid"], allow_pickle=False).shape == (600, 300)
 
 
 def test_own_pickles_load_and_others_need_trusted(tmp_path, write_script, monkeypatch):
     script = write_script(OBJECTS)
     db = tmp_path / "study.db"
-    sensitivity(script, {"x": [2]}, store=db, progress=False)
+    run(script, {"x": 2}, store=db, progress=False)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         mine = load(db)
@@ -146,7 +142,7 @@ def test_own_pickles_load_and_others_need_trusted(tmp_path, write_script, monkey
     with pytest.warns(UserWarning, match="trusted=True"):
         theirs = load(db)  # as a colleague opens it
     outputs = theirs[{"x": 2}]
-    assert set(outputs.untrusted) == {"mapping", "raw"} and "mapping" not in outputs
+    assert set(outputs.untrusted) == {"mapping", "other", "raw"} and "mapping" not in outputs
     assert outputs["frame"]["a"].tolist() == [2, 3] and outputs["y"] == 20  # no trust needed
     with pytest.raises(UntrustedOutputError) as caught:
         outputs["mapping"]
@@ -154,7 +150,7 @@ def test_own_pickles_load_and_others_need_trusted(tmp_path, write_script, monkey
     assert isinstance(error, KeyError) and isinstance(error, StoreError)
     assert error.output == "mapping" and error.study == str(db)
     assert "load(" in str(error) and "trusted=True" in str(error) and "dict" in str(error)
-    assert theirs.to_dataframe(outputs=["y"])["y"].tolist() == [10, 20]
+    assert theirs.to_dataframe(outputs=["y"])["y"].tolist() == [20]
     with pytest.raises(UntrustedOutputError):
         theirs.concat("mapping")
     with Study(db, trusted=True) as study:
@@ -165,8 +161,8 @@ def test_own_pickles_load_and_others_need_trusted(tmp_path, write_script, monkey
 def test_the_signing_key_is_made_once_for_this_user_only(tmp_path, write_script, monkeypatch):
     monkeypatch.delenv("PY3R_SCRIPT_KEY_FILE")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    script = write_script(OBJECTS)
-    sensitivity(script, {"x": [2]}, store=tmp_path / "study.db", progress=False)
+    script = write_script(PICKLED)
+    run(script, {"x": 2}, store=tmp_path / "study.db", progress=False)
     key = tmp_path / "config" / "py3r-script" / "signing.key"
     assert key.stat().st_mode & 0o777 == 0o600 and key.stat().st_size == 32
     assert key.parent.stat().st_mode & 0o777 == 0o700
@@ -176,7 +172,7 @@ def test_the_signing_key_is_made_once_for_this_user_only(tmp_path, write_script,
     unsafe.chmod(0o644)
     monkeypatch.setenv("PY3R_SCRIPT_KEY_FILE", str(unsafe))
     with pytest.warns(RuntimeWarning, match="others may read or change it"):
-        sensitivity(script, {"x": [2]}, store=tmp_path / "other.db", progress=False)
+        run(script, {"x": 2}, store=tmp_path / "other.db", progress=False)
     with pytest.warns(UserWarning, match="not signed"):
         assert "mapping" in load(tmp_path / "other.db")[{"x": 2}].untrusted
 
