@@ -49,12 +49,32 @@ def results_frame(results: ScriptResults, outputs: Sequence[str], *, meta: bool,
     columns = [*results.param_names, *outputs]
     if bookkeeping:
         columns.extend(META_COLUMNS)
-    frame = pd.DataFrame(rows, columns=columns)
+    try:
+        frame = pd.DataFrame(rows, columns=columns)
+    except UnicodeError:  # a str that is not valid Unicode, which pandas' str dtype refuses
+        frame = _frame_by_column(rows, columns)
     if bookkeeping:
         for column in ("_started_utc", "_finished_utc"):
             frame[column] = pd.to_datetime(frame[column], unit="s", utc=True)
         for column in ("_sweep_seq", "_iteration_seq", "_exit_code"):  # ints, or missing
             frame[column] = frame[column].astype("Int64")
+    return frame
+
+
+def _frame_by_column(rows: list[list[Any]], columns: list[str]) -> pd.DataFrame:
+    """The table of ``rows``, a column holding text that is not valid Unicode (a lone
+    surrogate, from a file name or argument decoded with ``surrogateescape``) kept as
+    Python objects."""
+    import pandas as pd
+
+    def column(values: list[Any]) -> pd.Series:
+        try:
+            return pd.Series(values)
+        except UnicodeError:
+            return pd.Series(values, dtype=object)
+
+    frame = pd.concat([column([row[i] for row in rows]) for i in range(len(columns))], axis=1)
+    frame.columns = pd.Index(columns, dtype=object)
     return frame
 
 
@@ -67,16 +87,20 @@ def scalar_output(results: ScriptResults, record: IterationRecord, name: str) ->
     """
     if name not in record.outputs:
         return None
-    value = record.outputs[name]
-    scalar, plain = plain_scalar(value)
-    if scalar:
-        return plain
+    if record.outputs.is_deferred(name):  # a pickle, never a scalar: not read to say so
+        kind = record.outputs.type_name(name).rpartition(".")[2]
+    else:
+        value = record.outputs[name]
+        scalar, plain = plain_scalar(value)
+        if scalar:
+            return plain
+        kind = type(value).__name__
     key = record.params.project(results.param_names).to_dict()
     keep = results.scalar_output_names()
     hint = (f"or leave it out: sr.to_dataframe(outputs={keep!r})" if keep
             else "(no output of this sweep is a scalar to tabulate)")
     raise OutputTypeError(
-        f"output {name!r} is not a scalar (it is a {type(value).__name__} in iteration {key}), "
+        f"output {name!r} is not a scalar (it is a {kind} in iteration {key}), "
         f"so it cannot be a DataFrame column. Get it by indexing, sr[{key}][{name!r}], "
         f"stack it over iterations with sr.concat({name!r}), {hint}."
     )

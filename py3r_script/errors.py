@@ -30,6 +30,7 @@ __all__ = [
     "SweepFileError",
     "SweepInterrupted",
     "UnknownNameError",
+    "UntrustedOutputError",
 ]
 
 
@@ -105,6 +106,26 @@ class StoreWriteError(StoreError):
 
     def __reduce__(self) -> tuple[type[StoreWriteError], tuple[str, object]]:
         return (type(self), (str(self), self.results))
+
+
+class UntrustedOutputError(StoreError, KeyError):
+    """A study's pickled output was not unpickled: nothing says this user wrote it.
+
+    Unpickling can run any code, so a pickle is read only when this user's signing key signed
+    it or the study was opened with ``trusted=True``. A ``KeyError``, as the output is not in
+    its record's mapping; ``output`` and ``study`` name what was refused.
+    """
+
+    def __init__(self, message: str, output: str = "", study: str = "") -> None:
+        super().__init__(message)
+        self.output = output
+        self.study = study
+
+    def __str__(self) -> str:  # KeyError would show the message quoted, as a repr
+        return str(self.args[0]) if self.args else ""
+
+    def __reduce__(self) -> tuple[type[UntrustedOutputError], tuple[str, str, str]]:
+        return (type(self), (str(self), self.output, self.study))
 
 
 class UnknownNameError(SweepError, KeyError):

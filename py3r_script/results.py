@@ -24,7 +24,7 @@ from .errors import (
     UnknownNameError,
 )
 from .paramset import ParamSet, Scalar, plain_scalar, value_key
-from .records import IterationRecord, first_line
+from .records import FrozenOutputs, IterationRecord, first_line
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -222,11 +222,24 @@ class ScriptResults:
     def scalar_output_names(self) -> list[str]:
         """The outputs that are scalars in every completed iteration: the table's columns.
 
+        Decided without reading a study's pickles (a pickle never holds a scalar).
+
         >>> sr.scalar_output_names()  # doctest: +SKIP
         ['distance_cm', 'time_moving', 'centre_time', 'mean_speed']
         """
-        return [n for n in self._output_names if all(
-            plain_scalar(r.outputs[n])[0] for r in self._completed.values() if n in r.outputs)]
+        def scalar_in(outputs: FrozenOutputs, name: str, untrusted: Mapping[str, str]) -> bool:
+            if name in untrusted:
+                return False  # a pickle
+            if name not in outputs:
+                return True  # missing in this iteration: no say
+            return not outputs.is_deferred(name) and plain_scalar(outputs[name])[0]
+
+        scalar = dict.fromkeys(self._output_names, True)
+        for record in self._completed.values():
+            untrusted = record.outputs.untrusted
+            for name in scalar:
+                scalar[name] = scalar[name] and scalar_in(record.outputs, name, untrusted)
+        return [name for name, is_scalar in scalar.items() if is_scalar]
 
     def to_dataframe(
         self,

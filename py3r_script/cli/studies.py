@@ -13,7 +13,8 @@ __all__ = ["merge_command", "show_command"]
 
 def show_command(args: argparse.Namespace) -> int:
     """``py3r-script show DB [--sweep ID] [--errors]``: a study's sweeps, rows or failures."""
-    from ..store.study import Study, load
+    from ..store.entry import load
+    from ..store.study import Study
 
     with Study(args.db, create=False) as study:
         sweeps = study.sweeps()

@@ -67,7 +67,7 @@ def execute_plan(
                 script_sha256=template.script_sha256, mode=plan.mode,
                 param_names=plan.param_names, nominal=plan.nominal, requested_outputs=requested,
                 output_names=output_names, n_planned=len(plan), cwd=template.cwd or "",
-                label=options.label, design=plan.design,
+                label=options.label, design=plan.design, python=template.python,
             ))
         items = _items(study, template, plan, points, reuse, workdir_root(options))
         results = ScriptResults(plan.param_names, output_names, nominal=plan.nominal,

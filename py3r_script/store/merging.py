@@ -178,6 +178,8 @@ def copy_missing(con: sqlite3.Connection, copies: Iterable[SideFileCopy]) -> int
                         [(c.file, c.iteration_id, c.name) for c in copies])
         con.execute(f"INSERT OR IGNORE INTO main.sweep_items SELECT {select('sweep_items', {})} "
                     "FROM src.sweep_items s")
+        con.execute("INSERT OR IGNORE INTO main.environment_packages SELECT "
+                    f"{select('environment_packages', {})} FROM src.environment_packages s")
         return con.execute("SELECT COUNT(*) FROM temp.merging").fetchone()[0]
     finally:
         con.execute("DROP TABLE temp.merging")

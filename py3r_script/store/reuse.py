@@ -3,7 +3,12 @@
 An iteration is reused when it succeeded running the same script content with the same
 arguments, environment additions and interpreter, and captured every requested output,
 each still loadable (a side file present in the study's side folder, at the size it was
-written with).
+written with). Decided from the rows and the side files' sizes alone: nothing is
+unpickled.
+
+The same interpreter is the same identity (``interpreters``: resolved executable, prefix,
+version), however its path was spelled; an iteration stored without an identity (by an
+older py3r-script, its interpreter gone since) matches by path and version, as it then did.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from . import studyrows
-from .provenance import interpreter_version
+from .interpreters import Interpreters
 from .sidepaths import OutsideSideFolder, locate
 
 __all__ = ["loadable", "reusable"]
@@ -30,23 +35,26 @@ def reusable(
     *,
     python: str | None = None,
     declared: Collection[str] | None = None,
+    interpreters: Interpreters | None = None,
 ) -> dict[str, str]:
     """Successful iterations that can stand for a new run: parameter-set digest ->
     iteration id (the latest). ``study`` is the study's path (side files are in its side
-    folder); the other arguments are those of :meth:`~py3r_script.store.study.Study.reusable`.
+    folder); ``interpreters`` remembers what was asked of them; the other arguments are
+    those of :meth:`~py3r_script.store.study.Study.reusable`.
 
-    >>> reusable(con, Path("."), file_sha256("pipeline.py"), ["y"])  # doctest: +SKIP
+    >>> reusable(con, Path("study.db"), file_sha256("pipeline.py"), ["y"])  # doctest: +SKIP
     {'6a1f...': '3f2a9c...'}
     """
+    known = interpreters or Interpreters()
     interpreter = python or sys.executable
     rows = con.execute(
         "SELECT i.iteration_id, i.params_sha256, i.requested_outputs IS NULL, o.name, "
         "o.file, o.size FROM iterations i LEFT JOIN outputs o USING (iteration_id) "
         "WHERE i.script_sha256 = ? AND i.status = 'ok' AND i.argv_json = ? AND "
-        "i.env_json = ? AND i.interpreter = ? AND i.python = ? "
-        "ORDER BY i.iteration_seq, o.position",
-        (script_sha256, json.dumps(list(argv)), studyrows.env_key(env or {}), interpreter,
-         interpreter_version(interpreter)),
+        "i.env_json = ? AND (i.interpreter_key = ? OR (i.interpreter_key IS NULL AND "
+        "i.interpreter = ? AND i.python = ?)) ORDER BY i.iteration_seq, o.position",
+        (script_sha256, json.dumps(list(argv)), studyrows.env_key(env or {}),
+         known.identity(python), interpreter, known.version(python)),
     )
     candidates: dict[str, tuple[str, bool, dict[str, tuple[str | None, int]]]] = {}
     for iteration_id, digest, everything, name, file, size in rows:

@@ -6,13 +6,18 @@ The schema version is the file's ``PRAGMA user_version`` and ``APPLICATION_ID`` 
 
 from __future__ import annotations
 
+import os
+import socket
 import sqlite3
 from typing import Callable
+
+from .interpreters import Interpreters
+from .sqlvalues import native_type
 
 __all__ = ["APPLICATION_ID", "MIGRATIONS", "RUNS_BOOKKEEPING", "SCHEMA_SQL", "SCHEMA_VERSION",
            "rebuild_view", "view_names"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 APPLICATION_ID = 0x70793372  # "py3r": marks the file as a py3r-script study
 
 SCHEMA_SQL = """
@@ -43,7 +48,8 @@ CREATE TABLE sweeps (
     git_dirty         INTEGER,
     driver_pid        INTEGER,
     label             TEXT,
-    design_json       TEXT
+    design_json       TEXT,
+    environment       TEXT
 );
 CREATE TABLE iterations (
     iteration_id      TEXT PRIMARY KEY,
@@ -75,7 +81,8 @@ CREATE TABLE iterations (
     label             TEXT,
     argv_json         TEXT NOT NULL,
     env_json          TEXT NOT NULL,
-    interpreter       TEXT
+    interpreter       TEXT,
+    interpreter_key   TEXT
 );
 CREATE INDEX iterations_reuse ON iterations (script_sha256, params_sha256, status);
 CREATE INDEX iterations_sweep ON iterations (sweep_id);
@@ -95,6 +102,8 @@ CREATE TABLE outputs (
     blob         BLOB,
     file         TEXT,
     size         INTEGER NOT NULL,
+    format       TEXT NOT NULL DEFAULT 'pickle',
+    signature    TEXT,
     PRIMARY KEY (iteration_id, name)
 );
 CREATE TABLE sweep_items (
@@ -103,6 +112,12 @@ CREATE TABLE sweep_items (
     iteration_id TEXT NOT NULL REFERENCES iterations(iteration_id),
     reused       INTEGER NOT NULL,
     PRIMARY KEY (sweep_id, plan_index)
+);
+CREATE TABLE environment_packages (
+    environment  TEXT NOT NULL,
+    name         TEXT NOT NULL,
+    version      TEXT NOT NULL,
+    PRIMARY KEY (environment, name)
 );
 """
 
@@ -116,7 +131,46 @@ def _v1_to_v2(con: sqlite3.Connection) -> None:
     rebuild_view(con)
 
 
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1_to_v2}
+def _v2_to_v3(con: sqlite3.Connection) -> None:
+    """Schema 3: outputs stored by kind (``format``: ``value``, ``parquet``, ``npy`` or
+    ``pickle``) with pickles signed (``signature``), each iteration's interpreter identity
+    (``interpreter_key``) and each sweep's installed packages (``environment``, and the
+    ``environment_packages`` table). Every output stored before was a pickle, unsigned;
+    those of scalar types are read from their ``value`` column from now on, without
+    unpickling. Interpreter identities are filled in where the stored path still names the
+    same Python on this host; the others keep matching by path and version."""
+    con.execute("ALTER TABLE sweeps ADD COLUMN environment TEXT")
+    con.execute("ALTER TABLE iterations ADD COLUMN interpreter_key TEXT")
+    con.execute("ALTER TABLE outputs ADD COLUMN format TEXT NOT NULL DEFAULT 'pickle'")
+    con.execute("ALTER TABLE outputs ADD COLUMN signature TEXT")
+    con.execute("CREATE TABLE environment_packages (environment TEXT NOT NULL, name TEXT NOT "
+                "NULL, version TEXT NOT NULL, PRIMARY KEY (environment, name))")
+    scalars = [(name,) for (name,) in con.execute("SELECT DISTINCT type FROM outputs")
+               if native_type(name) is not None]
+    con.executemany("UPDATE outputs SET format = 'value' WHERE type = ?", scalars)
+    _fill_interpreter_keys(con)
+    rebuild_view(con)
+
+
+def _fill_interpreter_keys(con: sqlite3.Connection) -> None:
+    """Identify the interpreters of iterations stored without an identity, where the path
+    stored still names a Python of the same version on this host."""
+    host = socket.gethostname()
+    known = Interpreters()
+    stored = con.execute(
+        "SELECT DISTINCT interpreter, python FROM iterations WHERE interpreter_key IS NULL "
+        "AND interpreter IS NOT NULL AND host = ?", (host,)).fetchall()
+    for path, version in stored:
+        if not isinstance(path, str) or not os.path.exists(path) \
+                or known.version(path) != version:
+            continue  # gone, or no longer the Python that ran them
+        con.execute(
+            "UPDATE iterations SET interpreter_key = ? WHERE interpreter_key IS NULL AND "
+            "interpreter = ? AND python = ? AND host = ?",
+            (known.identity(path), path, version, host))
+
+
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3}
 """Upgrades from schema version N to N + 1, applied in order inside one transaction. New
 columns go at the end of their table, so a migrated study has the columns of a new one."""
 
