@@ -8,7 +8,7 @@ keeps what was produced) and, when the script ends, writes an ``Outcome`` atomic
 killed by a signal writes no outcome: the parent builds the record from the return code.
 Every process the package starts (a cold child, the warm-start zygote, the sentinel) is
 started by a command line built here, and the driver, the zygote and the sentinel exchange
-only the messages defined here.
+only the messages defined here (the zygote's, in ``zygotemessages``, are re-exported here).
 
 This module is imported by every child, so it imports only the standard library's light
 modules; ``cloudpickle`` is imported only for a value plain pickle cannot handle.
@@ -23,6 +23,14 @@ import sys
 
 from .frozen import FrozenRecord
 from .pickling import dumps
+from .zygotemessages import Exited as Exited
+from .zygotemessages import ForkRequest as ForkRequest
+from .zygotemessages import Preloading as Preloading
+from .zygotemessages import Ready as Ready
+from .zygotemessages import Started as Started
+from .zygotemessages import Unavailable as Unavailable
+from .zygotemessages import ZygoteMessage as ZygoteMessage
+from .zygotemessages import split_messages as split_messages
 
 TYPE_CHECKING = False  # not typing's: importing typing would cost every child ~4 ms
 if TYPE_CHECKING:
@@ -294,78 +302,7 @@ def sentinel_line(pgid: int, tag: bytes | None) -> bytes:
     return (f"- {pgid}\n" if tag is None else f"+ {pgid} {tag.hex()}\n").encode()
 
 
-# -- warm starts: the driver and the zygote exchange one JSON object per line ----------------
-
-
-class ZygoteMessage(FrozenRecord):
-    """A message between the driver and the zygote; ``event`` names its kind."""
-
-    __slots__ = ()
-    event: ClassVar[str] = ""
-
-    def encode(self) -> bytes:
-        """The message as one line of JSON."""
-        import json
-
-        return json.dumps({"event": self.event, **self.fields()}).encode() + b"\n"
-
-
-class ForkRequest(ZygoteMessage):
-    """Driver to zygote: fork a child to run a payload, with these files and variables."""
-
-    __slots__ = ("env", "ident", "payload", "stderr", "stdout")
-    event = "fork"
-    env: dict[str, str]
-    ident: int
-    payload: str
-    stderr: str
-    stdout: str
-
-
-class Preloading(ZygoteMessage):
-    """Zygote to driver: importing ``module`` now (what hung, if it never gets ready)."""
-
-    __slots__ = ("module",)
-    event = "preloading"
-    module: str
-
-
-class Ready(ZygoteMessage):
-    """Zygote to driver: these modules are preloaded, fork requests are welcome."""
-
-    __slots__ = ("preloaded",)
-    event = "ready"
-    preloaded: list[str]
-
-
-class Unavailable(ZygoteMessage):
-    """Zygote to driver: it cannot serve, for ``reason``, and exits."""
-
-    __slots__ = ("reason",)
-    event = "unavailable"
-    reason: str
-
-
-class Started(ZygoteMessage):
-    """Zygote to driver: child ``pid`` was forked for request ``ident``."""
-
-    __slots__ = ("ident", "pid")
-    event = "started"
-    ident: int
-    pid: int
-
-
-class Exited(ZygoteMessage):
-    """Zygote to driver: child ``pid`` ended with ``returncode`` (``-N``: signal N)."""
-
-    __slots__ = ("pid", "returncode")
-    event = "exited"
-    pid: int
-    returncode: int
-
-
-_MESSAGES = {kind.event: kind
-             for kind in (ForkRequest, Preloading, Ready, Unavailable, Started, Exited)}
+# -- warm starts: the messages of ``zygotemessages`` (re-exported above) ---------------------
 
 
 def fork_request(files: IterationFiles, env: dict[str, str], ident: int) -> ForkRequest:
@@ -376,20 +313,3 @@ def fork_request(files: IterationFiles, env: dict[str, str], ident: int) -> Fork
     """
     return ForkRequest(ident=ident, payload=files.payload, stdout=files.stdout,
                        stderr=files.stderr, env=env)
-
-
-def split_messages(data: bytes) -> tuple[list[ZygoteMessage], bytes]:
-    """The messages of the complete lines in ``data``, and the partial line left over.
-
-    >>> split_messages(Started(ident=7, pid=1234).encode() + b'{"event": "ex')
-    ([Started(ident=7, pid=1234)], b'{"event": "ex')
-    """
-    import json
-
-    *lines, rest = data.split(b"\n")
-    messages: list[ZygoteMessage] = []
-    for line in lines:
-        if line:
-            fields = json.loads(line)
-            messages.append(_MESSAGES[fields.pop("event")](**fields))
-    return messages, rest
