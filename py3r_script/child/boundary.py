@@ -72,10 +72,56 @@ class IterationFiles:
         return (IterationFiles, (self.root,))
 
 
-def iteration_dir_prefix(sweep_id: str | None) -> str:
-    """The name prefix of an iteration's private directory; it names the sweep, so the
-    sweep's processes on a machine can be found by their environment (:func:`sweep_tag`)."""
-    return f"{_DIR_PREFIX}{sweep_id}-" if sweep_id else _DIR_PREFIX
+def owner_token(pid: int, started: int | None, machine: str | None) -> str:
+    """How a name says which process made it, so that what a process killed outright left
+    behind can be told from what a live one uses: its pid, start time (a reused pid has
+    another) and machine (eight hex digits; ``0`` and ``x`` when unknown, without ``/proc``).
+
+    >>> owner_token(4242, 1234567, "0a1b2c3d"), owner_token(4242, None, None)
+    ('4242.1234567.0a1b2c3d', '4242.0.x')
+    """
+    return f"{pid}.{started or 0}.{machine or 'x'}"
+
+
+def read_owner(token: str) -> tuple[int, int, str | None] | None:
+    """The pid, start time (0: unknown) and machine (``None``: unknown) of an
+    :func:`owner_token`; ``None`` when ``token`` is not one.
+
+    >>> read_owner("4242.1234567.0a1b2c3d"), read_owner("3f2a")
+    ((4242, 1234567, '0a1b2c3d'), None)
+    """
+    fields = token.split(".")
+    if len(fields) != 3 or not (fields[0].isdigit() and fields[1].isdigit()):
+        return None
+    machine = fields[2]
+    if machine != "x" and (len(machine) != 8 or machine.strip("0123456789abcdef")):
+        return None
+    return int(fields[0]), int(fields[1]), None if machine == "x" else machine
+
+
+def iteration_dir_prefix(sweep_id: str | None, owner: str = "") -> str:
+    """The name prefix of an iteration's private directory: it names the sweep, so the
+    sweep's processes on a machine can be found by their environment (:func:`sweep_tag`),
+    and the launching process that made it (``owner``, an :func:`owner_token`)."""
+    prefix = f"{_DIR_PREFIX}{sweep_id}-" if sweep_id else _DIR_PREFIX
+    return f"{prefix}{owner}-" if owner else prefix
+
+
+def iteration_dir_owner(name: str) -> str | None:
+    """The owner token in the name of an iteration's directory; ``None`` for another name
+    (or one made by a version that did not name its owner).
+
+    >>> iteration_dir_owner(iteration_dir_prefix("3f2a", "4242.0.x") + "k2j_9x1a")
+    '4242.0.x'
+    >>> iteration_dir_owner("py3r-script-3f2a-k2j_9x1a") is None
+    True
+    """
+    if not name.startswith(_DIR_PREFIX):
+        return None
+    fields = name[len(_DIR_PREFIX):].rsplit("-", 2)  # [sweep-]owner-random (no "-" in those)
+    if len(fields) < 2 or read_owner(fields[-2]) is None:
+        return None
+    return fields[-2]
 
 
 def iteration_tag(files: IterationFiles) -> bytes:
