@@ -113,3 +113,46 @@ def test_a_name_says_whose_it_is():
         assert not leftovers.owner_gone(boundary.owner_token(pid, started, "0badc0de"))
     for name in ("py3r-script-3f2a-k2j_9x1a", "py3r-script-1.2-k2j_9x1a", "other"):
         assert boundary.iteration_dir_owner(name) is None
+
+
+STOPPING_DRIVER = """
+import sys, time
+from py3r_script.running.leftovers import owner_token
+from py3r_script.running.stopping import stop_file
+
+open(stop_file(sys.argv[1], "s1", owner_token()), "w").close()  # an interrupted sweep's
+print("RAISED", flush=True)
+time.sleep(60)
+"""
+
+
+def test_the_stop_file_of_a_killed_driver_goes_when_the_next_sweep_starts(
+    tmp_path, write_script, monkeypatch
+):
+    from py3r_script import run
+    from py3r_script.running.leftovers import owner_token
+    from py3r_script.running.stopping import stop_file
+
+    folder = tmp_path / "runs"
+    folder.mkdir()
+    driver = subprocess.Popen([sys.executable, "-c", STOPPING_DRIVER, str(folder)],
+                              stdout=subprocess.PIPE, text=True)
+    assert driver.stdout.readline().strip() == "RAISED"
+    (dead,) = folder.glob(".py3r-script-stop-s1-*")
+    driver.kill()  # SIGKILL: no chance to remove it
+    driver.communicate()
+    live = Path(stop_file(str(folder), "s2", owner_token()))  # this process's: it lives
+    older = folder / ".py3r-script-stop-s3"  # an older version's: whose?
+    foreign = folder / (dead.name.replace("-s1-", "-s4-"))  # a dead owner, another user's
+    for path in (live, older, foreign):
+        path.touch()
+    if os.geteuid() == 0:
+        os.chown(foreign, 65534, 65534)
+    else:
+        foreign.unlink()
+
+    monkeypatch.chdir(folder)  # where iterations run, and stop files go
+    assert run(write_script(SLEEPY_SCRIPT.format(folder=str(tmp_path)))).records[0].ok
+    left = {p.name for p in folder.glob(".py3r-script-stop-*")}
+    assert left == {p.name for p in (live, older, foreign) if p.exists()}
+    assert not dead.exists()
