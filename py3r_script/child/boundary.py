@@ -34,6 +34,7 @@ from .zygotemessages import split_messages as split_messages
 
 TYPE_CHECKING = False  # not typing's: importing typing would cost every child ~4 ms
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from typing import Any, BinaryIO, ClassVar
 
 ENV_VAR = "PY3R_SCRIPT_PAYLOAD"
@@ -206,12 +207,17 @@ def write_outcome(files: IterationFiles, outcome: Outcome) -> None:
 
 
 def read_outcome(files: IterationFiles) -> Outcome | None:
-    """The child's outcome, or ``None`` when it wrote none (killed, ``os._exit``)."""
+    """The child's outcome, or ``None`` when it wrote none (killed, ``os._exit``) or it
+    cannot be loaded (the parent's side: never raises for what the file holds)."""
+    from .unpickling import load, signals_noted  # the parent's side only
+
     try:
-        with open(files.outcome, "rb") as handle:
-            return pickle.load(handle)
-    except Exception:  # none written; a torn file cannot exist (atomic), but be defensive
+        handle = open(files.outcome, "rb")
+    except OSError:
         return None
+    with handle, signals_noted() as arrived:
+        loaded, outcome = load(handle, arrived)
+    return outcome if loaded and isinstance(outcome, Outcome) else None
 
 
 def append_output(
@@ -228,39 +234,48 @@ def append_output(
 def read_outputs(files: IterationFiles) -> tuple[dict[str, Any], dict[str, str]]:
     """Every complete output record, in capture order; a later record of a name replaces it.
 
-    Returns the outputs and, by name, why any complete record could not be loaded here. A
-    truncated last record (a child killed mid-write) is ignored.
+    Returns the outputs and, by name, why any complete record could not be loaded here:
+    whatever its unpickling raised (``SystemExit`` too) is reported, never raised, unless
+    this process received a signal meanwhile. A truncated last record (a child killed
+    mid-write) is ignored.
     """
+    from .unpickling import load, signals_noted  # the parent's side only
+
     outputs: dict[str, Any] = {}
     unreadable: dict[str, str] = {}
     try:
         handle = open(files.outputs, "rb")
     except FileNotFoundError:
         return outputs, unreadable
-    with handle:
-        while True:
-            head = handle.read(_NAME.size)
-            if len(head) < _NAME.size:
-                break
-            (name_len,) = _NAME.unpack(head)
-            encoded = handle.read(name_len)
-            size_bytes = handle.read(_FRAME.size)
-            if len(encoded) < name_len or len(size_bytes) < _FRAME.size:
-                break
-            (size,) = _FRAME.unpack(size_bytes)
-            start = handle.tell()
-            end = handle.seek(0, os.SEEK_END)
-            if end - start < size:
-                break
-            handle.seek(start)
-            name = encoded.decode()
-            try:
-                outputs[name] = pickle.load(handle)
+    with handle, signals_noted() as arrived:
+        for name, start, size in _frames(handle):
+            loaded, value = load(handle, arrived)
+            if loaded:
+                outputs[name] = value
                 unreadable.pop(name, None)
-            except Exception as exc:
-                unreadable[name] = f"{type(exc).__name__}: {exc}"
+            else:
+                unreadable[name] = f"{type(value).__name__}: {value}"
             handle.seek(start + size)
     return outputs, unreadable
+
+
+def _frames(handle: BinaryIO) -> Iterator[tuple[str, int, int]]:
+    """Each complete record's name, start and size, the handle placed at its start."""
+    while True:
+        head = handle.read(_NAME.size)
+        if len(head) < _NAME.size:
+            return
+        (name_len,) = _NAME.unpack(head)
+        encoded = handle.read(name_len)
+        size_bytes = handle.read(_FRAME.size)
+        if len(encoded) < name_len or len(size_bytes) < _FRAME.size:
+            return
+        (size,) = _FRAME.unpack(size_bytes)
+        start = handle.tell()
+        if handle.seek(0, os.SEEK_END) - start < size:
+            return
+        handle.seek(start)
+        yield encoded.decode(errors="replace"), start, size
 
 
 # -- launch commands: every process the package starts ---------------------------------------
