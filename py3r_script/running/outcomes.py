@@ -98,7 +98,8 @@ def child_record(
         return _killed(task, started, returncode, stopped, common)
     if outcome is not None and outcome.status == "error":
         return make_record(task, started, status="error", exit_code=returncode, **common,
-                           error_type=outcome.error_type, error=_exception_message(outcome))
+                           error_type=outcome.error_type,
+                           error=_exception_message(outcome) + _setsid_hint(outcome))
     if returncode != 0:
         return make_record(task, started, status="error", exit_code=returncode, **common,
                            error=_exit_message(outcome, returncode) + _stderr_hint(stderr))
@@ -218,6 +219,16 @@ def _exception_message(outcome: boundary.Outcome) -> str:
             cut -= 1  # start at a frame, not in the middle of one
         lines = ["Traceback (most recent call last, last frames only):", *lines[cut:]]
     return summary + ("\n" + "\n".join(lines) if lines else "")
+
+
+def _setsid_hint(outcome: boundary.Outcome) -> str:
+    """Why ``os.setsid()`` failed in the script, and the work-around."""
+    last = (outcome.traceback or "").rstrip("\n").splitlines()[-3:]
+    if outcome.error_type != "PermissionError" or not any("setsid(" in s for s in last):
+        return ""
+    return ("\nos.setsid() fails here as in a terminal: the script's process leads its own "
+            "process group (so that a timeout or Ctrl-C kills everything it starts). Fork "
+            "first and call os.setsid() in the forked child, as daemons do.")
 
 
 def _stderr_hint(stderr: str) -> str:
