@@ -29,6 +29,16 @@ _cleared: set[tuple[int, str | None]] = set()  # (pid, sweep) already cleared fo
 _digests: dict[str, str] = {}
 
 
+def _renew_lock() -> None:
+    """In a forked child: a lock another thread held at the fork would never be released."""
+    global _lock
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_renew_lock)
+
+
 def _digest(machine: str | None) -> str | None:
     if machine is None:
         return None
