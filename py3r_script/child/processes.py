@@ -140,7 +140,10 @@ _machine: str | None = None
 
 
 def _machine_key() -> str | None:
-    """This kernel's boot and pid namespace: pids compare only between equal keys."""
+    """This kernel's boot and pid namespace: pids compare only between equal keys.
+
+    Only a key read is kept: a failure (no ``/proc``, no file descriptor left) is not.
+    """
     global _machine
     if _machine is None:
         try:
@@ -148,8 +151,8 @@ def _machine_key() -> str | None:
                 boot = handle.read().strip()
             _machine = f"{boot}/{os.readlink(procfs.path('self', 'ns', 'pid'))}"
         except OSError:
-            _machine = ""
-    return _machine or None
+            return None
+    return _machine
 
 
 def identity(pid: int | None = None) -> tuple[str, int, int] | None:
