@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..designs.globalsample import design_rows_of, salib_module, unit_design
+from ..designs.globalsample import call_salib, design_rows_of, unit_design
 from ..errors import OutputError, ParameterError, warn
 from ..paramset import ParamSet
 from .query import output_number
@@ -138,9 +138,9 @@ def _sobol(problem: dict[str, Any], design: Design, values: Any,
             f"{_described(bad, problem['names'])}. Saltelli's estimators need every run of "
             "the design: fix them and run the sweep again (with a store, only those run)")
     second = bool(dict(design.options).get("second_order"))
-    indices = salib_module("analyze.sobol").analyze(
-        problem, values, calc_second_order=second, num_resamples=_RESAMPLES,
-        conf_level=CONF_LEVEL, seed=design.seed)
+    indices = call_salib("analyze.sobol", "analyze", problem, values, seed=design.seed or 0,
+                         calc_second_order=second, num_resamples=_RESAMPLES,
+                         conf_level=CONF_LEVEL)
     names = problem["names"]
     frame = pd.DataFrame({"parameter": names, "S1": indices["S1"],
                           "S1_conf": indices["S1_conf"], "ST": indices["ST"],
@@ -171,10 +171,10 @@ def _morris(problem: dict[str, Any], design: Design, unit: Any, values: Any,
              f"(numbers {', '.join(map(str, dropped))}) with a run without a value: "
              f"{_described(bad, problem['names'])}")
     keep = np.repeat(finite, size)
-    indices = salib_module("analyze.morris").analyze(
-        problem, np.asarray(unit, dtype=float)[keep], values[keep],
-        num_resamples=_RESAMPLES, conf_level=CONF_LEVEL,
-        num_levels=dict(design.options)["levels"], seed=design.seed)
+    indices = call_salib("analyze.morris", "analyze", problem,
+                         np.asarray(unit, dtype=float)[keep], values[keep],
+                         seed=design.seed or 0, num_resamples=_RESAMPLES,
+                         conf_level=CONF_LEVEL, num_levels=dict(design.options)["levels"])
     frame = pd.DataFrame({"parameter": problem["names"],
                           **{k: np.asarray(indices[k], dtype=float)
                              for k in ("mu", "mu_star", "sigma", "mu_star_conf")},

@@ -37,7 +37,8 @@ from .methodoptions import check_method_options
 from .sampling import Dimension, sample_dimensions, sample_seed
 from .scriptchecks import check_mapping, check_names, check_required, finish_plan
 
-__all__ = ["GSA_EXTRA", "design_rows_of", "plan_global_sample", "salib_module", "unit_design"]
+__all__ = ["GSA_EXTRA", "call_salib", "design_rows_of", "plan_global_sample", "salib_module",
+           "unit_design"]
 
 GSA_EXTRA = 'pip install "py3r-script[gsa]"'
 
@@ -59,6 +60,26 @@ def salib_module(name: str) -> Any:
             f"install SALib); importing SALib.{name} failed: {exc}") from None
 
 
+def call_salib(name: str, function: str, *args: Any, seed: int, **kwargs: Any) -> Any:
+    """``SALib.<name>.<function>(*args, seed=seed, **kwargs)``, reproducible from ``seed``
+    on every SALib version.
+
+    SALib before 1.6 seeds NumPy's global generator, and only with a true seed (so not 0);
+    that generator is seeded here too, and restored after.
+
+    >>> call_salib("sample.sobol", "sample", problem, 8, seed=0)  # doctest: +SKIP
+    """
+    import numpy as np
+
+    module = salib_module(name)
+    state = np.random.get_state()
+    np.random.seed(seed % 2**32)
+    try:
+        return getattr(module, function)(*args, seed=seed, **kwargs)
+    finally:
+        np.random.set_state(state)
+
+
 def unit_design(method: str, n: int, dimensions: int, options: Mapping[str, Any],
                 seed: int) -> Any:
     """The design SALib draws in the unit hypercube: a NumPy array, one row per run.
@@ -69,14 +90,13 @@ def unit_design(method: str, n: int, dimensions: int, options: Mapping[str, Any]
     problem = {"num_vars": dimensions, "names": [f"x{i}" for i in range(dimensions)],
                "bounds": [[0.0, 1.0]] * dimensions}
     if method == "sobol":
-        sampler = salib_module("sample.sobol")
         with warnings.catch_warnings():  # plan_global_sample warns about N in its own words
             warnings.simplefilter("ignore", UserWarning)
-            return sampler.sample(problem, n, calc_second_order=options["second_order"],
-                                  seed=seed)
-    sampler = salib_module("sample.morris")
-    return sampler.sample(problem, n, num_levels=options["levels"],
-                          optimal_trajectories=options["optimal_trajectories"], seed=seed)
+            return call_salib("sample.sobol", "sample", problem, n, seed=seed,
+                              calc_second_order=options["second_order"])
+    return call_salib("sample.morris", "sample", problem, n, seed=seed,
+                      num_levels=options["levels"],
+                      optimal_trajectories=options["optimal_trajectories"])
 
 
 def plan_global_sample(
