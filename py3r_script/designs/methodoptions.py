@@ -14,10 +14,12 @@ from typing import Any
 
 from ..errors import DesignError
 
-__all__ = ["METHOD_OPTION", "METHOD_OPTIONS", "OPTION_HELP", "check_method_options",
-           "design_rows"]
+__all__ = ["BAD_OPTION", "METHOD_OPTIONS", "OPTION_HELP", "OPTION_NAMES", "UNKNOWN_OPTION",
+           "check_method_options", "design_rows", "design_size", "method_of"]
 
-METHOD_OPTION = "bad method option"  # the rule, as DesignError.rule names it
+# The rules, as DesignError.rule names them.
+UNKNOWN_OPTION = "not an option of the method"
+BAD_OPTION = "bad method option"
 
 # method -> option -> default
 METHOD_OPTIONS: dict[str, dict[str, Any]] = {
@@ -34,6 +36,16 @@ OPTION_HELP = {
     "second_order": "whether to compute second-order indices S2 too (true or false; "
                     "N·(2D+2) runs instead of N·(D+2))",
 }
+OPTION_NAMES = tuple(OPTION_HELP)
+
+
+def method_of(option: str) -> str | None:
+    """The sampling method that takes ``option`` (``None``: no method does).
+
+    >>> method_of("levels")
+    'morris'
+    """
+    return next((m for m, options in METHOD_OPTIONS.items() if option in options), None)
 
 
 def check_method_options(method: str, options: Mapping[str, Any] | None,
@@ -42,7 +54,8 @@ def check_method_options(method: str, options: Mapping[str, Any] | None,
 
     ``method`` is a known sampling method; ``n`` the number of samples (trajectories for
     Morris), which some options are checked against. A broken rule raises
-    :class:`~py3r_script.errors.DesignError` with rule :data:`METHOD_OPTION`, the option's
+    :class:`~py3r_script.errors.DesignError` with rule :data:`UNKNOWN_OPTION` (an option the
+    method does not take) or :data:`BAD_OPTION` (a value it does not accept), the option's
     name in ``arguments``.
 
     Examples
@@ -59,13 +72,13 @@ def check_method_options(method: str, options: Mapping[str, Any] | None,
         options = {}
     if not isinstance(options, Mapping):
         raise DesignError(f"method_options must be a dict of option name to value, got "
-                          f"{type(options).__name__}", METHOD_OPTION, ("method_options",),
+                          f"{type(options).__name__}", BAD_OPTION, ("method_options",),
                           "sample")
     for name in options:
         if name not in known:
             takes = (f"takes {', '.join(map(repr, known))}" if known else "takes no options")
             raise DesignError(f"method_options: {method!r} sampling {takes}, got {name!r}",
-                              METHOD_OPTION, (str(name),), "sample")
+                              UNKNOWN_OPTION, (str(name),), "sample")
     checked = {**known, **options}
     for name, value in checked.items():
         _check_option(name, value, n)
@@ -82,7 +95,7 @@ def _check_option(name: str, value: Any, n: int | None) -> None:
     if not good:
         raise DesignError(f"method_options[{name!r}] must be {OPTION_HELP[name]}"
                           f"{f' (n is {n})' if name == 'optimal_trajectories' else ''}, got "
-                          f"{value!r}", METHOD_OPTION, (name,), "sample")
+                          f"{value!r}", BAD_OPTION, (name,), "sample")
 
 
 def _is_int(value: Any) -> bool:
@@ -106,3 +119,22 @@ def design_rows(method: str, n: int, dimensions: int, options: Mapping[str, Any]
     if method == "sobol":
         return n * ((2 * dimensions if options.get("second_order") else dimensions) + 2)
     return n
+
+
+def design_size(method: str, n: int, dimensions: int, options: Mapping[str, Any]) -> str:
+    """:func:`design_rows` with its formula, for a preview.
+
+    >>> design_size("sobol", 256, 3, {"second_order": False})
+    "Sobol' N·(D+2) = 256·(3+2) = 1280 runs"
+    >>> design_size("morris", 10, 6, {"levels": 4, "optimal_trajectories": None})
+    'Morris r·(D+1) = 10·(6+1) = 70 runs'
+    """
+    rows = design_rows(method, n, dimensions, options)
+    if method == "sobol" and options.get("second_order"):
+        return f"Sobol' N·(2D+2) = {n}·(2·{dimensions}+2) = {rows} runs"
+    if method == "sobol":
+        return f"Sobol' N·(D+2) = {n}·({dimensions}+2) = {rows} runs"
+    if method == "morris":
+        kept = options.get("optimal_trajectories") or n
+        return f"Morris r·(D+1) = {kept}·({dimensions}+1) = {rows} runs"
+    return f"{rows} runs"
