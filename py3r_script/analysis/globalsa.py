@@ -102,14 +102,14 @@ def _row_records(results: ScriptResults, design: Design, unit: Any) -> list[Iter
             runs[key] = record
     rows = []
     for position, point in enumerate(design_rows_of(design, unit)):
-        record = runs.get(ParamSet(point))
-        if record is None:
+        found = runs.get(ParamSet(point))
+        if found is None:
             raise ParameterError(
                 f"row {position} of the {design.mode} design ({point}) is not among this "
                 f"sweep's iterations: load the whole sweep (load(db, sweep=...)) or run it "
                 f"again with the same seed ({design.seed}); a design drawn with another "
                 f"SALib version can differ")
-        rows.append(record)
+        rows.append(found)
     return rows
 
 

@@ -96,10 +96,11 @@ def plot_sobol(results: ScriptResults, output: str) -> Figure:
     ax = fig.subplots()
     positions = range(len(table))
     width = 0.38
-    for shift, name, colour in ((-width / 2, "S1", "tab:blue"), (width / 2, "ST", "tab:orange")):
+    for shift, name, colour, meaning in ((-width / 2, "S1", "tab:blue", "first order"),
+                                         (width / 2, "ST", "tab:orange", "total")):
         ax.bar([p + shift for p in positions], table[name], width=width, color=colour,
                yerr=table[f"{name}_conf"], capsize=3, ecolor="black",
-               error_kw={"elinewidth": 1}, label=f"{name} ({'first order' if name == 'S1' else 'total'})")
+               error_kw={"elinewidth": 1}, label=f"{name} ({meaning})")
     ax.axhline(0, color="black", linewidth=1)
     ax.set_xticks(list(positions), [str(p) for p in table["parameter"]])
     ax.set_ylabel(f"Sobol' index (whiskers: {CONF_LEVEL:.0%} interval)")

@@ -91,7 +91,8 @@ def _check_option(name: str, value: Any, n: int | None) -> None:
     elif name == "levels":
         good = _is_int(value) and value >= 2 and value % 2 == 0
     else:  # optimal_trajectories: None, or fewer than the trajectories drawn
-        good = value is None or (_is_int(value) and 2 <= value and (not _is_int(n) or value < n))
+        good = value is None or (_is_int(value) and value >= 2
+                                 and (not _is_int(n) or value < n))
     if not good:
         raise DesignError(f"method_options[{name!r}] must be {OPTION_HELP[name]}"
                           f"{f' (n is {n})' if name == 'optimal_trajectories' else ''}, got "

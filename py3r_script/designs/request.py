@@ -43,8 +43,8 @@ class DesignRequest:
     ``kind`` is ``"params"`` (value lists, in a grid or one at a time), ``"points"``,
     ``"sample"``, or ``"single"`` (one run of ``params``, which keep one value each). Only
     the fields of its kind are used; a sample's ``method_options`` are its method's options,
-    checked and completed with their defaults (``designs.methodoptions``). Planning it against a script gives a ``Plan``
-    (:func:`py3r_script.designs.planning.plan_design`).
+    checked and completed with their defaults (``designs.methodoptions``). Planning it
+    against a script gives a ``Plan`` (:func:`py3r_script.designs.planning.plan_design`).
 
     >>> design_request({"window": [3, 5]}, mode="independent")  # doctest: +ELLIPSIS
     DesignRequest(kind='params', params={'window': [3, 5]}, ..., mode='independent', ...)
