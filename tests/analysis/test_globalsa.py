@@ -13,6 +13,7 @@ the plots.
 
 from __future__ import annotations
 
+import json
 import math
 import sqlite3
 import subprocess
@@ -104,8 +105,11 @@ def test_a_loaded_resumed_or_command_line_study_gives_the_same_table(write_scrip
     assert loaded.design == first.design
     pd.testing.assert_frame_equal(loaded.sensitivity_table(), table)
     pd.testing.assert_frame_equal(py3r_script.load(store).sensitivity_table(), table)
-    extended = sweep(script, **{**design, "n": 32}, store=store, dry_run=True)
-    assert extended.n_reused == len(first)  # the smaller design is the larger one's start
+    preview = sweep(script, **{**design, "n": 32}, store=store, dry_run=True)
+    assert preview.n_reused == len(first)  # the smaller design is the larger one's start
+    extended = sweep(script, **{**design, "n": 32}, store=store, warm=True, max_workers=2)
+    pd.testing.assert_frame_equal(py3r_script.load(store, sweep=-1).sensitivity_table(),
+                                  extended.sensitivity_table())
     cli_store = tmp_path / "cli.db"
     subprocess.run([sys.executable, "-m", "py3r_script", "sweep", str(script), "--sample",
                     f"x1={-math.pi}:{math.pi}", "--sample", f"x2={-math.pi}:{math.pi}",
@@ -116,7 +120,10 @@ def test_a_loaded_resumed_or_command_line_study_gives_the_same_table(write_scrip
     pd.testing.assert_frame_equal(py3r_script.load(cli_store).sensitivity_table(), table)
     with sqlite3.connect(store) as db:
         stored = db.execute("SELECT design_json FROM sweeps").fetchall()
-    assert all('"n": 16' in row[0] and '"second_order": false' in row[0] for row in stored)
+    designs = [json.loads(row[0]) for row in stored]
+    assert [d["n"] for d in designs] == [16, 16, 32]
+    assert all(d["mode"] == "sobol" and d["options"] == {"second_order": False} and d["seed"] == 7
+               and [r["name"] for r in d["ranges"]] == ["x1", "x2", "x3"] for d in designs)
 
 
 def test_a_sweep_file_runs_a_morris_design_with_its_options(write_script, tmp_path):
