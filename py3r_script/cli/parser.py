@@ -155,7 +155,8 @@ def _add_sweep(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
     design.add_argument("--sample", action="append", default=[],
                         metavar="NAME=LOW:HIGH[:log] | NAME=A,B",
                         help="a range or choices to sample (repeat per parameter)")
-    design.add_argument("-n", type=int, help="with --sample: how many parameter sets to draw")
+    design.add_argument("-n", type=int, help="with --sample: how many parameter sets to draw "
+                                             "(Morris: trajectories; Sobol': the base size N)")
     design.add_argument("--method", choices=SAMPLE_METHODS,
                         help="with --sample: Latin hypercube (default), independent draws, or "
                              "a Morris or Sobol' design for global sensitivity (SALib: pip "
