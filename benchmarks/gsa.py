@@ -2,6 +2,7 @@
 
     python benchmarks/gsa.py            # N = 1024: 5,120 iterations (about a minute)
     python benchmarks/gsa.py --quick    # N = 64: 320 iterations (a smoke run)
+    python benchmarks/gsa.py --no-store # the same, without a study database
 
 It prints the sweep's wall time and cost per iteration, the time of the analysis, and the
 indices next to their analytical values. Timings are reported, never asserted.
@@ -27,10 +28,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a short smoke run (N = 64)")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--no-store", action="store_true", help="run without a study store")
     args = parser.parse_args()
     n = 64 if args.quick else 1024
     with tempfile.TemporaryDirectory() as folder:
-        store = os.path.join(folder, "ishigami.db")
+        store = None if args.no_store else os.path.join(folder, "ishigami.db")
         start = time.perf_counter()
         results = sweep(SCRIPT, sample=RANGES, n=n, method="sobol", seed=0, warm=True,
                         max_workers=args.workers, store=store, progress=False)
@@ -40,7 +42,7 @@ def main() -> None:
         analysis = time.perf_counter() - start
     runs = len(results.records)
     print(f"Sobol' study of the Ishigami function: N = {n}, D = 3, {runs} iterations, warm, "
-          f"{args.workers} workers, with a store")
+          f"{args.workers} workers, {'without' if args.no_store else 'with'} a store")
     print(f"  sweep wall time        {wall:8.1f} s")
     print(f"  per iteration          {1000 * wall / runs:8.2f} ms  "
           f"({1000 * wall * args.workers / runs:.2f} ms of a worker each)")
