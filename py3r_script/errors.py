@@ -15,6 +15,7 @@ __all__ = [
     "DesignError",
     "IterationFailedError",
     "IterationNotFoundError",
+    "MissingDependencyError",
     "MissingValueError",
     "OptionError",
     "OutputError",
@@ -225,6 +226,11 @@ class MissingValueError(ParameterError):
 
     def __reduce__(self) -> tuple[type[MissingValueError], tuple[Any, ...]]:
         return (type(self), (str(self), self.rule, self.names, self.reasons, self.design))
+
+
+class MissingDependencyError(SweepError, ImportError):
+    """An optional dependency a feature needs is not installed; the message names the extra
+    that installs it (``pip install "py3r-script[gsa]"``)."""
 
 
 class OptionError(ParameterError):

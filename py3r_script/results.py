@@ -288,7 +288,9 @@ class ScriptResults:
         """Ranked sensitivity of each numeric output to each varied parameter.
 
         One at a time through the nominal point for independent and grid sweeps; rank
-        correlations over every run for a random or Latin-hypercube sample. See
+        correlations over every run for a random or Latin-hypercube sample; SALib's indices
+        for a Morris (``mu``, ``mu_star``, ``sigma``, ``mu_star_conf``) or Sobol' design
+        (``S1``, ``S1_conf``, ``ST``, ``ST_conf``). See
         :func:`py3r_script.analysis.tables.sensitivity_table` for the columns.
 
         >>> sr.sensitivity_table()  # doctest: +SKIP
@@ -338,6 +340,18 @@ class ScriptResults:
         from .analysis.plotting import plot_tornado
 
         return plot_tornado(self, output)
+
+    def plot_sensitivity(self, output: str) -> Any:
+        """The plot that fits the design: Morris μ* against σ, Sobol' S1 and ST bars with
+        confidence whiskers, or a tornado chart (one at a time); returns the Figure.
+
+        See :mod:`py3r_script.analysis.gsaplots`.
+
+        >>> sr.plot_sensitivity("y").savefig("sobol.png")  # doctest: +SKIP
+        """
+        from .analysis.gsaplots import plot_sensitivity
+
+        return plot_sensitivity(self, output)
 
     def plot_heatmap(self, output: str, x: str, y: str, *,
                      where: Mapping[str, Any] | None = None) -> Any:

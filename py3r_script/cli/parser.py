@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..designs.design import SAMPLE_METHODS
+
 __all__ = ["build_parser"]
 
 def build_parser() -> argparse.ArgumentParser:
@@ -128,6 +130,8 @@ def _add_sweep(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
         "  py3r-script sweep pipeline.py -s window=3,5 --link a,b=1:2,3:4\n"
         "  py3r-script sweep pipeline.py --sample threshold=0.1:0.9 --sample window=3,5,7 "
         "-n 20 --seed 0\n"
+        "  py3r-script sweep pipeline.py --sample threshold=0.1:0.9 --sample window=1:15 "
+        "-n 256 --method sobol --warm\n"
         "  py3r-script sweep pipeline.py --points points.csv",
         parents)
     sweep.add_argument("file", help="a TOML sweep file, or a script")
@@ -151,12 +155,30 @@ def _add_sweep(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
     design.add_argument("--sample", action="append", default=[],
                         metavar="NAME=LOW:HIGH[:log] | NAME=A,B",
                         help="a range or choices to sample (repeat per parameter)")
-    design.add_argument("-n", type=int, help="with --sample: how many parameter sets to draw")
-    design.add_argument("--method", choices=("lhs", "random"),
-                        help="with --sample: Latin hypercube (default) or independent draws")
+    design.add_argument("-n", type=int, help="with --sample: how many parameter sets to draw "
+                                             "(Morris: trajectories; Sobol': the base size N)")
+    design.add_argument("--method", choices=SAMPLE_METHODS,
+                        help="with --sample: Latin hypercube (default), independent draws, or "
+                             "a Morris or Sobol' design for global sensitivity (SALib: pip "
+                             "install 'py3r-script[gsa]')")
     design.add_argument("--seed", type=int, help="with --sample: seed, for the same draws")
     design.add_argument("--nominal", action="append", default=[], metavar="NAME=VALUE",
                         help="a value held constant (repeat)")
+    _add_method_options(design)
+
+
+def _add_method_options(design: Any) -> None:
+    """The Morris and Sobol' options (``designs.methodoptions``), as flags."""
+    design.add_argument("--levels", type=int,
+                        help="with --method morris: grid levels per parameter, even "
+                             "(default 4)")
+    design.add_argument("--optimal-trajectories", type=int, metavar="K",
+                        help="with --method morris: keep the K best spread of the -n "
+                             "trajectories (default: all)")
+    design.add_argument("--second-order", action=argparse.BooleanOptionalAction,
+                        default=None,
+                        help="with --method sobol: second-order indices S2 too, N·(2D+2) runs "
+                             "instead of N·(D+2) (default: no)")
 
 
 def _add_merge(commands: Any) -> None:

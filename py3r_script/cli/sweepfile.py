@@ -18,9 +18,10 @@
 
 Other designs: ``[[linked]]`` tables (``names = ["window", "min_len"]``,
 ``values = [[3, 2], [5, 3]]``) vary parameters together, inside grids too; ``[[points]]``
-tables list parameter sets explicitly; a ``[sample]`` table (``method = "lhs"`` or
-``"random"``, ``n``, ``seed``, ``[sample.ranges]`` of ``[low, high]`` or
-``[low, high, "log"]``, ``[sample.choices]`` of value lists) draws them.
+tables list parameter sets explicitly; a ``[sample]`` table (``method = "lhs"``,
+``"random"``, ``"morris"`` or ``"sobol"``, ``n``, ``seed``, the Morris options ``levels``
+and ``optimal_trajectories`` or the Sobol' option ``second_order``, ``[sample.ranges]`` of
+``[low, high]`` or ``[low, high, "log"]``, ``[sample.choices]`` of value lists) draws them.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..designs.design import MODES, SAMPLE_METHODS
+from ..designs.methodoptions import BAD_OPTION, OPTION_HELP, UNKNOWN_OPTION, method_of
 from ..designs.request import (
     GOES_WITH,
     GRID_ONLY,
@@ -276,6 +278,17 @@ def _options(data: dict[str, Any], base: Path, where: Locator) -> dict[str, Any]
     return options
 
 
+def _option_error(rule: str, name: str, table: dict[str, Any], where: Locator) -> SweepFileError:
+    """A ``[sample]`` option its method does not take, or a value it refuses."""
+    method = table.get("method", "lhs")
+    if rule == UNKNOWN_OPTION:
+        return where.error(f"sample.{name} goes with method = {method_of(name)!r}; "
+                           f"method = {method!r} does not use it: leave it out", name, "sample")
+    size = " (fewer than n)" if name == "optimal_trajectories" else ""
+    return where.error(f"sample.{name} must be {OPTION_HELP[name]}{size}, got "
+                       f"{table[name]!r}", name, "sample")
+
+
 def _check_design(data: dict[str, Any], params: dict[Any, list[Any]],
                   sample: dict[str, Any] | None, where: Locator) -> None:
     """The design rules (``designs.request``), worded as keys of this file."""
@@ -294,6 +307,8 @@ def _check_design(data: dict[str, Any], params: dict[Any, list[Any]],
         if exc.rule == UNKNOWN_METHOD:
             raise where.error(f"sample.method must be one of {SAMPLE_METHODS}, got "
                               f"{data['sample']['method']!r}", "method", "sample") from None
+        if exc.rule in (UNKNOWN_OPTION, BAD_OPTION):
+            raise _option_error(exc.rule, exc.arguments[0], data["sample"], where) from None
         if exc.rule in (GOES_WITH, GRID_ONLY) and "include_nominal" in exc.arguments:
             raise where.error(
                 'include_nominal = false goes with a grid of [params] (mode = "grid"): an '

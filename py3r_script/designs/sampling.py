@@ -22,7 +22,8 @@ from .inspection import ScriptInfo
 from .request import check_method
 from .scriptchecks import check_mapping, check_names, check_required, finish_plan
 
-__all__ = ["Dimension", "check_sample", "dimension", "draw", "plan_sample"]
+__all__ = ["Dimension", "check_sample", "dimension", "draw", "plan_sample",
+           "sample_dimensions", "sample_seed"]
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,27 @@ def plan_sample(
 
     >>> plan = plan_sample(info, {"threshold": (0.1, 0.9)}, n=8, seed=1)  # doctest: +SKIP
     """
+    dimensions = sample_dimensions(info, sample, n, method)
+    fixed = ParamSet(check_mapping(nominal or {}, "nominal"))
+    check_names(info, fixed, "nominal")
+    seed = sample_seed(seed)
+    planned = [fixed.merged(point) for point in draw(dimensions, n, method=method, seed=seed)]
+    for values in planned[:1]:
+        check_required(info, values, "sample")
+    return finish_plan(method, info, [d.name for d in dimensions], fixed, planned, seed=seed)
+
+
+def sample_dimensions(
+    info: ScriptInfo, sample: Mapping[str, Any], n: Any, method: str
+) -> list[Dimension]:
+    """A sample's dimensions, checked against the script and typed by its defaults.
+
+    A range takes the type of the script's default: a float parameter gets floats (even from
+    int bounds), an int parameter integers (its bounds must be whole numbers).
+
+    >>> sample_dimensions(info, {"window": (1, 15)}, 8, "lhs")  # doctest: +SKIP
+    [Dimension(name='window', low=1.0, high=15.0, integer=True, log=False, choices=())]
+    """
     dimensions = check_sample(sample, n, method)
     check_names(info, [d.name for d in dimensions], "sample")
     for position, dimension in enumerate(dimensions):  # the script default's type rules
@@ -146,16 +168,20 @@ def plan_sample(
         elif not dimension.integer and kind == "int":  # (1, 100, "log") for an int knob
             dimensions[position] = _integer_dimension(dimension, sample[dimension.name],
                                                       param.default if param else None)
-    fixed = ParamSet(check_mapping(nominal or {}, "nominal"))
-    check_names(info, fixed, "nominal")
+    return dimensions
+
+
+def sample_seed(seed: Any) -> int:
+    """The seed a sample is drawn with: the one given, else one chosen now (and kept).
+
+    >>> sample_seed(3)
+    3
+    """
     if seed is None:
-        seed = random.SystemRandom().randrange(2**32)
-    elif isinstance(seed, bool) or not isinstance(seed, int):
+        return random.SystemRandom().randrange(2**32)
+    if isinstance(seed, bool) or not isinstance(seed, int):
         raise ParameterTypeError(f"seed must be an int, got {seed!r}")
-    planned = [fixed.merged(point) for point in draw(dimensions, n, method=method, seed=seed)]
-    for values in planned[:1]:
-        check_required(info, values, "sample")
-    return finish_plan(method, info, [d.name for d in dimensions], fixed, planned, seed=seed)
+    return seed
 
 
 def _integer_dimension(dimension: Dimension, spec: Any, default: Any) -> Dimension:

@@ -343,7 +343,7 @@ def test_unseeded_sweep_runs_with_a_seed_that_can_be_recovered(write_script):
     ({"sample": {"x": (0.0, 1.0)}, "n": -2}, ValueError),
     ({"sample": {"x": (0.0, 1.0)}, "n": 2.0}, ValueError),
     ({"sample": {"x": (0.0, 1.0)}, "n": True}, ValueError),
-    ({"sample": {"x": (0.0, 1.0)}, "n": 3, "method": "sobol"}, ValueError),
+    ({"sample": {"x": (0.0, 1.0)}, "n": 3, "method": "halton"}, ValueError),
     ({"sample": {"x": (0.0, 1.0)}}, ValueError),                      # sample without n
     ({"sample": {}, "n": 3}, ValueError),
     ({"sample": {"s": []}, "n": 3}, ValueError),                      # no choices
