@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from .. import __version__
+
 __all__ = ["build_parser"]
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``py3r-script`` parser: ``inspect``, ``run``, ``sensitivity``, ``sweep``,
@@ -20,6 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="example:\n  py3r-script sensitivity pipeline.py -s window=3,5,7 -j auto",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"py3r-script {__version__}",
+                        help="print py3r-script's version and exit")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
     data, running, workers = _output_options(), _running_options(), _worker_options()
