@@ -22,6 +22,7 @@ from ..designs.request import (
     DesignRequest,
 )
 from ..designs.request import design_request as checked_request
+from ..designs.valuerules import TOO_MANY
 from ..errors import DesignError, MissingValueError, SweepError
 
 if TYPE_CHECKING:
@@ -186,6 +187,8 @@ def _design_message(exc: DesignError, info: ScriptInfo, spelling: Spelling) -> s
                 f"nothing for {described}: leave them out")
     if exc.rule == NEEDS_N:
         return "--sample needs -n N, the number of parameter sets to draw"
+    if exc.rule == TOO_MANY and exc.arguments == ("n",):
+        return f"-n {str(exc).replace('n asks', 'asks', 1)}"
     if exc.rule == GRID_ONLY:
         return (f"{spelling.prefix}leaving the nominal values out is for a grid "
                 f"({spelling.grid}): an independent sweep varies each parameter around its "

@@ -18,20 +18,22 @@ Parameters are a study's keys, stored as SQLite values: an int must fit in 64 bi
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-from ..errors import ParameterError, ParameterTypeError
+from ..errors import DesignError, ParameterError, ParameterTypeError
 from ..paramset import Scalar, to_scalar
 
 if TYPE_CHECKING:
-    from .inspection import ParamInfo
+    from .inspection import ParamInfo, ScriptInfo
 
-__all__ = ["INT64_MAX", "INT64_MIN", "MAX_PLAN_SIZE", "TYPED_KINDS", "check_int64",
-           "check_plan_size", "count_text", "fits_int64", "typed_value"]
+__all__ = ["INT64_MAX", "INT64_MIN", "MAX_PLAN_SIZE", "TOO_MANY", "TYPED_KINDS", "check_int64",
+           "check_plan_size", "count_text", "fits_int64", "typed_value", "typed_values"]
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 MAX_PLAN_SIZE = 1_000_000
 """The most parameter sets one sweep plans: a plan is held in memory, and each set is stored."""
+TOO_MANY = "too many parameter sets"  # the DesignError.rule of check_plan_size
 TYPED_KINDS = ("bool", "int", "float", "str")
 """The default types that type a parameter's values."""
 
@@ -109,16 +111,31 @@ def typed_value(param: ParamInfo | None, value: object, *, name: str,
         f"{type(scalar).__name__} {shown}; use {hint}")
 
 
-def check_plan_size(count: int, what: str) -> None:
-    """Refuse a design of more than :data:`MAX_PLAN_SIZE` parameter sets, before it is built.
+def typed_values(info: ScriptInfo, values: Mapping[str, Any], what: str) -> dict[str, Scalar]:
+    """Each value of a ``{name: value}`` mapping typed by :func:`typed_value`; ``what`` names
+    the mapping in messages (``"nominal"``, ``"points[2]"``).
 
-    >>> check_plan_size(10**12, "n")
+    >>> typed_values(info, {"threshold": 1}, "nominal")  # doctest: +SKIP
+    {'threshold': 1.0}
+    """
+    return {name: typed_value(info.param(name), value, name=name, what=f"{what}[{name!r}]")
+            for name, value in values.items()}
+
+
+def check_plan_size(count: int, what: str, arguments: tuple[str, ...] = (),
+                    design: str | None = None) -> None:
+    """Refuse a design of more than :data:`MAX_PLAN_SIZE` parameter sets, before it is built:
+    a :class:`~py3r_script.errors.DesignError` whose rule is :data:`TOO_MANY` and whose
+    ``arguments`` name what to make smaller (``("n",)``).
+
+    >>> check_plan_size(10**12, "n = 1000000000000", ("n",), "sample")
     Traceback (most recent call last):
     ...
-    py3r_script.errors.ParameterError: n asks for 1,000,000,000,000 parameter sets; ...
+    py3r_script.errors.DesignError: n = 1000000000000 asks for 1,000,000,000,000 parameter ...
     """
     if count > MAX_PLAN_SIZE:
-        raise ParameterError(
+        raise DesignError(
             f"{what} asks for {count_text(count)} parameter sets; one sweep plans at most "
             f"{MAX_PLAN_SIZE:,} (the plan is held in memory and every set is stored): ask for "
-            "fewer, or split the study into several sweeps into the same store")
+            "fewer, or split the study into several sweeps into the same store",
+            TOO_MANY, arguments, design)
