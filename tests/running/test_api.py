@@ -381,14 +381,15 @@ def test_a_script_that_is_not_a_path_is_a_clear_type_error():
         run(123)
 
 
-def test_output_named_like_a_swept_parameter_is_rejected_before_start(marked_script, marker):
-    script = marked_script(AB_SCRIPT + 'Output(a, name="a")\n')
-    with pytest.raises(ParameterError, match=r"output 'a' has the same name.*outputs=\["):
-        sensitivity(script, {"a": [1, 3]})
-    assert not marker.exists()
-    # leaving the clashing output out is the way through
-    sr = sensitivity(script, {"a": [1, 3]}, outputs=["product"])
-    assert list(sr.to_dataframe().columns) == ["a", "product"]
+def test_an_output_named_like_a_swept_parameter_runs_and_keeps_both(write_script):
+    script = write_script(AB_SCRIPT + 'Output(a * 100, name="a")\n')
+    sr = sensitivity(script, {"a": [1, 3]}, outputs=["product", "a"])
+    assert [(r.params["a"], r.outputs["a"]) for r in sr.records] == [(2, 200), (1, 100),
+                                                                      (3, 300)]
+    table = sr.to_dataframe()
+    assert list(table.columns) == ["a", "product", "a:1"]
+    assert table["a:1"].tolist() == [200, 100, 300]
+    assert sr[{"a": 3}]["a"] == 300
 
 
 DYNAMIC_SCRIPT = """
