@@ -8,6 +8,7 @@ a sweep file, never by reading their messages.
 from __future__ import annotations
 
 import argparse
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -77,6 +78,9 @@ def single_values(texts: list[str], info: ScriptInfo, flag: str) -> dict[str, An
 
     values: dict[str, Any] = {}
     for text in texts:
+        if "=" not in text:
+            raise SweepError(f"{flag} takes NAME=VALUE, got {text!r}: write {flag} "
+                             f"{shlex.quote(text + '=VALUE')}")
         name, value = parse_assignment(text, info, many=False)
         if name in values:
             raise SweepError(

@@ -3,11 +3,50 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, NoReturn
 
 from .. import __version__
 
-__all__ = ["build_parser"]
+__all__ = ["COMMANDS", "ArgumentsError", "CommandLineParser", "build_parser",
+           "parse_command_line"]
+
+COMMANDS = ("inspect", "run", "sensitivity", "sweep", "merge", "show")
+
+
+class ArgumentsError(Exception):
+    """argparse refused the command line: ``message`` says why, ``parser`` is the
+    (sub)command's parser (for its usage line), ``extras`` the words it did not recognise
+    (``None`` when it stopped before knowing them)."""
+
+    def __init__(self, parser: argparse.ArgumentParser, message: str,
+                 extras: Sequence[str] | None = None) -> None:
+        super().__init__(message)
+        self.parser = parser
+        self.message = message
+        self.extras = None if extras is None else list(extras)
+
+
+class CommandLineParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` that raises :class:`ArgumentsError` instead of exiting, so
+    the command line can add what to type instead (``habits``)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise ArgumentsError(self, message)
+
+
+def parse_command_line(tokens: Sequence[str]) -> argparse.Namespace:
+    """The parsed command line; an :class:`ArgumentsError` for anything argparse refuses,
+    unrecognised words included.
+
+    >>> parse_command_line(["inspect", "pipeline.py"]).command
+    'inspect'
+    """
+    parser = build_parser()
+    args, extras = parser.parse_known_args(list(tokens))
+    if extras:
+        raise ArgumentsError(parser, f"unrecognized arguments: {' '.join(extras)}", extras)
+    return args
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     >>> build_parser().parse_args(["inspect", "pipeline.py"]).command
     'inspect'
     """
-    parser = argparse.ArgumentParser(
+    parser = CommandLineParser(
         prog="py3r-script",
         description="Sweep the parameters of unmodified Python pipeline scripts.",
         epilog="example:\n  py3r-script sensitivity pipeline.py -s window=3,5,7 -j auto",
