@@ -219,3 +219,8 @@ def _add_show(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
                       help="one sweep: its number (0 the first, -1 the latest) or its id (a "
                            "prefix will do); a number that is no sweep's is read as an id")
     show.add_argument("--errors", action="store_true", help="list failed iterations")
+    show.add_argument("--meta", action="store_true",
+                      help="on a terminal, add the bookkeeping columns (_status, _sweep_id, "
+                           "...); files and pipes always have them")
+    show.add_argument("--wide", action="store_true",
+                      help="on a terminal, every column in full instead of fitting its width")
