@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from .records import IterationRecord
     from .results import ScriptResults
 
-__all__ = ["META_COLUMNS", "meta_values", "results_frame", "scalar_output"]
+__all__ = ["META_COLUMNS", "column_names", "meta_values", "results_frame", "scalar_output"]
 
 META_COLUMNS = (
     "_sweep_id", "_sweep_seq", "_iteration_id", "_iteration_seq", "_plan_index",
@@ -46,9 +46,7 @@ def results_frame(results: ScriptResults, outputs: Sequence[str], *, meta: bool,
         if bookkeeping:
             row.extend(meta_values(record))
         rows.append(row)
-    columns = [*results.param_names, *outputs]
-    if bookkeeping:
-        columns.extend(META_COLUMNS)
+    columns = column_names(results.param_names, outputs, meta=bookkeeping)
     try:
         frame = pd.DataFrame(rows, columns=columns)
     except UnicodeError:  # a str that is not valid Unicode, which pandas' str dtype refuses
@@ -76,6 +74,27 @@ def _frame_by_column(rows: list[list[Any]], columns: list[str]) -> pd.DataFrame:
     frame = pd.concat([column([row[i] for row in rows]) for i in range(len(columns))], axis=1)
     frame.columns = pd.Index(columns, dtype=object)
     return frame
+
+
+def column_names(params: Sequence[str], outputs: Sequence[str], *, meta: bool) -> list[str]:
+    """The table's column names: the parameters, the outputs, then (with ``meta``)
+    :data:`META_COLUMNS`. A name already taken (an output named like a parameter, or a
+    parameter or output named like a bookkeeping column) gets ``NAME:1`` (``NAME:2``...),
+    as in the study's ``runs`` view, so each column means one thing.
+
+    >>> column_names(["a", "b"], ["a", "y"], meta=False)
+    ['a', 'b', 'a:1', 'y']
+    """
+    taken = set(META_COLUMNS) if meta else set()
+    columns = []
+    for name in (*params, *outputs):
+        column, suffix = name, 0
+        while column in taken:
+            suffix += 1
+            column = f"{name}:{suffix}"
+        taken.add(column)
+        columns.append(column)
+    return columns + list(META_COLUMNS) if meta else columns
 
 
 def scalar_output(results: ScriptResults, record: IterationRecord, name: str) -> Any:

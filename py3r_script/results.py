@@ -254,7 +254,10 @@ class ScriptResults:
         a script change) has a row for each run; ``meta=True`` tells them apart.
 
         Columns are the parameter names, then the outputs (``outputs`` selects and orders
-        them). ``meta=True`` adds bookkeeping columns: ``_sweep_id`` and ``_sweep_seq`` (of the
+        them). An output named like a parameter has the column ``NAME:1`` (the record keeps
+        both: ``sr.record(params).params[NAME]`` and ``.outputs[NAME]``), as in the study's
+        ``runs`` view; so does a parameter or output named like a bookkeeping column.
+        ``meta=True`` adds bookkeeping columns: ``_sweep_id`` and ``_sweep_seq`` (of the
         sweep that ran the iteration), ``_iteration_id``, ``_iteration_seq`` (its number in
         the study; both sequence numbers are empty without a store), ``_plan_index``
         (position in the sweep that ran it), ``_params_sha256`` (the parameter set's stable

@@ -8,6 +8,7 @@ a sweep file, never by reading their messages.
 from __future__ import annotations
 
 import argparse
+import shlex
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,7 @@ from ..designs.request import (
     DesignRequest,
 )
 from ..designs.request import design_request as checked_request
+from ..designs.valuerules import TOO_MANY
 from ..errors import DesignError, MissingValueError, SweepError
 
 if TYPE_CHECKING:
@@ -88,6 +90,9 @@ def single_values(texts: list[str], info: ScriptInfo, flag: str) -> dict[str, An
 
     values: dict[str, Any] = {}
     for text in texts:
+        if "=" not in text:
+            raise SweepError(f"{flag} takes NAME=VALUE, got {text!r}: write {flag} "
+                             f"{shlex.quote(text + '=VALUE')}")
         name, value = parse_assignment(text, info, many=False)
         if name in values:
             raise SweepError(
@@ -221,6 +226,8 @@ def _design_message(exc: DesignError, info: ScriptInfo, spelling: Spelling) -> s
         return "--sample needs -n N, the number of parameter sets to draw"
     if exc.rule in (UNKNOWN_OPTION, BAD_OPTION):
         return _option_message(exc, spelling)
+    if exc.rule == TOO_MANY and exc.arguments == ("n",):
+        return f"-n {str(exc).replace('n asks', 'asks', 1)}"
     if exc.rule == GRID_ONLY:
         return (f"{spelling.prefix}leaving the nominal values out is for a grid "
                 f"({spelling.grid}): an independent sweep varies each parameter around its "

@@ -20,7 +20,8 @@ from typing import Callable
 
 from ..errors import StudyPathError, SweepError
 from .commands import inspect_command, run_command, sensitivity_command, sweep_command
-from .parser import build_parser
+from .habits import habit_hint
+from .parser import ArgumentsError, parse_command_line
 from .studies import merge_command, show_command
 from .terminal import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, check_out, report, say
 
@@ -36,14 +37,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status.
 
     Bad input (every error py3r-script raises on purpose) is exit 2 with a message; any
-    other exception is a bug, and ends with its traceback (exit 1).
+    other exception is a bug, and ends with its traceback (exit 1). A command line written
+    in another tool's habits (hydra's ``a=1,2``, papermill's ``-p NAME VALUE``) is told
+    the py3r-script command that does the same.
 
     Examples
     --------
     >>> main(["inspect", "pipeline.py"])  # doctest: +SKIP
     0
     """
-    args = build_parser().parse_args(argv)
+    tokens = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = parse_command_line(tokens)
+    except ArgumentsError as exc:
+        exc.parser.print_usage(sys.stderr)
+        print(f"{exc.parser.prog}: error: {exc.message}", file=sys.stderr)
+        hint = habit_hint(tokens, exc.extras)
+        if hint:
+            say(hint)
+        return EXIT_USAGE
     try:
         check_out(getattr(args, "out", None))
         return _COMMANDS[args.command](args)

@@ -3,11 +3,52 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, NoReturn
 
+from .. import __version__
 from ..designs.design import SAMPLE_METHODS
 
-__all__ = ["build_parser"]
+__all__ = ["COMMANDS", "ArgumentsError", "CommandLineParser", "build_parser",
+           "parse_command_line"]
+
+COMMANDS = ("inspect", "run", "sensitivity", "sweep", "merge", "show")
+
+
+class ArgumentsError(Exception):
+    """argparse refused the command line: ``message`` says why, ``parser`` is the
+    (sub)command's parser (for its usage line), ``extras`` the words it did not recognise
+    (``None`` when it stopped before knowing them)."""
+
+    def __init__(self, parser: argparse.ArgumentParser, message: str,
+                 extras: Sequence[str] | None = None) -> None:
+        super().__init__(message)
+        self.parser = parser
+        self.message = message
+        self.extras = None if extras is None else list(extras)
+
+
+class CommandLineParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` that raises :class:`ArgumentsError` instead of exiting, so
+    the command line can add what to type instead (``habits``)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise ArgumentsError(self, message)
+
+
+def parse_command_line(tokens: Sequence[str]) -> argparse.Namespace:
+    """The parsed command line; an :class:`ArgumentsError` for anything argparse refuses,
+    unrecognised words included.
+
+    >>> parse_command_line(["inspect", "pipeline.py"]).command
+    'inspect'
+    """
+    parser = build_parser()
+    args, extras = parser.parse_known_args(list(tokens))
+    if extras:
+        raise ArgumentsError(parser, f"unrecognized arguments: {' '.join(extras)}", extras)
+    return args
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``py3r-script`` parser: ``inspect``, ``run``, ``sensitivity``, ``sweep``,
@@ -16,12 +57,14 @@ def build_parser() -> argparse.ArgumentParser:
     >>> build_parser().parse_args(["inspect", "pipeline.py"]).command
     'inspect'
     """
-    parser = argparse.ArgumentParser(
+    parser = CommandLineParser(
         prog="py3r-script",
         description="Sweep the parameters of unmodified Python pipeline scripts.",
         epilog="example:\n  py3r-script sensitivity pipeline.py -s window=3,5,7 -j auto",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"py3r-script {__version__}",
+                        help="print py3r-script's version and exit")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
     data, running, workers = _output_options(), _running_options(), _worker_options()
@@ -197,3 +240,8 @@ def _add_show(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
                       help="one sweep: its number (0 the first, -1 the latest) or its id (a "
                            "prefix will do); a number that is no sweep's is read as an id")
     show.add_argument("--errors", action="store_true", help="list failed iterations")
+    show.add_argument("--meta", action="store_true",
+                      help="on a terminal, add the bookkeeping columns (_status, _sweep_id, "
+                           "...); files and pipes always have them")
+    show.add_argument("--wide", action="store_true",
+                      help="on a terminal, every column in full instead of fitting its width")

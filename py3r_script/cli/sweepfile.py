@@ -26,6 +26,7 @@ and ``optimal_trajectories`` or the Sobol' option ``second_order``, ``[sample.ra
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,7 +42,15 @@ from ..designs.request import (
     check_mode,
     design_request,
 )
-from ..errors import DesignError, ParameterError, ScriptError, SweepError, SweepFileError
+from ..designs.valuerules import MAX_PLAN_SIZE, TOO_MANY, typed_value
+from ..errors import (
+    DesignError,
+    ParameterError,
+    ParameterTypeError,
+    ScriptError,
+    SweepError,
+    SweepFileError,
+)
 from ..running.options import check_option
 from .sweepkeys import (
     DESIGN_KEYS,
@@ -181,7 +190,7 @@ class _Typer:
         self.info = info
 
     def __call__(self, name: str, value: Any, label: str, place: tuple[Any, ...]) -> Any:
-        from .textvalues import coerce_to_default, known_param
+        from .textvalues import known_param
 
         try:
             param = known_param(name, self.info)
@@ -189,9 +198,15 @@ class _Typer:
                 raise ParameterError(
                     f"{toml_type(value)} {value!r} is not a parameter value; use true or "
                     'false, a number or a "string"')
-            return coerce_to_default(value, param, name)
-        except ParameterError as exc:
-            raise self.spec.error(f"{label}: {exc}", *place) from None
+            return typed_value(param, value, name=name)
+        except (ParameterError, ParameterTypeError) as exc:
+            raise self.spec.error(f"{label}: {_toml_words(str(exc))}", *place) from None
+
+
+def _toml_words(message: str) -> str:
+    """A value rule's message with TOML's spelling of values."""
+    return message.replace("True or False", "true or false").replace(
+        'a string, e.g. "abc"', 'a quoted string, e.g. "abc"')
 
 
 def _typed_params(params: dict[Any, list[Any]], typed: _Typer) -> dict[Any, list[Any]]:
@@ -254,6 +269,13 @@ def _load(path: Path) -> tuple[str, dict[str, Any]]:
         return text, tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SweepFileError(f"{path}: not valid TOML: {exc}") from None
+    except ValueError:  # an int of more digits than Python converts (4,300)
+        line = next((n for n, t in enumerate(text.splitlines(), 1)
+                     if re.search(r"[0-9_]{4300}", t)), None)
+        where = f"{path}, line {line}" if line else str(path)
+        raise SweepFileError(
+            f"{where}: a number of more than 4,300 digits; parameter ints must fit in 64 bits "
+            "(TOML's integers): pass such a number as a string", None, line) from None
 
 
 def _options(data: dict[str, Any], base: Path, where: Locator) -> dict[str, Any]:
@@ -304,6 +326,12 @@ def _check_design(data: dict[str, Any], params: dict[Any, list[Any]],
                 f"[[points]] or [sample]; found {', '.join(exc.arguments) or 'none'}") from None
         if exc.rule == NEEDS_N:
             raise where.error("[sample] needs n, the number of draws", "sample") from None
+        if exc.rule == TOO_MANY:
+            raise where.error(
+                f"sample.n = {data['sample']['n']:,} draws more parameter sets than one sweep "
+                f"plans (at most {MAX_PLAN_SIZE:,}: the plan is held in memory and every set "
+                "is stored); draw fewer, or split the study into several sweeps into the same "
+                "store", "n", "sample") from None
         if exc.rule == UNKNOWN_METHOD:
             raise where.error(f"sample.method must be one of {SAMPLE_METHODS}, got "
                               f"{data['sample']['method']!r}", "method", "sample") from None

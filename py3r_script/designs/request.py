@@ -15,6 +15,7 @@ from typing import Any
 from ..errors import DesignError, ParameterTypeError
 from .design import MODES, SAMPLE_METHODS
 from .methodoptions import check_method_options
+from .valuerules import check_plan_size
 
 __all__ = [
     "DESIGN_ARGUMENTS", "GOES_WITH", "GRID_ONLY", "NEEDS_N", "ONE_DESIGN", "UNKNOWN_METHOD",
@@ -82,10 +83,12 @@ def design_request(
     The rules: exactly one of ``params``, ``points`` and ``sample``; a design argument that
     only another kind of design uses (``mode`` and ``include_nominal`` go with ``params``;
     ``n``, ``seed``, ``method`` and ``method_options`` with ``sample``) is refused when it
-    was given; ``sample`` needs ``n``; ``include_nominal=False`` is for grids; a grid's
-    ``mode`` and a sample's ``method`` are known names, and ``method_options`` are options
-    of that method (``designs.methodoptions``). ``None`` leaves an argument at its default
-    (``mode="grid"``, ``method="lhs"``, each option its method's default).
+    was given; ``sample`` needs ``n``, at most
+    :data:`~py3r_script.designs.valuerules.MAX_PLAN_SIZE`; ``include_nominal=False`` is for
+    grids; a grid's ``mode`` and a sample's ``method`` are known names, and
+    ``method_options`` are options of that method (``designs.methodoptions``). ``None``
+    leaves an argument at its default (``mode="grid"``, ``method="lhs"``, each option its
+    method's default).
 
     ``given`` names the design arguments the user set: the command line and sweep-file
     overrides know it. The Python API cannot tell ``mode="grid"`` from its default, so it
@@ -117,6 +120,8 @@ def design_request(
     if kind == "sample" and n is None:
         raise DesignError("sample=... needs n, the number of parameter sets to draw", NEEDS_N,
                           ("sample", "n"), kind)
+    if kind == "sample" and type(n) is int:  # other types: the sampler says what n takes
+        check_plan_size(n, "n", ("n",), kind)
     mode = "grid" if mode is None else mode
     method = "lhs" if method is None else method
     include = True if include_nominal is None else include_nominal

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import socket
 import sqlite3
+from collections.abc import Collection
 from typing import Callable
 
 from .interpreters import Interpreters
@@ -176,7 +177,8 @@ columns go at the end of their table, so a migrated study has the columns of a n
 
 
 # Bookkeeping columns of the ``runs`` view; a parameter or output with one of these
-# names gets the column ``<name>:1`` instead, so queries on them mean one thing.
+# names, or an output named like a parameter, gets the column ``<name>:1`` instead, so
+# queries on them mean one thing (as in ScriptResults.to_dataframe()).
 _RUNS_FIRST = (
     ("_iteration_seq", "i.iteration_seq"), ("_sweep_seq", "s.sweep_seq"),
     ("_status", "i.status"),
@@ -205,16 +207,15 @@ def rebuild_view(con: sqlite3.Connection) -> tuple[set[str], set[str]]:
     outputs = [r[0] for r in con.execute(
         "SELECT name FROM outputs GROUP BY name ORDER BY MIN(rowid)")]
 
-    def column(name: str) -> str:
-        return _sql_name(f"{name}:1" if name in RUNS_BOOKKEEPING else name)
+    def column(name: str, taken: Collection[str] = ()) -> str:
+        return _sql_name(f"{name}:1" if name in RUNS_BOOKKEEPING or name in taken else name)
 
     columns = [
         *(f"{sql} AS {name}" for name, sql in _RUNS_FIRST),
         *(f"(SELECT value FROM params p WHERE p.iteration_id = i.iteration_id AND "
           f"p.name = {_sql_text(n)}) AS {column(n)}" for n in params),
         *(f"(SELECT value FROM outputs o WHERE o.iteration_id = i.iteration_id AND "
-          f"o.name = {_sql_text(n)}) AS {column(n)}" for n in outputs
-          if n not in params),
+          f"o.name = {_sql_text(n)}) AS {column(n, params)}" for n in outputs),
         *(f"{sql} AS {name}" for name, sql in _RUNS_LAST),
     ]
     con.execute("DROP VIEW IF EXISTS runs")
