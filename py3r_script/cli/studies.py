@@ -12,11 +12,15 @@ __all__ = ["merge_command", "show_command"]
 
 
 def show_command(args: argparse.Namespace) -> int:
-    """``py3r-script show DB [--sweep ID] [--errors]``: a study's sweeps, rows or failures."""
+    """``py3r-script show DB [--sweep ID] [--errors] [--compare A B]``: a study's sweeps,
+    rows, failures, or what changed between two sweeps."""
     from ..store.study import Study, load
 
     with Study(args.db, create=False) as study:
         sweeps = study.sweeps()
+        if args.compare:
+            a, b = (_sweep_id(text, sweeps["sweep_id"].tolist(), args.db) for text in args.compare)
+            return emit_table(study.compare(a, b), args.out, args.format)
     if args.sweep is None and not args.errors:
         columns = ["sweep_seq", "sweep_id", "label", "created_utc", "status", "mode", "script",
                    "n_planned", "n_done", "n_failed", "git_commit"]
