@@ -124,8 +124,7 @@ def describe_values(values: Iterable[Any]) -> str:
     if len(distinct) <= SHOWN_VALUES:
         return ", ".join(map(repr, distinct))
     if all(_order(v)[0] == 0 for v in distinct):
-        low, high = (f"{v:.6g}" if isinstance(v, float) else repr(v)
-                     for v in (distinct[0], distinct[-1]))
+        low, high = (_short(v) for v in (distinct[0], distinct[-1]))
         return f"{len(distinct):,} values from {low} to {high}"
     return f"{', '.join(map(repr, distinct[:SHOWN_VALUES]))}, ... ({len(distinct):,} values)"
 
@@ -135,6 +134,14 @@ def _order(value: Any) -> tuple[int, Any]:
     if isinstance(value, (bool, int, float)):
         return (0, value)
     return (1, repr(value))
+
+
+def _short(value: Any) -> str:
+    """A number in six significant digits at most (a float keeps its point: ``7.0``)."""
+    if not isinstance(value, float):
+        return repr(value)
+    text = f"{value:.6g}"
+    return text if any(c in text for c in ".einf") else f"{text}.0"
 
 
 def _distinct(texts: Iterable[str]) -> str:
