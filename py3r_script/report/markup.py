@@ -94,17 +94,21 @@ def shown_value(value: Any) -> str:
     >>> shown_value(0.30000000000000004), shown_value(2.0), shown_value(None), shown_value(7)
     ('0.3', '2.0', '', '7')
     """
-    import pandas as pd
-
-    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
+    if value is None:
         return ""
-    if isinstance(value, bool):
+    if isinstance(value, (bool, int, str)):
         return str(value)
     if isinstance(value, float):
+        if value != value:
+            return ""
         text = f"{value:.6g}"
         return text if any(c in text for c in ".einf") else f"{text}.0"  # 2.0 stays a float
     if type(value).__module__.startswith("numpy") and getattr(value, "ndim", None) == 0:
         return shown_value(value.item())
     if isinstance(value, Mapping):
         return ", ".join(f"{k}={shown_value(v)}" for k, v in value.items())
+    import pandas as pd
+
+    if pd.api.types.is_scalar(value) and pd.isna(value):  # pd.NA, NaT
+        return ""
     return str(value)
