@@ -21,6 +21,9 @@ SHOWN_ROWS = 25
 """Rows a long table shows before the reader asks for the rest."""
 LONG_TEXT = 40
 """A cell with more characters than this may wrap; shorter ones stay on one line."""
+LONGEST_CELL = 300
+"""A cell shows at most this many characters of its value (a long text output), and how
+many there are."""
 
 
 def data_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], *,
@@ -60,7 +63,10 @@ def _row(values: Sequence[Any]) -> str:
     """One ``<tr>``: the hot loop of a long table, so built with ``html.escape`` directly."""
     cells = []
     for value in values:
-        text = html.escape(shown_value(value), quote=True)
+        text = shown_value(value)
+        if len(text) > LONGEST_CELL:
+            text = f"{text[:LONGEST_CELL]}... ({len(text):,} characters)"
+        text = html.escape(text, quote=True)
         if isinstance(value, numbers.Number) and not isinstance(value, bool):
             cells.append(f'<td class="num">{text}</td>')
         else:
