@@ -76,7 +76,10 @@ def _table(results: ScriptResults, outputs: list[str], columns: list[str] | None
 
 
 def one_at_a_time(results: ScriptResults, outputs: list[str]) -> list[Html]:
-    """The one-at-a-time table, and per output a tornado chart and the response plots."""
+    """The one-at-a-time table, and per output a tornado chart and the response plots.
+
+    >>> one_at_a_time(sr, ["time_moving"])  # doctest: +SKIP
+    """
     parts = [_table(results, outputs, ONE_AT_A_TIME_COLUMNS,
                     "Each parameter varied alone, the others at their nominal values: how "
                     "far each output moves (ranked within each output by the change "
@@ -91,7 +94,10 @@ def one_at_a_time(results: ScriptResults, outputs: list[str]) -> list[Html]:
 
 def grid(results: ScriptResults, outputs: list[str]) -> list[Html]:
     """The one-at-a-time view through the nominal point, then a heatmap per output over
-    the grid's first two axes (linked parameters count as one axis)."""
+    the grid's first two axes (linked parameters count as one axis).
+
+    >>> grid(sr, ["time_moving"])  # doctest: +SKIP
+    """
     parts = one_at_a_time(results, outputs)
     varied = varied_params(results)
     axes: list[str] = []
@@ -118,7 +124,10 @@ def grid(results: ScriptResults, outputs: list[str]) -> list[Html]:
 
 
 def sample(results: ScriptResults, outputs: list[str]) -> list[Html]:
-    """The rank-correlation table, and per output scatter plots against each parameter."""
+    """The rank-correlation table, and per output scatter plots against each parameter.
+
+    >>> sample(sr, ["time_moving"])  # doctest: +SKIP
+    """
     parts = [_table(results, outputs, None,
                     "Every run at once: Spearman's rank correlation of each parameter with "
                     "each output, the standardised rank regression coefficient (srrc) and "
@@ -127,7 +136,10 @@ def sample(results: ScriptResults, outputs: list[str]) -> list[Html]:
 
 
 def scatter(results: ScriptResults, outputs: list[str]) -> list[Html]:
-    """Per output, scatter plots of every run against each varied parameter."""
+    """Per output, scatter plots of every run against each varied parameter.
+
+    >>> scatter(sr, ["time_moving"])  # doctest: +SKIP
+    """
     return [figure(f"{output} against each parameter", partial(results.plot_response, output))
             for output in outputs[:PLOTTED_OUTPUTS]]
 

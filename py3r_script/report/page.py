@@ -57,41 +57,29 @@ figure img { max-width: 100%; height: auto; border: 1px solid var(--line); }
 div.failure { border-left: 3px solid #b3261e; padding-left: 1em; margin: 1em 0; }
 """
 
-# Sorts a table by the clicked column (again: the other way), numbers as numbers, empty
-# cells last; the rows of every body are sorted as one, each body keeping its row count.
+# A click on a column header (or Enter) sorts its table by that column, again: the other
+# way; numbers as numbers, empty cells last. The rows of every body are sorted as one, each
+# body keeping as many rows as it had (the first shown, the rest collapsed).
 SCRIPT = """
 document.documentElement.classList.add("js");
-document.querySelectorAll("table.sortable").forEach(function (table) {
-  var headers = table.tHead.rows[0].cells;
-  Array.prototype.forEach.call(headers, function (th, column) {
-    th.tabIndex = 0;
-    function sort() {
-      var up = th.getAttribute("aria-sort") !== "ascending";
-      Array.prototype.forEach.call(headers, function (h) { h.removeAttribute("aria-sort"); });
-      th.setAttribute("aria-sort", up ? "ascending" : "descending");
-      var bodies = Array.prototype.slice.call(table.tBodies), keyed = [];
-      bodies.forEach(function (body) {
-        Array.prototype.forEach.call(body.rows, function (row) {
-          var text = row.cells[column].textContent.trim(), n = Number(text);
-          keyed.push([text === "" ? 2 : isNaN(n) ? 1 : 0, n, text, row]);
-        });
-      });
-      keyed.sort(function (a, b) {
-        if (a[0] !== b[0]) return a[0] - b[0];
-        var c = a[0] === 0 ? a[1] - b[1] : a[2].localeCompare(b[2], undefined, {numeric: true});
-        return up ? c : -c;
-      });
-      var counts = bodies.map(function (body) { return body.rows.length; }), at = 0;
-      bodies.forEach(function (body, i) {
-        var part = document.createDocumentFragment();
-        keyed.slice(at, at + counts[i]).forEach(function (k) { part.appendChild(k[3]); });
-        at += counts[i];
-        body.appendChild(part);
-      });
-    }
-    th.addEventListener("click", sort);
-    th.addEventListener("keydown", function (e) { if (e.key === "Enter") sort(); });
-  });
+document.querySelectorAll("table.sortable th").forEach((th) => {
+  const sort = () => {
+    const table = th.closest("table"), up = th.getAttribute("aria-sort") !== "ascending";
+    table.querySelectorAll("th").forEach((h) => h.removeAttribute("aria-sort"));
+    th.setAttribute("aria-sort", up ? "ascending" : "descending");
+    const bodies = Array.from(table.tBodies), sizes = bodies.map((b) => b.rows.length);
+    const keyed = bodies.flatMap((b) => Array.from(b.rows)).map((row) => {
+      const text = row.cells[th.cellIndex].textContent.trim(), n = Number(text);
+      return [text === "" ? 2 : isNaN(n) ? 1 : 0, n, text, row];
+    });
+    keyed.sort((a, b) => a[0] - b[0] || (up ? 1 : -1) * (a[0] === 0 ? a[1] - b[1]
+      : a[2].localeCompare(b[2], undefined, {numeric: true})));
+    let at = 0;
+    bodies.forEach((body, i) => body.append(...keyed.slice(at, at += sizes[i]).map((k) => k[3])));
+  };
+  th.tabIndex = 0;
+  th.addEventListener("click", sort);
+  th.addEventListener("keydown", (event) => { if (event.key === "Enter") sort(); });
 });
 """
 

@@ -69,7 +69,10 @@ def facts(pairs: Sequence[tuple[str, Any]]) -> Html:
 
 def design_part(results: ScriptResults, summary: SweepSummary) -> Html:
     """The design in words (mode, linked groups, seed, script) and each parameter's values
-    (or range) and nominal value."""
+    (or range) and nominal value.
+
+    >>> design_part(sr, summary_of_results(sr, "pipeline.py"))  # doctest: +SKIP
+    """
     design = results.design
     linked = "; ".join(" + ".join(group) for group in design.linked) if design else ""
     about = facts([
@@ -93,7 +96,10 @@ def design_part(results: ScriptResults, summary: SweepSummary) -> Html:
 
 def results_part(results: ScriptResults, summary: SweepSummary) -> Html:
     """Every iteration of the plan: its parameters, scalar outputs, status and duration
-    (and, in a study, the sweep a reused iteration comes from)."""
+    (and, in a study, the sweep a reused iteration comes from).
+
+    >>> results_part(sr, summary_of_results(sr, "pipeline.py"))  # doctest: +SKIP
+    """
     records = results.records
     if not records:
         return note("No iteration of this sweep was stored.")
@@ -118,7 +124,10 @@ def results_part(results: ScriptResults, summary: SweepSummary) -> Html:
 
 def failures_part(results: ScriptResults) -> Html:
     """Each failed iteration with its message and the tails of its stderr and stdout;
-    beyond ``SHOWN_FAILURES``, a table of the others."""
+    beyond ``SHOWN_FAILURES``, a table of the others.
+
+    >>> failures_part(sr)  # doctest: +SKIP
+    """
     failed = [r for r in results.records if not r.ok]
     if not failed:
         return note("No iteration failed.")
