@@ -104,7 +104,11 @@ def select_sweeps(study: Study, wanted: SweepChoice | Iterable[SweepChoice] | No
     rows = study.sweep_rows()
     if wanted is None:
         return rows
-    choices: list[Any] = [wanted] if isinstance(wanted, (str, int)) else list(wanted)
+    try:
+        choices: list[Any] = [wanted] if isinstance(wanted, (str, int)) else list(wanted)
+    except TypeError:
+        raise TypeError(f"sweeps= takes a sweep's label, id or number, or a list of them, "
+                        f"not {type(wanted).__name__} {wanted!r}") from None
     chosen: set[str] = set()
     for choice in choices:
         labelled = {r["sweep_id"] for r in rows if isinstance(choice, str)

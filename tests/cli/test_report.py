@@ -50,6 +50,8 @@ def test_report_refuses_an_unknown_sweep_or_study(tmp_path, study, cli, assert_u
     assert_usage_error(cli("report", study, "-o", "x.html", "--sweep", "third", cwd=tmp_path),
                        "no sweep of", "'second look'")
     assert_usage_error(cli("report", "missing.db", cwd=tmp_path), "give a study database")
+    assert_usage_error(cli("report", study, "-o", "nowhere/x.html", cwd=tmp_path),
+                       "the folder 'nowhere' does not exist")
     assert not list(tmp_path.iterdir())
 
 

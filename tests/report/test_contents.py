@@ -136,6 +136,8 @@ def test_sweeps_are_chosen_by_label_number_or_id(study_db, tmp_path):
         by_id = study.report(tmp_path / "by id.html", sweeps=study.sweep_id(2)[:8])
         with pytest.raises(StoreError, match=r"labelled, numbered or .*'grid'"):
             study.report(tmp_path / "none.html", sweeps="no such sweep")
+        with pytest.raises(TypeError, match="sweeps= takes a sweep's label, id or number"):
+            study.report(tmp_path / "none.html", sweeps=2.5)
     page = chosen.read_text()
     assert headings(page) == ["The study", "Sweep 1: grid", "Sweep 3: points",
                               "What changed between sweeps"]
