@@ -12,7 +12,9 @@ would make an import circle, and pandas and matplotlib load only when asked for.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .dataframe import results_frame
@@ -366,6 +368,17 @@ class ScriptResults:
         from .analysis.plotting import plot_heatmap
 
         return plot_heatmap(self, output, x, y, where=where)
+
+    def report(self, path: str | os.PathLike[str]) -> Path:
+        """Write these results as one self-contained HTML page (design, results table,
+        analysis, failures); returns its path. A study's report: ``Study(db).report(path)``.
+
+        >>> sr.report("sweep.html")  # doctest: +SKIP
+        PosixPath('sweep.html')
+        """
+        from .report.document import results_report
+
+        return results_report(self, path, self._script)
 
     def _repr_html_(self) -> str:
         """The notebook view: counts, parameters, outputs, the head of the table, errors."""

@@ -5,9 +5,10 @@ errors (a ``SweepError``, or ``-o`` that could not be written), 130 interrupted;
 else is a bug and ends with its traceback. Messages go to stderr and data to stdout, so
 ``py3r-script sensitivity ... > out.csv`` writes a CSV file.
 
-The arguments are defined in ``parser``; the subcommands in ``commands`` (running a script)
-and ``studies`` (reading studies); designs given as flags are read in ``designflags``, run
-options in ``runflags``, sweep files in ``sweepfile``; tables are written by ``terminal``.
+The arguments are defined in ``parser``; the subcommands in ``commands`` (running a script),
+``studies`` (reading studies) and ``reporting`` (a study's HTML page); designs given as flags
+are read in ``designflags``, run options in ``runflags``, sweep files in ``sweepfile``;
+tables are written by ``terminal``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ..errors import StudyPathError, SweepError
 from .commands import inspect_command, run_command, sensitivity_command, sweep_command
 from .habits import habit_hint
 from .parser import ArgumentsError, parse_command_line
+from .reporting import report_command
 from .studies import merge_command, show_command
 from .terminal import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, check_out, report, say
 
@@ -30,6 +32,7 @@ __all__ = ["main"]
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "inspect": inspect_command, "run": run_command, "sensitivity": sensitivity_command,
     "sweep": sweep_command, "merge": merge_command, "show": show_command,
+    "report": report_command,
 }
 
 
@@ -66,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_FAILED
     except StudyPathError as exc:  # its fix, in the command line's terms
-        reading = args.command in ("show", "merge")
+        reading = args.command in ("show", "merge", "report")
         fix = ("give a study database (a file written with --store DB)" if reading
                else "choose another file name for --store")
         say(f"error: {exc.problem}; {fix}")

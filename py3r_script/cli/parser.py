@@ -12,7 +12,7 @@ from ..designs.design import SAMPLE_METHODS
 __all__ = ["COMMANDS", "ArgumentsError", "CommandLineParser", "build_parser",
            "parse_command_line"]
 
-COMMANDS = ("inspect", "run", "sensitivity", "sweep", "merge", "show")
+COMMANDS = ("inspect", "run", "sensitivity", "sweep", "merge", "show", "report")
 
 
 class ArgumentsError(Exception):
@@ -52,7 +52,7 @@ def parse_command_line(tokens: Sequence[str]) -> argparse.Namespace:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``py3r-script`` parser: ``inspect``, ``run``, ``sensitivity``, ``sweep``,
-    ``merge`` and ``show``.
+    ``merge``, ``show`` and ``report``.
 
     >>> build_parser().parse_args(["inspect", "pipeline.py"]).command
     'inspect'
@@ -74,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sweep(commands, [running, workers, data])
     _add_merge(commands)
     _add_show(commands, [data])
+    _add_report(commands)
     return parser
 
 
@@ -245,3 +246,17 @@ def _add_show(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
                            "...); files and pipes always have them")
     show.add_argument("--wide", action="store_true",
                       help="on a terminal, every column in full instead of fitting its width")
+    show.add_argument("--compare", nargs=2, metavar=("A", "B"),
+                      help="what changed between two sweeps (numbers or ids, as --sweep)")
+
+
+def _add_report(commands: Any) -> None:
+    report = _command(commands, "report", "Write a study as one self-contained HTML page "
+                      "(design, results, analysis and plots, failures, what changed).",
+                      "py3r-script report study.db -o report.html --sweep 'fine scan'", [])
+    report.add_argument("study", help="the study database")
+    report.add_argument("-o", "--out", dest="html", metavar="FILE",
+                        help="the page to write (default: the study's name with .html)")
+    report.add_argument("--sweep", dest="sweeps", action="append", metavar="ID|LABEL",
+                        help="only this sweep: its label, number (-1 the latest) or id "
+                             "(repeat; default: every sweep)")

@@ -17,14 +17,18 @@ _META_FIRST = ("_status", "_error", "_duration_s", "_iteration_id", "_sweep_seq"
 
 
 def show_command(args: argparse.Namespace) -> int:
-    """``py3r-script show DB [--sweep ID] [--errors]``: a study's sweeps, rows or failures;
-    on a terminal fitted to its width (``--meta`` adds the bookkeeping columns, ``--wide``
-    shows everything in full), complete in a file or a pipe."""
+    """``py3r-script show DB [--sweep ID] [--errors] [--compare A B]``: a study's sweeps,
+    rows, failures, or what changed between two sweeps; on a terminal fitted to its width
+    (``--meta`` adds the bookkeeping columns, ``--wide`` shows everything in full), complete in
+    a file or a pipe."""
     from ..store.entry import load
     from ..store.study import Study
 
     with Study(args.db, create=False) as study:
         sweeps = study.sweeps()
+        if args.compare:
+            a, b = (_sweep_id(text, sweeps["sweep_id"].tolist(), args.db) for text in args.compare)
+            return emit_table(study.compare(a, b), args.out, args.format)
     if args.sweep is None and not args.errors:
         columns = ["sweep_seq", "sweep_id", "label", "created_utc", "status", "mode", "script",
                    "n_planned", "n_done", "n_failed", "git_commit"]

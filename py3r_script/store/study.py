@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import StoreError
 from ..records import IterationRecord
 from . import editing, maintenance, merging, reading, reuse, schema, studyfile, writing
+from .comparison import compare as compare_sweeps
 from .damage import check, guard, guard_methods
 from .interpreters import Interpreters
 from .provenance import git_state, package_version
@@ -324,6 +325,25 @@ class Study:
             self.mark_abandoned()
         gone = maintenance.abandoned_sweeps(self._con) if self.read_only else ()
         return reading.sweeps_table(self._con, gone)
+
+    def compare(self, sweep_a: str | int, sweep_b: str | int) -> pd.DataFrame:
+        """What differs between two sweeps (by id, id prefix or number): one row per
+        difference, columns ``what``, ``name``, ``a``, ``b`` (see ``comparison.compare``).
+
+        >>> study.compare(0, -1)  # doctest: +SKIP
+        """
+        return compare_sweeps(self, self.sweep_id(sweep_a), self.sweep_id(sweep_b))
+
+    def report(self, path: str | os.PathLike[str], *,
+               sweeps: str | int | Iterable[str | int] | None = None) -> Path:
+        """Write the study (or ``sweeps``: labels, ids, numbers) as one self-contained HTML
+        page; returns its path (see :func:`py3r_script.report.studies.study_report`).
+
+        >>> Study("oft_study.db").report("oft_report.html")  # doctest: +SKIP
+        """
+        from ..report.studies import study_report
+
+        return study_report(self, path, sweeps=sweeps)
 
     # -- merging and copying --------------------------------------------------------------
     def merge(self, source: str | os.PathLike[str]) -> int:
