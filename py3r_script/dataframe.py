@@ -3,7 +3,7 @@ outputs and, on request, its bookkeeping columns (``_sweep_id``, ``_status``...)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .errors import OutputTypeError
@@ -137,3 +137,24 @@ def meta_values(record: IterationRecord) -> list[Any]:
         record.signal, record.duration, record.started, record.finished, record.host,
         record.stopped_early, record.script_sha256, record.label, record.workdir,
     ]
+
+
+def scalar_outputs(names: Sequence[str], completed: Iterable[IterationRecord]) -> list[str]:
+    """The outputs among ``names`` that are scalars in every completed record, decided
+    without reading a study's pickles (a pickle never holds a scalar).
+
+    >>> scalar_outputs(["y"], [])
+    ['y']
+    """
+    def scalar_in(record: IterationRecord, name: str) -> bool:
+        if name in record.outputs.untrusted:
+            return False  # a pickle
+        if name not in record.outputs:
+            return True  # missing in this iteration: no say
+        return not record.outputs.is_deferred(name) and plain_scalar(record.outputs[name])[0]
+
+    scalar = dict.fromkeys(names, True)
+    for record in completed:
+        for name in scalar:
+            scalar[name] = scalar[name] and scalar_in(record, name)
+    return [name for name, is_scalar in scalar.items() if is_scalar]

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .dataframe import results_frame
+from .dataframe import results_frame, scalar_outputs
 from .display import results_html, results_text
 from .errors import (
     IterationFailedError,
@@ -25,8 +25,8 @@ from .errors import (
     ParameterTypeError,
     UnknownNameError,
 )
-from .paramset import ParamSet, Scalar, plain_scalar, value_key
-from .records import FrozenOutputs, IterationRecord, first_line
+from .paramset import ParamSet, Scalar, value_key
+from .records import IterationRecord, first_line
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -229,19 +229,7 @@ class ScriptResults:
         >>> sr.scalar_output_names()  # doctest: +SKIP
         ['distance_cm', 'time_moving', 'centre_time', 'mean_speed']
         """
-        def scalar_in(outputs: FrozenOutputs, name: str, untrusted: Mapping[str, str]) -> bool:
-            if name in untrusted:
-                return False  # a pickle
-            if name not in outputs:
-                return True  # missing in this iteration: no say
-            return not outputs.is_deferred(name) and plain_scalar(outputs[name])[0]
-
-        scalar = dict.fromkeys(self._output_names, True)
-        for record in self._completed.values():
-            untrusted = record.outputs.untrusted
-            for name in scalar:
-                scalar[name] = scalar[name] and scalar_in(record.outputs, name, untrusted)
-        return [name for name, is_scalar in scalar.items() if is_scalar]
+        return scalar_outputs(self._output_names, self._completed.values())
 
     def to_dataframe(
         self,

@@ -20,6 +20,19 @@ WEIRD_DIR_NAME = "dir with space's \"and\" quotes"
 ScriptWriter = Callable[..., Path]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _test_signing_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Studies sign the pickles they store with a per-user key: the tests (and the sweeps
+    they start) use a key of the test run, never the user's own."""
+    old = os.environ.get("PY3R_SCRIPT_KEY_FILE")
+    os.environ["PY3R_SCRIPT_KEY_FILE"] = str(tmp_path_factory.mktemp("keys") / "signing.key")
+    yield
+    if old is None:
+        os.environ.pop("PY3R_SCRIPT_KEY_FILE", None)
+    else:
+        os.environ["PY3R_SCRIPT_KEY_FILE"] = old
+
+
 def _writer(base: Path) -> ScriptWriter:
     def write(source: str, name: str = "script.py", *, directory: Path | None = None) -> Path:
         folder = base if directory is None else directory

@@ -28,7 +28,7 @@ def show_command(args: argparse.Namespace) -> int:
         sweeps = study.sweeps()
         if args.compare:
             a, b = (_sweep_id(text, sweeps["sweep_id"].tolist(), args.db) for text in args.compare)
-            return emit_table(study.compare(a, b), args.out, args.format)
+            return show_table(study.compare(a, b), args.out, args.format, wide=args.wide)
     if args.sweep is None and not args.errors:
         columns = ["sweep_seq", "sweep_id", "label", "created_utc", "status", "mode", "script",
                    "n_planned", "n_done", "n_failed", "git_commit"]
