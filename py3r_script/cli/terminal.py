@@ -58,12 +58,10 @@ def check_out(out: str | None) -> None:
 
 
 def scalar_table(results: Any, *, meta: bool) -> Any:
-    """The results' DataFrame with the scalar outputs; non-scalar ones are named on stderr."""
-    scalar: list[str] = []
-    skipped: list[str] = []
-    for name in results.output_names:
-        values = [r.outputs[name] for r in results.records if r.ok and name in r.outputs]
-        (scalar if all(_is_scalar(v) for v in values) else skipped).append(name)
+    """The results' DataFrame with the scalar outputs; non-scalar ones are named on stderr.
+    Nothing is unpickled: a study's pickles never hold a scalar."""
+    scalar = results.scalar_output_names()  # decided without unpickling anything
+    skipped = [name for name in results.output_names if name not in scalar]
     if skipped:
         say(f"note: output(s) {', '.join(skipped)} are not scalars and are left out of the "
             "table; use --store and py3r_script.load() to get them")
@@ -130,12 +128,6 @@ def emit_table(frame: Any, out: str | None, fmt: str | None) -> int:
     0
     """
     return EXIT_OK if emit(frame, out, fmt) else EXIT_USAGE
-
-
-def _is_scalar(value: Any) -> bool:
-    if value is None or type(value) in (bool, int, float, str):
-        return True
-    return type(value).__module__.startswith("numpy") and getattr(value, "ndim", None) == 0
 
 
 def emit(frame: Any, out: str | None, fmt: str | None) -> bool:
