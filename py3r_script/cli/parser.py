@@ -75,6 +75,8 @@ def _running_options() -> argparse.ArgumentParser:
     group.add_argument("--preload", action="append", metavar="MODULE",
                        help="with --warm: a module to import up front (repeat)")
     group.add_argument("--label", help="a name for this sweep, kept in the store")
+    group.add_argument("--chunk-size", type=int, metavar="K",
+                       help="iterations per job (with --prepare: per job-array task)")
     group.add_argument("--env", action="append", default=None, metavar="NAME=VALUE",
                        help="an environment variable for every iteration (repeat)")
     group.add_argument("--argv", metavar="ARGS",

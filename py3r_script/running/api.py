@@ -65,6 +65,7 @@ def run(
     env: dict[str, str] | None = None,
     argv: list[str] | None = None,
     python: str | None = None,
+    chunk_size: int | None = None,
 ) -> ScriptResults | DryRun:
     """Run a parameterised script exactly once, in a fresh subprocess.
 
@@ -91,7 +92,8 @@ def run(
         outputs=outputs, stop_after_outputs=stop_after_outputs, timeout=timeout, store=store,
         rerun=rerun, dry_run=dry_run, backup=backup, workdir=workdir, max_workers=max_workers,
         executor=executor, progress=progress, capture_limit=capture_limit, warm=warm,
-        preload=preload, label=label, env=env, argv=argv, python=python)
+        preload=preload, label=label, env=env, argv=argv, python=python,
+        chunk_size=chunk_size)
     return execute_plan(script_path, info, planned, options)
 
 
@@ -119,6 +121,7 @@ def sensitivity(
     env: dict[str, str] | None = None,
     argv: list[str] | None = None,
     python: str | None = None,
+    chunk_size: int | None = None,
 ) -> ScriptResults | DryRun:
     """Run a script once per parameter combination, each iteration in a fresh subprocess.
 
@@ -163,9 +166,13 @@ def sensitivity(
         directory is in each record's ``workdir``.
     max_workers : int or "auto"
         Iterations to run at once on this machine ("auto": one per core).
-    executor : concurrent.futures.Executor, optional
-        Run iterations on any executor instead (e.g. ``dask.distributed.Client(...)
-        .get_executor()``); every worker must see the script at the same path.
+    executor : concurrent.futures.Executor, Dask Client or submitit executor, optional
+        Run iterations on any executor instead (e.g. a ``dask.distributed.Client`` on a
+        dask-jobqueue ``SLURMCluster``, or ``submitit.AutoExecutor(...)``); every worker must
+        see the script at the same path. ``warm=True`` starts one zygote per job.
+    chunk_size : int, optional
+        With ``executor``: iterations per submitted job, run one after another in it
+        (default: 1 for local pools, 10 for dask-jobqueue, 50 for submitit).
     progress : bool, optional
         Show a progress bar; by default only in a terminal or notebook.
     capture_limit : int
@@ -215,7 +222,8 @@ def sensitivity(
         outputs=outputs, stop_after_outputs=stop_after_outputs, timeout=timeout, store=store,
         rerun=rerun, dry_run=dry_run, backup=backup, workdir=workdir, max_workers=max_workers,
         executor=executor, progress=progress, capture_limit=capture_limit, warm=warm,
-        preload=preload, label=label, env=env, argv=argv, python=python)
+        preload=preload, label=label, env=env, argv=argv, python=python,
+        chunk_size=chunk_size)
     return execute_plan(script_path, info, planned, options)
 
 
@@ -286,6 +294,7 @@ def sweep(
     env: dict[str, str] | None = None,
     argv: list[str] | None = None,
     python: str | None = None,
+    chunk_size: int | None = None,
 ) -> ScriptResults | DryRun:
     """Run any sweep design: a grid (default), one-at-a-time, explicit points or samples.
 
@@ -309,5 +318,6 @@ def sweep(
         outputs=outputs, stop_after_outputs=stop_after_outputs, timeout=timeout, store=store,
         rerun=rerun, dry_run=dry_run, backup=backup, workdir=workdir, max_workers=max_workers,
         executor=executor, progress=progress, capture_limit=capture_limit, warm=warm,
-        preload=preload, label=label, env=env, argv=argv, python=python)
+        preload=preload, label=label, env=env, argv=argv, python=python,
+        chunk_size=chunk_size)
     return execute_plan(script_path, info, planned, options)

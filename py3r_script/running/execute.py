@@ -132,10 +132,16 @@ def _items(study: Study | None, template: IterationTask, plan: Plan, points: lis
 def _schedule(items: Sequence[scheduling.Item], results: ScriptResults, study: Study | None,
               info: ScriptInfo, options: RunOptions, sweep_id: str | None) -> ScriptResults:
     show = scheduling.interactive() if options.progress is None else options.progress
+    if options.executor is not None:  # chunks, each warm on its worker when asked
+        from .submitting import executor_submitter
+
+        with executor_submitter(options, info, study) as (executor, submit):
+            return scheduling.execute(items, results, study=study, sweep_id=sweep_id,
+                                      executor=executor, progress=show, submit=submit)
     with _launcher(info, options) as launch:
         return scheduling.execute(items, results, study=study, sweep_id=sweep_id,
-                                  max_workers=worker_count(options), executor=options.executor,
-                                  progress=show, launch=launch)
+                                  max_workers=worker_count(options), progress=show,
+                                  launch=launch)
 
 
 @contextmanager
@@ -144,10 +150,9 @@ def _launcher(info: ScriptInfo, options: RunOptions) -> Iterator[scheduling.Laun
     if not options.warm:
         yield run_iteration
         return
-    from .warm import Zygote, preload_modules
+    from .warm import Zygote, sweep_preload
 
-    explicit = options.preload is not None
-    preload = list(options.preload or ()) if explicit else preload_modules(info.imports)
+    preload, explicit = sweep_preload(info.imports, options.preload)
     zygote = Zygote(preload, python=resolve_python(options.python), strict=explicit)
     problem = zygote.start()
     if problem is not None:

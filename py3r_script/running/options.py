@@ -49,15 +49,16 @@ class RunOptions:
     env: Mapping[str, str] | None = None
     argv: Sequence[str] | None = None
     python: str | None = None
+    chunk_size: int | None = None
 
 
 def run_options(**options: Any) -> RunOptions:
     """Check run options (the keywords of :class:`RunOptions`) and return them as one value.
 
     Each option is checked alone (:func:`check_option`), then with the others: ``executor``
-    takes neither ``max_workers`` nor ``warm``, and ``backup``, ``rerun`` and
-    ``workdir=True`` need a ``store`` (an :class:`~py3r_script.errors.OptionError` whose
-    ``needs`` is ``"store"``).
+    does not take ``max_workers``, ``chunk_size`` needs an ``executor``, and ``backup``,
+    ``rerun`` and ``workdir=True`` need a ``store`` (an
+    :class:`~py3r_script.errors.OptionError` whose ``needs`` is ``"store"``).
 
     Examples
     --------
@@ -157,6 +158,12 @@ def _check_executor(executor: Any) -> None:
             f"executor must be a concurrent.futures.Executor, got {type(executor).__name__}")
 
 
+def _check_chunk_size(size: Any) -> None:
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
+        raise OptionError(f"chunk_size must be a positive int (iterations per submitted job), "
+                          f"got {size!r}", "chunk_size")
+
+
 def _check_capture_limit(limit: Any) -> None:
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
         raise OptionError(f"capture_limit must be a non-negative int, got {limit!r}",
@@ -194,6 +201,7 @@ _CHECKS: dict[str, Callable[[Any], object]] = {
     "max_workers": _check_max_workers,
     "executor": _check_executor,
     "capture_limit": _check_capture_limit,
+    "chunk_size": _check_chunk_size,
     "preload": _check_preload,
     "label": _check_label,
     "env": _check_env,
@@ -208,10 +216,10 @@ def _check_together(options: RunOptions) -> None:
         raise OptionError(
             "pass either max_workers (local processes) or executor (its own workers), not both",
             "max_workers")
-    if options.warm and options.executor is not None:
+    if options.chunk_size is not None and options.executor is None:
         raise OptionError(
-            "warm=True forks iterations on this machine; it does not combine with executor= "
-            "(use max_workers=N for local parallel warm starts)", "warm")
+            "chunk_size= is the number of iterations per job submitted to an executor, so it "
+            "needs executor=...; without one, use max_workers=N", "chunk_size", "executor")
     if options.store is not None:
         return
     if options.backup or options.rerun:

@@ -31,7 +31,18 @@ from typing import TYPE_CHECKING
 
 from ..errors import StoreError
 from ..records import IterationRecord
-from . import editing, maintenance, merging, reading, reuse, schema, studyfile, studyrows, writing
+from . import (
+    editing,
+    inbox,
+    maintenance,
+    merging,
+    reading,
+    reuse,
+    schema,
+    studyfile,
+    studyrows,
+    writing,
+)
 from .provenance import git_state, package_version
 from .schema import SCHEMA_VERSION
 from .sidefiles import INLINE_LIMIT
@@ -84,6 +95,8 @@ class Study:
                 self._con.close()
                 raise
         self._view_params, self._view_outputs = schema.view_names(self._con)
+        if not self.read_only:
+            inbox.ingest(self)  # what workers finished while no driver was listening
 
     def _prepare(self, exists: bool, backup: bool) -> None:
         """Create, back up and upgrade the study as needed; tidy what dead writers left."""
@@ -173,6 +186,14 @@ class Study:
                     and set(record.outputs) <= self._view_outputs):
                 self._view_params, self._view_outputs = schema.rebuild_view(con)
         return replace(record, iteration_seq=seq, sweep_seq=sweep_seq)
+
+    def held_ids(self, table: str = "iterations") -> set[str]:
+        """The ids of every iteration (or, with ``"sweeps"``, sweep) the study holds.
+
+        >>> len(study.held_ids("sweeps"))  # doctest: +SKIP
+        """
+        column = {"iterations": "iteration_id", "sweeps": "sweep_id"}[table]
+        return {row[0] for row in self._con.execute(f"SELECT {column} FROM {table}")}
 
     def add_reused(self, iteration_id: str, *, sweep_id: str, plan_index: int) -> None:
         """Note that a sweep took an already stored iteration instead of running it again.
