@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import Callable
 
 from ..errors import StudyPathError, SweepError
+from .cluster import batch_command, collect_command, work_command
 from .commands import inspect_command, run_command, sensitivity_command, sweep_command
 from .parser import build_parser
 from .studies import merge_command, show_command
@@ -29,6 +30,7 @@ __all__ = ["main"]
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "inspect": inspect_command, "run": run_command, "sensitivity": sensitivity_command,
     "sweep": sweep_command, "merge": merge_command, "show": show_command,
+    "work": work_command, "collect": collect_command, "batch": batch_command,
 }
 
 
@@ -54,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_FAILED
     except StudyPathError as exc:  # its fix, in the command line's terms
-        reading = args.command in ("show", "merge")
+        reading = args.command in ("show", "merge", "work", "collect", "batch")
         fix = ("give a study database (a file written with --store DB)" if reading
                else "choose another file name for --store")
         say(f"error: {exc.problem}; {fix}")

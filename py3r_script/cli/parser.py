@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from .cluster import add_cluster_commands
+
 __all__ = ["build_parser"]
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sweep(commands, [running, workers, data])
     _add_merge(commands)
     _add_show(commands, [data])
+    add_cluster_commands(commands, _command)
     return parser
 
 
@@ -75,6 +78,8 @@ def _running_options() -> argparse.ArgumentParser:
     group.add_argument("--preload", action="append", metavar="MODULE",
                        help="with --warm: a module to import up front (repeat)")
     group.add_argument("--label", help="a name for this sweep, kept in the store")
+    group.add_argument("--prepare", **switch,
+                       help="with --store: plan the sweep for job-array tasks; run nothing")
     group.add_argument("--chunk-size", type=int, metavar="K",
                        help="iterations per job (with --prepare: per job-array task)")
     group.add_argument("--env", action="append", default=None, metavar="NAME=VALUE",

@@ -6,6 +6,7 @@ import argparse
 import shlex
 
 from ..errors import SweepError
+from .cluster import say_progress
 from .terminal import EXIT_OK, emit_table, say, scalar_table
 
 __all__ = ["merge_command", "show_command"]
@@ -23,6 +24,7 @@ def show_command(args: argparse.Namespace) -> int:
         table = sweeps[columns].copy()
         table["sweep_id"] = table["sweep_id"].str[:8]
         say(f"{args.db}: {len(sweeps)} sweep(s); show one with --sweep N or ID")
+        say_progress(args.db)  # prepared sweeps: pending, running, done, failed
         return emit_table(table, args.out, args.format)
     sweep = None if args.sweep is None else _sweep_id(args.sweep, sweeps["sweep_id"].tolist(),
                                                       args.db)

@@ -38,6 +38,7 @@ from ..designs.preview import DryRun
 from ..designs.request import DesignRequest, design_request
 from ..results import ScriptResults
 from .execute import execute_plan
+from .jobarrays import PreparedSweep
 from .options import run_options
 
 __all__ = ["plan", "run", "sensitivity", "sweep"]
@@ -66,7 +67,8 @@ def run(
     argv: list[str] | None = None,
     python: str | None = None,
     chunk_size: int | None = None,
-) -> ScriptResults | DryRun:
+    prepare: bool = False,
+) -> ScriptResults | DryRun | PreparedSweep:
     """Run a parameterised script exactly once, in a fresh subprocess.
 
     Unspecified parameters keep their script default; a parameter without a default must be
@@ -93,7 +95,7 @@ def run(
         rerun=rerun, dry_run=dry_run, backup=backup, workdir=workdir, max_workers=max_workers,
         executor=executor, progress=progress, capture_limit=capture_limit, warm=warm,
         preload=preload, label=label, env=env, argv=argv, python=python,
-        chunk_size=chunk_size)
+        chunk_size=chunk_size, prepare=prepare)
     return execute_plan(script_path, info, planned, options)
 
 
@@ -122,7 +124,8 @@ def sensitivity(
     argv: list[str] | None = None,
     python: str | None = None,
     chunk_size: int | None = None,
-) -> ScriptResults | DryRun:
+    prepare: bool = False,
+) -> ScriptResults | DryRun | PreparedSweep:
     """Run a script once per parameter combination, each iteration in a fresh subprocess.
 
     Each swept parameter's nominal value (``nominal[name]``, else its script default) is
@@ -172,7 +175,12 @@ def sensitivity(
         see the script at the same path. ``warm=True`` starts one zygote per job.
     chunk_size : int, optional
         With ``executor``: iterations per submitted job, run one after another in it
-        (default: 1 for local pools, 10 for dask-jobqueue, 50 for submitit).
+        (default: 1 for local pools, 10 for dask-jobqueue, 50 for submitit); with
+        ``prepare``, the iterations per job-array task the printed instructions suggest.
+    prepare : bool
+        With ``store``: plan the sweep into the study, every iteration pending, and return
+        a :class:`~py3r_script.running.jobarrays.PreparedSweep` saying how to run it as
+        job-array tasks (``py3r-script work``); nothing runs here.
     progress : bool, optional
         Show a progress bar; by default only in a terminal or notebook.
     capture_limit : int
@@ -223,7 +231,7 @@ def sensitivity(
         rerun=rerun, dry_run=dry_run, backup=backup, workdir=workdir, max_workers=max_workers,
         executor=executor, progress=progress, capture_limit=capture_limit, warm=warm,
         preload=preload, label=label, env=env, argv=argv, python=python,
-        chunk_size=chunk_size)
+        chunk_size=chunk_size, prepare=prepare)
     return execute_plan(script_path, info, planned, options)
 
 
@@ -295,7 +303,8 @@ def sweep(
     argv: list[str] | None = None,
     python: str | None = None,
     chunk_size: int | None = None,
-) -> ScriptResults | DryRun:
+    prepare: bool = False,
+) -> ScriptResults | DryRun | PreparedSweep:
     """Run any sweep design: a grid (default), one-at-a-time, explicit points or samples.
 
     The design arguments are those of :func:`plan`; the running options those of
@@ -319,5 +328,5 @@ def sweep(
         rerun=rerun, dry_run=dry_run, backup=backup, workdir=workdir, max_workers=max_workers,
         executor=executor, progress=progress, capture_limit=capture_limit, warm=warm,
         preload=preload, label=label, env=env, argv=argv, python=python,
-        chunk_size=chunk_size)
+        chunk_size=chunk_size, prepare=prepare)
     return execute_plan(script_path, info, planned, options)

@@ -50,6 +50,7 @@ class RunOptions:
     argv: Sequence[str] | None = None
     python: str | None = None
     chunk_size: int | None = None
+    prepare: bool = False
 
 
 def run_options(**options: Any) -> RunOptions:
@@ -158,6 +159,11 @@ def _check_executor(executor: Any) -> None:
             f"executor must be a concurrent.futures.Executor, got {type(executor).__name__}")
 
 
+def _check_prepare(prepare: Any) -> None:
+    if not isinstance(prepare, bool):
+        raise ParameterTypeError(f"prepare must be True or False, got {prepare!r}")
+
+
 def _check_chunk_size(size: Any) -> None:
     if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
         raise OptionError(f"chunk_size must be a positive int (iterations per submitted job), "
@@ -202,6 +208,7 @@ _CHECKS: dict[str, Callable[[Any], object]] = {
     "executor": _check_executor,
     "capture_limit": _check_capture_limit,
     "chunk_size": _check_chunk_size,
+    "prepare": _check_prepare,
     "preload": _check_preload,
     "label": _check_label,
     "env": _check_env,
@@ -216,7 +223,13 @@ def _check_together(options: RunOptions) -> None:
         raise OptionError(
             "pass either max_workers (local processes) or executor (its own workers), not both",
             "max_workers")
-    if options.chunk_size is not None and options.executor is None:
+    if options.prepare and (options.executor is not None or options.dry_run
+                            or options.store is None):
+        raise OptionError(
+            "prepare=True plans the sweep into a study for job-array tasks to run later, so "
+            "it needs store=... and takes neither executor= nor dry_run=True", "prepare",
+            "store" if options.store is None else None)
+    if options.chunk_size is not None and options.executor is None and not options.prepare:
         raise OptionError(
             "chunk_size= is the number of iterations per job submitted to an executor, so it "
             "needs executor=...; without one, use max_workers=N", "chunk_size", "executor")

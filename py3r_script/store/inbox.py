@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from .study import Study
 
 __all__ = ["MAGIC", "deposit", "ingest", "inbox_dir", "mark_running", "read_record",
-           "records", "running_ids"]
+           "records", "records_waiting", "running_ids"]
 
 MAGIC = b"py3r-script inbox record 1\n"
 _NAME = re.compile(r"^([0-9a-f]{32})\.(record|running)$")
@@ -95,6 +95,15 @@ def mark_running(folder: str, iteration_id: str) -> None:
 def _unmark(folder: str, iteration_id: str) -> None:
     with contextlib.suppress(OSError):
         os.unlink(os.path.join(folder, f"{iteration_id}.running"))
+
+
+def records_waiting(folder: str) -> set[str]:
+    """The iterations whose record is in the inbox, not yet ingested.
+
+    >>> records_waiting("oft.db-inbox")  # doctest: +SKIP
+    {'3f2a...'}
+    """
+    return {match.group(1) for match in _names(folder) if match.group(2) == "record"}
 
 
 def running_ids(folder: str) -> set[str]:

@@ -12,7 +12,7 @@ from typing import Callable
 __all__ = ["APPLICATION_ID", "MIGRATIONS", "RUNS_BOOKKEEPING", "SCHEMA_SQL", "SCHEMA_VERSION",
            "rebuild_view", "view_names"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 APPLICATION_ID = 0x70793372  # "py3r": marks the file as a py3r-script study
 
 SCHEMA_SQL = """
@@ -104,6 +104,14 @@ CREATE TABLE sweep_items (
     reused       INTEGER NOT NULL,
     PRIMARY KEY (sweep_id, plan_index)
 );
+""" + """
+CREATE TABLE pending_items (
+    sweep_id     TEXT NOT NULL REFERENCES sweeps(sweep_id),
+    plan_index   INTEGER NOT NULL,
+    iteration_id TEXT NOT NULL UNIQUE,
+    task_json    TEXT NOT NULL,
+    PRIMARY KEY (sweep_id, plan_index)
+);
 """
 
 
@@ -116,7 +124,14 @@ def _v1_to_v2(con: sqlite3.Connection) -> None:
     rebuild_view(con)
 
 
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1_to_v2}
+def _v2_to_v3(con: sqlite3.Connection) -> None:
+    """Schema 3: ``pending_items``, the iterations a prepared sweep (``prepare=True``) planned
+    for job-array tasks to run; none in a study an older version wrote."""
+    table = SCHEMA_SQL[SCHEMA_SQL.index("CREATE TABLE pending_items"):]
+    con.execute(table.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS", 1))
+
+
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3}
 """Upgrades from schema version N to N + 1, applied in order inside one transaction. New
 columns go at the end of their table, so a migrated study has the columns of a new one."""
 
