@@ -19,7 +19,7 @@ import functools
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Executor, Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..records import IterationRecord
@@ -77,10 +77,8 @@ def run_chunk(tasks: Sequence[IterationTask], warm: WarmStart | None = None,
         for task in tasks:
             if inbox_dir is not None:
                 inbox.mark_running(inbox_dir, task.iteration_id)
-            record = run_iteration(task, spawn)
-            if inbox_dir is not None:
-                inbox.deposit(inbox_dir, record)
-            records.append(record)
+                task = replace(task, inbox=inbox_dir)
+            records.append(run_iteration(task, spawn))
     finally:
         if zygote is not None:
             zygote.close()
@@ -119,6 +117,8 @@ class ChunkSubmitter:
     def __call__(self, pending: Sequence[tuple[int, IterationTask]]
                  ) -> dict[Future[IterationRecord], tuple[int, IterationTask]]:
         futures: dict[Future[IterationRecord], tuple[int, IterationTask]] = {}
+        if self.chunk_size == 1 and self.warm is None:
+            return self._one_by_one(pending)
         for chunk in split(pending, self.chunk_size):
             mine: list[Future[IterationRecord]] = []
             for index, task in chunk:
@@ -140,6 +140,22 @@ class ChunkSubmitter:
             self._poller = threading.Thread(target=self._poll_inbox, daemon=True,
                                             name="py3r-script-inbox")
             self._poller.start()
+        return futures
+
+    def _one_by_one(self, pending: Sequence[tuple[int, IterationTask]]
+                    ) -> dict[Future[IterationRecord], tuple[int, IterationTask]]:
+        """One ``run_iteration(task)`` per job, as any executor always received; the worker
+        leaves each record in the inbox (``task.inbox``) before returning it."""
+        futures: dict[Future[IterationRecord], tuple[int, IterationTask]] = {}
+        for index, task in pending:
+            sent = task if self.inbox_dir is None else replace(task, inbox=self.inbox_dir)
+            try:
+                futures[self.executor.submit(run_iteration, sent)] = (index, task)
+                self.jobs_submitted += 1
+            except Exception as exc:  # e.g. an executor already shut down: say so per task
+                failed: Future[IterationRecord] = Future()
+                failed.set_exception(exc)
+                futures[failed] = (index, task)
         return futures
 
     def _returned(self, job: Future[list[IterationRecord]], *,

@@ -68,8 +68,8 @@ def task_fields(task: IterationTask) -> dict[str, Any]:
     """
     fields = asdict(task)
     fields["params"] = [[name, value] for name, value in task.params.items()]
-    fields.pop("stop_file", None)
-    fields.pop("driver", None)
+    for name in ("stop_file", "driver", "inbox"):  # the driver's, or the worker's to set
+        fields.pop(name, None)
     return fields
 
 
