@@ -44,6 +44,8 @@ __all__ = [
     "SweepError",
     "StoreError",
     "StoreWriteError",
+    "StudyDamagedError",
+    "UntrustedOutputError",
 ]
 
 _LAZY = {
@@ -57,12 +59,14 @@ _LAZY = {
     "IterationRecord": "records",
     "DryRun": "designs.preview",
     "Study": "store.study",
-    "load": "store.study",
-    "merge": "store.study",
+    "load": "store.entry",
+    "merge": "store.entry",
     "SweepInterrupted": "errors",
     "SweepError": "errors",
     "StoreError": "errors",
     "StoreWriteError": "errors",
+    "StudyDamagedError": "errors",
+    "UntrustedOutputError": "errors",
 }
 
 TYPE_CHECKING = False  # not typing's: importing typing would cost every child ~4 ms
@@ -79,9 +83,9 @@ if TYPE_CHECKING:
     from .running.api import run as run
     from .running.api import sensitivity as sensitivity
     from .running.api import sweep as sweep
+    from .store.entry import load as load
+    from .store.entry import merge as merge
     from .store.study import Study as Study
-    from .store.study import load as load
-    from .store.study import merge as merge
 
 
 def __getattr__(name: str) -> Any:

@@ -3,7 +3,7 @@ outputs and, on request, its bookkeeping columns (``_sweep_id``, ``_status``...)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .errors import OutputTypeError
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from .records import IterationRecord
     from .results import ScriptResults
 
-__all__ = ["META_COLUMNS", "meta_values", "results_frame", "scalar_output"]
+__all__ = ["META_COLUMNS", "column_names", "meta_values", "results_frame", "scalar_output"]
 
 META_COLUMNS = (
     "_sweep_id", "_sweep_seq", "_iteration_id", "_iteration_seq", "_plan_index",
@@ -46,16 +46,55 @@ def results_frame(results: ScriptResults, outputs: Sequence[str], *, meta: bool,
         if bookkeeping:
             row.extend(meta_values(record))
         rows.append(row)
-    columns = [*results.param_names, *outputs]
-    if bookkeeping:
-        columns.extend(META_COLUMNS)
-    frame = pd.DataFrame(rows, columns=columns)
+    columns = column_names(results.param_names, outputs, meta=bookkeeping)
+    try:
+        frame = pd.DataFrame(rows, columns=columns)
+    except UnicodeError:  # a str that is not valid Unicode, which pandas' str dtype refuses
+        frame = _frame_by_column(rows, columns)
     if bookkeeping:
         for column in ("_started_utc", "_finished_utc"):
             frame[column] = pd.to_datetime(frame[column], unit="s", utc=True)
         for column in ("_sweep_seq", "_iteration_seq", "_exit_code"):  # ints, or missing
             frame[column] = frame[column].astype("Int64")
     return frame
+
+
+def _frame_by_column(rows: list[list[Any]], columns: list[str]) -> pd.DataFrame:
+    """The table of ``rows``, a column holding text that is not valid Unicode (a lone
+    surrogate, from a file name or argument decoded with ``surrogateescape``) kept as
+    Python objects."""
+    import pandas as pd
+
+    def column(values: list[Any]) -> pd.Series:
+        try:
+            return pd.Series(values)
+        except UnicodeError:
+            return pd.Series(values, dtype=object)
+
+    frame = pd.concat([column([row[i] for row in rows]) for i in range(len(columns))], axis=1)
+    frame.columns = pd.Index(columns, dtype=object)
+    return frame
+
+
+def column_names(params: Sequence[str], outputs: Sequence[str], *, meta: bool) -> list[str]:
+    """The table's column names: the parameters, the outputs, then (with ``meta``)
+    :data:`META_COLUMNS`. A name already taken (an output named like a parameter, or a
+    parameter or output named like a bookkeeping column) gets ``NAME:1`` (``NAME:2``...),
+    as in the study's ``runs`` view, so each column means one thing.
+
+    >>> column_names(["a", "b"], ["a", "y"], meta=False)
+    ['a', 'b', 'a:1', 'y']
+    """
+    taken = set(META_COLUMNS) if meta else set()
+    columns = []
+    for name in (*params, *outputs):
+        column, suffix = name, 0
+        while column in taken:
+            suffix += 1
+            column = f"{name}:{suffix}"
+        taken.add(column)
+        columns.append(column)
+    return columns + list(META_COLUMNS) if meta else columns
 
 
 def scalar_output(results: ScriptResults, record: IterationRecord, name: str) -> Any:
@@ -67,16 +106,20 @@ def scalar_output(results: ScriptResults, record: IterationRecord, name: str) ->
     """
     if name not in record.outputs:
         return None
-    value = record.outputs[name]
-    scalar, plain = plain_scalar(value)
-    if scalar:
-        return plain
+    if record.outputs.is_deferred(name):  # a pickle, never a scalar: not read to say so
+        kind = record.outputs.type_name(name).rpartition(".")[2]
+    else:
+        value = record.outputs[name]
+        scalar, plain = plain_scalar(value)
+        if scalar:
+            return plain
+        kind = type(value).__name__
     key = record.params.project(results.param_names).to_dict()
     keep = results.scalar_output_names()
     hint = (f"or leave it out: sr.to_dataframe(outputs={keep!r})" if keep
             else "(no output of this sweep is a scalar to tabulate)")
     raise OutputTypeError(
-        f"output {name!r} is not a scalar (it is a {type(value).__name__} in iteration {key}), "
+        f"output {name!r} is not a scalar (it is a {kind} in iteration {key}), "
         f"so it cannot be a DataFrame column. Get it by indexing, sr[{key}][{name!r}], "
         f"stack it over iterations with sr.concat({name!r}), {hint}."
     )
@@ -94,3 +137,24 @@ def meta_values(record: IterationRecord) -> list[Any]:
         record.signal, record.duration, record.started, record.finished, record.host,
         record.stopped_early, record.script_sha256, record.label, record.workdir,
     ]
+
+
+def scalar_outputs(names: Sequence[str], completed: Iterable[IterationRecord]) -> list[str]:
+    """The outputs among ``names`` that are scalars in every completed record, decided
+    without reading a study's pickles (a pickle never holds a scalar).
+
+    >>> scalar_outputs(["y"], [])
+    ['y']
+    """
+    def scalar_in(record: IterationRecord, name: str) -> bool:
+        if name in record.outputs.untrusted:
+            return False  # a pickle
+        if name not in record.outputs:
+            return True  # missing in this iteration: no say
+        return not record.outputs.is_deferred(name) and plain_scalar(record.outputs[name])[0]
+
+    scalar = dict.fromkeys(names, True)
+    for record in completed:
+        for name in scalar:
+            scalar[name] = scalar[name] and scalar_in(record, name)
+    return [name for name, is_scalar in scalar.items() if is_scalar]

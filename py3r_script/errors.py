@@ -15,6 +15,7 @@ __all__ = [
     "DesignError",
     "IterationFailedError",
     "IterationNotFoundError",
+    "MissingDependencyError",
     "MissingValueError",
     "OptionError",
     "OutputError",
@@ -24,11 +25,13 @@ __all__ = [
     "ScriptError",
     "StoreError",
     "StoreWriteError",
+    "StudyDamagedError",
     "StudyPathError",
     "SweepError",
     "SweepFileError",
     "SweepInterrupted",
     "UnknownNameError",
+    "UntrustedOutputError",
 ]
 
 
@@ -79,6 +82,21 @@ class StudyPathError(StoreError):
         return (type(self), (self.problem, self.fix))
 
 
+class StudyDamagedError(StoreError):
+    """The study file is damaged (SQLite finds it corrupt), so it is neither read nor written;
+    the message says how to recover. ``path`` is the study, ``backup`` its newest backup
+    copy (``None``: none found).
+    """
+
+    def __init__(self, message: str, path: str = "", backup: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.backup = backup
+
+    def __reduce__(self) -> tuple[type[StudyDamagedError], tuple[str, str, str | None]]:
+        return (type(self), (str(self), self.path, self.backup))
+
+
 class StoreWriteError(StoreError):
     """A finished iteration could not be saved, so the sweep stopped; ``results`` holds every
     iteration that had finished, saved or not."""
@@ -89,6 +107,26 @@ class StoreWriteError(StoreError):
 
     def __reduce__(self) -> tuple[type[StoreWriteError], tuple[str, object]]:
         return (type(self), (str(self), self.results))
+
+
+class UntrustedOutputError(StoreError, KeyError):
+    """A study's pickled output was not unpickled: nothing says this user wrote it.
+
+    Unpickling can run any code, so a pickle is read only when this user's signing key signed
+    it or the study was opened with ``trusted=True``. A ``KeyError``, as the output is not in
+    its record's mapping; ``output`` and ``study`` name what was refused.
+    """
+
+    def __init__(self, message: str, output: str = "", study: str = "") -> None:
+        super().__init__(message)
+        self.output = output
+        self.study = study
+
+    def __str__(self) -> str:  # KeyError would show the message quoted, as a repr
+        return str(self.args[0]) if self.args else ""
+
+    def __reduce__(self) -> tuple[type[UntrustedOutputError], tuple[str, str, str]]:
+        return (type(self), (str(self), self.output, self.study))
 
 
 class UnknownNameError(SweepError, KeyError):
@@ -188,6 +226,11 @@ class MissingValueError(ParameterError):
 
     def __reduce__(self) -> tuple[type[MissingValueError], tuple[Any, ...]]:
         return (type(self), (str(self), self.rule, self.names, self.reasons, self.design))
+
+
+class MissingDependencyError(SweepError, ImportError):
+    """An optional dependency a feature needs is not installed; the message names the extra
+    that installs it (``pip install "py3r-script[gsa]"``)."""
 
 
 class OptionError(ParameterError):

@@ -6,9 +6,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .errors import UntrustedOutputError
 from .paramset import ParamSet
 
-__all__ = ["STATUSES", "FrozenOutputs", "IterationRecord", "first_line"]
+__all__ = ["STATUSES", "DeferredOutput", "FrozenOutputs", "IterationRecord", "first_line"]
 
 STATUSES = ("ok", "error", "timeout", "crashed", "cancelled")
 """``ok``: finished with every requested output; ``error``: exception, non-zero exit or a
@@ -16,35 +17,99 @@ missing output; ``timeout``: killed at the time limit; ``crashed``: killed by a 
 could not start; ``cancelled``: stopped by the user (Ctrl-C)."""
 
 
+class DeferredOutput:
+    """An output read only when first asked for: a study's pickle, unpickled only then.
+
+    ``type_name`` names the value's type without reading it; :meth:`load` returns the value,
+    or raises a ``KeyError`` saying why it cannot (an
+    :class:`~py3r_script.errors.UntrustedOutputError` when nothing says the pickle is safe).
+    """
+
+    __slots__ = ()
+
+    @property
+    def type_name(self) -> str:
+        raise NotImplementedError
+
+    def load(self) -> Any:
+        raise NotImplementedError
+
+
 class FrozenOutputs(Mapping[str, Any]):
     """A read-only mapping of output name to captured value (picklable).
 
-    ``unavailable`` maps the names of outputs that were captured but cannot be loaded any
-    more (say a study's side file was deleted) to the reason; they are not in the mapping,
-    and asking for one raises a ``KeyError`` giving that reason.
+    A value may be a :class:`DeferredOutput`, read when first asked for. ``unavailable``
+    maps the names of outputs that were captured but cannot be loaded any more (say a
+    study's side file was deleted) to the reason, and ``untrusted`` those of a study's
+    pickles that may not be unpickled (see ``load(..., trusted=True)``) to the error saying
+    so; neither kind is in the mapping, and asking for one raises that ``KeyError``.
     """
 
-    __slots__ = ("_data", "_unavailable")
+    __slots__ = ("_data", "_unavailable", "_untrusted")
 
     def __init__(self, data: Mapping[str, Any] | None = None,
-                 unavailable: Mapping[str, str] | None = None) -> None:
+                 unavailable: Mapping[str, str] | None = None,
+                 untrusted: Mapping[str, UntrustedOutputError] | None = None) -> None:
         self._data = dict(data or {})
         self._unavailable = dict(unavailable or {})
+        self._untrusted = dict(untrusted or {})
 
     @property
     def unavailable(self) -> dict[str, str]:
         """Outputs that were captured but could not be loaded: name -> why."""
         return dict(self._unavailable)
 
+    @property
+    def untrusted(self) -> dict[str, str]:
+        """Pickled outputs of a study that were not unpickled, as nothing says they are
+        safe: name -> why, and how to read them if you trust who wrote the study."""
+        return {name: str(error) for name, error in self._untrusted.items()}
+
+    @property
+    def deferred(self) -> list[str]:
+        """Outputs not read yet: each is read (a pickle: unpickled) when first asked for."""
+        return [name for name, value in self._data.items() if isinstance(value, DeferredOutput)]
+
+    def is_deferred(self, name: str) -> bool:
+        """Whether output ``name`` is not read yet (a pickle of a study: never a scalar).
+
+        >>> FrozenOutputs({"y": 3}).is_deferred("y")
+        False
+        """
+        return isinstance(self._data.get(name), DeferredOutput)
+
+    def type_name(self, name: str) -> str:
+        """The qualified name of output ``name``'s type, found without reading it.
+
+        >>> FrozenOutputs({"y": 3}).type_name("y")
+        'int'
+        """
+        value = self._data[name]
+        if isinstance(value, DeferredOutput):
+            return value.type_name
+        cls = type(value)
+        return cls.__qualname__ if cls.__module__ == "builtins" else \
+            f"{cls.__module__}.{cls.__qualname__}"
+
     def __getitem__(self, name: str) -> Any:
         try:
-            return self._data[name]
+            value = self._data[name]
         except KeyError:
-            if name in self._unavailable:
-                raise KeyError(f"output {name!r} of this iteration could not be loaded: "
-                               f"{self._unavailable[name]}") from None
-            available = ", ".join(map(repr, self._data)) or "none"
-            raise KeyError(f"no output {name!r} in this iteration; captured: {available}") from None
+            raise self._missing(name) from None
+        if isinstance(value, DeferredOutput):
+            value = value.load()
+            self._data[name] = value  # read once
+        return value
+
+    def _missing(self, name: str) -> KeyError:
+        if name in self._untrusted:
+            error = self._untrusted[name]
+            return UntrustedOutputError(str(error), error.output, error.study)
+        if name in self._unavailable:
+            return KeyError(f"output {name!r} of this iteration could not be loaded: "
+                            f"{self._unavailable[name]}")
+        available = ", ".join(map(repr, self._data)) or "none"
+        return KeyError(f"no output {name!r} in this iteration; captured: {available}")
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._data)
@@ -54,10 +119,13 @@ class FrozenOutputs(Mapping[str, Any]):
 
     def __repr__(self) -> str:
         missing = f"; unavailable: {', '.join(self._unavailable)}" if self._unavailable else ""
+        if self._untrusted:
+            missing += f"; untrusted: {', '.join(self._untrusted)}"
         return f"FrozenOutputs({', '.join(self._data)}{missing})"
 
-    def __reduce__(self) -> tuple[type[FrozenOutputs], tuple[dict[str, Any], dict[str, str]]]:
-        return (FrozenOutputs, (self._data, self._unavailable))
+    def __reduce__(self) -> tuple[type[FrozenOutputs], tuple[dict[str, Any], dict[str, str],
+                                                             dict[str, UntrustedOutputError]]]:
+        return (FrozenOutputs, (self._data, self._unavailable, self._untrusted))
 
 
 @dataclass(frozen=True)

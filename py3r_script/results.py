@@ -12,10 +12,12 @@ would make an import circle, and pandas and matplotlib load only when asked for.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .dataframe import results_frame
+from .dataframe import results_frame, scalar_outputs
 from .display import results_html, results_text
 from .errors import (
     IterationFailedError,
@@ -23,7 +25,7 @@ from .errors import (
     ParameterTypeError,
     UnknownNameError,
 )
-from .paramset import ParamSet, Scalar, plain_scalar, value_key
+from .paramset import ParamSet, Scalar, value_key
 from .records import IterationRecord, first_line
 
 if TYPE_CHECKING:
@@ -222,11 +224,12 @@ class ScriptResults:
     def scalar_output_names(self) -> list[str]:
         """The outputs that are scalars in every completed iteration: the table's columns.
 
+        Decided without reading a study's pickles (a pickle never holds a scalar).
+
         >>> sr.scalar_output_names()  # doctest: +SKIP
         ['distance_cm', 'time_moving', 'centre_time', 'mean_speed']
         """
-        return [n for n in self._output_names if all(
-            plain_scalar(r.outputs[n])[0] for r in self._completed.values() if n in r.outputs)]
+        return scalar_outputs(self._output_names, self._completed.values())
 
     def to_dataframe(
         self,
@@ -241,7 +244,10 @@ class ScriptResults:
         a script change) has a row for each run; ``meta=True`` tells them apart.
 
         Columns are the parameter names, then the outputs (``outputs`` selects and orders
-        them). ``meta=True`` adds bookkeeping columns: ``_sweep_id`` and ``_sweep_seq`` (of the
+        them). An output named like a parameter has the column ``NAME:1`` (the record keeps
+        both: ``sr.record(params).params[NAME]`` and ``.outputs[NAME]``), as in the study's
+        ``runs`` view; so does a parameter or output named like a bookkeeping column.
+        ``meta=True`` adds bookkeeping columns: ``_sweep_id`` and ``_sweep_seq`` (of the
         sweep that ran the iteration), ``_iteration_id``, ``_iteration_seq`` (its number in
         the study; both sequence numbers are empty without a store), ``_plan_index``
         (position in the sweep that ran it), ``_params_sha256`` (the parameter set's stable
@@ -275,7 +281,9 @@ class ScriptResults:
         """Ranked sensitivity of each numeric output to each varied parameter.
 
         One at a time through the nominal point for independent and grid sweeps; rank
-        correlations over every run for a random or Latin-hypercube sample. See
+        correlations over every run for a random or Latin-hypercube sample; SALib's indices
+        for a Morris (``mu``, ``mu_star``, ``sigma``, ``mu_star_conf``) or Sobol' design
+        (``S1``, ``S1_conf``, ``ST``, ``ST_conf``). See
         :func:`py3r_script.analysis.tables.sensitivity_table` for the columns.
 
         >>> sr.sensitivity_table()  # doctest: +SKIP
@@ -326,6 +334,18 @@ class ScriptResults:
 
         return plot_tornado(self, output)
 
+    def plot_sensitivity(self, output: str) -> Any:
+        """The plot that fits the design: Morris μ* against σ, Sobol' S1 and ST bars with
+        confidence whiskers, or a tornado chart (one at a time); returns the Figure.
+
+        See :mod:`py3r_script.analysis.gsaplots`.
+
+        >>> sr.plot_sensitivity("y").savefig("sobol.png")  # doctest: +SKIP
+        """
+        from .analysis.gsaplots import plot_sensitivity
+
+        return plot_sensitivity(self, output)
+
     def plot_heatmap(self, output: str, x: str, y: str, *,
                      where: Mapping[str, Any] | None = None) -> Any:
         """Heatmap of ``output`` over two grid parameters (others as in :meth:`pivot`);
@@ -336,6 +356,17 @@ class ScriptResults:
         from .analysis.plotting import plot_heatmap
 
         return plot_heatmap(self, output, x, y, where=where)
+
+    def report(self, path: str | os.PathLike[str]) -> Path:
+        """Write these results as one self-contained HTML page (design, results table,
+        analysis, failures); returns its path. A study's report: ``Study(db).report(path)``.
+
+        >>> sr.report("sweep.html")  # doctest: +SKIP
+        PosixPath('sweep.html')
+        """
+        from .report.document import results_report
+
+        return results_report(self, path, self._script)
 
     def _repr_html_(self) -> str:
         """The notebook view: counts, parameters, outputs, the head of the table, errors."""

@@ -110,8 +110,8 @@ def test_injected_bool_stays_bool_and_float_stays_float(write_script):
     script = write_script(
         """
         from py3r_script import Output, Param
-        a = Param(0, name="a")
-        b = Param(0, name="b")
+        a = Param(None, name="a")  # untyped: each value arrives as given
+        b = Param(None, name="b")
         c = Param(0, name="c")
         Output([type(v).__name__ for v in (a, b, c)], name="types")
         Output([a, b, c], name="values")

@@ -197,7 +197,7 @@ def test_typed_lookup_distinguishes_bool_int_float(tmp_path):
     path.write_text(textwrap.dedent(
         """
         from py3r_script import Output, Param
-        x = Param(0, name="x")
+        x = Param(None, name="x")  # untyped: 1, True and 1.0 stay three values
         Output(type(x).__name__, name="t")
         """
     ))
@@ -206,10 +206,10 @@ def test_typed_lookup_distinguishes_bool_int_float(tmp_path):
     assert sr[{"x": 1}]["t"] == "int"
     assert sr[{"x": True}]["t"] == "bool"
     assert sr[{"x": 1.0}]["t"] == "float"
-    assert sr[{"x": 0}]["t"] == "int"
+    assert sr[{"x": None}]["t"] == "NoneType"
     frame = sr.to_dataframe()
     assert [type(v).__name__ for v in frame["t"]] == ["str"] * 4
-    assert list(frame["t"]) == ["int", "bool", "float", "int"]
+    assert list(frame["t"]) == ["int", "bool", "float", "NoneType"]
 
 
 def test_lookup_by_a_parameter_left_at_its_default(write_script):
@@ -252,3 +252,36 @@ def test_a_partial_key_matching_several_iterations_asks_for_more_names():
                                                      r"give \['b'\]"):
         sr[{"a": 1}]
     assert dict(sr[{"a": 1, "b": 6}]) == {}
+
+
+CLASHING = """
+from py3r_script import Output, Param
+a = Param(2, name="a")
+label = Param("p", name="_label")  # named like a bookkeeping column
+Output(a * 10, name="a")
+Output(a + 1, name="b")
+"""
+
+
+def test_an_output_named_like_a_parameter_is_column_name_1_live_and_stored(write_script,
+                                                                           tmp_path):
+    import sqlite3
+
+    import pandas as pd
+
+    from py3r_script import load
+
+    db = tmp_path / "study.db"
+    sr = sensitivity(write_script(CLASHING), {"a": [1, 3]}, nominal={"_label": "p"}, store=db,
+                     label="L")
+    assert sr.record({"a": 3}).params["a"] == 3 and sr.record({"a": 3}).outputs["a"] == 30
+    for results in (sr, load(db)):
+        table = results.to_dataframe()
+        assert list(table.columns) == ["a", "_label", "a:1", "b"]
+        assert table[["a", "a:1", "b"]].values.tolist() == [[2, 20, 3], [1, 10, 2], [3, 30, 4]]
+        with_meta = results.to_dataframe(meta=True)
+        assert list(with_meta.columns[:4]) == ["a", "_label:1", "a:1", "b"]
+        assert set(with_meta["_label:1"]) == {"p"} and set(with_meta["_label"]) == {"L"}
+        assert with_meta.columns.is_unique
+    runs = pd.read_sql('SELECT a, "a:1", b FROM runs', sqlite3.connect(db))
+    assert runs.values.tolist() == [[2, 20, 3], [1, 10, 2], [3, 30, 4]]

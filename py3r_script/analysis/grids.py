@@ -68,9 +68,10 @@ def pivot(
     _check_crossed(results, records, index, columns)
     rows = [(r.params.get(index), r.params.get(columns), output_number(r, output))
             for r in records if r.ok]
-    frame = pd.DataFrame(rows, columns=[index, columns, output])
-    frame[output] = frame[output].astype(float)  # a missing output (None) is NaN
-    table = frame.pivot_table(values=output, index=index, columns=columns, aggfunc=aggfunc,
+    value = f"{output}:value"  # an output may be named like index or columns
+    frame = pd.DataFrame(rows, columns=[index, columns, value])
+    frame[value] = frame[value].astype(float)  # a missing output (None) is NaN
+    table = frame.pivot_table(values=value, index=index, columns=columns, aggfunc=aggfunc,
                               dropna=False)
     rows_order = _distinct([r.params.get(index) for r in records])
     columns_order = _distinct([r.params.get(columns) for r in records])

@@ -33,10 +33,15 @@ if TYPE_CHECKING:
 
     from ..results import ScriptResults
 
-__all__ = ["plot_heatmap", "plot_response", "plot_tornado"]
+__all__ = ["new_figure", "plot_heatmap", "plot_response", "plot_tornado"]
 
 
-def _pyplot_free_figure(**kwargs: Any) -> Figure:
+def new_figure(**kwargs: Any) -> Figure:
+    """A matplotlib ``Figure`` made without pyplot (no window, no global state), or an
+    error saying to install matplotlib.
+
+    >>> new_figure(figsize=(4, 3), layout="constrained").subplots()  # doctest: +SKIP
+    """
     try:
         from matplotlib.figure import Figure
     except ImportError:
@@ -74,7 +79,7 @@ def plot_response(
             f"unknown parameter(s) {unknown}; this sweep has {results.param_names}")
     if not names:
         raise ParameterError("no parameter varies in this sweep: nothing to plot")
-    fig = _pyplot_free_figure(figsize=(4 * len(names), 3.4), layout="constrained")
+    fig = new_figure(figsize=(4 * len(names), 3.4), layout="constrained")
     axes = fig.subplots(1, len(names), squeeze=False)[0]
     for ax, name in zip(axes, names):
         if scattered:
@@ -151,7 +156,7 @@ def plot_tornado(results: ScriptResults, output: str) -> Figure:
         raise OutputError(f"no run of the sweep gave {output!r} a value (they failed or "
                          "did not emit it): nothing to draw; see sr.errors")
     table = table.sort_values("rank", ascending=False)
-    fig = _pyplot_free_figure(figsize=(8, 1.0 + 0.55 * len(table)), layout="constrained")
+    fig = new_figure(figsize=(8, 1.0 + 0.55 * len(table)), layout="constrained")
     ax = fig.subplots()
     y0 = float(table["output_at_nominal"].iloc[0])
     labels = []
@@ -198,7 +203,7 @@ def plot_heatmap(
     >>> fig = sr.plot_heatmap("time_moving", x="threshold", y="window")  # doctest: +SKIP
     """
     table = pivot(results, output, index=y, columns=x, where=where)
-    fig = _pyplot_free_figure(figsize=(1.2 * len(table.columns) + 3, 0.8 * len(table) + 2),
+    fig = new_figure(figsize=(1.2 * len(table.columns) + 3, 0.8 * len(table) + 2),
                               layout="constrained")
     ax = fig.subplots()
     image = ax.imshow(table.to_numpy(dtype=float), aspect="auto", cmap="viridis",

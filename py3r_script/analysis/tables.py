@@ -3,7 +3,8 @@
 The sweep's :class:`~py3r_script.designs.design.Design` says how to read it: an
 independent or grid sweep gets the one-at-a-time view through its nominal point (linked
 parameters moving with their group); a random or Latin-hypercube sample gets rank
-correlations (``correlation``); grids also have pivot tables (``grids``). What they ask of
+correlations (``correlation``); a Morris or Sobol' design its indices (``globalsa``);
+grids also have pivot tables (``grids``). What they ask of
 the results (varied parameters, runs at nominal, an output's numbers) is ``query``'s.
 Functions take a ``ScriptResults``; each is also a method of it (``sr.sensitivity_table()``).
 """
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import OutputError, OutputTypeError
 from .correlation import correlation_table
+from .globalsa import global_sensitivity_table, is_global
 from .query import (
     check_one_at_a_time,
     check_output,
@@ -59,7 +61,10 @@ def sensitivity_table(
 
     For a random or Latin-hypercube sample there is no nominal point to vary around: the
     table ranks the parameters by rank correlation instead (see
-    :func:`py3r_script.analysis.correlation.correlation_table`). Explicit points are refused.
+    :func:`py3r_script.analysis.correlation.correlation_table`). A Morris or Sobol' design
+    gets its own indices (``mu_star``...; ``S1``, ``ST``...: see
+    :func:`py3r_script.analysis.globalsa.global_sensitivity_table`). Explicit points are
+    refused.
 
     Examples
     --------
@@ -69,6 +74,8 @@ def sensitivity_table(
     import pandas as pd
 
     chosen = numeric_outputs(results, outputs)
+    if is_global(results):
+        return global_sensitivity_table(results, chosen)
     if is_sampled(results):
         return correlation_table(results, chosen)
     varied = check_one_at_a_time(
@@ -150,9 +157,10 @@ def concat(results: ScriptResults, output: str) -> pd.DataFrame:
     check_output(results, output)
     pieces = []
     for record in results.records:
-        if not record.ok or output not in record.outputs:
+        captured = output in record.outputs or output in record.outputs.untrusted
+        if not record.ok or not captured:
             continue
-        table = _as_frame(record.outputs[output], output)
+        table = _as_frame(record.outputs[output], output)  # an untrusted pickle: its error
         clash = [n for n in results.param_names if n in table.columns]
         if clash:
             raise OutputError(

@@ -8,7 +8,7 @@ keeps what was produced) and, when the script ends, writes an ``Outcome`` atomic
 killed by a signal writes no outcome: the parent builds the record from the return code.
 Every process the package starts (a cold child, the warm-start zygote, the sentinel) is
 started by a command line built here, and the driver, the zygote and the sentinel exchange
-only the messages defined here.
+only the messages defined here (the zygote's, in ``zygotemessages``, are re-exported here).
 
 This module is imported by every child, so it imports only the standard library's light
 modules; ``cloudpickle`` is imported only for a value plain pickle cannot handle.
@@ -23,9 +23,18 @@ import sys
 
 from .frozen import FrozenRecord
 from .pickling import dumps
+from .zygotemessages import Exited as Exited
+from .zygotemessages import ForkRequest as ForkRequest
+from .zygotemessages import Preloading as Preloading
+from .zygotemessages import Ready as Ready
+from .zygotemessages import Started as Started
+from .zygotemessages import Unavailable as Unavailable
+from .zygotemessages import ZygoteMessage as ZygoteMessage
+from .zygotemessages import split_messages as split_messages
 
 TYPE_CHECKING = False  # not typing's: importing typing would cost every child ~4 ms
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from typing import Any, BinaryIO, ClassVar
 
 ENV_VAR = "PY3R_SCRIPT_PAYLOAD"
@@ -64,10 +73,56 @@ class IterationFiles:
         return (IterationFiles, (self.root,))
 
 
-def iteration_dir_prefix(sweep_id: str | None) -> str:
-    """The name prefix of an iteration's private directory; it names the sweep, so the
-    sweep's processes on a machine can be found by their environment (:func:`sweep_tag`)."""
-    return f"{_DIR_PREFIX}{sweep_id}-" if sweep_id else _DIR_PREFIX
+def owner_token(pid: int, started: int | None, machine: str | None) -> str:
+    """How a name says which process made it, so that what a process killed outright left
+    behind can be told from what a live one uses: its pid, start time (a reused pid has
+    another) and machine (eight hex digits; ``0`` and ``x`` when unknown, without ``/proc``).
+
+    >>> owner_token(4242, 1234567, "0a1b2c3d"), owner_token(4242, None, None)
+    ('4242.1234567.0a1b2c3d', '4242.0.x')
+    """
+    return f"{pid}.{started or 0}.{machine or 'x'}"
+
+
+def read_owner(token: str) -> tuple[int, int, str | None] | None:
+    """The pid, start time (0: unknown) and machine (``None``: unknown) of an
+    :func:`owner_token`; ``None`` when ``token`` is not one.
+
+    >>> read_owner("4242.1234567.0a1b2c3d"), read_owner("3f2a")
+    ((4242, 1234567, '0a1b2c3d'), None)
+    """
+    fields = token.split(".")
+    if len(fields) != 3 or not (fields[0].isdigit() and fields[1].isdigit()):
+        return None
+    machine = fields[2]
+    if machine != "x" and (len(machine) != 8 or machine.strip("0123456789abcdef")):
+        return None
+    return int(fields[0]), int(fields[1]), None if machine == "x" else machine
+
+
+def iteration_dir_prefix(sweep_id: str | None, owner: str = "") -> str:
+    """The name prefix of an iteration's private directory: it names the sweep, so the
+    sweep's processes on a machine can be found by their environment (:func:`sweep_tag`),
+    and the launching process that made it (``owner``, an :func:`owner_token`)."""
+    prefix = f"{_DIR_PREFIX}{sweep_id}-" if sweep_id else _DIR_PREFIX
+    return f"{prefix}{owner}-" if owner else prefix
+
+
+def iteration_dir_owner(name: str) -> str | None:
+    """The owner token in the name of an iteration's directory; ``None`` for another name
+    (or one made by a version that did not name its owner).
+
+    >>> iteration_dir_owner(iteration_dir_prefix("3f2a", "4242.0.x") + "k2j_9x1a")
+    '4242.0.x'
+    >>> iteration_dir_owner("py3r-script-3f2a-k2j_9x1a") is None
+    True
+    """
+    if not name.startswith(_DIR_PREFIX):
+        return None
+    fields = name[len(_DIR_PREFIX):].rsplit("-", 2)  # [sweep-]owner-random (no "-" in those)
+    if len(fields) < 2 or read_owner(fields[-2]) is None:
+        return None
+    return fields[-2]
 
 
 def iteration_tag(files: IterationFiles) -> bytes:
@@ -152,12 +207,17 @@ def write_outcome(files: IterationFiles, outcome: Outcome) -> None:
 
 
 def read_outcome(files: IterationFiles) -> Outcome | None:
-    """The child's outcome, or ``None`` when it wrote none (killed, ``os._exit``)."""
+    """The child's outcome, or ``None`` when it wrote none (killed, ``os._exit``) or it
+    cannot be loaded (the parent's side: never raises for what the file holds)."""
+    from .unpickling import load, signals_noted  # the parent's side only
+
     try:
-        with open(files.outcome, "rb") as handle:
-            return pickle.load(handle)
-    except Exception:  # none written; a torn file cannot exist (atomic), but be defensive
+        handle = open(files.outcome, "rb")
+    except OSError:
         return None
+    with handle, signals_noted() as arrived:
+        loaded, outcome = load(handle, arrived)
+    return outcome if loaded and isinstance(outcome, Outcome) else None
 
 
 def append_output(
@@ -174,39 +234,48 @@ def append_output(
 def read_outputs(files: IterationFiles) -> tuple[dict[str, Any], dict[str, str]]:
     """Every complete output record, in capture order; a later record of a name replaces it.
 
-    Returns the outputs and, by name, why any complete record could not be loaded here. A
-    truncated last record (a child killed mid-write) is ignored.
+    Returns the outputs and, by name, why any complete record could not be loaded here:
+    whatever its unpickling raised (``SystemExit`` too) is reported, never raised, unless
+    this process received a signal meanwhile. A truncated last record (a child killed
+    mid-write) is ignored.
     """
+    from .unpickling import load, signals_noted  # the parent's side only
+
     outputs: dict[str, Any] = {}
     unreadable: dict[str, str] = {}
     try:
         handle = open(files.outputs, "rb")
     except FileNotFoundError:
         return outputs, unreadable
-    with handle:
-        while True:
-            head = handle.read(_NAME.size)
-            if len(head) < _NAME.size:
-                break
-            (name_len,) = _NAME.unpack(head)
-            encoded = handle.read(name_len)
-            size_bytes = handle.read(_FRAME.size)
-            if len(encoded) < name_len or len(size_bytes) < _FRAME.size:
-                break
-            (size,) = _FRAME.unpack(size_bytes)
-            start = handle.tell()
-            end = handle.seek(0, os.SEEK_END)
-            if end - start < size:
-                break
-            handle.seek(start)
-            name = encoded.decode()
-            try:
-                outputs[name] = pickle.load(handle)
+    with handle, signals_noted() as arrived:
+        for name, start, size in _frames(handle):
+            loaded, value = load(handle, arrived)
+            if loaded:
+                outputs[name] = value
                 unreadable.pop(name, None)
-            except Exception as exc:
-                unreadable[name] = f"{type(exc).__name__}: {exc}"
+            else:
+                unreadable[name] = f"{type(value).__name__}: {value}"
             handle.seek(start + size)
     return outputs, unreadable
+
+
+def _frames(handle: BinaryIO) -> Iterator[tuple[str, int, int]]:
+    """Each complete record's name, start and size, the handle placed at its start."""
+    while True:
+        head = handle.read(_NAME.size)
+        if len(head) < _NAME.size:
+            return
+        (name_len,) = _NAME.unpack(head)
+        encoded = handle.read(name_len)
+        size_bytes = handle.read(_FRAME.size)
+        if len(encoded) < name_len or len(size_bytes) < _FRAME.size:
+            return
+        (size,) = _FRAME.unpack(size_bytes)
+        start = handle.tell()
+        if handle.seek(0, os.SEEK_END) - start < size:
+            return
+        handle.seek(start)
+        yield encoded.decode(errors="replace"), start, size
 
 
 # -- launch commands: every process the package starts ---------------------------------------
@@ -294,78 +363,7 @@ def sentinel_line(pgid: int, tag: bytes | None) -> bytes:
     return (f"- {pgid}\n" if tag is None else f"+ {pgid} {tag.hex()}\n").encode()
 
 
-# -- warm starts: the driver and the zygote exchange one JSON object per line ----------------
-
-
-class ZygoteMessage(FrozenRecord):
-    """A message between the driver and the zygote; ``event`` names its kind."""
-
-    __slots__ = ()
-    event: ClassVar[str] = ""
-
-    def encode(self) -> bytes:
-        """The message as one line of JSON."""
-        import json
-
-        return json.dumps({"event": self.event, **self.fields()}).encode() + b"\n"
-
-
-class ForkRequest(ZygoteMessage):
-    """Driver to zygote: fork a child to run a payload, with these files and variables."""
-
-    __slots__ = ("env", "ident", "payload", "stderr", "stdout")
-    event = "fork"
-    env: dict[str, str]
-    ident: int
-    payload: str
-    stderr: str
-    stdout: str
-
-
-class Preloading(ZygoteMessage):
-    """Zygote to driver: importing ``module`` now (what hung, if it never gets ready)."""
-
-    __slots__ = ("module",)
-    event = "preloading"
-    module: str
-
-
-class Ready(ZygoteMessage):
-    """Zygote to driver: these modules are preloaded, fork requests are welcome."""
-
-    __slots__ = ("preloaded",)
-    event = "ready"
-    preloaded: list[str]
-
-
-class Unavailable(ZygoteMessage):
-    """Zygote to driver: it cannot serve, for ``reason``, and exits."""
-
-    __slots__ = ("reason",)
-    event = "unavailable"
-    reason: str
-
-
-class Started(ZygoteMessage):
-    """Zygote to driver: child ``pid`` was forked for request ``ident``."""
-
-    __slots__ = ("ident", "pid")
-    event = "started"
-    ident: int
-    pid: int
-
-
-class Exited(ZygoteMessage):
-    """Zygote to driver: child ``pid`` ended with ``returncode`` (``-N``: signal N)."""
-
-    __slots__ = ("pid", "returncode")
-    event = "exited"
-    pid: int
-    returncode: int
-
-
-_MESSAGES = {kind.event: kind
-             for kind in (ForkRequest, Preloading, Ready, Unavailable, Started, Exited)}
+# -- warm starts: the messages of ``zygotemessages`` (re-exported above) ---------------------
 
 
 def fork_request(files: IterationFiles, env: dict[str, str], ident: int) -> ForkRequest:
@@ -376,20 +374,3 @@ def fork_request(files: IterationFiles, env: dict[str, str], ident: int) -> Fork
     """
     return ForkRequest(ident=ident, payload=files.payload, stdout=files.stdout,
                        stderr=files.stderr, env=env)
-
-
-def split_messages(data: bytes) -> tuple[list[ZygoteMessage], bytes]:
-    """The messages of the complete lines in ``data``, and the partial line left over.
-
-    >>> split_messages(Started(ident=7, pid=1234).encode() + b'{"event": "ex')
-    ([Started(ident=7, pid=1234)], b'{"event": "ex')
-    """
-    import json
-
-    *lines, rest = data.split(b"\n")
-    messages: list[ZygoteMessage] = []
-    for line in lines:
-        if line:
-            fields = json.loads(line)
-            messages.append(_MESSAGES[fields.pop("event")](**fields))
-    return messages, rest

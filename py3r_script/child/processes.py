@@ -48,9 +48,11 @@ def group_alive(pgid: int) -> bool:
         os.killpg(pgid, 0)
     except (ProcessLookupError, PermissionError):
         return False
-    if not os.path.isdir("/proc"):
+    try:
+        entries = os.listdir(procfs.PROC_ROOT)
+    except OSError:  # no /proc: a zombie cannot be told from a running process
         return True
-    for entry in os.listdir("/proc"):
+    for entry in entries:
         if not entry.isdigit():
             continue
         fields = procfs.stat_fields(entry)
@@ -73,8 +75,8 @@ def tagged(tag: bytes) -> list[int]:
     []
     """
     try:
-        entries = os.listdir("/proc")
-    except OSError:
+        entries = os.listdir(procfs.PROC_ROOT)
+    except OSError:  # no /proc (macOS): nothing can be found by its environment
         return []
     me = str(os.getpid())
     found = []
@@ -82,7 +84,7 @@ def tagged(tag: bytes) -> list[int]:
         if not entry.isdigit() or entry == me:
             continue
         try:
-            with open(f"/proc/{entry}/environ", "rb") as handle:
+            with open(procfs.path(entry, "environ"), "rb") as handle:
                 if tag in handle.read():
                     found.append(int(entry))
         except OSError:
@@ -138,16 +140,19 @@ _machine: str | None = None
 
 
 def _machine_key() -> str | None:
-    """This kernel's boot and pid namespace: pids compare only between equal keys."""
+    """This kernel's boot and pid namespace: pids compare only between equal keys.
+
+    Only a key read is kept: a failure (no ``/proc``, no file descriptor left) is not.
+    """
     global _machine
     if _machine is None:
         try:
-            with open("/proc/sys/kernel/random/boot_id") as handle:
+            with open(procfs.path("sys", "kernel", "random", "boot_id")) as handle:
                 boot = handle.read().strip()
-            _machine = f"{boot}/{os.readlink('/proc/self/ns/pid')}"
+            _machine = f"{boot}/{os.readlink(procfs.path('self', 'ns', 'pid'))}"
         except OSError:
-            _machine = ""
-    return _machine or None
+            return None
+    return _machine
 
 
 def identity(pid: int | None = None) -> tuple[str, int, int] | None:

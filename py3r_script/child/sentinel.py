@@ -23,9 +23,10 @@ class Sentinel:
     """A small process that kills the watched iterations when this process ends, however.
 
     The end of its pipe (this process exited, or was killed) makes it kill what is still
-    watched: each process group, and every process carrying its iteration's tag. It runs in
-    its own session, so a Ctrl-C in the terminal does not reach it; it starts with the first
-    watched iteration and ends with this process.
+    watched: each process group, and every process carrying its iteration's tag (found through
+    ``/proc``; without it, the groups only). It runs in its own session, so a Ctrl-C in the
+    terminal does not reach it; it starts with the first watched iteration and ends with this
+    process.
 
     Examples
     --------
@@ -66,7 +67,7 @@ class Sentinel:
                 self._close()
 
     def _start(self) -> bool:
-        if not sys.executable or not os.path.isdir("/proc"):
+        if not sys.executable or not hasattr(os, "posix_spawn"):
             return False
         read, write = os.pipe()
         devnull = os.open(os.devnull, os.O_RDWR)

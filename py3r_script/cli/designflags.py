@@ -8,10 +8,18 @@ a sweep file, never by reading their messages.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping
+import shlex
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from ..designs.methodoptions import (
+    BAD_OPTION,
+    OPTION_HELP,
+    OPTION_NAMES,
+    UNKNOWN_OPTION,
+    method_of,
+)
 from ..designs.planning import Plan, plan_design
 from ..designs.request import (
     GOES_WITH,
@@ -22,19 +30,23 @@ from ..designs.request import (
     DesignRequest,
 )
 from ..designs.request import design_request as checked_request
+from ..designs.valuerules import TOO_MANY
 from ..errors import DesignError, MissingValueError, SweepError
 
 if TYPE_CHECKING:
     from ..designs.inspection import ScriptInfo
     from .sweepfile import SweepFile
 
-__all__ = ["FLAGS", "RUN", "Spelling", "command_line_request", "file_request", "file_spelling",
-           "plan_in_terms", "single_values"]
+__all__ = ["FLAGS", "RUN", "Spelling", "command_line_request", "design_overrides",
+           "file_request", "file_spelling", "plan_in_terms", "single_values"]
 
 _FLAG_NAMES = {"params": "-s/--link", "points": "--points", "sample": "--sample", "n": "-n",
                "seed": "--seed", "method": "--method", "mode": "--mode",
-               "include_nominal": "--include-nominal"}
-_OVERRIDES = tuple(USED_BY)  # the design flags that also override a sweep file's design
+               "include_nominal": "--include-nominal",
+               "method_options": "--levels/--optimal-trajectories/--second-order",
+               **{name: "--" + name.replace("_", "-") for name in OPTION_NAMES}}
+# the design flags that also override a sweep file's design (method options: each its own)
+_OVERRIDES = tuple(name for name in USED_BY if name != "method_options")
 
 
 @dataclass(frozen=True)
@@ -45,6 +57,7 @@ class Spelling:
     grid: str
     point: str
     prefix: str = ""
+    option: str = "--{flag}"  # a method option: {flag} is its flag's name, {name} its key's
     designs: Mapping[str, str] = field(default_factory=lambda: {
         kind: f"a {_FLAG_NAMES[kind]} design" for kind in ("params", "points", "sample")})
 
@@ -63,6 +76,7 @@ def file_spelling(path: object) -> Spelling:
     tables = {"params": "[params]", "points": "[[points]]", "sample": "[sample]"}
     return Spelling(nominal="{name} = VALUE in [nominal]", grid='mode = "grid"',
                     point="{name} = VALUE in every [[points]] table", prefix=f"{path}: ",
+                    option="{name} in [sample]",
                     designs={k: f"the {table} design of {path}" for k, table in tables.items()})
 
 
@@ -76,6 +90,9 @@ def single_values(texts: list[str], info: ScriptInfo, flag: str) -> dict[str, An
 
     values: dict[str, Any] = {}
     for text in texts:
+        if "=" not in text:
+            raise SweepError(f"{flag} takes NAME=VALUE, got {text!r}: write {flag} "
+                             f"{shlex.quote(text + '=VALUE')}")
         name, value = parse_assignment(text, info, many=False)
         if name in values:
             raise SweepError(
@@ -95,8 +112,7 @@ def command_line_request(args: argparse.Namespace, info: ScriptInfo) -> DesignRe
     """
     from .textvalues import parse_assignment, parse_linked, parse_sample
 
-    overrides = {name: getattr(args, name) for name in _OVERRIDES
-                 if getattr(args, name) is not None}
+    overrides = design_overrides(args)
     shape = _request(info, FLAGS, {} if args.sweeps or args.link else None,
                      points=[] if args.points else None, sample={} if args.sample else None,
                      **overrides, given=list(overrides))
@@ -123,10 +139,28 @@ def file_request(spec: SweepFile, info: ScriptInfo, args: argparse.Namespace) ->
     DesignRequest(kind='params', ...)
     """
     design = spec.typed_design(info)
+    overrides = design_overrides(args)
+    if "method_options" in overrides:  # an option flag overrides that option of the file
+        overrides["method_options"] = {**design.get("method_options", {}),
+                                       **overrides["method_options"]}
+    return _request(info, file_spelling(spec.path), **{**design, **overrides},
+                    given=list(overrides), flagged=overrides.get("method_options", ()))
+
+
+def design_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The design flags given (``n``, ``seed``, ``method``...; the Morris and Sobol' option
+    flags together as ``method_options``), by their design argument's name.
+
+    >>> design_overrides(parse(["sweep", "s.py", "-n", "8", "--levels", "6"]))  # doctest: +SKIP
+    {'n': 8, 'method_options': {'levels': 6}}
+    """
     overrides = {name: getattr(args, name) for name in _OVERRIDES
                  if getattr(args, name) is not None}
-    return _request(info, file_spelling(spec.path), **{**design, **overrides},
-                    given=list(overrides))
+    options = {name: getattr(args, name) for name in OPTION_NAMES
+               if getattr(args, name, None) is not None}
+    if options:
+        overrides["method_options"] = options
+    return overrides
 
 
 def plan_in_terms(info: ScriptInfo, request: DesignRequest, spelling: Spelling) -> Plan:
@@ -155,16 +189,20 @@ def plan_in_terms(info: ScriptInfo, request: DesignRequest, spelling: Spelling) 
                          f"{fixes}") from None
 
 
-def _request(info: ScriptInfo, spelling: Spelling, *args: Any, **kwargs: Any) -> DesignRequest:
-    """``designs.request.design_request``, its errors worded as ``spelling`` writes fixes."""
+def _request(info: ScriptInfo, spelling: Spelling, *args: Any,
+             flagged: Collection[str] = (), **kwargs: Any) -> DesignRequest:
+    """``designs.request.design_request``, its errors worded as ``spelling`` writes fixes
+    (a method option given as a flag, one of ``flagged``, as that flag)."""
     try:
         return checked_request(*args, **kwargs)
     except DesignError as exc:
+        if exc.rule in (UNKNOWN_OPTION, BAD_OPTION) and exc.arguments[0] in flagged:
+            spelling = FLAGS
         raise SweepError(_design_message(exc, info, spelling)) from None
 
 
 def _design_message(exc: DesignError, info: ScriptInfo, spelling: Spelling) -> str:
-    flags = [_FLAG_NAMES[name] for name in exc.arguments]
+    flags = [_FLAG_NAMES.get(name, name) for name in exc.arguments]
     described = spelling.designs.get(exc.design or "", "")
     if exc.rule == ONE_DESIGN and not flags:
         return (f"no design for {info.path}: give -s NAME=V1,V2,... (a grid of values; add "
@@ -186,11 +224,28 @@ def _design_message(exc: DesignError, info: ScriptInfo, spelling: Spelling) -> s
                 f"nothing for {described}: leave them out")
     if exc.rule == NEEDS_N:
         return "--sample needs -n N, the number of parameter sets to draw"
+    if exc.rule in (UNKNOWN_OPTION, BAD_OPTION):
+        return _option_message(exc, spelling)
+    if exc.rule == TOO_MANY and exc.arguments == ("n",):
+        return f"-n {str(exc).replace('n asks', 'asks', 1)}"
     if exc.rule == GRID_ONLY:
         return (f"{spelling.prefix}leaving the nominal values out is for a grid "
                 f"({spelling.grid}): an independent sweep varies each parameter around its "
                 "nominal value, so it needs it")
     return str(exc)
+
+
+def _option_message(exc: DesignError, spelling: Spelling) -> str:
+    """A Morris or Sobol' option that the method does not take, or a value it refuses."""
+    name = exc.arguments[0]
+    option = spelling.prefix + spelling.option.format(flag=name.replace("_", "-"), name=name)
+    if exc.rule == UNKNOWN_OPTION:
+        owner = method_of(name)
+        method = "--method" if spelling.option.startswith("--") else "method"
+        return (f"{option} goes with {method} {owner}; it does nothing for another method: "
+                "leave it out" if owner else f"{option}: not an option of any method")
+    size = " (fewer than the n trajectories)" if name == "optimal_trajectories" else ""
+    return f"{option} must be {OPTION_HELP.get(name, 'a valid value')}{size}"
 
 
 def _read_points(path: str, info: ScriptInfo) -> list[dict[str, Any]]:

@@ -3,25 +3,70 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, NoReturn
 
+from .. import __version__
+from ..designs.design import SAMPLE_METHODS
 from .cluster import add_cluster_commands
 
-__all__ = ["build_parser"]
+__all__ = ["COMMANDS", "ArgumentsError", "CommandLineParser", "build_parser",
+           "parse_command_line"]
+
+COMMANDS = ("inspect", "run", "sensitivity", "sweep", "merge", "show", "report", "work",
+            "collect", "batch")
+
+
+class ArgumentsError(Exception):
+    """argparse refused the command line: ``message`` says why, ``parser`` is the
+    (sub)command's parser (for its usage line), ``extras`` the words it did not recognise
+    (``None`` when it stopped before knowing them)."""
+
+    def __init__(self, parser: argparse.ArgumentParser, message: str,
+                 extras: Sequence[str] | None = None) -> None:
+        super().__init__(message)
+        self.parser = parser
+        self.message = message
+        self.extras = None if extras is None else list(extras)
+
+
+class CommandLineParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` that raises :class:`ArgumentsError` instead of exiting, so
+    the command line can add what to type instead (``habits``)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise ArgumentsError(self, message)
+
+
+def parse_command_line(tokens: Sequence[str]) -> argparse.Namespace:
+    """The parsed command line; an :class:`ArgumentsError` for anything argparse refuses,
+    unrecognised words included.
+
+    >>> parse_command_line(["inspect", "pipeline.py"]).command
+    'inspect'
+    """
+    parser = build_parser()
+    args, extras = parser.parse_known_args(list(tokens))
+    if extras:
+        raise ArgumentsError(parser, f"unrecognized arguments: {' '.join(extras)}", extras)
+    return args
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``py3r-script`` parser: ``inspect``, ``run``, ``sensitivity``, ``sweep``,
-    ``merge`` and ``show``.
+    ``merge``, ``show``, ``report``, ``work``, ``collect`` and ``batch``.
 
     >>> build_parser().parse_args(["inspect", "pipeline.py"]).command
     'inspect'
     """
-    parser = argparse.ArgumentParser(
+    parser = CommandLineParser(
         prog="py3r-script",
         description="Sweep the parameters of unmodified Python pipeline scripts.",
         epilog="example:\n  py3r-script sensitivity pipeline.py -s window=3,5,7 -j auto",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"py3r-script {__version__}",
+                        help="print py3r-script's version and exit")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
     data, running, workers = _output_options(), _running_options(), _worker_options()
@@ -31,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sweep(commands, [running, workers, data])
     _add_merge(commands)
     _add_show(commands, [data])
+    _add_report(commands)
     add_cluster_commands(commands, _command)
     return parser
 
@@ -135,6 +181,8 @@ def _add_sweep(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
         "  py3r-script sweep pipeline.py -s window=3,5 --link a,b=1:2,3:4\n"
         "  py3r-script sweep pipeline.py --sample threshold=0.1:0.9 --sample window=3,5,7 "
         "-n 20 --seed 0\n"
+        "  py3r-script sweep pipeline.py --sample threshold=0.1:0.9 --sample window=1:15 "
+        "-n 256 --method sobol --warm\n"
         "  py3r-script sweep pipeline.py --points points.csv",
         parents)
     sweep.add_argument("file", help="a TOML sweep file, or a script")
@@ -158,12 +206,30 @@ def _add_sweep(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
     design.add_argument("--sample", action="append", default=[],
                         metavar="NAME=LOW:HIGH[:log] | NAME=A,B",
                         help="a range or choices to sample (repeat per parameter)")
-    design.add_argument("-n", type=int, help="with --sample: how many parameter sets to draw")
-    design.add_argument("--method", choices=("lhs", "random"),
-                        help="with --sample: Latin hypercube (default) or independent draws")
+    design.add_argument("-n", type=int, help="with --sample: how many parameter sets to draw "
+                                             "(Morris: trajectories; Sobol': the base size N)")
+    design.add_argument("--method", choices=SAMPLE_METHODS,
+                        help="with --sample: Latin hypercube (default), independent draws, or "
+                             "a Morris or Sobol' design for global sensitivity (SALib: pip "
+                             "install 'py3r-script[gsa]')")
     design.add_argument("--seed", type=int, help="with --sample: seed, for the same draws")
     design.add_argument("--nominal", action="append", default=[], metavar="NAME=VALUE",
                         help="a value held constant (repeat)")
+    _add_method_options(design)
+
+
+def _add_method_options(design: Any) -> None:
+    """The Morris and Sobol' options (``designs.methodoptions``), as flags."""
+    design.add_argument("--levels", type=int,
+                        help="with --method morris: grid levels per parameter, even "
+                             "(default 4)")
+    design.add_argument("--optimal-trajectories", type=int, metavar="K",
+                        help="with --method morris: keep the K best spread of the -n "
+                             "trajectories (default: all)")
+    design.add_argument("--second-order", action=argparse.BooleanOptionalAction,
+                        default=None,
+                        help="with --method sobol: second-order indices S2 too, N·(2D+2) runs "
+                             "instead of N·(D+2) (default: no)")
 
 
 def _add_merge(commands: Any) -> None:
@@ -182,3 +248,22 @@ def _add_show(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
                       help="one sweep: its number (0 the first, -1 the latest) or its id (a "
                            "prefix will do); a number that is no sweep's is read as an id")
     show.add_argument("--errors", action="store_true", help="list failed iterations")
+    show.add_argument("--meta", action="store_true",
+                      help="on a terminal, add the bookkeeping columns (_status, _sweep_id, "
+                           "...); files and pipes always have them")
+    show.add_argument("--wide", action="store_true",
+                      help="on a terminal, every column in full instead of fitting its width")
+    show.add_argument("--compare", nargs=2, metavar=("A", "B"),
+                      help="what changed between two sweeps (numbers or ids, as --sweep)")
+
+
+def _add_report(commands: Any) -> None:
+    report = _command(commands, "report", "Write a study as one self-contained HTML page "
+                      "(design, results, analysis and plots, failures, what changed).",
+                      "py3r-script report study.db -o report.html --sweep 'fine scan'", [])
+    report.add_argument("study", help="the study database")
+    report.add_argument("-o", "--out", dest="html", metavar="FILE",
+                        help="the page to write (default: the study's name with .html)")
+    report.add_argument("--sweep", dest="sweeps", action="append", metavar="ID|LABEL",
+                        help="only this sweep: its label, number (-1 the latest) or id "
+                             "(repeat; default: every sweep)")

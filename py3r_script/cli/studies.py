@@ -5,19 +5,31 @@ from __future__ import annotations
 import argparse
 import shlex
 
+from ..dataframe import META_COLUMNS
 from ..errors import SweepError
 from .cluster import say_progress
-from .terminal import EXIT_OK, emit_table, say, scalar_table
+from .terminal import EXIT_OK, say, scalar_table, show_table
 
 __all__ = ["merge_command", "show_command"]
 
+# With --meta on a narrow terminal, the bookkeeping a person reads first (then the outputs,
+# then the rest of it) is the last to be left out.
+_META_FIRST = ("_status", "_error", "_duration_s", "_iteration_id", "_sweep_seq", "_label")
+
 
 def show_command(args: argparse.Namespace) -> int:
-    """``py3r-script show DB [--sweep ID] [--errors]``: a study's sweeps, rows or failures."""
-    from ..store.study import Study, load
+    """``py3r-script show DB [--sweep ID] [--errors] [--compare A B]``: a study's sweeps,
+    rows, failures, or what changed between two sweeps; on a terminal fitted to its width
+    (``--meta`` adds the bookkeeping columns, ``--wide`` shows everything in full), complete in
+    a file or a pipe."""
+    from ..store.entry import load
+    from ..store.study import Study
 
     with Study(args.db, create=False) as study:
         sweeps = study.sweeps()
+        if args.compare:
+            a, b = (_sweep_id(text, sweeps["sweep_id"].tolist(), args.db) for text in args.compare)
+            return show_table(study.compare(a, b), args.out, args.format, wide=args.wide)
     if args.sweep is None and not args.errors:
         columns = ["sweep_seq", "sweep_id", "label", "created_utc", "status", "mode", "script",
                    "n_planned", "n_done", "n_failed", "git_commit"]
@@ -25,7 +37,7 @@ def show_command(args: argparse.Namespace) -> int:
         table["sweep_id"] = table["sweep_id"].str[:8]
         say(f"{args.db}: {len(sweeps)} sweep(s); show one with --sweep N or ID")
         say_progress(args.db)  # prepared sweeps: pending, running, done, failed
-        return emit_table(table, args.out, args.format)
+        return show_table(table, args.out, args.format, wide=args.wide)
     sweep = None if args.sweep is None else _sweep_id(args.sweep, sweeps["sweep_id"].tolist(),
                                                       args.db)
     results = load(args.db, sweep=sweep)
@@ -39,8 +51,12 @@ def show_command(args: argparse.Namespace) -> int:
             columns=[*results.param_names, "_status", "_sweep_id", "_iteration_id", "_error"],
         )
         say(f"{len(failed)} failed iteration(s)")
-        return emit_table(table, args.out, args.format)
-    return emit_table(scalar_table(results, meta=True), args.out, args.format)
+        return show_table(table, args.out, args.format, wide=args.wide)
+    rows = scalar_table(results, meta=True)
+    params = list(rows.columns[:len(results.param_names)])  # then outputs, then bookkeeping
+    return show_table(rows, args.out, args.format, wide=args.wide,
+                      hidden=() if args.meta else META_COLUMNS,
+                      first=[*params, *_META_FIRST] if args.meta else ())
 
 
 def _sweep_id(text: str, ids: list[str], db: str) -> str:

@@ -18,18 +18,21 @@
 
 Other designs: ``[[linked]]`` tables (``names = ["window", "min_len"]``,
 ``values = [[3, 2], [5, 3]]``) vary parameters together, inside grids too; ``[[points]]``
-tables list parameter sets explicitly; a ``[sample]`` table (``method = "lhs"`` or
-``"random"``, ``n``, ``seed``, ``[sample.ranges]`` of ``[low, high]`` or
-``[low, high, "log"]``, ``[sample.choices]`` of value lists) draws them.
+tables list parameter sets explicitly; a ``[sample]`` table (``method = "lhs"``,
+``"random"``, ``"morris"`` or ``"sobol"``, ``n``, ``seed``, the Morris options ``levels``
+and ``optimal_trajectories`` or the Sobol' option ``second_order``, ``[sample.ranges]`` of
+``[low, high]`` or ``[low, high, "log"]``, ``[sample.choices]`` of value lists) draws them.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..designs.design import MODES, SAMPLE_METHODS
+from ..designs.methodoptions import BAD_OPTION, OPTION_HELP, UNKNOWN_OPTION, method_of
 from ..designs.request import (
     GOES_WITH,
     GRID_ONLY,
@@ -39,7 +42,15 @@ from ..designs.request import (
     check_mode,
     design_request,
 )
-from ..errors import DesignError, ParameterError, ScriptError, SweepError, SweepFileError
+from ..designs.valuerules import MAX_PLAN_SIZE, TOO_MANY, typed_value
+from ..errors import (
+    DesignError,
+    ParameterError,
+    ParameterTypeError,
+    ScriptError,
+    SweepError,
+    SweepFileError,
+)
 from ..running.options import check_option
 from .sweepkeys import (
     DESIGN_KEYS,
@@ -180,7 +191,7 @@ class _Typer:
         self.info = info
 
     def __call__(self, name: str, value: Any, label: str, place: tuple[Any, ...]) -> Any:
-        from .textvalues import coerce_to_default, known_param
+        from .textvalues import known_param
 
         try:
             param = known_param(name, self.info)
@@ -188,9 +199,15 @@ class _Typer:
                 raise ParameterError(
                     f"{toml_type(value)} {value!r} is not a parameter value; use true or "
                     'false, a number or a "string"')
-            return coerce_to_default(value, param, name)
-        except ParameterError as exc:
-            raise self.spec.error(f"{label}: {exc}", *place) from None
+            return typed_value(param, value, name=name)
+        except (ParameterError, ParameterTypeError) as exc:
+            raise self.spec.error(f"{label}: {_toml_words(str(exc))}", *place) from None
+
+
+def _toml_words(message: str) -> str:
+    """A value rule's message with TOML's spelling of values."""
+    return message.replace("True or False", "true or false").replace(
+        'a string, e.g. "abc"', 'a quoted string, e.g. "abc"')
 
 
 def _typed_params(params: dict[Any, list[Any]], typed: _Typer) -> dict[Any, list[Any]]:
@@ -253,6 +270,13 @@ def _load(path: Path) -> tuple[str, dict[str, Any]]:
         return text, tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SweepFileError(f"{path}: not valid TOML: {exc}") from None
+    except ValueError:  # an int of more digits than Python converts (4,300)
+        line = next((n for n, t in enumerate(text.splitlines(), 1)
+                     if re.search(r"[0-9_]{4300}", t)), None)
+        where = f"{path}, line {line}" if line else str(path)
+        raise SweepFileError(
+            f"{where}: a number of more than 4,300 digits; parameter ints must fit in 64 bits "
+            "(TOML's integers): pass such a number as a string", None, line) from None
 
 
 def _options(data: dict[str, Any], base: Path, where: Locator) -> dict[str, Any]:
@@ -277,6 +301,17 @@ def _options(data: dict[str, Any], base: Path, where: Locator) -> dict[str, Any]
     return options
 
 
+def _option_error(rule: str, name: str, table: dict[str, Any], where: Locator) -> SweepFileError:
+    """A ``[sample]`` option its method does not take, or a value it refuses."""
+    method = table.get("method", "lhs")
+    if rule == UNKNOWN_OPTION:
+        return where.error(f"sample.{name} goes with method = {method_of(name)!r}; "
+                           f"method = {method!r} does not use it: leave it out", name, "sample")
+    size = " (fewer than n)" if name == "optimal_trajectories" else ""
+    return where.error(f"sample.{name} must be {OPTION_HELP[name]}{size}, got "
+                       f"{table[name]!r}", name, "sample")
+
+
 def _check_design(data: dict[str, Any], params: dict[Any, list[Any]],
                   sample: dict[str, Any] | None, where: Locator) -> None:
     """The design rules (``designs.request``), worded as keys of this file."""
@@ -292,9 +327,17 @@ def _check_design(data: dict[str, Any], params: dict[Any, list[Any]],
                 f"[[points]] or [sample]; found {', '.join(exc.arguments) or 'none'}") from None
         if exc.rule == NEEDS_N:
             raise where.error("[sample] needs n, the number of draws", "sample") from None
+        if exc.rule == TOO_MANY:
+            raise where.error(
+                f"sample.n = {data['sample']['n']:,} draws more parameter sets than one sweep "
+                f"plans (at most {MAX_PLAN_SIZE:,}: the plan is held in memory and every set "
+                "is stored); draw fewer, or split the study into several sweeps into the same "
+                "store", "n", "sample") from None
         if exc.rule == UNKNOWN_METHOD:
             raise where.error(f"sample.method must be one of {SAMPLE_METHODS}, got "
                               f"{data['sample']['method']!r}", "method", "sample") from None
+        if exc.rule in (UNKNOWN_OPTION, BAD_OPTION):
+            raise _option_error(exc.rule, exc.arguments[0], data["sample"], where) from None
         if exc.rule in (GOES_WITH, GRID_ONLY) and "include_nominal" in exc.arguments:
             raise where.error(
                 'include_nominal = false goes with a grid of [params] (mode = "grid"): an '

@@ -43,12 +43,14 @@ TOP_LEVEL: dict[str, tuple[tuple[type, ...], str]] = {
     "linked": ((list,), "[[linked]] tables with names = [...] and values = [[...], ...]"),
     "points": ((list,), "[[points]] tables, one parameter set each"),
     "sample": ((dict,), "a [sample] table with method, n, seed, [sample.ranges], "
-                        "[sample.choices]"),
+                        "[sample.choices] (and a Morris or Sobol' design's options)"),
 }
 DESIGN_KEYS = ("params", "nominal", "linked", "points", "sample", "script", "mode",
                "include_nominal")
 _SAMPLE_KEYS = {"method": (str,), "n": (int,), "seed": (int,), "ranges": (dict,),
-                "choices": (dict,)}
+                "choices": (dict,), "levels": (int,), "optimal_trajectories": (int,),
+                "second_order": (bool,)}
+_OPTION_KEYS = ("levels", "optimal_trajectories", "second_order")  # designs.methodoptions
 
 
 class Locator:
@@ -190,7 +192,8 @@ def linked_key(table: Any, position: int, where: Locator) -> tuple[str, ...]:
 
 def sample_table(table: dict[str, Any], where: Locator) -> dict[str, Any]:
     """A ``[sample]`` table as design arguments: ``sample`` (ranges and choices), ``n``,
-    ``method`` and ``seed`` (those given).
+    ``method``, ``seed`` and ``method_options`` (a Morris or Sobol' design's ``levels``,
+    ``optimal_trajectories``, ``second_order``; those given).
 
     >>> sample_table({"n": 4, "ranges": {"x": [0, 1]}}, Locator(Path("s.toml"), ""))
     {'sample': {'x': (0, 1)}, 'n': 4, 'method': 'lhs'}
@@ -199,7 +202,8 @@ def sample_table(table: dict[str, Any], where: Locator) -> dict[str, Any]:
         if key not in _SAMPLE_KEYS:
             raise where.error(f"unknown key {key!r} in [sample]; the keys are: "
                               f"{', '.join(_SAMPLE_KEYS)}", key, "sample")
-        if not isinstance(value, _SAMPLE_KEYS[key]) or isinstance(value, bool):
+        if not isinstance(value, _SAMPLE_KEYS[key]) or (
+                isinstance(value, bool) and bool not in _SAMPLE_KEYS[key]):
             raise where.error(f"sample.{key} has the wrong type: {toml_type(value)} {value!r}",
                               key, "sample")
     ranges: dict[str, Any] = {}
@@ -216,4 +220,7 @@ def sample_table(table: dict[str, Any], where: Locator) -> dict[str, Any]:
     design = {"sample": ranges, "n": table.get("n"), "method": table.get("method", "lhs")}
     if "seed" in table:
         design["seed"] = table["seed"]
+    options = {key: table[key] for key in _OPTION_KEYS if key in table}
+    if options:
+        design["method_options"] = options
     return design

@@ -8,14 +8,16 @@ the end, the table goes to stdout instead, so no finished result is lost.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from ..errors import SweepError
 
 __all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "check_out", "emit",
-           "emit_table", "report", "say", "scalar_table"]
+           "emit_table", "report", "say", "scalar_table", "show_table"]
 
 SUFFIXES = (".csv", ".json", ".parquet")
 # 0 every iteration succeeded, 1 some failed, 2 usage or input errors, 130 interrupted
@@ -98,6 +100,31 @@ def report(results: Any, out: str | None, fmt: str | None) -> int:
     if written != EXIT_OK:
         return written
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def show_table(frame: Any, out: str | None, fmt: str | None, *, wide: bool = False,
+               hidden: Sequence[str] = (), first: Sequence[str] = ()) -> int:
+    """A table for ``show``: fitted to the terminal when a person reads it there (short ids,
+    cut text, the ``hidden`` columns left out, the ``first`` ones moved ahead so they are
+    the last to be left out), complete with ``--wide``, ``-o`` or when stdout is a file or a
+    pipe (CSV unless ``--format`` says otherwise).
+
+    >>> show_table(study.sweeps(), None, None)  # doctest: +SKIP
+    0
+    """
+    if out is not None or wide or not sys.stdout.isatty() or (fmt or "table") != "table":
+        return emit_table(frame, out, fmt)
+    from .fitting import fit_table
+
+    ahead = [name for name in first if name in frame.columns]
+    frame = frame[ahead + [n for n in frame.columns if n not in ahead and n not in hidden]]
+    width = shutil.get_terminal_size().columns
+    fitted = fit_table(frame, width)
+    print(fitted.text if len(frame) else "(no rows)")
+    if fitted.left_out or fitted.cut:
+        left_out = f"; left out: {', '.join(fitted.left_out)}" if fitted.left_out else ""
+        say(f"note: fitted to {width} columns{left_out} (--wide: every column in full)")
+    return EXIT_OK
 
 
 def emit_table(frame: Any, out: str | None, fmt: str | None) -> int:

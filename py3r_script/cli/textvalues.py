@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+import math
+import re
 from typing import Any
 
 from ..designs.inspection import ParamInfo, ScriptInfo
+from ..designs.valuerules import check_int64
 from ..errors import ParameterError
 from ..paramset import Scalar
 
 __all__ = [
-    "coerce_to_default", "known_param", "parse_assignment", "parse_linked", "parse_sample",
-    "parse_value", "split_values",
+    "known_param", "parse_assignment", "parse_linked", "parse_sample", "parse_value",
+    "split_values",
 ]
 
 _TRUE = {"true", "yes", "on"}
 _FALSE = {"false", "no", "off"}
 _NONE = {"none", "null"}
+# Numbers as Python writes them, in ASCII digits only ("٣" stays text).
+_DIGITS = r"[0-9]+(?:_[0-9]+)*"
+_INT = re.compile(rf"[+-]?{_DIGITS}")
+_INFINITE = re.compile(r"[+-]?(?:inf|infinity)", re.IGNORECASE)
+_FLOAT = re.compile(rf"[+-]?(?:(?:{_DIGITS})?(?:\.(?:{_DIGITS})?)?(?:[eE][+-]?{_DIGITS})?"
+                    r"|inf|infinity|nan)", re.IGNORECASE)
+_MAX_DIGITS = 4000  # below Python's int-to-text limit (4,300), far above 64 bits (19)
 
 
 def split_values(text: str) -> list[tuple[str, bool]]:
@@ -80,21 +90,54 @@ def parse_value(text: str, quoted: bool, param: ParamInfo | None, name: str) -> 
             return False
         raise _mismatch(name, text, "bool")
     if kind == "int":
-        try:
-            return int(text)
-        except ValueError:
-            raise _mismatch(name, text, "int") from None
+        number = _as_int(text, name)
+        if number is None:
+            raise _mismatch(name, text, "int")
+        return number
     if kind == "float":
-        try:
-            return float(text)
-        except ValueError:
-            raise _mismatch(name, text, "float") from None
-    for convert in (int, float):
-        try:
-            return convert(text)
-        except ValueError:
-            pass
+        real = _as_float(text, name)
+        if real is None:
+            raise _mismatch(name, text, "float")
+        return real
+    for read in (_as_int, _as_float):  # untyped: a number when it reads as one, else text
+        value = read(text, name)
+        if value is not None:
+            return value
     return text
+
+
+def _as_int(text: str, name: str) -> int | None:
+    """``text`` as an int when it is written as one in ASCII digits (``-12``, ``1_000``),
+    else ``None``; an int beyond 64 bits is refused (``designs.valuerules``), never read as a
+    float."""
+    if not _INT.fullmatch(text):
+        return None
+    digits = text.lstrip("+-").replace("_", "").lstrip("0")
+    if len(digits) > _MAX_DIGITS:  # more digits than int() converts: a stand-in that big
+        check_int64(10 ** (len(digits) - 1), f"parameter {name!r}")
+    number = int(text)
+    check_int64(number, f"parameter {name!r}")
+    return number
+
+
+def _as_float(text: str, name: str) -> float | None:
+    """``text`` as a float when it is written as one (``1e-3``, ``.5``, ``inf``, ``nan``),
+    else ``None``; a finite number too big for a float is refused, not read as ``inf``."""
+    if not _FLOAT.fullmatch(text) or not any(c.isdigit() or c in "iInN" for c in text):
+        return None
+    try:
+        real = float(text)
+    except ValueError:
+        return None
+    if math.isinf(real) and not _INFINITE.fullmatch(text):
+        raise ParameterError(
+            f"parameter {name!r}: {_shown(text)} is beyond the range of a float (about "
+            "±1.8e308), so it would become inf; give a smaller number, or inf if you mean it")
+    return real
+
+
+def _shown(text: str) -> str:
+    return repr(text) if len(text) <= 40 else f"{text[:20]!r}...({len(text)} characters)"
 
 
 def parse_assignment(
@@ -126,25 +169,6 @@ def _mismatch(name: str, text: str, kind: str | None) -> ParameterError:
     return ParameterError(
         f"parameter {name!r} expects {kind} (the type of its default), got {text!r}; "
         f"use {examples.get(kind or '', 'a value of that type')}, or none"
-    )
-
-
-def coerce_to_default(value: Any, param: ParamInfo | None, name: str) -> Any:
-    """Check a typed value (from TOML) against the type of the parameter's default.
-
-    An int for a float default is widened (TOML writes ``2`` for ``2.0``); ``None`` always
-    fits; any other mismatch is an error naming the parameter and the type it expects.
-    """
-    kind = param.type_name if param is not None else None
-    if kind in (None, "NoneType") or value is None or type(value).__name__ == kind:
-        return value
-    if kind == "float" and type(value) is int:
-        return float(value)
-    examples = {"int": "e.g. 3", "float": "e.g. 0.5", "bool": "true or false",
-                "str": 'a quoted string, e.g. "abc"'}
-    raise ParameterError(
-        f"parameter {name!r} expects {kind} (the type of its default), got "
-        f"{type(value).__name__} {value!r}; use {examples.get(kind, 'a value of that type')}"
     )
 
 

@@ -13,10 +13,12 @@ from typing import Any
 
 from ..paramset import ParamSet
 
-__all__ = ["DESCRIPTIONS", "MODES", "SAMPLE_METHODS", "Design", "Plan"]
+__all__ = ["DESCRIPTIONS", "GLOBAL_METHODS", "MODES", "SAMPLE_METHODS", "Design", "Plan"]
 
 MODES = ("independent", "grid")  # designs made of value lists
-SAMPLE_METHODS = ("lhs", "random")
+# Global sensitivity designs: drawn by SALib, each read by its own estimator (designs.globalsample)
+GLOBAL_METHODS = ("morris", "sobol")
+SAMPLE_METHODS = ("lhs", "random", *GLOBAL_METHODS)
 DESCRIPTIONS = {
     "single": "a single run",
     "independent": "an independent sweep, which varies one parameter at a time",
@@ -24,36 +26,61 @@ DESCRIPTIONS = {
     "points": "explicit points",
     "random": "a random sample",
     "lhs": "a Latin-hypercube sample",
+    "morris": "a Morris design (elementary effects along trajectories)",
+    "sobol": "a Sobol' design (Saltelli's scheme, for variance-based indices)",
 }
+
+
+_RANGE_FIELDS = ("name", "low", "high", "integer", "log", "choices")
 
 
 @dataclass(frozen=True)
 class Design:
     """How a sweep's parameter sets were chosen, which analysis needs to read them right.
 
-    ``mode`` is ``"single"``, ``"independent"``, ``"grid"``, ``"points"``, ``"random"`` or
-    ``"lhs"``; ``linked`` the groups of parameters that varied together; ``seed`` the seed a
-    sampled design was drawn with.
+    ``mode`` is ``"single"``, ``"independent"``, ``"grid"``, ``"points"``, ``"random"``,
+    ``"lhs"``, ``"morris"`` or ``"sobol"``; ``linked`` the groups of parameters that varied
+    together; ``seed`` the seed a sampled design was drawn with. A global sensitivity design
+    (Morris, Sobol') also keeps what its analysis needs to draw the same sample again: ``n``,
+    the method's ``options`` (sorted ``(name, value)`` pairs) and the ``ranges`` it sampled,
+    one ``(name, low, high, integer, log, choices)`` tuple per parameter.
 
     >>> Design("grid", linked=(("window", "min_len"),))
-    Design(mode='grid', linked=(('window', 'min_len'),), seed=None)
+    Design(mode='grid', linked=(('window', 'min_len'),), seed=None, n=None, options=(), ranges=())
     """
 
     mode: str
     linked: tuple[tuple[str, ...], ...] = ()
     seed: int | None = None
+    n: int | None = None
+    options: tuple[tuple[str, Any], ...] = ()
+    ranges: tuple[tuple[Any, ...], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {"mode": self.mode, "linked": [list(g) for g in self.linked], "seed": self.seed}
+        data: dict[str, Any] = {"mode": self.mode, "linked": [list(g) for g in self.linked],
+                                "seed": self.seed}
+        if self.global_sa:  # older designs stay as they were stored
+            data.update(n=self.n, options=dict(self.options),
+                         ranges=[dict(zip(_RANGE_FIELDS, r)) for r in self.ranges])
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Design:
+        ranges = tuple(tuple(tuple(r[f]) if f == "choices" else r[f] for f in _RANGE_FIELDS)
+                       for r in data.get("ranges") or ())
         return cls(str(data["mode"]), tuple(tuple(g) for g in data.get("linked") or ()),
-                   data.get("seed"))
+                   data.get("seed"), data.get("n"),
+                   tuple(sorted((data.get("options") or {}).items())), ranges)
+
+    @property
+    def global_sa(self) -> bool:
+        """A global sensitivity design (Morris, Sobol'), analysed by its own estimator."""
+        return self.mode in GLOBAL_METHODS
 
     @property
     def sampled(self) -> bool:
-        """Drawn at random from ranges: no nominal point, no crossed values."""
+        """Drawn at random from ranges (Morris and Sobol' designs too): no nominal point, no
+        crossed values."""
         return self.mode in SAMPLE_METHODS
 
     @property
@@ -74,7 +101,9 @@ class Plan:
     ``param_names`` are the swept names in the order given, then the names held constant;
     ``nominal`` holds their nominal values (where known); ``points`` are what each iteration
     injects; ``seed`` is the seed a sampled design was drawn with; ``linked`` the groups of
-    names that vary together.
+    names that vary together. A Morris or Sobol' plan keeps its whole :class:`Design` in
+    ``global_design`` and the number of rows of its SALib sample in ``design_rows`` (rows
+    that give the same parameter set run once, so ``len(plan)`` can be smaller).
 
     >>> p = plan("pipeline.py", {"window": [3, 7]}, mode="independent")  # doctest: +SKIP
     >>> len(p), p.param_names  # doctest: +SKIP
@@ -88,14 +117,17 @@ class Plan:
     points: tuple[ParamSet, ...]
     seed: int | None = None
     linked: tuple[tuple[str, ...], ...] = ()
+    global_design: Design | None = None
+    design_rows: int | None = None
 
     def __len__(self) -> int:
         return len(self.points)
 
     @property
     def design(self) -> Design:
-        """The plan's :class:`Design`: its mode, linked groups and seed."""
-        return Design(self.mode, self.linked, self.seed)
+        """The plan's :class:`Design`: its mode, linked groups and seed (and, for a Morris or
+        Sobol' design, what its analysis needs)."""
+        return self.global_design or Design(self.mode, self.linked, self.seed)
 
     def to_dataframe(self) -> Any:
         """The planned combinations as a DataFrame, one row per iteration.

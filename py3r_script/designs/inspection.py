@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import ast
 import os
-import tokenize
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import ScriptError
 from ..paramset import Scalar, is_scalar
+from .scriptsource import parse_script
+from .valuerules import fits_int64
 
 __all__ = ["OutputInfo", "ParamInfo", "ScriptInfo", "inspect", "inspect_script"]
 
@@ -23,8 +24,8 @@ class ParamInfo:
 
     ``default`` holds the value when the default is a literal (``5``, ``-0.5``, ``"x"``);
     ``default_source`` always holds its source text. A default that is an expression
-    (``np.pi``, ``os.environ["X"]``) has ``literal=False`` and cannot be known without running
-    the script.
+    (``np.pi``, ``os.environ["X"]``), or that may come from a ``*args``/``**kwargs`` spread,
+    has ``literal=False`` and cannot be known without running the script.
     """
 
     name: str
@@ -41,13 +42,15 @@ class ParamInfo:
 
     @property
     def known_default(self) -> bool:
-        """True when the default is a literal scalar the runner can use as nominal value."""
-        return self.has_default and self.literal
+        """True when the default is a literal scalar the runner can use as nominal value
+        (not, say, an int beyond 64 bits, which no study can store as a parameter)."""
+        return (self.has_default and self.literal and is_scalar(self.default)
+                and fits_int64(self.default))
 
     @property
     def type_name(self) -> str | None:
         """The default's type name (``'int'``...), or ``None`` when it is not known statically."""
-        return type(self.default).__name__ if self.known_default else None
+        return type(self.default).__name__ if self.has_default and self.literal else None
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,8 @@ class ScriptInfo:
         for item, info in zip(data["params"], self.params):
             item["required"] = info.required
             item["type"] = info.type_name
+            if not _printable(info.default):  # an int too long for JSON's decimal digits
+                item["default"] = None
         return data
 
     def format(self, display_path: str | None = None) -> str:
@@ -124,8 +129,25 @@ def _describe_default(info: ParamInfo) -> tuple[str, str | None]:
     if info.required:
         return "required", None
     if info.literal:
-        return f"default={info.default!r}", f"type={info.type_name}"
-    return f"default={info.default_source}", "(expression, known at run time)"
+        shown = repr(info.default) if _printable(info.default) else info.default_source or ""
+        return f"default={_shortened(shown)}", f"type={info.type_name}"
+    return f"default={_shortened(info.default_source or '')}", "(expression, known at run time)"
+
+
+def _printable(value: object) -> bool:
+    """False for an int with more digits than Python converts to text (4,300 by default)."""
+    try:
+        repr(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _shortened(text: str, limit: int = 60) -> str:
+    """Long source text cut in the middle: ``0xffff...ffff (4002 characters)``."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit // 2 - 2]}...{text[-(limit // 2 - 2):]} ({len(text)} characters)"
 
 
 def inspect_script(script_path: str | os.PathLike[str]) -> ScriptInfo:
@@ -146,19 +168,8 @@ def inspect_script(script_path: str | os.PathLike[str]) -> ScriptInfo:
     if not path.is_file():
         hint = " (it is a directory)" if path.is_dir() else ""
         raise ScriptError(f"script not found: {str(path)!r}{hint}; pass the path to a .py file")
-    try:
-        with tokenize.open(path) as handle:
-            source = handle.read()
-        tree = ast.parse(source, filename=str(path))
-    except SyntaxError as exc:
-        column = f", column {exc.offset}" if exc.offset else ""
-        raise ScriptError(
-            f"{path}, line {exc.lineno}{column}: syntax error: {exc.msg.rstrip('.')} "
-            "(fix the script: it cannot be inspected or run)"
-        ) from None
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise ScriptError(f"{path}: cannot read the script as Python source: {exc}") from None
-    return _Collector(str(path)).collect(tree)
+    source, tree = parse_script(path)
+    return _Collector(str(path), source).collect(tree)
 
 
 def inspect(script_path: str | os.PathLike[str]) -> None:
@@ -183,8 +194,10 @@ def inspect(script_path: str | os.PathLike[str]) -> None:
 class _Collector:
     """Walks a module's AST, resolving how the script refers to the markers."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, source: str) -> None:
         self.path = path
+        self.source = source
+        self.lines: list[bytes] | None = None  # the source's lines, split when first needed
         self.bindings: dict[str, str] = {}  # local name -> fully qualified name
         self.params: dict[str, ParamInfo] = {}
         self.outputs: dict[str, OutputInfo] = {}
@@ -246,6 +259,8 @@ class _Collector:
                 if isinstance(keyword.value, ast.Constant) and isinstance(keyword.value.value, str):
                     return keyword.value.value
                 return None
+        if any(keyword.arg is None for keyword in node.keywords):
+            return None  # name=... may come from the **mapping: known at run time
         self.warnings.append(
             f"line {node.lineno}: {kind}(...) without name=...; it fails when the script runs"
         )
@@ -254,19 +269,20 @@ class _Collector:
     def _param(self, node: ast.Call) -> None:
         name = self._name(node, "Param")
         if name is None:
-            if any(k.arg == "name" for k in node.keywords):
+            if any(k.arg in ("name", None) for k in node.keywords):
                 self.dynamic_params = True
             return
-        default_node = node.args[0] if node.args else None
-        for keyword in node.keywords:
-            if keyword.arg == "default":
-                default_node = keyword.value
-        info = _param_info(name, node.lineno, default_node)
+        info = self._param_info(name, node)
         if info.has_default and info.literal and not is_scalar(info.default):
+            shown = _shortened(info.default_source or "")
             self.warnings.append(
-                f"line {node.lineno}: Param {name!r} default {info.default_source} is not a "
-                "bool/int/float/str/None scalar; the script raises TypeError when it runs"
-            )
+                f"line {node.lineno}: Param {name!r} default {shown} is not a "
+                "bool/int/float/str/None scalar; the script raises TypeError when it runs")
+        elif info.type_name == "int" and not info.known_default:
+            self.warnings.append(
+                f"line {node.lineno}: Param {name!r} default is an int beyond 64 bits; the "
+                "runner leaves it to the script, but cannot sweep or store such a value (a "
+                "study's parameters are 64-bit): pass big numbers as a str")
         first = self.params.get(name)
         if first is None:
             self.params[name] = info
@@ -281,21 +297,46 @@ class _Collector:
     def _output(self, node: ast.Call) -> None:
         name = self._name(node, "Output")
         if name is None:
-            if any(k.arg == "name" for k in node.keywords):
+            if any(k.arg in ("name", None) for k in node.keywords):
                 self.dynamic_outputs = True
             return
         self.outputs.setdefault(name, OutputInfo(name=name, lineno=node.lineno))
 
+    def _param_info(self, name: str, node: ast.Call) -> ParamInfo:
+        """The declaration's default: a literal, an expression, or (from a ``*``/``**``
+        spread that may hold it) unknown until the script runs."""
+        default: ast.expr | None = node.args[0] if node.args else None
+        for keyword in node.keywords:
+            if keyword.arg == "default":
+                default = keyword.value
+        spreads = [k.value for k in node.keywords if k.arg is None]
+        if isinstance(default, ast.Starred):
+            source = "*" + self._source(default.value)
+            return ParamInfo(name, node.lineno, True, None, source, literal=False)
+        if default is None and spreads:
+            source = "**" + self._source(spreads[0])
+            return ParamInfo(name, node.lineno, True, None, source, literal=False)
+        if default is None:
+            return ParamInfo(name=name, lineno=node.lineno, has_default=False)
+        source = self._source(default)
+        try:
+            value = ast.literal_eval(default)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            return ParamInfo(name, node.lineno, True, None, source, literal=False)
+        return ParamInfo(name, node.lineno, True, value, source, literal=True)
 
-def _param_info(name: str, lineno: int, default_node: ast.expr | None) -> ParamInfo:
-    if default_node is None:
-        return ParamInfo(name=name, lineno=lineno, has_default=False)
-    source = ast.unparse(default_node)
-    try:
-        value = ast.literal_eval(default_node)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return ParamInfo(name, lineno, True, None, source, literal=False)
-    return ParamInfo(name, lineno, True, value, source, literal=True)
+    def _source(self, node: ast.expr) -> str:
+        """A node's source text as written (``ast.unparse`` would recurse, and would turn a
+        huge hex literal into more decimal digits than Python converts to text)."""
+        if self.lines is None:
+            self.lines = [line.encode() for line in self.source.split("\n")]
+        first, last = node.lineno - 1, (node.end_lineno or node.lineno) - 1
+        end = node.end_col_offset if node.end_col_offset is not None else None
+        if first == last:  # offsets are in UTF-8 bytes
+            return self.lines[first][node.col_offset:end].decode(errors="replace")
+        parts = [self.lines[first][node.col_offset:], *self.lines[first + 1:last],
+                 self.lines[last][:end]]
+        return b"\n".join(parts).decode(errors="replace")
 
 
 def _top_level_imports(tree: ast.Module) -> tuple[str, ...]:

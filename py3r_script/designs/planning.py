@@ -3,20 +3,22 @@
 Every check a sweep needs happens here, before any subprocess starts: the design rules
 (``request``), then unknown names (with a suggestion), required parameters without a value,
 bad value lists, non-scalar values. Each kind of design has its planner: value lists
-(``valuelists``), explicit points and single runs (``points``), samples (``sampling``).
+(``valuelists``), explicit points and single runs (``points``), random and Latin-hypercube
+samples (``sampling``), Morris and Sobol' designs (``globalsample``).
 """
 
 from __future__ import annotations
 
-from .design import MODES, Design, Plan
+from .design import GLOBAL_METHODS, MODES, Design, Plan
+from .globalsample import plan_global_sample
 from .inspection import ScriptInfo
 from .points import plan_points, plan_run
 from .request import DesignRequest
 from .sampling import plan_sample
 from .valuelists import plan_sweep
 
-__all__ = ["MODES", "Design", "Plan", "plan_design", "plan_points", "plan_run", "plan_sample",
-           "plan_sweep"]
+__all__ = ["MODES", "Design", "Plan", "plan_design", "plan_global_sample", "plan_points",
+           "plan_run", "plan_sample", "plan_sweep"]
 
 
 def plan_design(info: ScriptInfo, request: DesignRequest) -> Plan:
@@ -34,6 +36,11 @@ def plan_design(info: ScriptInfo, request: DesignRequest) -> Plan:
     if request.kind == "points":
         assert request.points is not None
         return plan_points(info, request.points, nominal=request.nominal)
+    if request.kind == "sample" and request.method in GLOBAL_METHODS:
+        assert request.sample is not None and request.n is not None
+        return plan_global_sample(info, request.sample, n=request.n, method=request.method,
+                                  options=request.method_options, seed=request.seed,
+                                  nominal=request.nominal)
     if request.kind == "sample":
         assert request.sample is not None and request.n is not None
         return plan_sample(info, request.sample, n=request.n, method=request.method,

@@ -11,6 +11,7 @@ from ..paramset import ParamSet
 from .design import Plan
 from .inspection import ScriptInfo
 from .scriptchecks import check_mapping, check_names, check_required, finish_plan
+from .valuerules import check_plan_size, typed_values
 
 __all__ = ["plan_points", "plan_run"]
 
@@ -31,7 +32,7 @@ def plan_run(info: ScriptInfo, params: Mapping[str, Any] | None) -> Plan:
             f"{given[name]!r}; to sweep several values use "
             f"sensitivity(script, {{{name!r}: {list(given[name])!r}}}) or sweep(...)"
         )
-    values = ParamSet(given)
+    values = ParamSet(typed_values(info, given, "params"))
     check_required(info, values, "single")
     return Plan("single", tuple(values), values, (values,))
 
@@ -58,15 +59,17 @@ def plan_points(
             "[{'window': 3}, {'window': 5, 'threshold': 0.5}], or a DataFrame with one row "
             "per point"
         )
-    fixed = ParamSet(check_mapping(nominal or {}, "nominal"))
-    check_names(info, fixed, "nominal")
+    check_plan_size(len(points), "points", ("points",), "points")
+    held = check_mapping(nominal or {}, "nominal")
+    check_names(info, held, "nominal")
+    fixed = ParamSet(typed_values(info, held, "nominal"))
     names: dict[str, None] = {}
     planned = []
     for position, point in enumerate(points):
         given = check_mapping(point, f"points[{position}]")
         check_names(info, given, f"points[{position}]")
         names.update(dict.fromkeys(given))
-        values = fixed.merged(given)
+        values = fixed.merged(typed_values(info, given, f"points[{position}]"))
         check_required(info, values, "points")
         planned.append(values)
     return finish_plan("points", info, list(names), fixed, planned)

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .methodoptions import design_size
 from .planning import Plan
 
 if TYPE_CHECKING:
@@ -57,10 +58,22 @@ class DryRun:
     def __repr__(self) -> str:
         where = f" against {self.store}" if self.store else ""
         seed = "" if self.plan.seed is None else f", seed {self.plan.seed}"
-        lines = [f"DryRun{where}: {len(self)} iteration(s) planned ({self.plan.mode}{seed}): "
-                 f"{self.n_run} would run, {self.n_reused} reused from the store"]
+        lines = [f"DryRun{where}: {len(self)} iteration(s) planned ({self.plan.mode}{seed}"
+                 f"{self._design_size()}): {self.n_run} would run, {self.n_reused} reused "
+                 "from the store"]
         for point, action in list(zip(self.plan.points, self.actions))[:20]:
             lines.append(f"  {action:<5} {dict(point.project(self.plan.param_names))}")
         if len(self) > 20:
             lines.append(f"  ... and {len(self) - 20} more (see .to_dataframe())")
         return "\n".join(lines)
+
+    def _design_size(self) -> str:
+        """A Morris or Sobol' design's size and its formula (rows that repeat a parameter
+        set run once)."""
+        design = self.plan.global_design
+        if design is None or design.n is None:
+            return ""
+        size = design_size(design.mode, design.n, len(design.ranges), dict(design.options))
+        rows = self.plan.design_rows or 0
+        repeated = f", {rows - len(self)} repeating another" if rows > len(self) else ""
+        return f"; {size}{repeated}"

@@ -14,6 +14,8 @@ from typing import Any
 
 from ..errors import DesignError, ParameterTypeError
 from .design import MODES, SAMPLE_METHODS
+from .methodoptions import check_method_options
+from .valuerules import check_plan_size
 
 __all__ = [
     "DESIGN_ARGUMENTS", "GOES_WITH", "GRID_ONLY", "NEEDS_N", "ONE_DESIGN", "UNKNOWN_METHOD",
@@ -24,7 +26,7 @@ __all__ = [
 DESIGN_ARGUMENTS = ("params", "points", "sample")  # the ways to give a design
 # The design arguments that only one kind of design uses (in the order they are checked).
 USED_BY = {"mode": "params", "include_nominal": "params", "n": "sample", "seed": "sample",
-           "method": "sample"}
+           "method": "sample", "method_options": "sample"}
 
 # The rules, as DesignError.rule names them.
 ONE_DESIGN = "give exactly one design"
@@ -41,8 +43,9 @@ class DesignRequest:
 
     ``kind`` is ``"params"`` (value lists, in a grid or one at a time), ``"points"``,
     ``"sample"``, or ``"single"`` (one run of ``params``, which keep one value each). Only
-    the fields of its kind are used. Planning it against a script gives a ``Plan``
-    (:func:`py3r_script.designs.planning.plan_design`).
+    the fields of its kind are used; a sample's ``method_options`` are its method's options,
+    checked and completed with their defaults (``designs.methodoptions``). Planning it
+    against a script gives a ``Plan`` (:func:`py3r_script.designs.planning.plan_design`).
 
     >>> design_request({"window": [3, 5]}, mode="independent")  # doctest: +ELLIPSIS
     DesignRequest(kind='params', params={'window': [3, 5]}, ..., mode='independent', ...)
@@ -58,6 +61,7 @@ class DesignRequest:
     n: int | None = None
     method: str = "lhs"
     seed: int | None = None
+    method_options: Mapping[str, Any] | None = None
 
 
 def design_request(
@@ -71,21 +75,25 @@ def design_request(
     n: int | None = None,
     method: str | None = None,
     seed: int | None = None,
+    method_options: Mapping[str, Any] | None = None,
     given: Collection[str] | None = None,
 ) -> DesignRequest:
     """Check a design against the rules and return it as one :class:`DesignRequest`.
 
     The rules: exactly one of ``params``, ``points`` and ``sample``; a design argument that
     only another kind of design uses (``mode`` and ``include_nominal`` go with ``params``;
-    ``n``, ``seed`` and ``method`` with ``sample``) is refused when it was given; ``sample``
-    needs ``n``; ``include_nominal=False`` is for grids; a grid's ``mode`` and a sample's
-    ``method`` are known names. ``None`` leaves an argument at its default (``mode="grid"``,
-    ``method="lhs"``).
+    ``n``, ``seed``, ``method`` and ``method_options`` with ``sample``) is refused when it
+    was given; ``sample`` needs ``n``, at most
+    :data:`~py3r_script.designs.valuerules.MAX_PLAN_SIZE`; ``include_nominal=False`` is for
+    grids; a grid's ``mode`` and a sample's ``method`` are known names, and
+    ``method_options`` are options of that method (``designs.methodoptions``). ``None``
+    leaves an argument at its default (``mode="grid"``, ``method="lhs"``, each option its
+    method's default).
 
     ``given`` names the design arguments the user set: the command line and sweep-file
     overrides know it. The Python API cannot tell ``mode="grid"`` from its default, so it
-    leaves ``given=None``: then only ``n`` (when not ``None``) and ``include_nominal`` (when
-    not ``True``), which no default sets, count as given.
+    leaves ``given=None``: then only ``n`` and ``method_options`` (when not ``None``) and
+    ``include_nominal`` (when not ``True``), which no default sets, count as given.
 
     Examples
     --------
@@ -104,21 +112,27 @@ def design_request(
                           f"dicts) or sample (ranges, with n); got {shown}", ONE_DESIGN, designs)
     kind = designs[0]
     if given is None:
-        given = ["n"] if n is not None else []
+        given = [name for name, value in (("n", n), ("method_options", method_options))
+                 if value is not None]
         if include_nominal is not None and include_nominal is not True:
             given.append("include_nominal")
     _check_used(kind, given)
     if kind == "sample" and n is None:
         raise DesignError("sample=... needs n, the number of parameter sets to draw", NEEDS_N,
                           ("sample", "n"), kind)
+    if kind == "sample" and type(n) is int:  # other types: the sampler says what n takes
+        check_plan_size(n, "n", ("n",), kind)
     mode = "grid" if mode is None else mode
     method = "lhs" if method is None else method
     include = True if include_nominal is None else include_nominal
     if kind == "params":  # what other designs do not use is not checked either
         include = check_include_nominal(include, check_mode(mode))
+    options = None
     if kind == "sample":
         method = check_method(method)
-    return DesignRequest(kind, params, points, sample, nominal, mode, include, n, method, seed)
+        options = check_method_options(method, method_options, n)
+    return DesignRequest(kind, params, points, sample, nominal, mode, include, n, method, seed,
+                         options)
 
 
 def _check_used(kind: str, given: Collection[str]) -> None:
@@ -150,7 +164,8 @@ def check_mode(mode: Any) -> str:
 
 
 def check_method(method: Any) -> str:
-    """How a sample is drawn: ``"lhs"`` (Latin hypercube) or ``"random"``.
+    """How a sample is drawn: ``"lhs"`` (Latin hypercube), ``"random"``, or a global
+    sensitivity design, ``"morris"`` or ``"sobol"`` (drawn by SALib).
 
     >>> check_method("random")
     'random'

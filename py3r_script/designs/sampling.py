@@ -18,11 +18,13 @@ from typing import Any
 from ..errors import ParameterError, ParameterTypeError
 from ..paramset import ParamSet, Scalar, to_scalar
 from .design import Plan
-from .inspection import ScriptInfo
+from .inspection import ParamInfo, ScriptInfo
 from .request import check_method
 from .scriptchecks import check_mapping, check_names, check_required, finish_plan
+from .valuerules import check_int64, check_plan_size, typed_value, typed_values
 
-__all__ = ["Dimension", "check_sample", "dimension", "draw", "plan_sample"]
+__all__ = ["Dimension", "check_sample", "dimension", "draw", "plan_sample",
+           "sample_dimensions", "sample_seed"]
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,8 @@ def dimension(name: str, spec: Any) -> Dimension:
     scale = spec[2] if len(spec) == 3 else "linear"
     if any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in (low, high)):
         raise ParameterTypeError(f"sample[{name!r}] bounds must be numbers, got {spec!r}")
+    for bound in (low, high):  # an int range draws ints between them
+        check_int64(bound, f"a bound of sample[{name!r}]")
     if not low < high:  # type: ignore[operator]
         raise ParameterError(f"sample[{name!r}] needs low < high, got {spec!r}")
     if scale not in ("linear", "log"):
@@ -110,6 +114,7 @@ def check_sample(sample: Mapping[str, Any], n: Any, method: str) -> list[Dimensi
     check_method(method)
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ParameterError(f"n (the number of samples) must be a positive int, got {n!r}")
+    check_plan_size(n, "n", ("n",), "sample")
     if not isinstance(sample, Mapping) or not sample:
         raise ParameterError("sample must be a non-empty dict of name -> (low, high) or [choices]")
     return [dimension(name, spec) for name, spec in sample.items()]
@@ -136,26 +141,68 @@ def plan_sample(
 
     >>> plan = plan_sample(info, {"threshold": (0.1, 0.9)}, n=8, seed=1)  # doctest: +SKIP
     """
-    dimensions = check_sample(sample, n, method)
-    check_names(info, [d.name for d in dimensions], "sample")
-    for position, dimension in enumerate(dimensions):  # the script default's type rules
-        param = info.param(dimension.name)
-        kind = None if param is None or dimension.choices else param.type_name
-        if dimension.integer and kind == "float":  # (1, 4) for a float knob: floats
-            dimensions[position] = replace(dimension, integer=False)
-        elif not dimension.integer and kind == "int":  # (1, 100, "log") for an int knob
-            dimensions[position] = _integer_dimension(dimension, sample[dimension.name],
-                                                      param.default if param else None)
-    fixed = ParamSet(check_mapping(nominal or {}, "nominal"))
-    check_names(info, fixed, "nominal")
-    if seed is None:
-        seed = random.SystemRandom().randrange(2**32)
-    elif isinstance(seed, bool) or not isinstance(seed, int):
-        raise ParameterTypeError(f"seed must be an int, got {seed!r}")
+    dimensions = sample_dimensions(info, sample, n, method)
+    held = check_mapping(nominal or {}, "nominal")
+    check_names(info, held, "nominal")
+    fixed = ParamSet(typed_values(info, held, "nominal"))
+    seed = sample_seed(seed)
     planned = [fixed.merged(point) for point in draw(dimensions, n, method=method, seed=seed)]
     for values in planned[:1]:
         check_required(info, values, "sample")
     return finish_plan(method, info, [d.name for d in dimensions], fixed, planned, seed=seed)
+
+
+def sample_dimensions(
+    info: ScriptInfo, sample: Mapping[str, Any], n: Any, method: str
+) -> list[Dimension]:
+    """A sample's dimensions, checked against the script and typed by its defaults.
+
+    A range takes the type of the script's default: a float parameter gets floats (even from
+    int bounds), an int parameter integers (its bounds must be whole numbers).
+
+    >>> sample_dimensions(info, {"window": (1, 15)}, 8, "lhs")  # doctest: +SKIP
+    [Dimension(name='window', low=1.0, high=15.0, integer=True, log=False, choices=())]
+    """
+    dimensions = check_sample(sample, n, method)
+    check_names(info, [d.name for d in dimensions], "sample")
+    return [_typed_dimension(d, info.param(d.name), sample[d.name]) for d in dimensions]
+
+
+def sample_seed(seed: Any) -> int:
+    """The seed a sample is drawn with: the one given, else one chosen now (and kept).
+
+    >>> sample_seed(3)
+    3
+    """
+    if seed is None:
+        return random.SystemRandom().randrange(2**32)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ParameterTypeError(f"seed must be an int, got {seed!r}")
+    return seed
+
+
+def _typed_dimension(dimension: Dimension, param: ParamInfo | None, spec: Any) -> Dimension:
+    """A dimension drawing values of the type of the parameter's default (``valuerules``):
+    choices typed one by one; a range of floats for a float knob, of integers for an int
+    knob, refused for a bool or str knob."""
+    name = dimension.name
+    if dimension.choices:
+        return replace(dimension, choices=tuple(
+            typed_value(param, c, name=name, what=f"choice of sample[{name!r}]")
+            for c in dimension.choices))
+    kind = param.type_name if param is not None else None
+    if kind in ("bool", "str"):
+        raise ParameterTypeError(
+            f"sample[{name!r}] = {spec!r} is a range of numbers, but {name!r} is a {kind} "
+            f"parameter (its default is {param.default!r}): give a list of choices instead")  # type: ignore[union-attr]
+    if dimension.integer and kind == "float":  # (1, 4) for a float knob: floats
+        return replace(dimension, integer=False)
+    if not dimension.integer and kind == "int":  # (1, 100, "log") for an int knob
+        dimension = _integer_dimension(dimension, spec, param.default)  # type: ignore[union-attr]
+    if dimension.integer:  # the values drawn must fit in 64 bits; the bounds are the extremes
+        for bound in spec[:2]:
+            check_int64(int(bound), f"a bound of sample[{name!r}]")
+    return dimension
 
 
 def _integer_dimension(dimension: Dimension, spec: Any, default: Any) -> Dimension:

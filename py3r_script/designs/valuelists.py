@@ -1,19 +1,21 @@
 """Sweeps of value lists: one parameter at a time around a nominal point, or a full grid.
 
 A key of ``params`` is a parameter name, or a tuple of names whose values vary together
-(linked parameters) with a list of value tuples. Values are de-duplicated type-aware:
-``1``, ``1.0`` and ``True`` are different values.
+(linked parameters) with a list of value tuples. Values are typed by the script's defaults
+(``valuerules``), then de-duplicated type-aware: for an untyped parameter ``1``, ``1.0`` and
+``True`` are different values.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ParameterError, ParameterTypeError
-from ..paramset import ParamSet, Scalar, to_scalar, value_key
+from ..paramset import ParamSet, Scalar, value_key
 from .design import Plan
 from .inspection import ScriptInfo
 from .request import check_include_nominal, check_mode
@@ -24,6 +26,7 @@ from .scriptchecks import (
     check_required,
     names_and_centre,
 )
+from .valuerules import check_plan_size, typed_value, typed_values
 
 __all__ = ["plan_sweep"]
 
@@ -64,8 +67,9 @@ def plan_sweep(
             "params is empty: give at least one parameter with a list of values to sweep, "
             "or use run(script, {...}) for a single iteration"
         )
-    fixed = ParamSet(check_mapping(nominal or {}, "nominal"))
-    check_names(info, fixed, "nominal")
+    given = check_mapping(nominal or {}, "nominal")
+    check_names(info, given, "nominal")
+    fixed = ParamSet(typed_values(info, given, "nominal"))
     axes = [_axis(info, key, values) for key, values in spec.items()]
     swept = [name for axis in axes for name in axis.names]
     duplicated = sorted({n for n in swept if swept.count(n) > 1})
@@ -78,6 +82,10 @@ def plan_sweep(
         check_nominal_known(info, swept, centre)
     if include_nominal:
         axes = [_with_nominal(axis, centre) for axis in axes]
+    if mode == "grid":
+        sizes = [len(axis.values) for axis in axes]
+        check_plan_size(math.prod(sizes), f"a grid of {' × '.join(map(str, sizes))} values",
+                        ("params",), "params")
     if mode == "independent":
         points = _independent(axes, centre, constants)
     else:
@@ -139,9 +147,11 @@ def _axis(info: ScriptInfo, key: Any, values: Any) -> _Axis:
     label = repr(key)
     items = _as_list(values, label)
     rows: list[tuple[Scalar, ...]] = []
+    params = [info.param(name) for name in names]
     for position, item in enumerate(items):
         if not isinstance(key, tuple):
-            rows.append((to_scalar(item, what=f"value {position} of {label} ({item!r})"),))
+            rows.append((typed_value(params[0], item, name=key,
+                                     what=f"value {position} of params[{label}]"),))
             continue
         if not isinstance(item, (tuple, list)) or len(item) != len(names):
             raise ParameterTypeError(
@@ -149,8 +159,8 @@ def _axis(info: ScriptInfo, key: Any, values: Any) -> _Axis:
                 f"at position {position}"
             )
         rows.append(tuple(
-            to_scalar(v, what=f"value {position} of {label} for {n!r}") for n, v in zip(names, item)
-        ))
+            typed_value(param, v, name=n, what=f"value {position} of params[{label}] for {n!r}")
+            for n, param, v in zip(names, params, item)))
     return _Axis(tuple(names), _unique(rows))
 
 

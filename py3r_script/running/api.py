@@ -245,8 +245,9 @@ def plan(
     points: list[dict[str, Any]] | None = None,
     sample: dict[str, Any] | None = None,
     n: int | None = None,
-    method: Literal["lhs", "random"] = "lhs",
+    method: Literal["lhs", "random", "morris", "sobol"] = "lhs",
     seed: int | None = None,
+    method_options: dict[str, Any] | None = None,
 ) -> Plan:
     """Plan a sweep without running it: ``plan(...).to_dataframe()`` shows every combination.
 
@@ -255,6 +256,11 @@ def plan(
     together), ``points`` (an explicit list of parameter dicts) or ``sample`` (``n`` random or
     Latin-hypercube draws from ``(low, high)`` ranges, ``(low, high, "log")`` or lists of
     choices, reproducible with ``seed``). ``nominal`` holds other parameters constant.
+    ``method="morris"`` (``n`` trajectories) and ``method="sobol"`` (base sample size ``n``)
+    draw a global sensitivity design from the same ranges with SALib (``pip install
+    "py3r-script[gsa]"``); ``method_options`` gives their options: ``levels`` (default 4)
+    and ``optimal_trajectories`` (default ``None``) for Morris, ``second_order`` (default
+    ``False``) for Sobol'. ``len(plan(...))`` is the number of iterations the design needs.
     A grid adds each parameter's nominal value to its list; ``include_nominal=False`` runs
     exactly the product of the given lists (as pypet's ``cartesian_product`` and psweep's
     ``pgrid`` do), so a one-value list holds that parameter constant.
@@ -265,10 +271,14 @@ def plan(
     ...                      "threshold": [0.5, 0.8]})  # doctest: +SKIP
     >>> plan("pipeline.py", sample={"threshold": (0.1, 0.9), "window": (3, 15)}, n=20,
     ...      seed=1).to_dataframe()  # doctest: +SKIP
+    >>> len(plan("pipeline.py", sample={"threshold": (0.1, 0.9), "window": (3, 15)}, n=64,
+    ...          method="sobol", seed=1))  # 64 * (2 + 2)  # doctest: +SKIP
+    256
     """
     info = inspect_script(script_path)
     request = design_request(params, points=points, sample=sample, nominal=nominal, mode=mode,
-                             include_nominal=include_nominal, n=n, method=method, seed=seed)
+                             include_nominal=include_nominal, n=n, method=method, seed=seed,
+                             method_options=method_options)
     return plan_design(info, request)
 
 
@@ -282,8 +292,9 @@ def sweep(
     points: list[dict[str, Any]] | None = None,
     sample: dict[str, Any] | None = None,
     n: int | None = None,
-    method: Literal["lhs", "random"] = "lhs",
+    method: Literal["lhs", "random", "morris", "sobol"] = "lhs",
     seed: int | None = None,
+    method_options: dict[str, Any] | None = None,
     outputs: list[str] | None = None,
     stop_after_outputs: bool = False,
     timeout: float | None = None,
@@ -318,10 +329,14 @@ def sweep(
     ...                                   {"window": 9, "threshold": 0.2}])  # doctest: +SKIP
     >>> sr = sweep("pipeline.py", sample={"threshold": (0.1, 0.9)}, n=50, seed=0,
     ...            max_workers="auto", store="study.db")  # doctest: +SKIP
+    >>> sr = sweep("pipeline.py", sample={"threshold": (0.1, 0.9), "window": (3, 15)},
+    ...            n=256, method="sobol", seed=0, warm=True)  # doctest: +SKIP
+    >>> sr.sensitivity_table("time_moving")  # S1, S1_conf, ST, ST_conf  # doctest: +SKIP
     """
     info = inspect_script(script_path)
     request = design_request(params, points=points, sample=sample, nominal=nominal, mode=mode,
-                             include_nominal=include_nominal, n=n, method=method, seed=seed)
+                             include_nominal=include_nominal, n=n, method=method, seed=seed,
+                             method_options=method_options)
     planned = plan_design(info, request)
     options = run_options(
         outputs=outputs, stop_after_outputs=stop_after_outputs, timeout=timeout, store=store,

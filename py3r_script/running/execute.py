@@ -20,7 +20,7 @@ from pathlib import Path
 from ..designs.design import Plan
 from ..designs.inspection import ScriptInfo
 from ..designs.preview import DryRun
-from ..errors import ParameterError, warn
+from ..errors import warn
 from ..paramset import ParamSet, is_scalar
 from ..records import IterationRecord
 from ..results import ScriptResults
@@ -51,7 +51,6 @@ def execute_plan(
     """
     requested = resolve_outputs(info, options)
     output_names = list(requested) if requested is not None else info.output_names
-    _check_no_clash(plan, output_names)
     script = os.path.abspath(script_path)
     study = _open_study(options)
     try:
@@ -68,7 +67,7 @@ def execute_plan(
                 script_sha256=template.script_sha256, mode=plan.mode,
                 param_names=plan.param_names, nominal=plan.nominal, requested_outputs=requested,
                 output_names=output_names, n_planned=len(plan), cwd=template.cwd or "",
-                label=options.label, design=plan.design,
+                label=options.label, design=plan.design, python=template.python,
             ))
         items = _items(study, template, plan, points, reuse, workdir_root(options))
         if options.prepare and study is not None:
@@ -176,19 +175,6 @@ def _launcher(info: ScriptInfo, options: RunOptions) -> Iterator[scheduling.Laun
         yield functools.partial(run_iteration, spawn=zygote.spawn)
     finally:
         zygote.close()
-
-
-def _check_no_clash(plan: Plan, output_names: list[str]) -> None:
-    """An output named like a parameter of the plan would give the table two such columns."""
-    clash = [n for n in output_names if n in plan.param_names]
-    if clash:
-        others = [n for n in output_names if n not in clash]
-        hint = f"outputs={others!r}" if others else "outputs=[...] without it"
-        raise ParameterError(
-            f"output {clash[0]!r} has the same name as a parameter of this sweep, so results "
-            f"could not tell them apart: rename the Output(..., name={clash[0]!r}) in the "
-            f"script, or leave it out with {hint}"
-        )
 
 
 def _warn_unread(plan: Plan, results: ScriptResults) -> None:

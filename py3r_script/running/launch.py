@@ -29,7 +29,7 @@ from ..child import boundary, processes
 from ..records import IterationRecord
 from ..store import inbox
 from ..store.provenance import file_sha256
-from . import children
+from . import children, leftovers
 from .children import ChildHandle
 from .outcomes import STOPPED, child_record, make_record, start_error
 from .stopping import stop_reason
@@ -79,7 +79,9 @@ def run_iteration(task: IterationTask, spawn: Spawn | None = None) -> IterationR
     problem = _cannot_start(task, started)
     if problem is not None:
         return problem
-    root = tempfile.mkdtemp(prefix=boundary.iteration_dir_prefix(task.sweep_id))  # mode 0700
+    leftovers.clear_dead_leftovers(task.sweep_id)  # what killed launchers left behind
+    prefix = boundary.iteration_dir_prefix(task.sweep_id, leftovers.owner_token())
+    root = tempfile.mkdtemp(prefix=prefix)  # mode 0700
     try:
         record = _run_in(root, task, started, spawn or spawn_cold)
     finally:

@@ -98,7 +98,8 @@ def child_record(
         return _killed(task, started, returncode, stopped, common)
     if outcome is not None and outcome.status == "error":
         return make_record(task, started, status="error", exit_code=returncode, **common,
-                           error_type=outcome.error_type, error=_exception_message(outcome))
+                           error_type=outcome.error_type,
+                           error=_exception_message(outcome) + _setsid_hint(outcome))
     if returncode != 0:
         return make_record(task, started, status="error", exit_code=returncode, **common,
                            error=_exit_message(outcome, returncode) + _stderr_hint(stderr))
@@ -164,7 +165,12 @@ def start_error(task: IterationTask, exc: OSError) -> str:
 
 
 def record_of(future: Future[IterationRecord], task: IterationTask) -> IterationRecord:
-    """The future's record, or a ``crashed`` record saying why the executor gave none.
+    """The done future's record, or a record saying why the executor gave none.
+
+    Whatever the future holds, this returns: a worker interrupted by the same Ctrl-C as the
+    driver (a terminal sends it to the whole process group) gives a ``cancelled`` record,
+    any other exception a ``crashed`` one. The exception is read, not raised, so a Ctrl-C
+    the driver receives meanwhile is never mistaken for one.
 
     Examples
     --------
@@ -172,18 +178,28 @@ def record_of(future: Future[IterationRecord], task: IterationTask) -> Iteration
     'ok'
     """
     try:
+        problem = future.exception()
+    except Exception as exc:  # cancelled, or an executor's own failure to say
+        problem = exc
+    if problem is None:
         return future.result()
-    except Exception as exc:
-        now = time.time()
-        return IterationRecord(
-            params=task.params, status="crashed", index=task.index,
-            iteration_id=task.iteration_id, sweep_id=task.sweep_id, label=task.label,
-            script=task.script,
-            script_sha256=task.script_sha256, requested_outputs=task.outputs,
-            workdir=task.workdir, started=now, finished=now,
-            error=f"the executor could not run this iteration: {type(exc).__name__}: {exc}",
-            error_type=type(exc).__name__,
-        )
+    if isinstance(problem, KeyboardInterrupt):
+        status = "cancelled"
+        error = ("cancelled: the worker running it was interrupted (Ctrl-C in a terminal "
+                 "reaches its whole process group, the executor's workers too)")
+    else:
+        status = "crashed"
+        error = (f"the executor could not run this iteration: {type(problem).__name__}: "
+                 f"{problem}")
+    now = time.time()
+    return IterationRecord(
+        params=task.params, status=status, index=task.index,
+        iteration_id=task.iteration_id, sweep_id=task.sweep_id, label=task.label,
+        script=task.script,
+        script_sha256=task.script_sha256, requested_outputs=task.outputs,
+        workdir=task.workdir, started=now, finished=now,
+        error=error, error_type=type(problem).__name__,
+    )
 
 
 def _python_version(python: str) -> str:
@@ -203,6 +219,16 @@ def _exception_message(outcome: boundary.Outcome) -> str:
             cut -= 1  # start at a frame, not in the middle of one
         lines = ["Traceback (most recent call last, last frames only):", *lines[cut:]]
     return summary + ("\n" + "\n".join(lines) if lines else "")
+
+
+def _setsid_hint(outcome: boundary.Outcome) -> str:
+    """Why ``os.setsid()`` failed in the script, and the work-around."""
+    last = (outcome.traceback or "").rstrip("\n").splitlines()[-3:]
+    if outcome.error_type != "PermissionError" or not any("setsid(" in s for s in last):
+        return ""
+    return ("\nos.setsid() fails here as in a terminal: the script's process leads its own "
+            "process group (so that a timeout or Ctrl-C kills everything it starts). Fork "
+            "first and call os.setsid() in the forked child, as daemons do.")
 
 
 def _stderr_hint(stderr: str) -> str:

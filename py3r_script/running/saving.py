@@ -1,14 +1,18 @@
-"""Saving a sweep's records to its study as they arrive, retrying a write that fails.
+"""Saving a sweep's records to its study as they arrive, retrying a write that may pass.
 
 A record is committed the moment it arrives, so an interrupted sweep keeps every finished
-iteration. A write that still fails after the retries stops the sweep: :class:`Saver`
-raises :class:`StoreFailed` once, and :meth:`Saver.explain` words the error the user sees.
+iteration. Only a failure that can pass on a second attempt (a locked or busy database, a
+transient I/O error) is retried; any other, or one that keeps failing, stops the sweep:
+:class:`Saver` raises :class:`StoreFailed` once, and :meth:`Saver.explain` words the error
+the user sees, with the attempts really made and the time they took.
 """
 
 from __future__ import annotations
 
+import errno
 import sqlite3
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
 from ..records import IterationRecord
@@ -17,10 +21,17 @@ if TYPE_CHECKING:
     from ..results import ScriptResults
     from ..store.study import Study
 
-__all__ = ["Saver", "StoreFailed"]
+__all__ = ["Saver", "StoreFailed", "transient"]
 
 STORE_RETRY_DELAYS = (1.0, 2.0, 4.0)
 """Seconds between the attempts to save a record (a busy database, a failing disk)."""
+
+# SQLite's primary result codes that a later attempt may not meet: SQLITE_BUSY,
+# SQLITE_LOCKED, SQLITE_IOERR (and its extended codes), SQLITE_PROTOCOL (a lock race)
+_TRANSIENT_SQLITE_CODES = frozenset({5, 6, 10, 15})
+_TRANSIENT_SQLITE_WORDS = ("locked", "busy", "disk i/o error", "locking protocol")
+_TRANSIENT_ERRNOS = frozenset(getattr(errno, name) for name in (
+    "EIO", "EAGAIN", "EINTR", "EBUSY", "ETIMEDOUT", "ENOLCK") if hasattr(errno, name))
 
 
 class StoreFailed(Exception):
@@ -43,7 +54,7 @@ class Saver:
     def __init__(self, study: Study | None, sweep_id: str | None) -> None:
         self.study = study if sweep_id is not None else None
         self.sweep_id = sweep_id or ""
-        self.failure: tuple[str, Exception] | None = None
+        self.failure: _Failure | None = None
         self.unsaved = 0
 
     def add(self, record: IterationRecord, index: int) -> IterationRecord:
@@ -80,40 +91,98 @@ class Saver:
             return None
         try:
             return _retried(action)
-        except Exception as exc:
-            self.failure = (what, exc)
+        except _GaveUp as gave_up:
+            self.failure = _Failure(what, gave_up.cause, gave_up.attempts, gave_up.seconds,
+                                    transient(gave_up.cause))
             self.unsaved += record
-            raise StoreFailed(what) from exc
+            raise StoreFailed(what) from gave_up.cause
 
     def explain(self, results: ScriptResults) -> str:
         """The message of the error that stopped the sweep, with what to do about it."""
         assert self.failure is not None and self.study is not None
-        what, exc = self.failure
+        failure = self.failure
+        exc = failure.exc
         cause = f"{type(exc).__name__}: {exc}"
         if "locked" in str(exc):
             advice = ("Another process kept the study locked (a long write, or a program "
                       "holding it open in a transaction): let it finish, then run the same "
                       "sweep again; the saved iterations are reused.")
-        elif "full" in str(exc) or getattr(exc, "errno", None) == 28:
+        elif "full" in str(exc) or getattr(exc, "errno", None) == errno.ENOSPC:
             advice = ("The disk is full: free some space, then run the same sweep again; "
                       "the saved iterations are reused.")
         else:
             advice = ("Fix the cause, then run the same sweep again; the saved iterations are "
                       "reused.")
+        if failure.retryable:
+            times = "once" if failure.attempts == 1 else f"{failure.attempts} times"
+            tried = f"tried {times} over {failure.seconds:.1f} s"
+        else:
+            tried = "not retried: another attempt could not pass"
         return (
-            f"could not save {what} to the study {self.study.path}: {cause} (tried "
-            f"{len(STORE_RETRY_DELAYS) + 1} times over {sum(STORE_RETRY_DELAYS):g} s). The "
-            f"sweep was stopped and its running iterations killed; the "
+            f"could not save {failure.what} to the study {self.study.path}: {cause} "
+            f"({tried}). The sweep was stopped and its running iterations killed; the "
             f"{len(results.records)} iteration(s) that finished are in this error's .results, "
             f"{self.unsaved} of them not saved in the study. {advice}"
         )
 
 
+@dataclass(frozen=True)
+class _Failure:
+    """What could not be saved, why, after how many attempts over how many seconds, and
+    whether the failure was one that could pass on another attempt."""
+
+    what: str
+    exc: Exception
+    attempts: int
+    seconds: float
+    retryable: bool
+
+
+class _GaveUp(Exception):
+    """The last attempt failed: ``cause`` after ``attempts`` over ``seconds``."""
+
+    def __init__(self, cause: Exception, attempts: int, seconds: float) -> None:
+        super().__init__(cause)
+        self.cause, self.attempts, self.seconds = cause, attempts, seconds
+
+
 def _retried(action: Callable[[], object]) -> object:
-    """``action()``, tried again after a pause while the database is busy or the disk fails."""
-    for delay in STORE_RETRY_DELAYS:
+    """``action()``, tried again after a pause while its failure may pass (see
+    :func:`transient`); :class:`_GaveUp` says how it finally failed."""
+    start = time.monotonic()
+    delays = (*STORE_RETRY_DELAYS, None)
+    for attempt, delay in enumerate(delays, 1):
         try:
             return action()
-        except (sqlite3.OperationalError, OSError):
+        except Exception as exc:
+            if delay is None or not transient(exc):
+                raise _GaveUp(exc, attempt, time.monotonic() - start) from exc
             time.sleep(delay)
-    return action()  # the last attempt: its failure is the sweep's
+    raise AssertionError("unreachable: the last attempt returns or gives up")
+
+
+def transient(exc: BaseException) -> bool:
+    """Whether a failed store write may pass if tried again: a locked or busy database, or
+    an I/O error that can be passing (also when the store wrapped it in its own error).
+
+    Examples
+    --------
+    >>> transient(sqlite3.OperationalError("database is locked"))
+    True
+    >>> transient(OverflowError("Python int too large to convert to SQLite INTEGER"))
+    False
+    """
+    seen: BaseException | None = exc
+    for _ in range(5):  # the error, and what it was raised from
+        if seen is None:
+            return False
+        if isinstance(seen, sqlite3.Error):
+            code = getattr(seen, "sqlite_errorcode", None)  # Python 3.11+
+            if code is not None:
+                return code & 0xFF in _TRANSIENT_SQLITE_CODES
+            return isinstance(seen, sqlite3.OperationalError) and any(
+                word in str(seen).lower() for word in _TRANSIENT_SQLITE_WORDS)
+        if isinstance(seen, OSError):
+            return seen.errno in _TRANSIENT_ERRNOS
+        seen = seen.__cause__ or seen.__context__
+    return False

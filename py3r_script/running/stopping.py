@@ -1,5 +1,9 @@
 """Stopping a sweep wherever its iterations run: the driver's :class:`Stopper`, and what a
 worker checks (:func:`stop_reason`) to stop its own child when the driver cannot reach it.
+
+With an executor, the driver says "stop" with a stop file in a folder the workers see. The
+file goes once every iteration it was meant for has returned; its name carries the driver's
+owner token, so the next sweep in that folder removes one a driver killed outright left.
 """
 
 from __future__ import annotations
@@ -8,6 +12,7 @@ import atexit
 import contextlib
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
@@ -16,11 +21,12 @@ from typing import Callable
 
 from ..child import boundary, processes
 from ..records import IterationRecord
+from . import leftovers
 from .children import cancel_running
 from .outcomes import record_of
 from .task import IterationTask
 
-__all__ = ["Finished", "Stopper", "stop_file", "stop_reason"]
+__all__ = ["Finished", "Stopper", "stop_file", "stop_file_owner", "stop_reason"]
 
 Finished = Callable[[int, IterationRecord], None]
 """What receives each finished iteration: its plan index and its record."""
@@ -28,19 +34,39 @@ Finished = Callable[[int, IterationRecord], None]
 _STOP_WAIT_SECONDS = 2.0  # how long a stopped sweep waits for its iterations to report back
 
 
-def stop_file(directory: str, sweep_id: str) -> str:
+_STOP_PREFIX = ".py3r-script-stop-"
+
+
+def stop_file(directory: str, sweep_id: str, owner: str = "") -> str:
     """Where the driver of sweep ``sweep_id`` says "stop" to the workers that run it.
 
     The file appears only when the sweep is interrupted. Workers look for it while their
     child runs (and before starting one), so it belongs in a folder they see: one the
-    iterations run in.
+    iterations run in. ``owner`` is the driver's
+    :func:`~py3r_script.running.leftovers.owner_token`.
 
     Examples
     --------
-    >>> stop_file("/shared/runs", "3f2a")
-    '/shared/runs/.py3r-script-stop-3f2a'
+    >>> stop_file("/shared/runs", "3f2a", "4242.88231.0a1b2c3d")
+    '/shared/runs/.py3r-script-stop-3f2a-4242.88231.0a1b2c3d'
     """
-    return os.path.join(directory, f".py3r-script-stop-{sweep_id}")
+    name = f"{_STOP_PREFIX}{sweep_id}-{owner}" if owner else f"{_STOP_PREFIX}{sweep_id}"
+    return os.path.join(directory, name)
+
+
+def stop_file_owner(name: str) -> str | None:
+    """The owner token in a stop file's name (``None``: not a stop file, or one made by a
+    version that did not name its driver).
+
+    Examples
+    --------
+    >>> stop_file_owner(".py3r-script-stop-3f2a-4242.88231.0a1b2c3d")
+    '4242.88231.0a1b2c3d'
+    """
+    if not name.startswith(_STOP_PREFIX):
+        return None
+    token = name.rsplit("-", 1)[-1]
+    return token if boundary.read_owner(token) is not None else None
 
 
 def stop_reason(task: IterationTask) -> str | None:
@@ -83,10 +109,14 @@ class Stopper:
         self.remote = remote
         self.driver = processes.identity()
         self.path: str | None = None
-        if remote and sweep_id is not None and tasks:
-            self.path = stop_file(_shared_folder(tasks[0]), sweep_id)
+        if tasks:
+            folder = _shared_folder(tasks[0])
+            leftovers.remove_owned_files(folder, stop_file_owner)  # of drivers killed outright
+            if remote and sweep_id is not None:
+                self.path = stop_file(folder, sweep_id, leftovers.owner_token())
         self._problem: str | None = None
         self._unconfirmed = 0
+        self._lock = threading.Lock()
 
     def prepare(self, task: IterationTask) -> IterationTask:
         """``task`` as it must be sent: naming the stop file and this driver."""
@@ -120,14 +150,12 @@ class Stopper:
                 wait(list(outstanding), timeout=0.1, return_when=FIRST_COMPLETED)
         except KeyboardInterrupt:  # pressed again: stop waiting
             pass
-        for future in outstanding:
-            future.cancel()
         self._unconfirmed = len(outstanding)
-        if self.path is not None:
-            if self._unconfirmed:  # a worker elsewhere may see it late: leave it until exit
-                atexit.register(self._lower_flag)
-            else:
-                self._lower_flag()
+        if self.path is None:
+            for future in outstanding:
+                future.cancel()
+        else:  # the stop file stops them, and goes once they have returned
+            self._lower_when_returned(list(outstanding))
 
     def summary(self) -> str:
         """What became of the running iterations, for the interruption's message."""
@@ -140,7 +168,8 @@ class Stopper:
                     f"back after {_STOP_WAIT_SECONDS:g} s; none is left running on this "
                     "machine, and a worker elsewhere stops its iteration when it sees "
                     f"{self.path} (so it needs a filesystem shared with this machine), "
-                    "which stays until this Python process exits")
+                    "which goes once they have all returned (when this Python process exits, "
+                    "at the latest)")
         if self._problem:
             told += f" (the stop file could not be created: {self._problem})"
         return told
@@ -154,10 +183,34 @@ class Stopper:
         except OSError as exc:
             self._problem = str(exc)
 
+    def _lower_when_returned(self, futures: list[Future[IterationRecord]]) -> None:
+        """Remove the stop file once every one of ``futures`` is done: each has seen it, or
+        ended on its own (at this process's exit at the latest).
+
+        They are not cancelled: a queued iteration that starts sees the file and returns at
+        once, while a cancelled one may still run where the executor cannot stop it (Dask
+        cancels only what has not started, yet says it cancelled the rest too).
+        """
+        atexit.register(self._lower_flag)
+        waiting = set(futures)
+
+        def returned(future: Future[IterationRecord]) -> None:
+            with self._lock:
+                waiting.discard(future)
+                if waiting:
+                    return
+            self._lower_flag()
+
+        for future in futures:
+            future.add_done_callback(returned)
+        if not futures:
+            self._lower_flag()
+
     def _lower_flag(self) -> None:
         if self.path is not None:
             with contextlib.suppress(OSError):
                 os.unlink(self.path)
+        atexit.unregister(self._lower_flag)
 
 
 def _shared_folder(task: IterationTask) -> str:

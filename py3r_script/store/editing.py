@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..errors import StoreError
+from .sidepaths import OutsideSideFolder, locate
 
 __all__ = ["check_label", "delete_rows", "iteration_ids", "label_sweep", "remove_side_files"]
 
@@ -70,11 +71,15 @@ def delete_rows(con: sqlite3.Connection, path: Path, ids: list[str]) -> tuple[in
     return len(found), files
 
 
-def remove_side_files(base: Path, files: Iterable[str]) -> None:
-    """Remove side files (paths relative to ``base``) whose rows are gone.
+def remove_side_files(study: Path, files: Iterable[str]) -> None:
+    """Remove side files of the study at ``study`` (as its rows named them) whose rows are
+    gone; a path outside the study's side folder is left alone.
 
-    >>> remove_side_files(Path("."), ["study.db-outputs/3f/3f2a9c...-5d1c2e.pkl"])
+    >>> remove_side_files(Path("study.db"), ["study.db-outputs/3f/3f2a9c...-5d1c2e.pkl"])
     ... # doctest: +SKIP
     """
     for file in files:
-        (base / file).unlink(missing_ok=True)
+        try:
+            locate(study, file).unlink(missing_ok=True)
+        except OutsideSideFolder:
+            continue  # a path edited into the study: nothing of ours to delete

@@ -9,13 +9,18 @@ import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..child.procfs import pid_alive
+from ..child.procfs import pid_alive, started_at
 from ..errors import StoreError
-from . import sidefiles
+from . import sidefiles, sidepaths
 from .schema import SCHEMA_VERSION
 
-__all__ = ["abandoned_sweeps", "backup", "partial_files", "refuse_live_older_writers",
-           "remove_dead_writers_files"]
+__all__ = ["DRIVER_START_SLACK", "abandoned_sweeps", "backup", "driver_gone", "partial_files",
+           "refuse_live_older_writers", "remove_dead_writers_files"]
+
+
+DRIVER_START_SLACK = 10.0
+"""Seconds a process may seem to have started after the sweep it drove (clock ticks and the
+boot time are coarse; the wall clock may be stepped) and still be taken for its driver."""
 
 
 def abandoned_sweeps(con: sqlite3.Connection) -> list[str]:
@@ -25,10 +30,28 @@ def abandoned_sweeps(con: sqlite3.Connection) -> list[str]:
     ['9b1e...']
     """
     rows = con.execute(
-        "SELECT sweep_id, driver_pid FROM sweeps WHERE status = 'running' AND host = ?",
-        (socket.gethostname(),),
+        "SELECT sweep_id, driver_pid, created_utc FROM sweeps WHERE status = 'running' "
+        "AND host = ?", (socket.gethostname(),),
     ).fetchall()
-    return [row[0] for row in rows if row[1] is not None and not pid_alive(row[1])]
+    return [row[0] for row in rows if row[1] is not None and driver_gone(row[1], row[2])]
+
+
+def driver_gone(pid: int, created_utc: str | None) -> bool:
+    """Whether the driver ``pid`` of a sweep created at ``created_utc`` (ISO 8601) on this
+    host has ended. A process with that pid which started after the sweep did is another
+    one, given the pid later: the driver is gone.
+
+    >>> driver_gone(4121, "2025-01-01T12:00:00+00:00")  # doctest: +SKIP
+    True
+    """
+    if not pid_alive(pid):
+        return True
+    started = started_at(pid)
+    try:
+        created = _dt.datetime.fromisoformat(created_utc or "").timestamp()
+    except ValueError:
+        return False
+    return started is not None and started > created + DRIVER_START_SLACK
 
 
 def refuse_live_older_writers(con: sqlite3.Connection, path: Path) -> None:
@@ -96,8 +119,12 @@ def backup(con: sqlite3.Connection, path: Path) -> Path:
         files = [r[0] for r in copy.execute(
             "SELECT DISTINCT file FROM outputs WHERE file IS NOT NULL")]
         for file in files:  # those of the copied snapshot
-            sidefiles.link_or_copy(path.parent / file,
-                                   target.parent / sidefiles.moved(file, target))
+            try:
+                origin = sidepaths.locate(path, file)
+                copied = sidepaths.locate(target, sidefiles.moved(file, target))
+            except sidepaths.OutsideSideFolder:
+                continue  # never followed: the copy lists the output unavailable, as the study
+            sidefiles.link_or_copy(origin, copied)
         copy.create_function("moved", 1, lambda file: sidefiles.moved(file, target),
                              deterministic=True)
         copy.execute("UPDATE outputs SET file = moved(file) WHERE file IS NOT NULL")

@@ -1,8 +1,9 @@
 """Merging studies run apart: copying one study's missing sweeps and iterations into another.
 
 Sweeps and iterations keep their ids and get sequence numbers after the target's; side
-files are copied beside the target first and their paths rewritten to its folder, so no
-row ever points at a missing file.
+files are copied beside the target first and their paths rewritten to its folder. Every row
+is kept: an output whose side file is missing, unreadable, or named outside the source's
+side folder (never followed) is unavailable in the target too, with a warning naming it.
 """
 
 from __future__ import annotations
@@ -10,13 +11,30 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import StoreError, StudyPathError
-from . import schema, studyfile
-from .sidefiles import moved
+from ..errors import StoreError, StudyPathError, warn
+from . import damage, schema, sidefiles, studyfile
+from .sidepaths import OutsideSideFolder, locate, side_folder
 
-__all__ = ["check_source", "copy_missing", "merge_from"]
+__all__ = ["SideFileCopy", "check_source", "copy_missing", "copy_side_files", "merge_from",
+           "side_file_copies"]
+
+
+@dataclass(frozen=True)
+class SideFileCopy:
+    """One side file a merge brings into the target."""
+
+    iteration_id: str
+    name: str
+    named: str
+    """The path as the source names it."""
+    origin: Path | None
+    """The source's file to copy; ``None`` when its path is not followed."""
+    file: str
+    """Its path in the target, relative to the target's folder."""
 
 
 def check_source(source: str | os.PathLike[str], target: Path) -> Path:
@@ -51,26 +69,84 @@ def merge_from(con: sqlite3.Connection, target: Path, source: Path) -> int:
                 f"{source} has study schema {version}, this study "
                 f"{schema.SCHEMA_VERSION}: open both with the same py3r-script version "
                 "(opening migrates older ones)")
-        files = con.execute(
-            "SELECT o.file FROM src.outputs o WHERE o.file IS NOT NULL AND o.iteration_id "
-            "NOT IN (SELECT iteration_id FROM main.iterations)").fetchall()
-        for (file,) in files:  # files first, rows after: no row points at a missing file
-            copied = target.parent / moved(file, target)
-            copied.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source.parent / file, copied)
+        damage.check(con, source, "src")
+        copies = side_file_copies(con, source, target)
+        copy_side_files(copies, source, target)  # files first, rows after
         with studyfile.transaction(con):
-            added = copy_missing(con, target)
+            added = copy_missing(con, copies)
             schema.rebuild_view(con)
     finally:
         con.execute("DETACH DATABASE src")
     return added
 
 
-def copy_missing(con: sqlite3.Connection, target: Path) -> int:
-    """Insert the attached ``src`` study's missing rows into ``main`` (the study at
-    ``target``), inside the caller's transaction; returns the number of iterations added.
+def side_file_copies(con: sqlite3.Connection, source: Path, target: Path
+                     ) -> list[SideFileCopy]:
+    """The side files the attached ``src`` study (at ``source``) brings into the study at
+    ``target`` (``main``): those of the iterations the target lacks.
 
-    >>> copy_missing(con, Path("all.db"))  # doctest: +SKIP
+    A path outside the source's side folder (or one that would land outside the target's)
+    is not followed: nothing is copied for it, and the target names the file where it
+    would be, so that the output is unavailable there.
+
+    >>> side_file_copies(con, Path("laptop.db"), Path("all.db"))[0].file  # doctest: +SKIP
+    'all.db-outputs/3f/3f2a9c...-5d1c.pkl'
+    """
+    copies = []
+    for iteration_id, name, file in con.execute(
+            "SELECT o.iteration_id, o.name, o.file FROM src.outputs o WHERE o.file IS NOT NULL "
+            "AND o.iteration_id NOT IN (SELECT iteration_id FROM main.iterations) "
+            "ORDER BY o.iteration_id, o.position").fetchall():
+        try:
+            origin: Path | None = locate(source, file)
+            renamed = sidefiles.moved(file, target)
+            locate(target, renamed)
+        except OutsideSideFolder:
+            origin = None
+            where = sidefiles.side_file(side_folder(target), iteration_id, name)
+            renamed = os.path.relpath(where, target.parent)
+        copies.append(SideFileCopy(iteration_id, name, file, origin, renamed))
+    return copies
+
+
+def copy_side_files(copies: Iterable[SideFileCopy], source: Path, target: Path) -> None:
+    """Copy side files into the target study's folder; warn, naming them, about those that
+    cannot be (missing, unreadable, or named outside the source's side folder).
+
+    >>> copy_side_files(side_file_copies(con, source, target), source, target)
+    ... # doctest: +SKIP
+    """
+    problems = []
+    for copy in copies:
+        where = f"output {copy.name!r} of iteration {copy.iteration_id}"
+        if copy.origin is None:
+            problems.append(f"{where}: its side file path {copy.named!r} leads outside the "
+                            "study's side folder, so it was not followed")
+            continue
+        try:
+            handle = open(copy.origin, "rb")
+        except OSError as exc:
+            why = "is missing" if isinstance(exc, FileNotFoundError) else \
+                f"cannot be read ({type(exc).__name__}: {exc})"
+            problems.append(f"{where}: its side file {copy.origin} {why}")
+            continue
+        copied = target.parent / copy.file
+        copied.parent.mkdir(parents=True, exist_ok=True)
+        with handle, open(copied, "wb") as out:
+            shutil.copyfileobj(handle, out)
+    if problems:
+        shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more"
+                                            if len(problems) > 5 else "")
+        warn(f"{len(problems)} side file(s) of {source} were not copied into {target}, so "
+             f"those outputs are unavailable there too (their iterations are merged): {shown}")
+
+
+def copy_missing(con: sqlite3.Connection, copies: Iterable[SideFileCopy]) -> int:
+    """Insert the attached ``src`` study's missing rows into ``main``, inside the caller's
+    transaction, naming side files as ``copies`` says; returns the number of iterations
+    added.
+
+    >>> copy_missing(con, side_file_copies(con, source, target))  # doctest: +SKIP
     12
     """
     def columns(table: str) -> list[str]:
@@ -98,14 +174,12 @@ def copy_missing(con: sqlite3.Connection, target: Path) -> int:
         for table in ("params", "outputs"):
             con.execute(f"INSERT INTO main.{table} SELECT {select(table, {})} FROM src.{table} s "
                         "WHERE s.iteration_id IN (SELECT iteration_id FROM temp.merging)")
-        for (file,) in con.execute(
-                "SELECT DISTINCT file FROM main.outputs WHERE file IS NOT NULL AND iteration_id "
-                "IN (SELECT iteration_id FROM temp.merging)").fetchall():
-            con.execute("UPDATE main.outputs SET file = ? WHERE file = ? AND iteration_id IN "
-                        "(SELECT iteration_id FROM temp.merging)",
-                        (moved(file, target), file))
+        con.executemany("UPDATE main.outputs SET file = ? WHERE iteration_id = ? AND name = ?",
+                        [(c.file, c.iteration_id, c.name) for c in copies])
         con.execute(f"INSERT OR IGNORE INTO main.sweep_items SELECT {select('sweep_items', {})} "
                     "FROM src.sweep_items s")
+        con.execute("INSERT OR IGNORE INTO main.environment_packages SELECT "
+                    f"{select('environment_packages', {})} FROM src.environment_packages s")
         return con.execute("SELECT COUNT(*) FROM temp.merging").fetchone()[0]
     finally:
         con.execute("DROP TABLE temp.merging")

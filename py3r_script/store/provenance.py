@@ -1,15 +1,14 @@
 """Provenance: where and with what a sweep ran (the script's content hash and git state, the
-driver process, the interpreter)."""
+package's version); the interpreter's identity and packages are ``interpreters``'."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import subprocess
-import sys
 from pathlib import Path
 
-__all__ = ["file_sha256", "git_state", "interpreter_version", "package_version"]
+__all__ = ["file_sha256", "git_state", "package_version"]
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
@@ -49,23 +48,6 @@ def git_state(script: Path) -> tuple[str | None, bool | None]:
         return None, None
     changed = any(line and not line.startswith("#") for line in lines)
     return commit, changed or not tracked
-
-
-def interpreter_version(python: str) -> str:
-    """The ``X.Y.Z`` version of the interpreter ``python`` (``""`` when it does not run).
-
-    >>> interpreter_version("/usr/bin/python3")  # doctest: +SKIP
-    '3.11.7'
-    """
-    if os.path.realpath(python) == os.path.realpath(sys.executable):
-        return "{}.{}.{}".format(*sys.version_info[:3])
-    try:
-        return subprocess.run(
-            [python, "-c", "import sys; print('{}.{}.{}'.format(*sys.version_info[:3]))"],
-            capture_output=True, text=True, timeout=30, check=True, stdin=subprocess.DEVNULL,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return ""
 
 
 def package_version() -> str:

@@ -2,7 +2,13 @@
 
 An iteration is reused when it succeeded running the same script content with the same
 arguments, environment additions and interpreter, and captured every requested output,
-each still loadable (a side file present, at the size it was written with).
+each still loadable (a side file present in the study's side folder, at the size it was
+written with). Decided from the rows and the side files' sizes alone: nothing is
+unpickled.
+
+The same interpreter is the same identity (``interpreters``: resolved executable, prefix,
+version), however its path was spelled; an iteration stored without an identity (by an
+older py3r-script, its interpreter gone since) matches by path and version, as it then did.
 """
 
 from __future__ import annotations
@@ -14,13 +20,14 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from . import studyrows
-from .provenance import interpreter_version
+from .interpreters import Interpreters
+from .sidepaths import OutsideSideFolder, locate
 
 __all__ = ["loadable", "reusable"]
 
 def reusable(
     con: sqlite3.Connection,
-    base: Path,
+    study: Path,
     script_sha256: str,
     requested_outputs: Collection[str] | None,
     argv: Sequence[str] = (),
@@ -28,23 +35,26 @@ def reusable(
     *,
     python: str | None = None,
     declared: Collection[str] | None = None,
+    interpreters: Interpreters | None = None,
 ) -> dict[str, str]:
     """Successful iterations that can stand for a new run: parameter-set digest ->
-    iteration id (the latest). ``base`` is the study's folder (side files are relative
-    to it); the other arguments are those of :meth:`~py3r_script.store.study.Study.reusable`.
+    iteration id (the latest). ``study`` is the study's path (side files are in its side
+    folder); ``interpreters`` remembers what was asked of them; the other arguments are
+    those of :meth:`~py3r_script.store.study.Study.reusable`.
 
-    >>> reusable(con, Path("."), file_sha256("pipeline.py"), ["y"])  # doctest: +SKIP
+    >>> reusable(con, Path("study.db"), file_sha256("pipeline.py"), ["y"])  # doctest: +SKIP
     {'6a1f...': '3f2a9c...'}
     """
+    known = interpreters or Interpreters()
     interpreter = python or sys.executable
     rows = con.execute(
         "SELECT i.iteration_id, i.params_sha256, i.requested_outputs IS NULL, o.name, "
         "o.file, o.size FROM iterations i LEFT JOIN outputs o USING (iteration_id) "
         "WHERE i.script_sha256 = ? AND i.status = 'ok' AND i.argv_json = ? AND "
-        "i.env_json = ? AND i.interpreter = ? AND i.python = ? "
-        "ORDER BY i.iteration_seq, o.position",
-        (script_sha256, json.dumps(list(argv)), studyrows.env_key(env or {}), interpreter,
-         interpreter_version(interpreter)),
+        "i.env_json = ? AND (i.interpreter_key = ? OR (i.interpreter_key IS NULL AND "
+        "i.interpreter = ? AND i.python = ?)) ORDER BY i.iteration_seq, o.position",
+        (script_sha256, json.dumps(list(argv)), studyrows.env_key(env or {}),
+         known.identity(python), interpreter, known.version(python)),
     )
     candidates: dict[str, tuple[str, bool, dict[str, tuple[str | None, int]]]] = {}
     for iteration_id, digest, everything, name, file, size in rows:
@@ -54,22 +64,23 @@ def reusable(
     found: dict[str, str] = {}
     for iteration_id, (digest, everything, captured) in candidates.items():
         if requested_outputs is not None:
-            serves = loadable(base, captured, requested_outputs)
+            serves = loadable(study, captured, requested_outputs)
         else:
-            serves = (everything and loadable(base, captured, captured)) or (
-                declared is not None and loadable(base, captured, declared))
+            serves = (everything and loadable(study, captured, captured)) or (
+                declared is not None and loadable(study, captured, declared))
         if serves:
             found[digest] = iteration_id
     return found
 
 
-def loadable(base: Path, captured: Mapping[str, tuple[str | None, int]],
+def loadable(study: Path, captured: Mapping[str, tuple[str | None, int]],
              names: Iterable[str]) -> bool:
     """Whether every output in ``names`` was captured and its side file (if any) is
-    whole: present, with the size it was written with. ``captured`` maps each output an
-    iteration captured to its side file (``None`` when inline) and size.
+    whole: in the side folder of the study at ``study``, with the size it was written
+    with. ``captured`` maps each output an iteration captured to its side file (``None``
+    when inline) and size.
 
-    >>> loadable(Path("."), {"y": (None, 12)}, ["y"])
+    >>> loadable(Path("study.db"), {"y": (None, 12)}, ["y"])
     True
     """
     for name in names:
@@ -78,8 +89,8 @@ def loadable(base: Path, captured: Mapping[str, tuple[str | None, int]],
         file, size = captured[name]
         if file is not None:
             try:
-                if (base / file).stat().st_size != size:
+                if locate(study, file).stat().st_size != size:
                     return False
-            except OSError:
+            except (OSError, OutsideSideFolder):
                 return False
     return True

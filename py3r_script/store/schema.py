@@ -6,13 +6,19 @@ The schema version is the file's ``PRAGMA user_version`` and ``APPLICATION_ID`` 
 
 from __future__ import annotations
 
+import os
+import socket
 import sqlite3
+from collections.abc import Collection
 from typing import Callable
+
+from .interpreters import Interpreters
+from .sqlvalues import native_type
 
 __all__ = ["APPLICATION_ID", "MIGRATIONS", "RUNS_BOOKKEEPING", "SCHEMA_SQL", "SCHEMA_VERSION",
            "rebuild_view", "view_names"]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 APPLICATION_ID = 0x70793372  # "py3r": marks the file as a py3r-script study
 
 SCHEMA_SQL = """
@@ -43,7 +49,8 @@ CREATE TABLE sweeps (
     git_dirty         INTEGER,
     driver_pid        INTEGER,
     label             TEXT,
-    design_json       TEXT
+    design_json       TEXT,
+    environment       TEXT
 );
 CREATE TABLE iterations (
     iteration_id      TEXT PRIMARY KEY,
@@ -75,7 +82,8 @@ CREATE TABLE iterations (
     label             TEXT,
     argv_json         TEXT NOT NULL,
     env_json          TEXT NOT NULL,
-    interpreter       TEXT
+    interpreter       TEXT,
+    interpreter_key   TEXT
 );
 CREATE INDEX iterations_reuse ON iterations (script_sha256, params_sha256, status);
 CREATE INDEX iterations_sweep ON iterations (sweep_id);
@@ -95,6 +103,8 @@ CREATE TABLE outputs (
     blob         BLOB,
     file         TEXT,
     size         INTEGER NOT NULL,
+    format       TEXT NOT NULL DEFAULT 'pickle',
+    signature    TEXT,
     PRIMARY KEY (iteration_id, name)
 );
 CREATE TABLE sweep_items (
@@ -104,7 +114,12 @@ CREATE TABLE sweep_items (
     reused       INTEGER NOT NULL,
     PRIMARY KEY (sweep_id, plan_index)
 );
-""" + """
+CREATE TABLE environment_packages (
+    environment  TEXT NOT NULL,
+    name         TEXT NOT NULL,
+    version      TEXT NOT NULL,
+    PRIMARY KEY (environment, name)
+);
 CREATE TABLE pending_items (
     sweep_id     TEXT NOT NULL REFERENCES sweeps(sweep_id),
     plan_index   INTEGER NOT NULL,
@@ -125,19 +140,60 @@ def _v1_to_v2(con: sqlite3.Connection) -> None:
 
 
 def _v2_to_v3(con: sqlite3.Connection) -> None:
-    """Schema 3: ``pending_items``, the iterations a prepared sweep (``prepare=True``) planned
+    """Schema 3: outputs stored by kind (``format``: ``value``, ``parquet``, ``npy`` or
+    ``pickle``) with pickles signed (``signature``), each iteration's interpreter identity
+    (``interpreter_key``) and each sweep's installed packages (``environment``, and the
+    ``environment_packages`` table). Every output stored before was a pickle, unsigned;
+    those of scalar types are read from their ``value`` column from now on, without
+    unpickling. Interpreter identities are filled in where the stored path still names the
+    same Python on this host; the others keep matching by path and version."""
+    con.execute("ALTER TABLE sweeps ADD COLUMN environment TEXT")
+    con.execute("ALTER TABLE iterations ADD COLUMN interpreter_key TEXT")
+    con.execute("ALTER TABLE outputs ADD COLUMN format TEXT NOT NULL DEFAULT 'pickle'")
+    con.execute("ALTER TABLE outputs ADD COLUMN signature TEXT")
+    con.execute("CREATE TABLE environment_packages (environment TEXT NOT NULL, name TEXT NOT "
+                "NULL, version TEXT NOT NULL, PRIMARY KEY (environment, name))")
+    scalars = [(name,) for (name,) in con.execute("SELECT DISTINCT type FROM outputs")
+               if native_type(name) is not None]
+    con.executemany("UPDATE outputs SET format = 'value' WHERE type = ?", scalars)
+    _fill_interpreter_keys(con)
+    rebuild_view(con)
+
+
+def _fill_interpreter_keys(con: sqlite3.Connection) -> None:
+    """Identify the interpreters of iterations stored without an identity, where the path
+    stored still names a Python of the same version on this host."""
+    host = socket.gethostname()
+    known = Interpreters()
+    stored = con.execute(
+        "SELECT DISTINCT interpreter, python FROM iterations WHERE interpreter_key IS NULL "
+        "AND interpreter IS NOT NULL AND host = ?", (host,)).fetchall()
+    for path, version in stored:
+        if not isinstance(path, str) or not os.path.exists(path) \
+                or known.version(path) != version:
+            continue  # gone, or no longer the Python that ran them
+        con.execute(
+            "UPDATE iterations SET interpreter_key = ? WHERE interpreter_key IS NULL AND "
+            "interpreter = ? AND python = ? AND host = ?",
+            (known.identity(path), path, version, host))
+
+
+def _v3_to_v4(con: sqlite3.Connection) -> None:
+    """Schema 4: ``pending_items``, the iterations a prepared sweep (``prepare=True``) planned
     for job-array tasks to run; none in a study an older version wrote."""
     table = SCHEMA_SQL[SCHEMA_SQL.index("CREATE TABLE pending_items"):]
     con.execute(table.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS", 1))
 
 
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3}
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
+    1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
 """Upgrades from schema version N to N + 1, applied in order inside one transaction. New
 columns go at the end of their table, so a migrated study has the columns of a new one."""
 
 
 # Bookkeeping columns of the ``runs`` view; a parameter or output with one of these
-# names gets the column ``<name>:1`` instead, so queries on them mean one thing.
+# names, or an output named like a parameter, gets the column ``<name>:1`` instead, so
+# queries on them mean one thing (as in ScriptResults.to_dataframe()).
 _RUNS_FIRST = (
     ("_iteration_seq", "i.iteration_seq"), ("_sweep_seq", "s.sweep_seq"),
     ("_status", "i.status"),
@@ -166,16 +222,15 @@ def rebuild_view(con: sqlite3.Connection) -> tuple[set[str], set[str]]:
     outputs = [r[0] for r in con.execute(
         "SELECT name FROM outputs GROUP BY name ORDER BY MIN(rowid)")]
 
-    def column(name: str) -> str:
-        return _sql_name(f"{name}:1" if name in RUNS_BOOKKEEPING else name)
+    def column(name: str, taken: Collection[str] = ()) -> str:
+        return _sql_name(f"{name}:1" if name in RUNS_BOOKKEEPING or name in taken else name)
 
     columns = [
         *(f"{sql} AS {name}" for name, sql in _RUNS_FIRST),
         *(f"(SELECT value FROM params p WHERE p.iteration_id = i.iteration_id AND "
           f"p.name = {_sql_text(n)}) AS {column(n)}" for n in params),
         *(f"(SELECT value FROM outputs o WHERE o.iteration_id = i.iteration_id AND "
-          f"o.name = {_sql_text(n)}) AS {column(n)}" for n in outputs
-          if n not in params),
+          f"o.name = {_sql_text(n)}) AS {column(n, params)}" for n in outputs),
         *(f"{sql} AS {name}" for name, sql in _RUNS_LAST),
     ]
     con.execute("DROP VIEW IF EXISTS runs")

@@ -1,27 +1,28 @@
 """Side files: outputs too large for the study database, kept in files beside it.
 
-A pickled output larger than ``INLINE_LIMIT`` bytes is streamed (never held twice in
-memory) to ``<study>-outputs/<id[:2]>/<id>-<name hash>.pkl``: first under ``partial/`` with
-the writer's pid and host in the name, then moved into place, so what a killed writer left
-is recognisable and removable. Loading checks the stored size and says exactly which file
-is missing or cut short.
+An output whose stored form (Parquet, ``.npy`` or pickle, see ``formats``) is larger than
+``INLINE_LIMIT`` bytes is streamed (never held twice in memory) to
+``<study>-outputs/<id[:2]>/<id>-<name hash>.<parquet|npy|pkl>``: first under ``partial/``
+with the writer's pid and host in the name, then moved into place, so what a killed writer
+left is recognisable and removable. Reading checks the stored size and says exactly which
+file is missing or cut short.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import pickle
 import shutil
 import socket
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["INLINE_LIMIT", "PARTIAL", "Unloadable", "dump", "link_or_copy", "load", "moved",
-           "side_file", "writer_of"]
+__all__ = ["INLINE_LIMIT", "PARTIAL", "SpillWriter", "Unloadable", "link_or_copy", "moved",
+           "open_checked", "side_file", "writer_of"]
 
 INLINE_LIMIT = 1 << 20
-"""Pickled outputs up to this many bytes are stored inside the database; larger ones in files."""
+"""Outputs whose stored form is up to this many bytes are stored inside the database;
+larger ones in files."""
 
 PARTIAL = "partial"
 """The side-file folder's subfolder for files still being written."""
@@ -31,63 +32,37 @@ class Unloadable(Exception):
     """A stored output cannot be loaded; the message says why, naming the file."""
 
 
-def side_file(outputs_dir: Path, iteration_id: str, name: str) -> Path:
+def side_file(outputs_dir: Path, iteration_id: str, name: str, suffix: str = ".pkl") -> Path:
     """Where output ``name`` of an iteration goes when it is too large to be inline.
 
     >>> side_file(Path("study.db-outputs"), "3f2a9c", "big").as_posix()
     'study.db-outputs/3f/3f2a9c-2a21fe6d592a.pkl'
     """
-    digest = hashlib.sha256(name.encode()).hexdigest()[:12]
-    return outputs_dir / iteration_id[:2] / f"{iteration_id}-{digest}.pkl"
+    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return outputs_dir / iteration_id[:2] / f"{iteration_id}-{digest}{suffix}"
 
 
-def dump(value: Any, path: Path, base: Path) -> tuple[bytes | None, str | None, int]:
-    """Pickle ``value``: ``(blob, None, size)`` when small, else streamed to ``path`` and
-    ``(None, path relative to base, size)``.
+def open_checked(base: Path, file: str, size: int) -> IO[bytes]:
+    """The side file ``file`` (relative to ``base``) open for reading, once it is checked to
+    be whole; :class:`Unloadable` saying which file is missing or cut short otherwise.
 
-    >>> dump(10, Path("study.db-outputs/3f/3f2a9c-5d1c.pkl"), Path("."))[1:]  # doctest: +SKIP
-    (None, 14)
+    >>> with open_checked(Path("."), "study.db-outputs/3f/3f2a9c-5d1c.pkl", 14) as handle:
+    ...     data = handle.read()  # doctest: +SKIP
     """
-    import cloudpickle
-
-    sink = _SpillWriter(INLINE_LIMIT, path, path.parent.parent / PARTIAL)
-    try:
-        cloudpickle.dump(value, sink, protocol=5)
-    except BaseException:
-        sink.discard()
-        raise
-    blob, file = sink.finish(base)
-    return blob, file, sink.size
-
-
-def load(blob: bytes | None, file: str | None, size: int, base: Path) -> Any:
-    """A stored output, from its inline blob or its side file; :class:`Unloadable` if lost.
-
-    >>> load(pickle.dumps(10), None, 14, Path("."))
-    10
-    """
-    if file is None:
-        try:
-            return pickle.loads(blob)  # type: ignore[arg-type]
-        except Exception as exc:
-            raise Unloadable(f"its stored value cannot be unpickled here "
-                             f"({type(exc).__name__}: {exc})") from None
     path = base / file
     try:
-        with open(path, "rb") as handle:
-            actual = os.fstat(handle.fileno()).st_size
-            if actual != size:
-                raise Unloadable(f"its side file {path} is cut short ({actual} of {size} bytes)")
-            return pickle.load(handle)
+        handle = open(path, "rb")
     except FileNotFoundError:
         raise Unloadable(
             f"its side file {path} is missing (the '{Path(file).parts[0]}' folder must stay "
             "next to the database)") from None
-    except Unloadable:
-        raise
-    except Exception as exc:
-        raise Unloadable(f"its side file {path} cannot be read "
-                         f"({type(exc).__name__}: {exc})") from None
+    except OSError as exc:
+        raise Unloadable(f"its side file {path} cannot be read ({exc})") from None
+    actual = os.fstat(handle.fileno()).st_size
+    if actual != size:
+        handle.close()
+        raise Unloadable(f"its side file {path} is cut short ({actual} of {size} bytes)")
+    return handle
 
 
 def writer_of(name: str) -> tuple[str, str]:
@@ -127,20 +102,35 @@ def link_or_copy(source: Path, target: Path) -> None:
         shutil.copyfile(source, target)
 
 
-class _SpillWriter:
+class SpillWriter:
     """A binary sink that keeps up to ``limit`` bytes in memory, then streams to a file.
 
     The file is written under ``partial`` as ``<pid>@<host>@<name>`` and moved to ``path``
-    when complete, so what a killed writer leaves is recognisable, and removable.
+    when complete, so what a killed writer leaves is recognisable, and removable. ``mac``,
+    when given, is fed every byte written (a signature computed on the way).
+
+    >>> sink = SpillWriter(INLINE_LIMIT, Path("study.db-outputs/3f/3f2a9c-5d1c.pkl"))
+    >>> sink.write(b"small"), sink.finish(Path("."))
+    (5, (b'small', None))
     """
 
-    def __init__(self, limit: int, path: Path, partial: Path) -> None:
+    closed = False  # what pyarrow asks of a file it writes to
+
+    def __init__(self, limit: int, path: Path, mac: Any = None) -> None:
         self._limit = limit
         self._path = path
-        self._tmp = partial / f"{os.getpid()}@{socket.gethostname()}@{path.name}"
+        self._tmp = path.parent.parent / PARTIAL / \
+            f"{os.getpid()}@{socket.gethostname()}@{path.name}"
         self._buffer: bytearray | None = bytearray()
         self._file: IO[bytes] | None = None
+        self._mac = mac
         self.size = 0
+
+    def tell(self) -> int:
+        return self.size
+
+    def flush(self) -> None:
+        pass
 
     def write(self, data: Any) -> int:
         # bytes, or (pickle protocol 5, NumPy-backed data) a PickleBuffer: take its raw bytes
@@ -149,6 +139,8 @@ class _SpillWriter:
             view = view.cast("B")
         count = view.nbytes
         self.size += count
+        if self._mac is not None:
+            self._mac.update(view)
         if self._file is None and self.size > self._limit:
             self._spill()  # before appending: a large buffer goes straight to the file
         if self._file is not None:
@@ -174,6 +166,10 @@ class _SpillWriter:
         return None, os.path.relpath(self._path, base)
 
     def discard(self) -> None:
+        """Drop what was written (in memory, or the partial file)."""
         if self._file is not None:
             self._file.close()
             self._tmp.unlink(missing_ok=True)
+            self._file = None
+        self._buffer = bytearray()
+        self.size = 0

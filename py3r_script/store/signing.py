@@ -105,6 +105,8 @@ def _read_key(path: Path, create: bool) -> bytes | None:
         if not create:
             return None
     except OSError as exc:
+        if not create and isinstance(exc, PermissionError):
+            return None  # another user's key (say HOME unchanged after dropping privileges)
         return _unusable(path, f"it cannot be read ({exc})")
     except ValueError as exc:
         return _unusable(path, str(exc))

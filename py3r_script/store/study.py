@@ -1,22 +1,15 @@
 """The study store's front: ``Study`` (an open study), ``load`` and ``merge``.
 
-A study is an SQLite database that keeps every iteration the moment it finishes.
-
-One file holds a whole study: every sweep run against it, every iteration (success or
-failure) with its parameters, outputs, captured output tails and provenance. A sweep given
-the same store reuses iterations that already succeeded for the same script content,
-parameter set and requested outputs, so an interrupted or extended sweep only runs what is
-missing. Outputs whose pickle exceeds ``INLINE_LIMIT`` bytes live in side files next to the
-database (``<study>.db-outputs/``), written by streaming, never held twice in memory, first
-under ``partial/`` with the writer's pid and host in the name, then moved into place. An
-output that can no longer be loaded (a side file deleted or cut short) leaves its
-iteration listed, without that output, and makes the iteration run again when reused.
-See the README's "Study database" section for the schema.
+One SQLite file holds a whole study: every sweep run against it, every iteration (success
+or failure) the moment it finishes, with its parameters, outputs (stored by kind, see
+``formats``; large ones in side files, ``sidefiles``), captured output tails and
+provenance. A sweep given the same store reuses iterations that already succeeded for the
+same work (``reuse``), so an interrupted or extended sweep only runs what is missing. See
+the README's "Study database" section for the schema.
 
 ``Study`` opens the file (``studyfile``, ``schema``) and writes sweeps and iterations
-(``writing``, ``studyrows``, ``sidefiles``); reading records (``reading``), reuse
-decisions (``reuse``), editing (``editing``), merging (``merging``) and backups
-(``maintenance``) are their own modules' work, which ``Study``'s methods hand on.
+(``writing``, ``studyrows``); reading (``reading``, ``loading``), editing, merging and
+backups (``maintenance``) are their own modules' work, which ``Study``'s methods hand on.
 """
 
 from __future__ import annotations
@@ -27,22 +20,14 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import StoreError
 from ..records import IterationRecord
-from . import (
-    editing,
-    inbox,
-    maintenance,
-    merging,
-    reading,
-    reuse,
-    schema,
-    studyfile,
-    studyrows,
-    writing,
-)
+from . import editing, inbox, maintenance, merging, reading, reuse, schema, studyfile, writing
+from .comparison import compare as compare_sweeps
+from .damage import check, guard, guard_methods
+from .interpreters import Interpreters
 from .provenance import git_state, package_version
 from .schema import SCHEMA_VERSION
 from .sidefiles import INLINE_LIMIT
@@ -51,12 +36,12 @@ from .studyrows import SweepInfo
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ..results import ScriptResults
 
 
-__all__ = ["INLINE_LIMIT", "SCHEMA_VERSION", "StoreError", "Study", "SweepInfo", "load", "merge"]
+__all__ = ["INLINE_LIMIT", "SCHEMA_VERSION", "StoreError", "Study", "SweepInfo"]
 
 
+@guard_methods
 class Study:
     """An open study database.
 
@@ -66,6 +51,10 @@ class Study:
     ``read_only=True``: then nothing on disk changes. ``backup=True`` copies an existing
     study (see :meth:`backup`) before anything changes it, an upgrade included.
 
+    Reading never runs code from the study: a pickled output is unpickled only when it is
+    read and this user's key signed it, or with ``trusted=True`` (say, for a study an older
+    py3r-script wrote, or a colleague's you trust: unpickling can run any code).
+
     Examples
     --------
     >>> with Study("oft_study.db") as study:  # doctest: +SKIP
@@ -73,7 +62,7 @@ class Study:
     """
 
     def __init__(self, path: str | os.PathLike[str], *, create: bool = True,
-                 backup: bool = False, read_only: bool = False) -> None:
+                 backup: bool = False, read_only: bool = False, trusted: bool = False) -> None:
         if isinstance(path, bool) or not isinstance(path, (str, os.PathLike)):
             raise TypeError(
                 f"a study is given by the path of its database file (a str or os.PathLike, "
@@ -82,19 +71,24 @@ class Study:
         self.outputs_dir = Path(f"{self.path}-outputs")
         self.backup_path: Path | None = None
         """Where ``backup=True`` copied the study, if it did."""
-        exists, writable = studyfile.check_path(self.path, create=create, read_only=read_only)
-        self.read_only = read_only or not writable
-        """True when this connection cannot change the study."""
-        if self.read_only:
-            self._con = studyfile.open_read_only(self.path)
-        else:
-            self._con = studyfile.connect(self.path)
+        self.trusted = bool(trusted)
+        """True when any pickled output may be unpickled, signed by this user or not."""
+        self._interpreters = Interpreters()  # asked once while the study is open
+        with guard(self.path):
+            exists, writable = studyfile.check_path(self.path, create=create,
+                                                    read_only=read_only)
+            self.read_only = read_only or not writable
+            """True when this connection cannot change the study."""
+            self._checked = not exists  # a new study needs no integrity check
+            self._con = (studyfile.open_read_only(self.path) if self.read_only
+                         else studyfile.connect(self.path))
             try:
-                self._prepare(exists, backup)
+                if not self.read_only:
+                    self._prepare(exists, backup)
+                self._view_params, self._view_outputs = schema.view_names(self._con)
             except BaseException:
                 self._con.close()
                 raise
-        self._view_params, self._view_outputs = schema.view_names(self._con)
         if not self.read_only:
             inbox.ingest(self)  # what workers finished while no driver was listening
 
@@ -105,9 +99,11 @@ class Study:
             studyfile.create(self._con, f"py3r-script {package_version()}")
         elif backup:
             self.backup_path = self.backup()  # before an upgrade, too
-        if 0 < version < SCHEMA_VERSION:
+        if version > 0:
             self.mark_abandoned()
+        if 0 < version < SCHEMA_VERSION:
             maintenance.refuse_live_older_writers(self._con, self.path)
+            self._check()
         partial = maintenance.partial_files(self.outputs_dir, schema=SCHEMA_VERSION)
         if studyfile.migrate(self._con, self.path) == 1:
             partial = maintenance.partial_files(self.outputs_dir, schema=1)
@@ -132,8 +128,15 @@ class Study:
                 f"{self.path} is open read-only (this process cannot write the file or its "
                 "folder, or read_only=True), so it cannot be changed")
 
+    def _check(self) -> None:
+        """Refuse a damaged study (once an opening): a page no query read would be unnoticed."""
+        if not self._checked:
+            check(self._con, self.path)
+            self._checked = True
+
     def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         self._require_writable()
+        self._check()
         return studyfile.transaction(self._con)
 
     # -- writing a sweep (see writing.py) ------------------------------------------------
@@ -144,13 +147,15 @@ class Study:
         0
         """
         git_commit, git_dirty = git_state(Path(sweep.script))
+        packages = self._interpreters.packages(sweep.python)
         self.mark_abandoned()
         with self._transaction() as con:
-            return writing.insert_sweep(con, sweep, git_commit, git_dirty)
+            environment = writing.insert_environment(con, packages)
+            return writing.insert_sweep(con, sweep, git_commit, git_dirty, environment)
 
     def mark_abandoned(self) -> int:
         """Mark ``interrupted`` the sweeps still ``running`` whose driver on this host is gone
-        (killed, crashed); returns how many.
+        (killed, crashed); returns how many. Opening a study that can be written does it.
 
         >>> study.mark_abandoned()  # doctest: +SKIP
         1
@@ -174,18 +179,27 @@ class Study:
         """Commit one finished iteration (and its outputs) in a single transaction.
 
         Returns the record as stored: the same, with the sequence numbers the study gave it
-        and the sweep that ran it.
+        and the sweep that ran it. A value that cannot be stored (an output that cannot be
+        pickled again, say) makes it an ``error`` record, stored with what can be.
 
         >>> stored = study.add(record, sweep_id=sweep_id, plan_index=0)  # doctest: +SKIP
         """
-        outputs = writing.dump_outputs(record, self.outputs_dir, self.path.parent)
-        with self._transaction() as con:
-            seq, sweep_seq = writing.insert_iteration(con, record, outputs, sweep_id=sweep_id,
-                                                      plan_index=plan_index)
-            if not (set(record.params) <= self._view_params
-                    and set(record.outputs) <= self._view_outputs):
-                self._view_params, self._view_outputs = schema.rebuild_view(con)
-        return replace(record, iteration_seq=seq, sweep_seq=sweep_seq)
+        self._require_writable()
+        key = self._interpreters.identity(record.interpreter or "", host=record.host)
+
+        def insert(record: IterationRecord, outputs: list[tuple[Any, ...]]
+                   ) -> tuple[int, int | None]:
+            with self._transaction() as con:
+                seqs = writing.insert_iteration(con, record, outputs, sweep_id=sweep_id,
+                                                plan_index=plan_index, interpreter_key=key)
+                if not (set(record.params) <= self._view_params
+                        and set(record.outputs) <= self._view_outputs):
+                    self._view_params, self._view_outputs = schema.rebuild_view(con)
+            return seqs
+
+        stored, (seq, sweep_seq) = writing.store_iteration(record, self.outputs_dir,
+                                                           self.path.parent, insert)
+        return replace(stored, iteration_seq=seq, sweep_seq=sweep_seq)
 
     def held_ids(self, table: str = "iterations") -> set[str]:
         """The ids of every iteration (or, with ``"sweeps"``, sweep) the study holds.
@@ -230,36 +244,31 @@ class Study:
         ids = editing.iteration_ids(iteration_ids)
         with self._transaction() as con:
             deleted, files = editing.delete_rows(con, self.path, ids)
-        editing.remove_side_files(self.path.parent, files)  # rows first: none points at a
+        editing.remove_side_files(self.path, files)  # rows first: none points at a
         return deleted  # missing file
 
     # -- reading --------------------------------------------------------------------------
-    def reusable(
-        self,
-        script_sha256: str,
-        requested_outputs: Collection[str] | None,
-        argv: Sequence[str] = (),
-        env: Mapping[str, str] | None = None,
-        *,
-        python: str | None = None,
-        declared: Collection[str] | None = None,
-    ) -> dict[str, str]:
+    def reusable(self, script_sha256: str, requested_outputs: Collection[str] | None,
+                 argv: Sequence[str] = (), env: Mapping[str, str] | None = None, *,
+                 python: str | None = None, declared: Collection[str] | None = None
+                 ) -> dict[str, str]:
         """Successful iterations that can stand for a new run: parameter-set digest ->
         iteration id (the latest).
 
         They ran the same script content with the same arguments, environment additions and
-        interpreter (``python``: its path and version; default this one), and captured every
-        requested output, still loadable. The outputs are a set: order does not matter and an
-        iteration that captured more serves a request for fewer. ``requested_outputs=None``
-        (everything the script outputs) is served by an iteration that captured everything,
-        or, given the script's ``declared`` outputs (when it names them all statically),
-        at least those.
+        interpreter (``python``, default this one: the same executable, prefix and version,
+        however its path is spelled), and captured every requested output, still loadable.
+        The outputs are a set: order does not matter and an iteration that captured more
+        serves a request for fewer. ``requested_outputs=None`` (everything the script
+        outputs) is served by an iteration that captured everything, or, given the script's
+        ``declared`` outputs (when it names them all statically), at least those.
 
         >>> study.reusable(file_sha256("pipeline.py"), ["y"])  # doctest: +SKIP
         {'6a1f...': '3f2a9c...'}
         """
-        return reuse.reusable(self._con, self.path.parent, script_sha256, requested_outputs,
-                              argv, env, python=python, declared=declared)
+        return reuse.reusable(self._con, self.path, script_sha256, requested_outputs,
+                              argv, env, python=python, declared=declared,
+                              interpreters=self._interpreters)
 
     def records(
         self, *, sweep: str | int | None = None, ids: Iterable[str] | None = None,
@@ -269,13 +278,25 @@ class Study:
 
         ``outputs`` loads only those outputs (all by default). An output that cannot be
         loaded (its side file deleted or cut short) is left out of its record, which says
-        why in ``record.outputs.unavailable``, with a warning naming the files.
+        why in ``record.outputs.unavailable``, with a warning naming the files; so is a
+        pickle that may not be unpickled (``record.outputs.untrusted``, see ``trusted``).
 
         >>> latest = study.records(sweep=-1, outputs=["y"])  # doctest: +SKIP
         """
         if ids is None and sweep is not None:
             ids = reading.plan_ids(self._con, self.sweep_id(sweep))
-        return reading.read_records(self._con, self.path, ids, outputs)
+        return reading.read_records(self._con, self.path, ids, outputs, trusted=self.trusted)
+
+    def environment(self, sweep: str | int) -> dict[str, str]:
+        """The packages installed where a sweep ran its script: distribution name ->
+        version, sorted by name; empty for a sweep stored before they were recorded.
+
+        ``sweep`` is a sweep id (or a unique prefix) or its number (``-1``: the latest).
+
+        >>> Study("oft_study.db").environment(-1)["numpy"]  # doctest: +SKIP
+        '2.0.1'
+        """
+        return reading.environment(self._con, self.sweep_id(sweep))
 
     def sweep_id(self, sweep: str | int) -> str:
         """The id of a sweep given by id, id prefix or sequence number (negative: from the end).
@@ -304,11 +325,35 @@ class Study:
     def sweeps(self) -> pd.DataFrame:
         """One row per sweep: id, when, status, script, planned and stored counts, provenance.
 
+        A sweep whose driver on this host is gone is ``interrupted``, also in a study opened
+        read-only (not changed); a damaged study is refused, as it is before a write.
+
         >>> study.sweeps()[["sweep_seq", "status", "n_done"]]  # doctest: +SKIP
         """
+        self._check()
         if not self.read_only:
             self.mark_abandoned()
-        return reading.sweeps_table(self._con)
+        gone = maintenance.abandoned_sweeps(self._con) if self.read_only else ()
+        return reading.sweeps_table(self._con, gone)
+
+    def compare(self, sweep_a: str | int, sweep_b: str | int) -> pd.DataFrame:
+        """What differs between two sweeps (by id, id prefix or number): one row per
+        difference, columns ``what``, ``name``, ``a``, ``b`` (see ``comparison.compare``).
+
+        >>> study.compare(0, -1)  # doctest: +SKIP
+        """
+        return compare_sweeps(self, self.sweep_id(sweep_a), self.sweep_id(sweep_b))
+
+    def report(self, path: str | os.PathLike[str], *,
+               sweeps: str | int | Iterable[str | int] | None = None) -> Path:
+        """Write the study (or ``sweeps``: labels, ids, numbers) as one self-contained HTML
+        page; returns its path (see :func:`py3r_script.report.studies.study_report`).
+
+        >>> Study("oft_study.db").report("oft_report.html")  # doctest: +SKIP
+        """
+        from ..report.studies import study_report
+
+        return study_report(self, path, sweeps=sweeps)
 
     # -- merging and copying --------------------------------------------------------------
     def merge(self, source: str | os.PathLike[str]) -> int:
@@ -323,8 +368,10 @@ class Study:
         """
         checked = merging.check_source(source, self.path)
         self._require_writable()
+        self._check()
         added = merging.merge_from(self._con, self.path, checked)
         self._view_params, self._view_outputs = schema.view_names(self._con)
+        self.mark_abandoned()  # sweeps of this host copied while ``running``
         return added
 
     def backup(self) -> Path:
@@ -338,61 +385,6 @@ class Study:
         >>> study.backup()  # doctest: +SKIP
         PosixPath('oft_study.db.bak-20250101T120000000000Z')
         """
+        self._check()  # a copy of a damaged study would pass for a sound one
         return maintenance.backup(self._con, self.path)
 
-
-def merge(target: str | os.PathLike[str], *sources: str | os.PathLike[str]) -> int:
-    """Merge other studies into ``target`` (created if needed); returns iterations added.
-
-    For studies run apart (two laptops, one study per cluster node) that belong together.
-
-    >>> merge("oft_all.db", "oft_laptop.db", "oft_cluster.db")  # doctest: +SKIP
-    42
-    """
-    with Study(target) as study:
-        return sum(study.merge(source) for source in sources)
-
-
-def load(path: str | os.PathLike[str], *, sweep: str | int | None = None) -> ScriptResults:
-    """Load a study (or one sweep of it) as ``ScriptResults``.
-
-    Parameters
-    ----------
-    path : path
-        The study database.
-    sweep : str or int, optional
-        A sweep id (or a unique prefix), or its number in the study (``-1``: the latest).
-        Without it, every iteration of the study, in the order they finished.
-
-    Returns
-    -------
-    ScriptResults
-        Its ``design`` is the sweep's (for a whole study: the one all its sweeps share, else
-        ``None``). A study this process cannot write is read without being changed.
-
-    Examples
-    --------
-    >>> all_runs = load("oft_study.db")  # doctest: +SKIP
-    >>> all_runs.to_dataframe(meta=True)  # doctest: +SKIP
-    >>> latest = load("oft_study.db", sweep=-1)  # doctest: +SKIP
-    """
-    from ..results import ScriptResults
-
-    with Study(path, create=False) as study:
-        if sweep is None:
-            rows = study.sweep_rows()
-            records = study.records()
-        else:
-            rows = [study.sweep_row(study.sweep_id(sweep))]
-            records = study.records(sweep=rows[0]["sweep_id"])
-    sweeps = [studyrows.sweep_from_row(row) for row in rows]
-    param_names = dict.fromkeys(name for s in sweeps for name in s.param_names)
-    output_names = dict.fromkeys(name for s in sweeps for name in s.output_names)
-    scripts = sorted({s.script for s in sweeps})
-    designs = {s.design for s in sweeps}
-    return ScriptResults(
-        list(param_names), list(output_names), records,
-        nominal=sweeps[-1].nominal if sweeps else {},
-        script=scripts[0] if len(scripts) == 1 else str(path),
-        design=designs.pop() if len(designs) == 1 else None,
-    )

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import StoreError, StudyPathError
-from . import schema
+from . import damage, schema
 from .schema import APPLICATION_ID, SCHEMA_VERSION
 
 __all__ = ["BUSY_TIMEOUT_MS", "SCHEMA_VERSION", "check_path", "check_study_file", "connect",
@@ -227,13 +227,24 @@ def _connect_read_only(path: Path) -> tuple[sqlite3.Connection, bool]:
         return con, False
     except sqlite3.Error as exc:
         con.close()
-        if not isinstance(exc, sqlite3.OperationalError) or "unable to open" not in str(exc):
+        if not _cannot_share_log(exc):
             raise
-    # a WAL database without a -shm file, and none can be made: read the file as it is
+    # a WAL database whose -shm file is missing and cannot be made (the folder or the file
+    # is read-only for this user): no writer can be using it, so read the file as it is
     con = sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
     con.row_factory = sqlite3.Row
     log = Path(f"{path}-wal")
     return con, log.exists() and log.stat().st_size > 0
+
+
+def _cannot_share_log(exc: sqlite3.Error) -> bool:
+    """Whether a read-only connection failed only because SQLite cannot create the shared
+    memory index (``-shm``) of the write-ahead log: "unable to open" (its folder is
+    read-only), or "readonly" (SQLITE_READONLY_DIRECTORY and kin, as a user without write
+    access to the file and its folder sees it)."""
+    message = str(exc)
+    return isinstance(exc, sqlite3.OperationalError) and (
+        "unable to open" in message or "readonly" in message)
 
 
 def check_study_file(path: Path) -> bool:
@@ -265,6 +276,8 @@ def check_study_file(path: Path) -> bool:
         finally:
             con.close()
     except sqlite3.DatabaseError as exc:
+        if damage.is_damage(exc):
+            raise damage.damaged(path, exc) from None
         raise StoreError(f"{path} cannot be read as a study: {exc}") from None
     if application_id == APPLICATION_ID:
         _refuse_newer(path, user_version)

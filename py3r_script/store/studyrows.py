@@ -1,7 +1,8 @@
 """Study rows: how a sweep and an iteration's record become rows of the study, and back.
 
 The column order of the ``sweeps`` and ``iterations`` tables is named once, here; the
-schema itself (tables, view, migrations) is ``studyfile``'s.
+schema itself (tables, view, migrations) is ``schema``'s. Text that is not valid Unicode
+and integers beyond 64 bits are stored so that they read back equal (``sqlvalues``).
 """
 
 from __future__ import annotations
@@ -17,18 +18,24 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..designs.design import Design
-from ..paramset import ParamSet, plain_scalar
+from ..paramset import ParamSet
 from ..records import FrozenOutputs, IterationRecord
+from .formats import Stored
 from .provenance import package_version
+from .sqlvalues import sql_scalar, sql_text, text_from_sql
 
 __all__ = ["ITERATION_COLUMNS", "SWEEP_COLUMNS", "SweepInfo", "design_key", "env_key",
            "insert", "iteration_row", "output_row", "outputs_key", "param_rows",
-           "record_from_row", "sweep_from_row", "sweep_row", "type_name", "utc"]
+           "record_from_row", "sweep_from_row", "sweep_row", "utc"]
 
 
 @dataclass(frozen=True)
 class SweepInfo:
-    """What a sweep records about itself when it starts (provenance and definition)."""
+    """What a sweep records about itself when it starts (provenance and definition).
+
+    ``python`` is the interpreter that runs its script (``None``: the one running the
+    sweep), whose installed packages the sweep records.
+    """
 
     sweep_id: str
     script: str
@@ -42,20 +49,21 @@ class SweepInfo:
     cwd: str
     label: str | None = None
     design: Design | None = None
+    python: str | None = None
 
 
 SWEEP_COLUMNS = (
     "sweep_id", "sweep_seq", "created_utc", "finished_utc", "status", "script",
     "script_sha256", "mode", "param_names", "nominal_json", "requested_outputs",
     "output_names", "n_planned", "cwd", "python", "package_version", "host", "platform",
-    "git_commit", "git_dirty", "driver_pid", "label", "design_json",
+    "git_commit", "git_dirty", "driver_pid", "label", "design_json", "environment",
 )
 ITERATION_COLUMNS = (
     "iteration_id", "iteration_seq", "sweep_id", "plan_index", "params_json", "params_sha256",
     "script", "script_sha256", "requested_outputs", "status", "error", "error_type",
     "exit_code", "signal", "stopped_early", "started_utc", "finished_utc", "started",
     "finished", "duration_s", "stdout", "stderr", "host", "python", "workdir",
-    "params_seen_json", "label", "argv_json", "env_json", "interpreter",
+    "params_seen_json", "label", "argv_json", "env_json", "interpreter", "interpreter_key",
 )
 
 
@@ -107,51 +115,43 @@ def outputs_key(outputs: Sequence[str] | None) -> str | None:
 
 
 def sweep_row(sweep: SweepInfo, seq: int, git_commit: str | None,
-              git_dirty: bool | None) -> tuple[Any, ...]:
+              git_dirty: bool | None, environment: str | None) -> tuple[Any, ...]:
     """The ``sweeps`` row of a sweep starting now, in ``SWEEP_COLUMNS`` order.
 
-    >>> con.execute(insert("sweeps", SWEEP_COLUMNS), sweep_row(info, 0, None, None))
+    >>> con.execute(insert("sweeps", SWEEP_COLUMNS), sweep_row(info, 0, None, None, None))
     ... # doctest: +SKIP
     """
     return (
         sweep.sweep_id, seq, _dt.datetime.now(_dt.timezone.utc).isoformat(), None,
-        "running", sweep.script, sweep.script_sha256, sweep.mode,
+        "running", sql_text(sweep.script), sweep.script_sha256, sweep.mode,
         json.dumps(list(sweep.param_names)), sweep.nominal.to_json(),
         outputs_key(sweep.requested_outputs), json.dumps(list(sweep.output_names)),
-        sweep.n_planned, sweep.cwd, platform.python_version(), package_version(),
+        sweep.n_planned, sql_text(sweep.cwd), platform.python_version(), package_version(),
         socket.gethostname(), platform.platform(), git_commit,
-        None if git_dirty is None else int(git_dirty), os.getpid(), sweep.label,
-        design_key(sweep.design),
+        None if git_dirty is None else int(git_dirty), os.getpid(), sql_text(sweep.label),
+        design_key(sweep.design), environment,
     )
 
 
-def type_name(value: object) -> str:
-    """The qualified name of a value's type, as the ``outputs`` table's ``type`` column
-    holds it (builtins unqualified).
-
-    >>> type_name(3), type_name(Path("."))  # doctest: +SKIP
-    ('int', 'pathlib.PosixPath')
-    """
-    cls = type(value)
-    module = cls.__module__
-    return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
-
-
-def iteration_row(record: IterationRecord, seq: int, plan_index: int) -> tuple[Any, ...]:
+def iteration_row(record: IterationRecord, seq: int, plan_index: int,
+                  interpreter_key: str | None) -> tuple[Any, ...]:
     """The ``iterations`` row of a finished iteration, in ``ITERATION_COLUMNS`` order.
 
-    >>> con.execute(insert("iterations", ITERATION_COLUMNS), iteration_row(record, 0, 0))
-    ... # doctest: +SKIP
+    >>> con.execute(insert("iterations", ITERATION_COLUMNS),
+    ...             iteration_row(record, 0, 0, None))  # doctest: +SKIP
     """
+    text = sql_text
     return (
         record.iteration_id, seq, record.sweep_id, plan_index, record.params.to_json(),
-        record.params.digest, record.script, record.script_sha256,
-        outputs_key(record.requested_outputs), record.status, record.error, record.error_type,
-        record.exit_code, record.signal, int(record.stopped_early), utc(record.started),
-        utc(record.finished), record.started, record.finished, record.duration, record.stdout,
-        record.stderr, record.host, record.python, record.workdir,
-        json.dumps(dict(record.params_seen), default=repr), record.label,
-        json.dumps(list(record.argv)), env_key(record.env), record.interpreter or None,
+        record.params.digest, text(record.script), record.script_sha256,
+        outputs_key(record.requested_outputs), record.status, text(record.error),
+        text(record.error_type), record.exit_code, record.signal, int(record.stopped_early),
+        utc(record.started), utc(record.finished), record.started, record.finished,
+        record.duration, text(record.stdout), text(record.stderr), text(record.host),
+        record.python, text(record.workdir),
+        json.dumps(dict(record.params_seen), default=repr), text(record.label),
+        json.dumps(list(record.argv)), env_key(record.env), text(record.interpreter or None),
+        interpreter_key,
     )
 
 
@@ -161,57 +161,56 @@ def param_rows(record: IterationRecord) -> list[tuple[Any, ...]]:
     >>> con.executemany("INSERT INTO params VALUES (?,?,?,?)", param_rows(record))
     ... # doctest: +SKIP
     """
-    return [(record.iteration_id, n, v, type(v).__name__) for n, v in record.params.items()]
+    return [(record.iteration_id, n, sql_scalar(v), type(v).__name__)
+            for n, v in record.params.items()]
 
 
-def output_row(iteration_id: str, name: str, position: int, value: Any,
-               stored: tuple[bytes | None, str | None, int]) -> tuple[Any, ...]:
-    """An ``outputs`` row: the value's type, its SQL value when it is a scalar, and where
-    its pickle went (``stored``: the inline blob or the side file, and the size).
+def output_row(iteration_id: str, name: str, position: int, stored: Stored) -> tuple[Any, ...]:
+    """An ``outputs`` row, in the table's column order: how and where the output was
+    stored (see ``formats``).
 
-    >>> output_row("3f2a", "y", 0, 10, (b"...", None, 5))
-    ('3f2a', 'y', 0, 'int', 10, b'...', None, 5)
+    >>> output_row("3f2a", "y", 0, Stored("value", "int", 10))
+    ('3f2a', 'y', 0, 'int', 10, None, None, 0, 'value', None)
     """
-    blob, file, size = stored
-    return (iteration_id, name, position, type_name(value), plain_scalar(value)[1], blob,
-            file, size)
+    return (iteration_id, name, position, stored.type, stored.value, stored.blob,
+            stored.file, stored.size, stored.format, stored.signature)
 
 
-def record_from_row(row: sqlite3.Row, outputs: dict[str, Any],
-                    unavailable: dict[str, str] | None = None) -> IterationRecord:
+def record_from_row(row: sqlite3.Row, outputs: FrozenOutputs) -> IterationRecord:
     """The record an ``iterations`` row (joined with its sweep's ``sweep_seq``) describes,
-    with the ``outputs`` loaded for it and those ``unavailable`` (name -> why).
+    with its ``outputs`` as read from the study.
 
-    >>> record_from_row(row, {"y": 10})  # doctest: +SKIP
+    >>> record_from_row(row, FrozenOutputs({"y": 10}))  # doctest: +SKIP
     """
     requested = row["requested_outputs"]
+    text = text_from_sql
     return IterationRecord(
         params=ParamSet(json.loads(row["params_json"])),
         status=row["status"],
-        outputs=FrozenOutputs(outputs, unavailable),
-        error=row["error"],
-        error_type=row["error_type"],
+        outputs=outputs,
+        error=text(row["error"]),
+        error_type=text(row["error_type"]),
         exit_code=row["exit_code"],
         signal=row["signal"],
         stopped_early=bool(row["stopped_early"]),
         params_seen=json.loads(row["params_seen_json"] or "{}"),
         started=row["started"],
         finished=row["finished"],
-        stdout=row["stdout"] or "",
-        stderr=row["stderr"] or "",
+        stdout=text(row["stdout"]) or "",
+        stderr=text(row["stderr"]) or "",
         index=row["plan_index"],
         iteration_id=row["iteration_id"],
-        script=row["script"],
+        script=text(row["script"]) or "",
         script_sha256=row["script_sha256"],
         requested_outputs=None if requested is None else tuple(json.loads(requested)),
-        host=row["host"] or "",
+        host=text(row["host"]) or "",
         python=row["python"] or "",
-        workdir=row["workdir"],
+        workdir=text(row["workdir"]),
         sweep_id=row["sweep_id"],
-        label=row["label"],
+        label=text(row["label"]),
         argv=tuple(json.loads(row["argv_json"])),
         env=json.loads(row["env_json"]),
-        interpreter=row["interpreter"] or "",
+        interpreter=text(row["interpreter"]) or "",
         iteration_seq=row["iteration_seq"],
         sweep_seq=row["sweep_seq"],
     )
@@ -228,7 +227,7 @@ def sweep_from_row(row: sqlite3.Row) -> SweepInfo:
     design = row["design_json"]
     return SweepInfo(
         sweep_id=row["sweep_id"],
-        script=row["script"],
+        script=text_from_sql(row["script"]) or "",
         script_sha256=row["script_sha256"],
         mode=row["mode"],
         param_names=tuple(json.loads(row["param_names"])),
@@ -236,7 +235,7 @@ def sweep_from_row(row: sqlite3.Row) -> SweepInfo:
         requested_outputs=None if requested is None else tuple(json.loads(requested)),
         output_names=tuple(json.loads(row["output_names"])),
         n_planned=row["n_planned"],
-        cwd=row["cwd"],
-        label=row["label"],
+        cwd=text_from_sql(row["cwd"]) or "",
+        label=text_from_sql(row["label"]),
         design=None if design is None else Design.from_json(json.loads(design)),
     )

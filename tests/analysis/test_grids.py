@@ -150,3 +150,14 @@ def test_pivot_failed_cells_are_nan_and_the_grid_stays_whole(write_script):
     assert list(table.columns) == [-1.0, 1.0] and list(table.index) == [1.0, 2.0, 3.0]
     assert table[-1.0].isna().all()
     assert table[1.0].tolist() == pytest.approx([y(x) for x in (1.0, 2.0, 3.0)])
+
+
+def test_pivot_of_an_output_named_like_its_index(tmp_path):
+    script = tmp_path / "clash.py"
+    script.write_text("from py3r_script import Output, Param\n"
+                      "a = Param(1, name='a')\nb = Param(1, name='b')\n"
+                      "Output(a * 10 + b, name='a')\n")
+    sr = sweep(script, {"a": [1, 2], "b": [1, 2]}, include_nominal=False)
+    table = sr.pivot("a", index="a", columns="b")
+    assert table.values.tolist() == [[11.0, 12.0], [21.0, 22.0]]
+    assert (table.index.name, table.columns.name) == ("a", "b")

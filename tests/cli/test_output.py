@@ -286,3 +286,19 @@ def test_closed_stdout_pipe_gives_no_traceback(tmp_path, typed):
     process.stderr.close()
     process.wait(timeout=60)
     assert "Traceback" not in err and "BrokenPipeError" not in err
+
+
+def test_an_output_named_like_a_parameter_is_its_own_column(tmp_path, write_script, cli,
+                                                            csv_rows):
+    script = write_script("""
+        from py3r_script import Output, Param
+        a = Param(2, name="a")
+        Output(a * 10, name="a")
+    """, "clash.py")
+    result = cli("sensitivity", script, "-s", "a=1", "--store", "s.db", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert csv_rows(result.stdout).values.tolist() == [[2, 20], [1, 10]]
+    assert result.stdout.splitlines()[0] == "a,a:1"
+    shown = cli("show", "s.db", "--sweep", "-1", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.splitlines()[0].startswith("a,a:1,_sweep_id,")

@@ -134,3 +134,20 @@ def test_an_unexpected_error_is_a_traceback_not_a_usage_error(tmp_path, typed, c
     assert "Traceback" in result.stderr
     assert "ValueError: an internal bug" in result.stderr
     assert "py3r-script: error" not in result.stderr
+
+
+def test_version_prints_the_package_version_and_exits_0(tmp_path, cli):
+    import py3r_script
+
+    result = cli("--version", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"py3r-script {py3r_script.__version__}\n"
+    assert result.stderr == ""
+
+
+@needs_console
+def test_console_script_version(tmp_path, console):
+    import py3r_script
+
+    result = console("--version", cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (0, f"py3r-script {py3r_script.__version__}\n")

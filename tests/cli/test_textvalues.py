@@ -5,12 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from py3r_script.cli.textvalues import (
-    coerce_to_default,
-    parse_assignment,
-    parse_value,
-    split_values,
-)
+from py3r_script.cli.textvalues import parse_assignment, parse_value, split_values
 from py3r_script.errors import ParameterError
 
 # -- split_values ----------------------------------------------------------------------------
@@ -116,7 +111,7 @@ def test_parse_value_mismatch_names_the_parameter_and_type(info, name, text, quo
     assert repr(text) in message
 
 
-# -- parse_assignment and coerce_to_default ---------------------------------------------------
+# -- parse_assignment ---------------------------------------------------
 
 
 def test_parse_assignment_many(info):
@@ -151,13 +146,3 @@ def test_parse_assignment_errors(info, text, many, pattern):
         parse_assignment(text, info, many=many)
 
 
-def test_coerce_to_default(info):
-    assert type(coerce_to_default(2, info.param("thr"), "thr")) is float
-    assert coerce_to_default(2, info.param("thr"), "thr") == 2.0
-    assert coerce_to_default(2, info.param("window"), "window") == 2
-    assert coerce_to_default(None, info.param("window"), "window") is None
-    assert type(coerce_to_default(2, None, "dynamic")) is int
-    assert type(coerce_to_default(2, info.param("expr"), "expr")) is int
-    for value, name in ((True, "thr"), ("x", "thr"), (2.5, "window"), ("3", "window")):
-        with pytest.raises(ParameterError, match=f"{name!r} expects"):
-            coerce_to_default(value, info.param(name), name)

@@ -4,6 +4,7 @@ defaults; values that do not fit are usage errors before anything runs."""
 from __future__ import annotations
 
 import json
+import sqlite3
 
 import pytest
 
@@ -159,3 +160,45 @@ def test_a_quote_inside_a_word_is_part_of_the_value(tmp_path, typed, cli, csv_ro
     assert [r["label"] for r in json.loads(result.stdout)] == ["abc", "it's", "a,b"]
     single = cli("run", typed, "-p", "label=it's", "--output", "label_type", cwd=tmp_path)
     assert csv_rows(single.stdout)["label"].tolist() == ["it's"]
+
+
+def test_the_api_the_command_line_and_a_sweep_file_store_the_same_parameter_sets(
+        tmp_path, typed, log, cli, runs, write_toml):
+    # one input, three front ends: ints widened for the float knob thr, opt (default None)
+    # untyped, so its 1 and 1.0 stay two values
+    from py3r_script import sweep
+
+    design = {"window": [4], "thr": [4], "opt": [1, 1.0], "label": ["x"]}
+    sweep(typed, design, include_nominal=False, store=tmp_path / "api.db", progress=False)
+    result = cli("sweep", typed, "-s", "window=4", "-s", "thr=4", "-s", "opt=1,1.0",
+                 "-s", "label=x", "--no-include-nominal", "--store", "cli.db", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    toml = write_toml(tmp_path / "sweep.toml", f"""
+script = {typed.name!r}
+mode = "grid"
+include_nominal = false
+store = "toml.db"
+[params]
+window = [4]
+thr = [4]
+opt = [1, 1.0]
+label = ["x"]
+""")
+    result = cli("sweep", toml, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert runs(log) == 6
+
+    def stored(db: str) -> set[tuple[object, ...]]:
+        with sqlite3.connect(tmp_path / db) as con:
+            return set(con.execute(
+                "SELECT i.params_sha256, p.name, p.value, typeof(p.value), p.type "
+                "FROM params p JOIN iterations i USING (iteration_id)"))
+
+    api = stored("api.db")
+    assert api == stored("cli.db") == stored("toml.db")
+    assert {(value, kind) for _, name, value, kind, _ in api if name == "thr"} == {(4.0, "real")}
+    assert {(value, kind) for _, name, value, _, kind in api if name == "opt"} == {
+        (1, "int"), (1.0, "float")}
+    # so the notebook reuses what the shell ran: nothing runs again
+    sweep(typed, design, include_nominal=False, store=tmp_path / "cli.db", progress=False)
+    assert runs(log) == 6

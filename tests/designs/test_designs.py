@@ -169,11 +169,15 @@ def test_points_with_nominal_hold_other_names_constant(write_script):
     assert seen_linked(sr) == [(2, 6, 0.125), (8, 6, 0.75)]
 
 
-def test_points_duplicates_are_type_aware(write_script):
-    # 3 and 3.0 are different values (planning only); the script would see different types
-    planned = plan(write_script(LINKED), points=[{"window": 3}, {"window": 3.0}, {"window": 3}])
-    assert [(type(p["window"]).__name__, p["window"]) for p in planned.points] == [
-        ("int", 3), ("float", 3.0)]
+def test_points_are_typed_by_the_defaults_then_deduplicated(write_script):
+    # thr's default is a float: 1 is widened to 1.0, so {"thr": 1} and {"thr": 1.0} are one
+    planned = plan(write_script(LINKED), points=[{"thr": 1}, {"thr": 1.0}, {"window": 3}])
+    assert [dict(p) for p in planned.points] == [
+        {"thr": 1.0, "window": 5}, {"thr": 0.5, "window": 3}]
+    assert type(planned.points[0]["thr"]) is float
+    # window's default is an int: 3.0 does not fit
+    with pytest.raises(ParameterTypeError, match=r"parameter 'window' expects int .*float 3\.0"):
+        plan(write_script(LINKED), points=[{"window": 3}, {"window": 3.0}])
 
 
 @pytest.mark.parametrize("kwargs", [
@@ -343,7 +347,7 @@ def test_unseeded_sweep_runs_with_a_seed_that_can_be_recovered(write_script):
     ({"sample": {"x": (0.0, 1.0)}, "n": -2}, ValueError),
     ({"sample": {"x": (0.0, 1.0)}, "n": 2.0}, ValueError),
     ({"sample": {"x": (0.0, 1.0)}, "n": True}, ValueError),
-    ({"sample": {"x": (0.0, 1.0)}, "n": 3, "method": "sobol"}, ValueError),
+    ({"sample": {"x": (0.0, 1.0)}, "n": 3, "method": "halton"}, ValueError),
     ({"sample": {"x": (0.0, 1.0)}}, ValueError),                      # sample without n
     ({"sample": {}, "n": 3}, ValueError),
     ({"sample": {"s": []}, "n": 3}, ValueError),                      # no choices
@@ -532,8 +536,8 @@ def test_points_as_a_dataframe_one_row_per_point_empty_cells_keep_defaults(write
     whole = plan(script, points=pd.DataFrame({"window": [3, 9], "thr": [0.1, 0.2]}))
     assert [(type(p["window"]).__name__, p["window"], p["thr"]) for p in whole.points] == [
         ("int", 3, 0.1), ("int", 9, 0.2)]
-    assert [dict(p) for p in plan(script, points=frame.to_dict("records")[:1]).points] == [
-        {"window": 3.0, "thr": 0.25}]  # a list of dicts is taken as it is
+    with pytest.raises(ParameterTypeError, match="'window' expects int"):
+        plan(script, points=frame.to_dict("records")[:1])  # a list of dicts is taken as it is
 
 
 def test_linked_values_as_a_2d_array(write_script):

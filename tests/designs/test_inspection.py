@@ -242,3 +242,51 @@ def test_cli_inspect_missing_script_is_an_error(tmp_path):
     assert proc.returncode != 0
     assert "missing.py" in proc.stderr
     assert proc.stdout == ""
+
+
+# -- defaults the inspector cannot, or must not, take at face value -----------------------------
+
+
+def test_a_hex_default_of_more_than_4300_digits_is_listed_and_runs(write_script, tmp_path):
+    big = "0x" + "f" * 4_000  # 16,000 bits: more decimal digits than Python prints
+    script = write_script(f"""
+        from py3r_script import Output, Param
+        x = Param({big}, name="x")
+        small = Param(1, name="small")
+        Output(x.bit_length(), name="bits")
+    """)
+    assert subprocess.run([sys.executable, str(script)], timeout=60).returncode == 0
+    info = inspect_script(script)
+    param = info.param("x")
+    assert param is not None and param.literal and param.type_name == "int"
+    assert not param.known_default  # no study can store it as a parameter
+    assert param.default_source == big
+    shown = info.format()
+    assert "type=int" in shown and "(4002 characters)" in shown
+    assert any("beyond 64 bits" in note for note in info.warnings)
+    assert json.loads(json.dumps(info.to_dict()))["params"][0]["default"] is None
+    proc = _cli("inspect", str(script), "--json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    # the runner leaves such a default to the script, and sweeps the others
+    sr = py3r_script.sensitivity(script, {"small": [2]})
+    assert [r.outputs["bits"] for r in sr.records] == [16_000, 16_000]
+    assert "x" not in sr.records[0].params
+
+
+def test_a_default_from_a_double_star_mapping_is_unknown_not_required(write_script):
+    script = write_script("""
+        from py3r_script import Output, Param
+        s = Param(name="s", **{"default": 4})
+        t = Param(*[5], name="t")
+        u = Param(**{"name": "u", "default": 6})
+        Output((s, t, u), name="seen")
+    """)
+    info = inspect_script(script)
+    assert info.param_names == ["s", "t"]
+    s, t = info.params
+    assert (s.required, s.literal, s.default_source) == (False, False, "**{\"default\": 4}")
+    assert (t.required, t.literal, t.default_source) == (False, False, "*[5]")
+    assert info.dynamic_params  # u's name comes from the mapping
+    assert not info.warnings  # not "without name=": it may be in the mapping
+    assert "default=**{\"default\": 4}" in info.format()
+    assert py3r_script.run(script)[{}]["seen"] == (4, 5, 6)  # nothing required is missing

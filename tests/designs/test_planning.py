@@ -72,16 +72,27 @@ def test_nominal_appended_when_missing_order_of_given_values_kept(info):
 
 
 def test_type_aware_dedup_grid(info):
-    # flag defaults to 1 (an int): 1 is the nominal already; 1.0 and True are other values
-    plan = plan_sweep(info, {"flag": [1, 1.0, True]}, nominal={"req": 0}, mode="grid")
-    assert [(type(p["flag"]).__name__, p["flag"]) for p in plan.points] == [
+    # req has no default, so no type: 1, 1.0 and True are three values
+    plan = plan_sweep(info, {"req": [1, 1.0, True]}, mode="grid")
+    assert [(type(p["req"]).__name__, p["req"]) for p in plan.points] == [
         ("int", 1), ("float", 1.0), ("bool", True)
     ]
 
 
 def test_type_aware_dedup_independent(info):
-    plan = plan_sweep(info, {"flag": [1, 1.0, True, 1]}, nominal={"req": 0})
-    assert [type(p["flag"]).__name__ for p in plan.points] == ["int", "float", "bool"]
+    plan = plan_sweep(info, {"req": [1, 1.0, True, 1]}, nominal={"req": 1})
+    assert [type(p["req"]).__name__ for p in plan.points] == ["int", "float", "bool"]
+
+
+def test_values_of_a_typed_parameter_take_its_defaults_type(info):
+    # threshold defaults to 0.5: ints are widened, so 1 and 1.0 are one value
+    plan = plan_sweep(info, {"threshold": [1, 1.0, 2]}, nominal={"req": 0})
+    assert [(type(p["threshold"]).__name__, p["threshold"]) for p in plan.points] == [
+        ("float", 0.5), ("float", 1.0), ("float", 2.0)]
+    for value, kind in ((1.0, "float 1.0"), (True, "bool True")):
+        with pytest.raises(ParameterTypeError, match=rf"parameter 'flag' expects int \(the type "
+                                                     rf"of its default\), got {kind}"):
+            plan_sweep(info, {"flag": [1, value]}, nominal={"req": 0})
 
 
 def test_nominal_supplies_required_param_held_constant(info):

@@ -73,7 +73,7 @@ def file_error(path: Path) -> SweepFileError:
     ({"params": {"x": [1]}, "mode": "independent", "include_nominal": False}, rules.GRID_ONLY,
      ("include_nominal", "mode"), "params"),
     ({"params": {"x": [1]}, "mode": "sideways"}, rules.UNKNOWN_MODE, ("mode",), "params"),
-    ({"sample": {}, "n": 2, "method": "sobol"}, rules.UNKNOWN_METHOD, ("method",), "sample"),
+    ({"sample": {}, "n": 2, "method": "halton"}, rules.UNKNOWN_METHOD, ("method",), "sample"),
 ])
 def test_each_broken_rule_says_which_rule_and_which_arguments(kwargs, rule, arguments, design):
     with pytest.raises(DesignError) as caught:
@@ -189,9 +189,9 @@ def test_mode_and_method_names_in_the_api_and_a_sweep_file(script, tmp_path):
         plan(script, {"x": [0.1]}, mode="sideways")
     error = file_error(sweep_file(tmp_path, 'mode = "sideways"\n[params]\nx = [0.1]\n'))
     assert "line 2: mode must be one of ('independent', 'grid'), got 'sideways'" in str(error)
-    with pytest.raises(DesignError, match="unknown sampling method 'sobol'"):
-        plan(script, sample={"x": (0.0, 1.0)}, n=2, method="sobol")
-    error = file_error(sweep_file(tmp_path, '[sample]\nn = 2\nmethod = "sobol"\n'
+    with pytest.raises(DesignError, match="unknown sampling method 'halton'"):
+        plan(script, sample={"x": (0.0, 1.0)}, n=2, method="halton")
+    error = file_error(sweep_file(tmp_path, '[sample]\nn = 2\nmethod = "halton"\n'
                                             "[sample.ranges]\nx = [0.0, 1.0]\n"))
     assert str(error) == f"{tmp_path / 'sweep.toml'}, line 4: sample.method must be one of " \
-                         "('lhs', 'random'), got 'sobol'"
+                         "('lhs', 'random', 'morris', 'sobol'), got 'halton'"

@@ -9,7 +9,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from py3r_script import ScriptResults, run, sensitivity
+from py3r_script import ScriptResults, run, sensitivity, sweep
 from py3r_script.errors import ParameterError, ParameterTypeError
 
 AB_SCRIPT = """
@@ -118,11 +118,11 @@ def test_type_aware_dedup_end_to_end(write_script):
     script = write_script(
         """
         from py3r_script import Output, Param
-        flag = Param(1, name="flag")
+        flag = Param(None, name="flag")  # no type to take values to
         Output(type(flag).__name__, name="type_seen")
         """
     )
-    sr = sensitivity(script, {"flag": [1, 1.0, True]}, mode="grid")
+    sr = sweep(script, {"flag": [1, 1.0, True]}, include_nominal=False)
     assert len(sr) == 3
     assert [r.outputs["type_seen"] for r in sr.records] == ["int", "float", "bool"]
     assert sr[{"flag": True}]["type_seen"] == "bool"
@@ -137,8 +137,55 @@ def test_numpy_scalars_are_accepted_and_arrive_as_plain_python(write_script):
     record = sr.record({"a": 4, "threshold": 0.25})
     assert record.outputs["a_type"] == "int"
     assert record.outputs["seen"] == (4, 3)
-    sr = run(script, {"a": np.float64(1.5)})
-    assert sr[{}]["a_type"] == "float"
+    sr = run(script, {"threshold": np.float32(1.5)})
+    assert type(sr.records[0].params["threshold"]) is float
+    assert sr.records[0].params["threshold"] == 1.5
+
+
+TYPED_SCRIPT = """
+from py3r_script import Output, Param
+threshold = Param(2.0, name="threshold")
+window = Param(3, name="window")
+flag = Param(False, name="flag")
+label = Param("a", name="label")
+anything = Param(None, name="anything")
+Output(repr((threshold, window, flag, label, anything)), name="seen")
+"""
+
+
+def test_values_are_typed_by_the_scripts_defaults_as_on_the_command_line(write_script):
+    script = write_script(TYPED_SCRIPT)
+    sr = sensitivity(script, {"threshold": [1, 4], "anything": [1, 1.0]})
+    assert [r.outputs["seen"] for r in sr.records] == [
+        "(2.0, 3, False, 'a', None)", "(1.0, 3, False, 'a', None)",
+        "(4.0, 3, False, 'a', None)", "(2.0, 3, False, 'a', 1)", "(2.0, 3, False, 'a', 1.0)"]
+    assert sr[{"threshold": 4.0}] == sr[{"threshold": 4}]
+    assert run(script, {"window": None})[{}]["seen"] == "(2.0, None, False, 'a', None)"
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"threshold": ["high"]}, "parameter 'threshold' expects float (the type of its default), "
+                              "got str 'high'"),
+    ({"window": [True]}, "parameter 'window' expects int (the type of its default), got bool "
+                         "True; use e.g. 3 (True is a bool, not a number)"),
+    ({"window": [2.5]}, "parameter 'window' expects int (the type of its default), got float "
+                        "2.5"),
+    ({"flag": [1]}, "parameter 'flag' expects bool (the type of its default), got int 1; use "
+                    "True or False (1 is a number, not a bool)"),
+    ({"label": [3]}, "parameter 'label' expects str (the type of its default), got int 3"),
+])
+def test_a_value_whose_type_cannot_fit_is_refused_before_anything_runs(marked_script, marker,
+                                                                       params, message):
+    script = marked_script(TYPED_SCRIPT)
+    with pytest.raises(ParameterTypeError) as caught:
+        sensitivity(script, params)
+    assert message in str(caught.value)
+    single = {name: values[0] for name, values in params.items()}
+    with pytest.raises(ParameterTypeError, match="expects"):
+        run(script, single)
+    with pytest.raises(ParameterTypeError, match="expects"):
+        sensitivity(script, {"anything": [1]}, nominal=single)
+    assert not marker.exists()
 
 
 # -- sensitivity: bad inputs, rejected before anything starts -------------------------------
@@ -334,14 +381,15 @@ def test_a_script_that_is_not_a_path_is_a_clear_type_error():
         run(123)
 
 
-def test_output_named_like_a_swept_parameter_is_rejected_before_start(marked_script, marker):
-    script = marked_script(AB_SCRIPT + 'Output(a, name="a")\n')
-    with pytest.raises(ParameterError, match=r"output 'a' has the same name.*outputs=\["):
-        sensitivity(script, {"a": [1, 3]})
-    assert not marker.exists()
-    # leaving the clashing output out is the way through
-    sr = sensitivity(script, {"a": [1, 3]}, outputs=["product"])
-    assert list(sr.to_dataframe().columns) == ["a", "product"]
+def test_an_output_named_like_a_swept_parameter_runs_and_keeps_both(write_script):
+    script = write_script(AB_SCRIPT + 'Output(a * 100, name="a")\n')
+    sr = sensitivity(script, {"a": [1, 3]}, outputs=["product", "a"])
+    assert [(r.params["a"], r.outputs["a"]) for r in sr.records] == [(2, 200), (1, 100),
+                                                                      (3, 300)]
+    table = sr.to_dataframe()
+    assert list(table.columns) == ["a", "product", "a:1"]
+    assert table["a:1"].tolist() == [200, 100, 300]
+    assert sr[{"a": 3}]["a"] == 300
 
 
 DYNAMIC_SCRIPT = """
@@ -403,8 +451,6 @@ def test_parameters_left_at_their_default_are_not_injected(write_script):
 
 
 def test_include_nominal_goes_with_value_lists_only(marked_script, marker):
-    from py3r_script import sweep
-
     script = marked_script(AB_SCRIPT)
     with pytest.raises(ParameterError, match="include_nominal goes with params"):
         sweep(script, points=[{"a": 1}], include_nominal=False)

@@ -262,6 +262,41 @@ def test_a_daemon_outside_the_process_group_is_killed_when_the_script_ends(
         procs.kill_leftovers([daemon_pid])
 
 
+SETSID_SCRIPT = """
+import os
+from py3r_script import Output, Param
+
+how = Param("directly", name="how")
+if how == "directly":
+    os.setsid()
+    Output("a session leader", name="result")
+else:  # the work-around: fork first, as daemons do, and call setsid in the forked child
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:
+        os.setsid()
+        os.write(write, str(os.getsid(0)).encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(child, 0)
+    Output(int(os.read(read, 32)) == child, name="result")
+"""
+
+
+def test_os_setsid_fails_as_in_a_terminal_and_forking_first_works(write_script, launch_mode):
+    script = write_script(SETSID_SCRIPT, "setsid.py")
+    directly, forked = sensitivity(script, {"how": ["fork first"]}, progress=False,
+                                   **launch_mode).records
+    assert directly.status == "error" and directly.error_type == "PermissionError"
+    assert "os.setsid() fails here as in a terminal" in directly.error
+    assert "Fork first and call os.setsid() in the forked child" in directly.error
+    assert forked.ok and forked.outputs["result"] is True, forked.error
+    # python script.py as a shell with job control starts it (leading its group) fails alike
+    alone = subprocess.run([sys.executable, str(script)], start_new_session=True,
+                           capture_output=True, text=True, timeout=60)
+    assert alone.returncode == 1 and "PermissionError" in alone.stderr, alone.stderr
+
+
 @pytest.mark.parametrize("kind", ["hang", "hang outside the group"])
 def test_timeout_kills_what_the_child_started_in_or_out_of_its_group(
     fault_script, launch_mode, kind, procs

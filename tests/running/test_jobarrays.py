@@ -110,16 +110,16 @@ def test_prepare_needs_a_store(write_script):
         sweep(write_script(SCRIPT), {"x": [1]}, prepare=True)
 
 
-def test_schema_2_study_is_upgraded_with_room_for_a_prepared_plan(write_script, tmp_path):
+def test_schema_3_study_is_upgraded_with_room_for_a_prepared_plan(write_script, tmp_path):
     store = tmp_path / "study.db"
     sweep(write_script(SCRIPT), {"x": [1]}, store=store)
     con = sqlite3.connect(store)
     with con:
         con.execute("DROP TABLE pending_items")
-        con.execute("PRAGMA user_version = 2")
+        con.execute("PRAGMA user_version = 3")
     con.close()
     prepared = sweep(write_script(SCRIPT), {"x": [1, 2]}, store=store, prepare=True)
     assert (prepared.n_reused, prepared.n_pending) == (2, 1)  # x=1 and the nominal 0 reused
     con = sqlite3.connect(store)
-    assert con.execute("PRAGMA user_version").fetchone() == (3,)
+    assert con.execute("PRAGMA user_version").fetchone() == (4,)
     assert con.execute("SELECT COUNT(*) FROM pending_items").fetchone() == (prepared.n_pending,)

@@ -6,12 +6,17 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import sqlite3
 import subprocess
 import sys
 import time
 
-from py3r_script import Study, load
+import pytest
+
+from py3r_script import Study, load, run, sensitivity
+from py3r_script.errors import StoreWriteError
+from py3r_script.running import saving
 
 LOCK_SCRIPT = """
 import os
@@ -103,6 +108,9 @@ def test_a_store_write_that_keeps_failing_stops_the_sweep_and_keeps_the_results(
     assert "1 of them not saved" in report["error"]
     assert "run the same sweep again" in report["error"]
     assert time.monotonic() - start < 15, "the sweep waited for its hanging iteration"
+    # three attempts, each waiting 0.2 s for the lock, with 0.1 s between them
+    attempts, seconds = re.search(r"tried (\d+) times over ([\d.]+) s", report["error"]).groups()
+    assert int(attempts) == 3 and float(seconds) >= 0.75, report["error"]
     assert procs.wait_gone(pids, timeout=1.0) == [], "the running iteration was not killed"
     assert len(load(db).records) == 0
     with Study(db) as study:
@@ -115,3 +123,34 @@ def test_a_store_write_that_fails_for_a_while_is_retried(tmp_path, write_script,
     assert "error" not in report, report["error"]
     assert report["records"] == [[0, "ok"], [1, "ok"]]
     assert sorted(r.params["x"] for r in load(db).records) == [0, 1]
+
+
+REFUSALS = {  # (what a program did to the study, the error SQLite gives for a write)
+    "a constraint": "SELECT RAISE(ABORT, 'refused by a trigger')",  # IntegrityError
+    "a missing table": "INSERT INTO dropped_table VALUES (1)",  # OperationalError
+}
+
+
+@pytest.mark.parametrize("refusal", list(REFUSALS))
+def test_a_store_write_that_cannot_pass_is_not_retried(tmp_path, write_script, monkeypatch,
+                                                       refusal):
+    script = write_script("""
+        from py3r_script import Output, Param
+        Output(Param(0, name="x"), name="x_out")
+        """)
+    db = tmp_path / "study.db"
+    assert run(script, store=db).records[0].ok
+    with contextlib.closing(sqlite3.connect(db)) as con:
+        con.execute(f"CREATE TRIGGER refuse BEFORE INSERT ON iterations "
+                    f"BEGIN {REFUSALS[refusal]}; END")
+        con.commit()
+    monkeypatch.setattr(saving, "STORE_RETRY_DELAYS", (30.0,))  # a retry would show
+    start = time.monotonic()
+    with pytest.raises(StoreWriteError) as caught:
+        sensitivity(script, {"x": [1]}, store=db, progress=False)
+    assert time.monotonic() - start < 20, "the sweep paused to retry"
+    message = str(caught.value)
+    assert "could not save iteration #1" in message
+    assert "(not retried: another attempt could not pass)" in message, message
+    assert not re.search(r"\btried\b", message)
+    assert [r.params["x"] for r in caught.value.results.records] == [0, 1]  # kept, not lost

@@ -199,6 +199,50 @@ def test_ctrl_c_with_an_executor_kills_the_children_its_workers_started(
     assert not list(tmp_path.glob(".py3r-script-stop-*")), "the stop file was left behind"
 
 
+TERMINAL_CTRL_C_DRIVER = """
+import glob, signal, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)
+from concurrent.futures import ProcessPoolExecutor
+from py3r_script import sensitivity
+
+pool = ProcessPoolExecutor(2)
+try:
+    sensitivity(sys.argv[1], {"x": [0, 1, 2, 3]}, executor=pool, progress=False)
+except KeyboardInterrupt as exc:
+    print("MESSAGE", exc, flush=True)
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+deadline = time.monotonic() + 5  # this process lives on, as a notebook's kernel does
+while glob.glob(".py3r-script-stop-*") and time.monotonic() < deadline:
+    time.sleep(0.05)
+print("LEFT", glob.glob(".py3r-script-stop-*"), flush=True)
+pool.shutdown(wait=False, cancel_futures=True)
+"""
+
+
+def test_ctrl_c_in_a_terminal_removes_the_stop_file_once_the_workers_return(
+    tmp_path, write_script, procs
+):
+    pid_dir = tmp_path / "pids"
+    pid_dir.mkdir()
+    script = write_script(PIDS_SCRIPT.format(slow_from=0, pid_dir=str(pid_dir)), "sleepy.py")
+    driver = subprocess.Popen(
+        [sys.executable, "-c", TERMINAL_CTRL_C_DRIVER, str(script)], cwd=tmp_path,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    pids: list[int] = []
+    try:
+        pids = procs.wait_for_pid_files(driver, pid_dir, [0, 1])
+        os.killpg(driver.pid, signal.SIGINT)  # the driver and its pool's workers, as a terminal
+        assert procs.wait_gone(pids, timeout=STOP_BOUND) == []
+        out, err = driver.communicate(timeout=30)
+        assert "LEFT []" in out, (out, err)
+        assert "the iterations running on the executor's workers were stopped" in out, out
+        assert sorted(p.name for p in pid_dir.glob("*.pids")) == ["0.pids", "1.pids"]
+    finally:
+        if driver.poll() is None:
+            procs.kill_driver_group(driver)
+        procs.kill_leftovers(pids)
+
+
 @pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGHUP], ids=lambda n: n.name)
 def test_sigterm_and_sighup_stop_a_sweep_like_ctrl_c(tmp_path, write_script, number, procs):
     db = tmp_path / "study.db"

@@ -23,6 +23,14 @@ def _run_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
 
 
+@pytest.fixture(autouse=True)
+def signing_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test signs with a key of its own (made on first use), never the user's."""
+    key = tmp_path / "keys" / "signing.key"
+    monkeypatch.setenv("PY3R_SCRIPT_KEY_FILE", str(key))
+    return key
+
+
 class StudyPeek:
     """Reads a study with plain ``sqlite3``, on read-only connections that never
     checkpoint or otherwise change it."""
@@ -198,3 +206,42 @@ def make_read_only() -> Callable[..., Callable[[], None]]:
         return undo
 
     return make
+
+
+def _downgrade(db: Path, schema: int) -> None:
+    """Roll a study back to the layout an older py3r-script wrote: study schema 3 (no
+    pending plans), 2 (nor outputs stored by kind: every output a pickle, inline; nor
+    interpreter identities or environments), or 1 (nor designs and interpreter paths). Only
+    studies whose outputs are scalars or inline pickles."""
+    import cloudpickle
+
+    from py3r_script.store.sqlvalues import from_sql
+
+    with closing(sqlite3.connect(db, isolation_level=None)) as con:
+        con.execute("DROP TABLE pending_items")
+        if schema == 3:
+            con.execute("PRAGMA user_version = 3")
+            return
+        for rowid, fmt, type_name, value, file in con.execute(
+                "SELECT rowid, format, type, value, file FROM outputs").fetchall():
+            if fmt == "value":
+                blob = cloudpickle.dumps(from_sql(type_name, value), protocol=5)
+                con.execute("UPDATE outputs SET blob = ?, size = ? WHERE rowid = ?",
+                            (blob, len(blob), rowid))
+            elif fmt != "pickle" or file is not None:
+                raise NotImplementedError(f"cannot roll back a {fmt} output ({type_name})")
+        for table, column in (("outputs", "format"), ("outputs", "signature"),
+                              ("iterations", "interpreter_key"), ("sweeps", "environment")):
+            con.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+        con.execute("DROP TABLE environment_packages")
+        if schema == 1:
+            con.execute("ALTER TABLE sweeps DROP COLUMN design_json")
+            con.execute("ALTER TABLE iterations DROP COLUMN interpreter")
+        con.execute(f"PRAGMA user_version = {schema}")
+
+
+@pytest.fixture(scope="session")
+def downgrade() -> Callable[[Path, int], None]:
+    """``downgrade(db, schema)``: roll a study back to study schema 3, 2 or 1, as an older
+    py3r-script wrote it (outputs: scalars and inline pickles only)."""
+    return _downgrade

@@ -127,6 +127,25 @@ def test_merge_brings_studies_run_apart_together(tmp_path, write_script, peek):
     assert len(peek.query(merged, "SELECT * FROM iterations")) == counter_before
 
 
+def test_merge_keeps_an_iteration_whose_side_file_is_missing(tmp_path, write_script, peek):
+    script = write_script(MERGE_SCRIPT)
+    laptop, merged = tmp_path / "laptop.db", tmp_path / "all.db"
+    sensitivity(script, {"x": [2]}, store=laptop, progress=False)
+    (lost,) = [tmp_path / r["file"] for r in peek.query(
+        laptop, "SELECT o.file FROM outputs o JOIN iterations i USING (iteration_id) "
+                "WHERE o.file IS NOT NULL AND json_extract(i.params_json, '$.x') = 2")]
+    lost.unlink()
+    with pytest.warns(UserWarning, match="1 side file") as caught:
+        assert py3r_script.merge(merged, laptop) == 2
+    assert f"its side file {lost} is missing" in str(caught[0].message)
+    with pytest.warns(UserWarning, match="could not be loaded"):
+        study = load(merged)
+    assert [r.params["x"] for r in study.records] == [1, 2]  # the row is kept
+    kept, missing = study.records
+    assert kept.outputs["big"][0] == 1.0 and missing.outputs["ten"] == 20
+    assert "big" not in missing.outputs and "missing" in missing.outputs.unavailable["big"]
+
+
 def test_merge_refuses_what_is_not_a_study(tmp_path):
     target = tmp_path / "all.db"
     text = tmp_path / "notes.txt"

@@ -220,21 +220,13 @@ def test_a_read_only_study_with_changes_still_in_its_log(
     assert len(load(db).records) == 2  # writable again: nothing was lost
 
 
-def _as_schema_1(db: Path) -> None:
-    """Roll a study back to what the previous py3r-script wrote: study schema 1."""
-    with closing(sqlite3.connect(db, isolation_level=None)) as con:
-        con.execute("ALTER TABLE sweeps DROP COLUMN design_json")
-        con.execute("ALTER TABLE iterations DROP COLUMN interpreter")
-        con.execute("PRAGMA user_version = 1")
-
-
-def test_a_study_of_the_previous_schema_is_upgraded(tmp_path, peek, procs, counting_script):
+def test_a_study_of_schema_1_is_upgraded(tmp_path, peek, procs, counting_script, downgrade):
     counter = tmp_path / "counter.txt"
     script = counting_script(counter)
     db = tmp_path / "study.db"
     sensitivity(script, {"x": [1]}, store=db, label="old", progress=False)
     new_columns = peek.columns(db)
-    _as_schema_1(db)
+    downgrade(db, 1)
     assert peek.columns(db) != new_columns
     dead = procs.dead_pid()  # what a schema-1 driver killed while writing a side file left
     partial = Path(f"{db}-outputs/ab/ab12-34.pkl.tmp{dead}")
@@ -269,12 +261,13 @@ def test_a_study_of_the_previous_schema_is_upgraded(tmp_path, peek, procs, count
     assert len(_lines(counter)) == 4  # and the new ones are reused
 
 
-def test_a_schema_without_an_upgrade_step_is_refused_unchanged(tmp_path, monkeypatch, peek):
+def test_a_schema_without_an_upgrade_step_is_refused_unchanged(tmp_path, monkeypatch, peek,
+                                                               downgrade):
     from py3r_script.store import schema
 
     db = tmp_path / "study.db"
     Study(db).close()
-    _as_schema_1(db)
+    downgrade(db, 1)
     old = db.read_bytes()
     monkeypatch.delitem(schema.MIGRATIONS, 1)
     for call in (lambda: Study(db), lambda: load(db), lambda: Study(db, read_only=True)):

@@ -37,8 +37,8 @@ def test_large_output_goes_to_a_side_file_small_ones_stay_inline(tmp_path, write
     sr = sensitivity(script, {"x": [1]}, store=db, progress=False)
     assert sr[{"x": 1}]["big"] == big + b"\x01"
 
-    rows = peek.query(db, "SELECT i.iteration_seq AS seq, o.name, o.file, o.blob, o.size "
-                      "FROM outputs o JOIN iterations i USING (iteration_id) "
+    rows = peek.query(db, "SELECT i.iteration_seq AS seq, o.name, o.file, o.blob, o.size, "
+                      "o.value FROM outputs o JOIN iterations i USING (iteration_id) "
                       "ORDER BY seq, o.position")
     assert [(r["seq"], r["name"]) for r in rows] == [(0, "big"), (0, "small"), (1, "big"),
                                                       (1, "small")]
@@ -53,9 +53,9 @@ def test_large_output_goes_to_a_side_file_small_ones_stay_inline(tmp_path, write
             assert path.is_file()
             assert outputs_dir in path.parents
             side_files.add(path)
-        else:
+        else:  # a scalar: in its row's value column
             assert row["file"] is None
-            assert row["blob"] is not None
+            assert row["value"] == row["seq"]
     assert len(side_files) == 2
 
     loaded = load(db)
@@ -104,40 +104,50 @@ def test_a_lost_or_cut_side_file_costs_only_its_iteration(tmp_path, peek, counti
     assert len(_lines(counter)) == 5
 
 
-def test_a_large_numpy_backed_output_is_stored_without_a_second_copy(tmp_path, write_script):
-    """Pickle protocol 5 hands NumPy data to the writer as buffers: stream them, once."""
+@pytest.mark.parametrize("kind", ["npy", "pickle"])
+def test_a_large_numpy_backed_output_is_stored_without_a_second_copy(tmp_path, write_script,
+                                                                      kind):
+    """An array goes to its ``.npy`` file, and pickle protocol 5 hands NumPy data inside
+    other objects to the writer as buffers: both stream it, once."""
+    value = "array" if kind == "npy" else '{"data": array}'
     script = write_script(
-        """
+        f"""
         import numpy as np
         from py3r_script import Output
-        Output(np.arange(4_000_000, dtype=np.float64), name="array")  # 32 MB
+        array = np.arange(4_000_000, dtype=np.float64)  # 32 MB
+        Output({value}, name="array")
         """
     )
     driver = write_script(
         f"""
         import json, tracemalloc
-        import numpy as np
         from py3r_script.running.launch import IterationTask, run_iteration
         from py3r_script.paramset import ParamSet
-        from py3r_script.store import sidefiles
+        from py3r_script.store import formats, sidefiles
         from py3r_script.store.study import Study
         record = run_iteration(IterationTask(script={str(script)!r}, params=ParamSet()))
         tracemalloc.start()
         with Study({str(tmp_path / "study.db")!r}) as study:
-            path = sidefiles.side_file(study.outputs_dir, record.iteration_id, "array")
-            blob, file, size = sidefiles.dump(record.outputs["array"], path, study.path.parent)
+            path = sidefiles.side_file(study.outputs_dir, record.iteration_id, "array", "")
+            stored = formats.store(record.outputs["array"], path, study.path.parent, None)
         peak = tracemalloc.get_traced_memory()[1]
-        print(json.dumps({{"peak": peak, "file": file, "size": size}}))
+        print(json.dumps({{"peak": peak, "file": stored.file, "size": stored.size,
+                           "format": stored.format}}))
         """,
         "driver.py",
     )
     out = subprocess.run([sys.executable, str(driver)], capture_output=True, text=True,
                          check=True)
     figures = json.loads(out.stdout.strip().splitlines()[-1])
+    assert figures["format"] == kind
     assert figures["file"] is not None and figures["size"] > 32_000_000
     assert figures["peak"] < 8_000_000, "storing held a second copy of the output"
 
     sr = run(script, store=tmp_path / "study2.db", progress=False)
     loaded = load(tmp_path / "study2.db")[{}]["array"]
+    if kind == "pickle":
+        loaded, sr = loaded["data"], sr[{}]["array"]["data"]
+    else:
+        sr = sr[{}]["array"]
     assert loaded.shape == (4_000_000,) and loaded[-1] == 3_999_999
-    assert sr[{}]["array"][123] == 123
+    assert sr[123] == 123

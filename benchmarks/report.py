@@ -1,0 +1,118 @@
+"""Benchmark: the HTML report of a 10,000-iteration study, its time and its size.
+
+    python benchmarks/report.py            # 10,000 iterations, a sample and a grid
+    python benchmarks/report.py --quick    # 1,000 (a smoke run)
+
+Two studies are written, each one sweep: a Latin-hypercube sample of three parameters
+(scatter plots of every run, rank correlations) and a 100 x 100 grid (one-at-a-time table,
+tornado and response plots; the heatmap is left out at that size). Iterations go into the
+study through ``Study.add``, what a sweep does after each child finishes, so the figures
+measure the report and not 10,000 child processes; 2 % of them fail with a message and a
+stderr tail. Printed: the time ``Study.report`` takes, in a fresh interpreter (so
+importing pandas and matplotlib counts), and the file's size, next to their targets
+(under 5 s and under 20 MB); nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from py3r_script import Study
+from py3r_script.designs.design import Design
+from py3r_script.paramset import ParamSet
+from py3r_script.records import FrozenOutputs, IterationRecord
+from py3r_script.store.studyrows import SweepInfo
+
+TIMED = """
+import sys, time
+start, cpu = time.perf_counter(), time.process_time()
+from py3r_script import Study
+with Study(sys.argv[1], create=False) as study:
+    study.report(sys.argv[2])
+print(time.perf_counter() - start, time.process_time() - cpu)
+"""
+STDERR_TAIL = "".join(f"  frame {i}: something went wrong deep down\n" for i in range(40))
+
+
+def sample_points(n: int) -> list[dict[str, Any]]:
+    draw = random.Random(0)
+    return [{"a": draw.uniform(0, 4), "b": draw.randint(1, 50),
+             "c": draw.choice(["low", "mid", "high"])} for _ in range(n)]
+
+
+def grid_points(n: int) -> list[dict[str, Any]]:
+    side = round(n ** 0.5)
+    return [{"a": 1.0 + i / side, "b": j, "c": "mid"} for i in range(side) for j in range(side)]
+
+
+def write_study(db: Path, mode: str, points: list[dict[str, Any]]) -> None:
+    """One sweep of ``points`` into the study ``db``, every iteration added as a sweep adds
+    it (its own transaction)."""
+    sweep_id = str(uuid.uuid4())
+    design = Design(mode, seed=0 if mode == "lhs" else None)
+    nominal = ParamSet({"a": 1.5, "b": 25, "c": "mid"})  # on the grid, too
+    with Study(db) as study:
+        study.begin_sweep(SweepInfo(
+            sweep_id, "pipeline.py", "0" * 64, mode, ("a", "b", "c"), nominal, None,
+            ("y", "z", "note"), len(points), os.getcwd(), label=f"{mode} of {len(points)}",
+            design=design))
+        clock = time.time()
+        for index, point in enumerate(points):
+            a, b = float(point["a"]), int(point["b"])
+            failed = index % 50 == 49
+            outputs = {} if failed else {"y": 3 * a + 0.1 * b + (point["c"] == "high"),
+                                         "z": a * b, "note": f"run {index}"}
+            study.add(IterationRecord(
+                params=ParamSet(point), status="error" if failed else "ok",
+                outputs=FrozenOutputs(outputs),
+                error="ValueError: b out of range" if failed else None,
+                stderr=STDERR_TAIL if failed else "", started=clock + index * 0.01,
+                finished=clock + index * 0.01 + 0.008, index=index,
+                iteration_id=str(uuid.uuid4()), script="pipeline.py",
+                script_sha256="0" * 64, host="bench", python="3.11.0", sweep_id=sweep_id,
+            ), sweep_id=sweep_id, plan_index=index)
+        study.finish_sweep(sweep_id, "finished")
+
+
+def measure(folder: Path, mode: str, n: int) -> None:
+    db = folder / f"{mode}.db"
+    points = sample_points(n) if mode == "lhs" else grid_points(n)
+    start = time.perf_counter()
+    write_study(db, mode, points)
+    written = time.perf_counter() - start
+    page = folder / f"{mode}.html"
+    out = subprocess.run([sys.executable, "-c", TIMED, str(db), str(page)], check=True,
+                         capture_output=True, text=True)
+    seconds, cpu = map(float, out.stdout.split()[-2:])
+    size = page.stat().st_size / 1e6
+    print(f"\n{mode}: {len(points):,} iterations (study written in {written:.1f} s)")
+    print(f"  {'report written in (fresh interpreter)':<44} {seconds:>8.2f} s   target < 5 s"
+          f"  [{'met' if seconds < 5 else 'NOT met'}]")
+    print(f"  {'  of which on the CPU (imports included)':<44} {cpu:>8.2f} s   (wall time "
+          "beyond it: waiting for a busy machine)")
+    print(f"  {'report size':<44} {size:>8.2f} MB  target < 20 MB"
+          f"  [{'met' if size < 20 else 'NOT met'}]")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="1,000 iterations")
+    n = 1_000 if parser.parse_args().quick else 10_000
+    print(f"py3r-script report benchmark on {os.cpu_count()} cores, Python "
+          f"{sys.version.split()[0]}")
+    with tempfile.TemporaryDirectory() as folder:
+        for mode in ("lhs", "grid"):
+            measure(Path(folder), mode, n)
+
+
+if __name__ == "__main__":
+    main()
