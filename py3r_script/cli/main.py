@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from typing import Callable
 
 from ..errors import StudyPathError, SweepError
+from .cluster import batch_command, collect_command, work_command
 from .commands import inspect_command, run_command, sensitivity_command, sweep_command
 from .habits import habit_hint
 from .parser import ArgumentsError, parse_command_line
@@ -32,7 +33,8 @@ __all__ = ["main"]
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "inspect": inspect_command, "run": run_command, "sensitivity": sensitivity_command,
     "sweep": sweep_command, "merge": merge_command, "show": show_command,
-    "report": report_command,
+    "report": report_command, "work": work_command, "collect": collect_command,
+    "batch": batch_command,
 }
 
 
@@ -69,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_FAILED
     except StudyPathError as exc:  # its fix, in the command line's terms
-        reading = args.command in ("show", "merge", "report")
+        reading = args.command in ("show", "merge", "report", "work", "collect", "batch")
         fix = ("give a study database (a file written with --store DB)" if reading
                else "choose another file name for --store")
         say(f"error: {exc.problem}; {fix}")

@@ -8,11 +8,13 @@ from typing import Any, NoReturn
 
 from .. import __version__
 from ..designs.design import SAMPLE_METHODS
+from .cluster import add_cluster_commands
 
 __all__ = ["COMMANDS", "ArgumentsError", "CommandLineParser", "build_parser",
            "parse_command_line"]
 
-COMMANDS = ("inspect", "run", "sensitivity", "sweep", "merge", "show", "report")
+COMMANDS = ("inspect", "run", "sensitivity", "sweep", "merge", "show", "report", "work",
+            "collect", "batch")
 
 
 class ArgumentsError(Exception):
@@ -52,7 +54,7 @@ def parse_command_line(tokens: Sequence[str]) -> argparse.Namespace:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``py3r-script`` parser: ``inspect``, ``run``, ``sensitivity``, ``sweep``,
-    ``merge``, ``show`` and ``report``.
+    ``merge``, ``show``, ``report``, ``work``, ``collect`` and ``batch``.
 
     >>> build_parser().parse_args(["inspect", "pipeline.py"]).command
     'inspect'
@@ -75,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_merge(commands)
     _add_show(commands, [data])
     _add_report(commands)
+    add_cluster_commands(commands, _command)
     return parser
 
 
@@ -121,6 +124,10 @@ def _running_options() -> argparse.ArgumentParser:
     group.add_argument("--preload", action="append", metavar="MODULE",
                        help="with --warm: a module to import up front (repeat)")
     group.add_argument("--label", help="a name for this sweep, kept in the store")
+    group.add_argument("--prepare", **switch,
+                       help="with --store: plan the sweep for job-array tasks; run nothing")
+    group.add_argument("--chunk-size", type=int, metavar="K",
+                       help="iterations per job (with --prepare: per job-array task)")
     group.add_argument("--env", action="append", default=None, metavar="NAME=VALUE",
                        help="an environment variable for every iteration (repeat)")
     group.add_argument("--argv", metavar="ARGS",

@@ -51,6 +51,8 @@ def flag_options(args: argparse.Namespace) -> dict[str, Any]:
         "env": _env(args.env),
         "argv": _argv(args.argv),
         "python": args.python,
+        "chunk_size": args.chunk_size,
+        "prepare": args.prepare,
         "max_workers": _workers(getattr(args, "workers", None)),
     }
     return {name: value for name, value in options.items() if value is not None}

@@ -7,6 +7,7 @@ import shlex
 
 from ..dataframe import META_COLUMNS
 from ..errors import SweepError
+from .cluster import say_progress
 from .terminal import EXIT_OK, say, scalar_table, show_table
 
 __all__ = ["merge_command", "show_command"]
@@ -35,6 +36,7 @@ def show_command(args: argparse.Namespace) -> int:
         table = sweeps[columns].copy()
         table["sweep_id"] = table["sweep_id"].str[:8]
         say(f"{args.db}: {len(sweeps)} sweep(s); show one with --sweep N or ID")
+        say_progress(args.db)  # prepared sweeps: pending, running, done, failed
         return show_table(table, args.out, args.format, wide=args.wide)
     sweep = None if args.sweep is None else _sweep_id(args.sweep, sweeps["sweep_id"].tolist(),
                                                       args.db)

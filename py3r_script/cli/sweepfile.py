@@ -78,6 +78,7 @@ _RANGES = {
     "workers": 'workers must be a positive integer or "auto"',
     "timeout": "timeout must be a positive number of seconds",
     "capture_limit": "capture_limit must be 0 or more",
+    "chunk_size": "chunk_size must be a positive integer",
     "env": "env values must be strings",
     "argv": "argv values must be strings",
 }

@@ -38,6 +38,8 @@ TOP_LEVEL: dict[str, tuple[tuple[type, ...], str]] = {
     "env": ((dict,), "a table of environment variables (strings) for every iteration"),
     "argv": ((list,), "a list of strings: the script's own command-line arguments"),
     "python": ((str,), "the interpreter to run the script with"),
+    "chunk_size": ((int,), "iterations per submitted job (with an executor or prepare)"),
+    "prepare": ((bool,), "true or false (plan the sweep for job-array tasks, run nothing)"),
     "linked": ((list,), "[[linked]] tables with names = [...] and values = [[...], ...]"),
     "points": ((list,), "[[points]] tables, one parameter set each"),
     "sample": ((dict,), "a [sample] table with method, n, seed, [sample.ranges], "

@@ -77,7 +77,11 @@ def report(results: Any, out: str | None, fmt: str | None) -> int:
     0
     """
     from ..designs.preview import DryRun
+    from ..running.jobarrays import PreparedSweep
 
+    if isinstance(results, PreparedSweep):
+        say(str(results))
+        return EXIT_OK
     if isinstance(results, DryRun):
         say(repr(results).splitlines()[0])
         return emit_table(results.to_dataframe(), out, fmt)

@@ -38,6 +38,7 @@ from ..designs.preview import DryRun
 from ..designs.request import DesignRequest, design_request
 from ..results import ScriptResults
 from .execute import execute_plan
+from .jobarrays import PreparedSweep
 from .options import run_options
 
 __all__ = ["plan", "run", "sensitivity", "sweep"]
@@ -65,7 +66,9 @@ def run(
     env: dict[str, str] | None = None,
     argv: list[str] | None = None,
     python: str | None = None,
-) -> ScriptResults | DryRun:
+    chunk_size: int | None = None,
+    prepare: bool = False,
+) -> ScriptResults | DryRun | PreparedSweep:
     """Run a parameterised script exactly once, in a fresh subprocess.
 
     Unspecified parameters keep their script default; a parameter without a default must be
@@ -91,7 +94,8 @@ def run(
         outputs=outputs, stop_after_outputs=stop_after_outputs, timeout=timeout, store=store,
         rerun=rerun, dry_run=dry_run, backup=backup, workdir=workdir, max_workers=max_workers,
         executor=executor, progress=progress, capture_limit=capture_limit, warm=warm,
-        preload=preload, label=label, env=env, argv=argv, python=python)
+        preload=preload, label=label, env=env, argv=argv, python=python,
+        chunk_size=chunk_size, prepare=prepare)
     return execute_plan(script_path, info, planned, options)
 
 
@@ -119,7 +123,9 @@ def sensitivity(
     env: dict[str, str] | None = None,
     argv: list[str] | None = None,
     python: str | None = None,
-) -> ScriptResults | DryRun:
+    chunk_size: int | None = None,
+    prepare: bool = False,
+) -> ScriptResults | DryRun | PreparedSweep:
     """Run a script once per parameter combination, each iteration in a fresh subprocess.
 
     Each swept parameter's nominal value (``nominal[name]``, else its script default) is
@@ -163,9 +169,18 @@ def sensitivity(
         directory is in each record's ``workdir``.
     max_workers : int or "auto"
         Iterations to run at once on this machine ("auto": one per core).
-    executor : concurrent.futures.Executor, optional
-        Run iterations on any executor instead (e.g. ``dask.distributed.Client(...)
-        .get_executor()``); every worker must see the script at the same path.
+    executor : concurrent.futures.Executor, Dask Client or submitit executor, optional
+        Run iterations on any executor instead (e.g. a ``dask.distributed.Client`` on a
+        dask-jobqueue ``SLURMCluster``, or ``submitit.AutoExecutor(...)``); every worker must
+        see the script at the same path. ``warm=True`` starts one zygote per job.
+    chunk_size : int, optional
+        With ``executor``: iterations per submitted job, run one after another in it
+        (default: 1 for local pools, 10 for dask-jobqueue, 50 for submitit); with
+        ``prepare``, the iterations per job-array task the printed instructions suggest.
+    prepare : bool
+        With ``store``: plan the sweep into the study, every iteration pending, and return
+        a :class:`~py3r_script.running.jobarrays.PreparedSweep` saying how to run it as
+        job-array tasks (``py3r-script work``); nothing runs here.
     progress : bool, optional
         Show a progress bar; by default only in a terminal or notebook.
     capture_limit : int
@@ -215,7 +230,8 @@ def sensitivity(
         outputs=outputs, stop_after_outputs=stop_after_outputs, timeout=timeout, store=store,
         rerun=rerun, dry_run=dry_run, backup=backup, workdir=workdir, max_workers=max_workers,
         executor=executor, progress=progress, capture_limit=capture_limit, warm=warm,
-        preload=preload, label=label, env=env, argv=argv, python=python)
+        preload=preload, label=label, env=env, argv=argv, python=python,
+        chunk_size=chunk_size, prepare=prepare)
     return execute_plan(script_path, info, planned, options)
 
 
@@ -297,7 +313,9 @@ def sweep(
     env: dict[str, str] | None = None,
     argv: list[str] | None = None,
     python: str | None = None,
-) -> ScriptResults | DryRun:
+    chunk_size: int | None = None,
+    prepare: bool = False,
+) -> ScriptResults | DryRun | PreparedSweep:
     """Run any sweep design: a grid (default), one-at-a-time, explicit points or samples.
 
     The design arguments are those of :func:`plan`; the running options those of
@@ -324,5 +342,6 @@ def sweep(
         outputs=outputs, stop_after_outputs=stop_after_outputs, timeout=timeout, store=store,
         rerun=rerun, dry_run=dry_run, backup=backup, workdir=workdir, max_workers=max_workers,
         executor=executor, progress=progress, capture_limit=capture_limit, warm=warm,
-        preload=preload, label=label, env=env, argv=argv, python=python)
+        preload=preload, label=label, env=env, argv=argv, python=python,
+        chunk_size=chunk_size, prepare=prepare)
     return execute_plan(script_path, info, planned, options)

@@ -27,6 +27,7 @@ from ..results import ScriptResults
 from ..store.provenance import file_sha256
 from ..store.study import Study, SweepInfo
 from . import scheduling
+from .jobarrays import PreparedSweep, prepare_items
 from .launch import IterationTask, run_iteration
 from .options import RunOptions, resolve_outputs, resolve_python, workdir_root, worker_count
 
@@ -37,7 +38,7 @@ _OPTION_NAMES = frozenset(f.name for f in fields(RunOptions))
 
 def execute_plan(
     script_path: str | os.PathLike[str], info: ScriptInfo, plan: Plan, options: RunOptions
-) -> ScriptResults | DryRun:
+) -> ScriptResults | DryRun | PreparedSweep:
     """Run (or preview, with ``options.dry_run``) a checked plan of the script ``info``
     describes.
 
@@ -69,6 +70,8 @@ def execute_plan(
                 label=options.label, design=plan.design, python=template.python,
             ))
         items = _items(study, template, plan, points, reuse, workdir_root(options))
+        if options.prepare and study is not None:
+            return _prepared(study, template.sweep_id or "", items, options)
         results = ScriptResults(plan.param_names, output_names, nominal=plan.nominal,
                                 script=str(script_path), design=plan.design)
         results = _schedule(items, results, study, info, options, template.sweep_id)
@@ -77,6 +80,16 @@ def execute_plan(
     finally:
         if study is not None:
             study.close()
+
+
+def _prepared(study: Study, sweep_id: str, items: Sequence[scheduling.Item],
+              options: RunOptions) -> PreparedSweep:
+    """``prepare=True``: the reused iterations noted, the others left pending for tasks."""
+    tasks = [item for item in items if isinstance(item, IterationTask)]
+    for index, item in enumerate(items):
+        if isinstance(item, IterationRecord):
+            study.add_reused(item.iteration_id, sweep_id=sweep_id, plan_index=index)
+    return prepare_items(study, sweep_id, tasks, len(items) - len(tasks), options.chunk_size)
 
 
 def _task_template(script: str, plan: Plan, options: RunOptions,
@@ -131,10 +144,16 @@ def _items(study: Study | None, template: IterationTask, plan: Plan, points: lis
 def _schedule(items: Sequence[scheduling.Item], results: ScriptResults, study: Study | None,
               info: ScriptInfo, options: RunOptions, sweep_id: str | None) -> ScriptResults:
     show = scheduling.interactive() if options.progress is None else options.progress
+    if options.executor is not None:  # chunks, each warm on its worker when asked
+        from .submitting import executor_submitter
+
+        with executor_submitter(options, info, study) as (executor, submit):
+            return scheduling.execute(items, results, study=study, sweep_id=sweep_id,
+                                      executor=executor, progress=show, submit=submit)
     with _launcher(info, options) as launch:
         return scheduling.execute(items, results, study=study, sweep_id=sweep_id,
-                                  max_workers=worker_count(options), executor=options.executor,
-                                  progress=show, launch=launch)
+                                  max_workers=worker_count(options), progress=show,
+                                  launch=launch)
 
 
 @contextmanager
@@ -143,10 +162,9 @@ def _launcher(info: ScriptInfo, options: RunOptions) -> Iterator[scheduling.Laun
     if not options.warm:
         yield run_iteration
         return
-    from .warm import Zygote, preload_modules
+    from .warm import Zygote, sweep_preload
 
-    explicit = options.preload is not None
-    preload = list(options.preload or ()) if explicit else preload_modules(info.imports)
+    preload, explicit = sweep_preload(info.imports, options.preload)
     zygote = Zygote(preload, python=resolve_python(options.python), strict=explicit)
     problem = zygote.start()
     if problem is not None:

@@ -27,6 +27,7 @@ from typing import Callable
 
 from ..child import boundary, processes
 from ..records import IterationRecord
+from ..store import inbox
 from ..store.provenance import file_sha256
 from . import children, leftovers
 from .children import ChildHandle
@@ -82,9 +83,12 @@ def run_iteration(task: IterationTask, spawn: Spawn | None = None) -> IterationR
     prefix = boundary.iteration_dir_prefix(task.sweep_id, leftovers.owner_token())
     root = tempfile.mkdtemp(prefix=prefix)  # mode 0700
     try:
-        return _run_in(root, task, started, spawn or spawn_cold)
+        record = _run_in(root, task, started, spawn or spawn_cold)
     finally:
         shutil.rmtree(root, ignore_errors=True)
+    if task.inbox is not None and record.status != "cancelled":
+        inbox.deposit(task.inbox, record)  # before returning: a driver that dies loses nothing
+    return record
 
 
 def _cannot_start(task: IterationTask, started: float) -> IterationRecord | None:

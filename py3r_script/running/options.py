@@ -49,15 +49,17 @@ class RunOptions:
     env: Mapping[str, str] | None = None
     argv: Sequence[str] | None = None
     python: str | None = None
+    chunk_size: int | None = None
+    prepare: bool = False
 
 
 def run_options(**options: Any) -> RunOptions:
     """Check run options (the keywords of :class:`RunOptions`) and return them as one value.
 
     Each option is checked alone (:func:`check_option`), then with the others: ``executor``
-    takes neither ``max_workers`` nor ``warm``, and ``backup``, ``rerun`` and
-    ``workdir=True`` need a ``store`` (an :class:`~py3r_script.errors.OptionError` whose
-    ``needs`` is ``"store"``).
+    does not take ``max_workers``, ``chunk_size`` needs an ``executor``, and ``backup``,
+    ``rerun`` and ``workdir=True`` need a ``store`` (an
+    :class:`~py3r_script.errors.OptionError` whose ``needs`` is ``"store"``).
 
     Examples
     --------
@@ -157,6 +159,17 @@ def _check_executor(executor: Any) -> None:
             f"executor must be a concurrent.futures.Executor, got {type(executor).__name__}")
 
 
+def _check_prepare(prepare: Any) -> None:
+    if not isinstance(prepare, bool):
+        raise ParameterTypeError(f"prepare must be True or False, got {prepare!r}")
+
+
+def _check_chunk_size(size: Any) -> None:
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
+        raise OptionError(f"chunk_size must be a positive int (iterations per submitted job), "
+                          f"got {size!r}", "chunk_size")
+
+
 def _check_capture_limit(limit: Any) -> None:
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
         raise OptionError(f"capture_limit must be a non-negative int, got {limit!r}",
@@ -194,6 +207,8 @@ _CHECKS: dict[str, Callable[[Any], object]] = {
     "max_workers": _check_max_workers,
     "executor": _check_executor,
     "capture_limit": _check_capture_limit,
+    "chunk_size": _check_chunk_size,
+    "prepare": _check_prepare,
     "preload": _check_preload,
     "label": _check_label,
     "env": _check_env,
@@ -208,10 +223,16 @@ def _check_together(options: RunOptions) -> None:
         raise OptionError(
             "pass either max_workers (local processes) or executor (its own workers), not both",
             "max_workers")
-    if options.warm and options.executor is not None:
+    if options.prepare and (options.executor is not None or options.dry_run
+                            or options.store is None):
         raise OptionError(
-            "warm=True forks iterations on this machine; it does not combine with executor= "
-            "(use max_workers=N for local parallel warm starts)", "warm")
+            "prepare=True plans the sweep into a study for job-array tasks to run later, so "
+            "it needs store=... and takes neither executor= nor dry_run=True", "prepare",
+            "store" if options.store is None else None)
+    if options.chunk_size is not None and options.executor is None and not options.prepare:
+        raise OptionError(
+            "chunk_size= is the number of iterations per job submitted to an executor, so it "
+            "needs executor=...; without one, use max_workers=N", "chunk_size", "executor")
     if options.store is not None:
         return
     if options.backup or options.rerun:

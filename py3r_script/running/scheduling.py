@@ -36,12 +36,15 @@ from .saving import Saver, StoreFailed
 from .stopping import Finished, Stopper
 from .task import IterationTask
 
-__all__ = ["Item", "Launch", "SweepInterrupted", "execute", "interactive"]
+__all__ = ["Item", "Launch", "Submit", "SweepInterrupted", "execute", "interactive"]
 
 Item = Union[IterationTask, IterationRecord]
 """One planned iteration: a task to run, or a record the store already holds (reused)."""
 Launch = Callable[[IterationTask], IterationRecord]
 """What runs one task where it is called: :func:`run_iteration`, or its warm variant."""
+Submit = Callable[[Sequence[tuple[int, IterationTask]]],
+                  dict["Future[IterationRecord]", tuple[int, IterationTask]]]
+"""Sends every pending task to the executor, one future per task (``chunks`` groups them)."""
 
 
 def execute(
@@ -54,6 +57,7 @@ def execute(
     executor: Executor | None = None,
     progress: bool = False,
     launch: Launch = run_iteration,
+    submit: Submit | None = None,
 ) -> ScriptResults:
     """Run every task in ``items`` (records are reused as they are) and fill ``results``.
 
@@ -92,7 +96,8 @@ def execute(
                 for index, task in pending:
                     finished(index, launch(task))
             else:
-                _run_concurrently(pending, finished, launch, executor, max_workers, stopper)
+                _run_concurrently(pending, finished, launch, executor, max_workers, stopper,
+                                  submit)
         status = "finished"
     except KeyboardInterrupt as interrupt:
         _stopped(results, slots, saver)
@@ -153,11 +158,14 @@ def _run_concurrently(
     executor: Executor | None,
     max_workers: int,
     stopper: Stopper,
+    submit: Submit | None,
 ) -> None:
     pool = executor or ThreadPoolExecutor(max_workers, thread_name_prefix="py3r-script")
     futures: dict[Future[IterationRecord], tuple[int, IterationTask]] = {}
     try:
-        for index, task in pending:
+        if submit is not None:
+            futures.update(submit(pending))
+        for index, task in pending if submit is None else ():
             try:
                 futures[pool.submit(launch, task)] = (index, task)
             except Exception as exc:  # e.g. an executor already shut down: say so per task

@@ -22,7 +22,8 @@ class IterationTask:
     ``driver`` identifies the sweep's driver process, so a worker on its machine stops its
     child when the driver is gone. ``params`` is the complete parameter set (what the record
     says ran); ``inject`` the names the sweep sets (``None``: all), the others being the
-    script's own literal defaults, which the script is left to supply itself.
+    script's own literal defaults, which the script is left to supply itself. ``inbox`` is
+    the study's inbox folder, where the worker leaves the record before returning it.
 
     Examples
     --------
@@ -50,3 +51,4 @@ class IterationTask:
     stop_file: str | None = None
     driver: tuple[str, int, int] | None = None
     inject: tuple[str, ...] | None = None
+    inbox: str | None = None

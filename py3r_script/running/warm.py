@@ -28,7 +28,7 @@ from .children import ChildHandle
 from .launch import spawn_cold
 from .task import IterationTask
 
-__all__ = ["START_TIMEOUT", "Zygote", "preload_modules"]
+__all__ = ["START_TIMEOUT", "Zygote", "preload_modules", "sweep_preload"]
 
 START_TIMEOUT = 300.0
 """Seconds the zygote may take to preload before the sweep gives up on it and runs cold."""
@@ -46,6 +46,19 @@ def preload_modules(imports: Sequence[str]) -> list[str]:
     ['numpy', 'pandas.io']
     """
     return [name for name in imports if name.split(".")[0] not in _SKIP]
+
+
+def sweep_preload(imports: Sequence[str], preload: Sequence[str] | None
+                  ) -> tuple[list[str], bool]:
+    """What a sweep's warm starts preload (``preload``, else the script's ``imports`` worth
+    it), and whether the user named them (then a failing one is an error, not a warning).
+
+    >>> sweep_preload(["numpy", "py3r_script"], None)
+    (['numpy'], False)
+    """
+    if preload is not None:
+        return list(preload), True
+    return preload_modules(imports), False
 
 
 class Zygote:

@@ -18,7 +18,7 @@ from .sqlvalues import native_type
 __all__ = ["APPLICATION_ID", "MIGRATIONS", "RUNS_BOOKKEEPING", "SCHEMA_SQL", "SCHEMA_VERSION",
            "rebuild_view", "view_names"]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 APPLICATION_ID = 0x70793372  # "py3r": marks the file as a py3r-script study
 
 SCHEMA_SQL = """
@@ -120,6 +120,13 @@ CREATE TABLE environment_packages (
     version      TEXT NOT NULL,
     PRIMARY KEY (environment, name)
 );
+CREATE TABLE pending_items (
+    sweep_id     TEXT NOT NULL REFERENCES sweeps(sweep_id),
+    plan_index   INTEGER NOT NULL,
+    iteration_id TEXT NOT NULL UNIQUE,
+    task_json    TEXT NOT NULL,
+    PRIMARY KEY (sweep_id, plan_index)
+);
 """
 
 
@@ -171,7 +178,15 @@ def _fill_interpreter_keys(con: sqlite3.Connection) -> None:
             (known.identity(path), path, version, host))
 
 
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3}
+def _v3_to_v4(con: sqlite3.Connection) -> None:
+    """Schema 4: ``pending_items``, the iterations a prepared sweep (``prepare=True``) planned
+    for job-array tasks to run; none in a study an older version wrote."""
+    table = SCHEMA_SQL[SCHEMA_SQL.index("CREATE TABLE pending_items"):]
+    con.execute(table.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS", 1))
+
+
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
+    1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
 """Upgrades from schema version N to N + 1, applied in order inside one transaction. New
 columns go at the end of their table, so a migrated study has the columns of a new one."""
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import StoreError
 from ..records import IterationRecord
-from . import editing, maintenance, merging, reading, reuse, schema, studyfile, writing
+from . import editing, inbox, maintenance, merging, reading, reuse, schema, studyfile, writing
 from .comparison import compare as compare_sweeps
 from .damage import check, guard, guard_methods
 from .interpreters import Interpreters
@@ -89,6 +89,8 @@ class Study:
             except BaseException:
                 self._con.close()
                 raise
+        if not self.read_only:
+            inbox.ingest(self)  # what workers finished while no driver was listening
 
     def _prepare(self, exists: bool, backup: bool) -> None:
         """Create, back up and upgrade the study as needed; tidy what dead writers left."""
@@ -198,6 +200,14 @@ class Study:
         stored, (seq, sweep_seq) = writing.store_iteration(record, self.outputs_dir,
                                                            self.path.parent, insert)
         return replace(stored, iteration_seq=seq, sweep_seq=sweep_seq)
+
+    def held_ids(self, table: str = "iterations") -> set[str]:
+        """The ids of every iteration (or, with ``"sweeps"``, sweep) the study holds.
+
+        >>> len(study.held_ids("sweeps"))  # doctest: +SKIP
+        """
+        column = {"iterations": "iteration_id", "sweeps": "sweep_id"}[table]
+        return {row[0] for row in self._con.execute(f"SELECT {column} FROM {table}")}
 
     def add_reused(self, iteration_id: str, *, sweep_id: str, plan_index: int) -> None:
         """Note that a sweep took an already stored iteration instead of running it again.

@@ -107,8 +107,9 @@ def test_options_that_need_a_study_say_so_in_their_fields(options, option):
 def test_options_together():
     with pytest.raises(OptionError, match=r"either max_workers .* or executor"):
         run_options(max_workers=2, executor=_Submits())
-    with pytest.raises(OptionError, match="warm=True forks iterations on this machine"):
-        run_options(warm=True, executor=_Submits())
+    assert run_options(warm=True, executor=_Submits()).warm  # a zygote per job
+    with pytest.raises(OptionError, match=r"chunk_size= .* needs executor="):
+        run_options(chunk_size=5)
 
 
 class _Submits:

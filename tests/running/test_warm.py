@@ -10,7 +10,6 @@ import uuid
 import pytest
 
 from py3r_script import run, sensitivity
-from py3r_script.errors import ParameterError
 from py3r_script.running import warm
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork: Linux")
@@ -157,9 +156,14 @@ def test_modules_beside_the_script_are_not_preloaded(write_script, tmp_path):
     assert marker.read_text() == "x"  # imported once, by the child, not by the zygote
 
 
-def test_warm_does_not_combine_with_an_executor(write_script):
+def test_warm_with_an_executor_forks_each_chunk_from_its_own_zygote(write_script):
     from concurrent.futures import ThreadPoolExecutor
 
-    script = write_script("from py3r_script import Param\nx = Param(1, name='x')\n")
-    with ThreadPoolExecutor(1) as pool, pytest.raises(ParameterError, match="executor"):
-        sensitivity(script, {"x": [1, 2]}, warm=True, executor=pool)
+    script = write_script("import os\nfrom py3r_script import Output, Param\n"
+                          "x = Param(1, name='x')\nOutput(os.getppid(), name='parent')\n")
+    with ThreadPoolExecutor(1) as pool:
+        sr = sensitivity(script, {"x": [1, 2, 3]}, warm=True, executor=pool, chunk_size=2,
+                         progress=False)
+    assert [r.status for r in sr.records] == ["ok"] * 3
+    parents = [r.outputs["parent"] for r in sr.records]
+    assert os.getpid() not in parents and len(set(parents)) == 2  # one zygote per chunk
