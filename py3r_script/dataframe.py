@@ -37,16 +37,20 @@ def results_frame(results: ScriptResults, outputs: Sequence[str], *, meta: bool,
     import pandas as pd
 
     bookkeeping = meta or include_failed
+    replicated = results.replicated
     rows = []
     for record in results.records:
         if not (include_failed or record.ok):
             continue
         row: list[Any] = [record.params.get(n) for n in results.param_names]
+        if replicated:
+            row.append(record.replicate)
         row.extend(scalar_output(results, record, name) for name in outputs)
         if bookkeeping:
             row.extend(meta_values(record))
         rows.append(row)
-    columns = column_names(results.param_names, outputs, meta=bookkeeping)
+    params = [*results.param_names, *(["replicate"] if replicated else [])]
+    columns = column_names(params, outputs, meta=bookkeeping)
     try:
         frame = pd.DataFrame(rows, columns=columns)
     except UnicodeError:  # a str that is not valid Unicode, which pandas' str dtype refuses

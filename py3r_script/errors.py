@@ -18,6 +18,7 @@ __all__ = [
     "MissingDependencyError",
     "MissingValueError",
     "OptionError",
+    "ReplicateAmbiguityError",
     "OutputError",
     "OutputTypeError",
     "ParameterError",
@@ -148,6 +149,14 @@ class IterationNotFoundError(SweepError, KeyError):
 
     def __str__(self) -> str:  # KeyError would show the message quoted, as a repr
         return str(self.args[0]) if self.args else ""
+
+
+class ReplicateAmbiguityError(IterationNotFoundError):
+    """The parameter values asked for ran several times (``replicates=k``): the message says
+    how many and how to get one (``"replicate": r`` in the dict) or all (``sr.select``).
+
+    A ``KeyError``, as :class:`IterationNotFoundError` is.
+    """
 
 
 class OutputError(SweepError, ValueError):

@@ -135,8 +135,10 @@ class IterationRecord:
     Built once, by whoever launched the child (the local runner, a pool worker, a Dask
     worker), then kept unchanged by ``ScriptResults``, the study store and the DataFrame.
     ``python`` is the child's Python version and ``interpreter`` the path it was started
-    with; ``iteration_seq`` and ``sweep_seq`` are the sequence numbers a study gave the
-    iteration and the sweep that ran it (``None`` without a study).
+    with; ``replicate`` which run of its parameter set this is, when a sweep runs each
+    point several times (``replicates=k``: 0 to k - 1; always 0 otherwise);
+    ``iteration_seq`` and ``sweep_seq`` are the sequence numbers a study gave the iteration
+    and the sweep that ran it (``None`` without a study).
 
     Examples
     --------
@@ -173,6 +175,7 @@ class IterationRecord:
     interpreter: str = ""
     iteration_seq: int | None = None
     sweep_seq: int | None = None
+    replicate: int = 0
 
     @property
     def ok(self) -> bool:
@@ -187,7 +190,8 @@ class IterationRecord:
     def __repr__(self) -> str:
         detail = "" if self.ok else f", error={first_line(self.error)!r}"
         return (
-            f"IterationRecord(#{self.index} {dict(self.params)}, status={self.status!r}, "
+            f"IterationRecord(#{self.index} {dict(self.params)}"
+            f"{f', replicate={self.replicate}' if self.replicate else ''}, status={self.status!r}, "
             f"outputs=[{', '.join(self.outputs)}], duration={self.duration:.3f}s{detail})"
         )
 

@@ -19,13 +19,17 @@ from typing import TYPE_CHECKING, Any
 
 from .dataframe import results_frame, scalar_outputs
 from .display import results_html, results_text
-from .errors import (
-    IterationFailedError,
-    IterationNotFoundError,
-    ParameterTypeError,
-    UnknownNameError,
+from .errors import IterationFailedError, IterationNotFoundError, UnknownNameError
+from .lookup import (
+    REPLICATE_KEY,
+    RecordKey,
+    check_query,
+    matching,
+    record_key,
+    split_replicate,
+    too_many_replicates,
 )
-from .paramset import ParamSet, Scalar, value_key
+from .paramset import ParamSet, Scalar
 from .records import IterationRecord, first_line
 
 if TYPE_CHECKING:
@@ -69,7 +73,7 @@ class ScriptResults:
         self._nominal = ParamSet(nominal or {}).project(self._param_names)
         self._script = script
         self._records: list[IterationRecord] = []
-        self._completed: dict[ParamSet, IterationRecord] = {}
+        self._completed: dict[RecordKey, IterationRecord] = {}
         self._recorded_names: set[str] = set(self._param_names)
         for record in records:
             self.add(record)
@@ -77,7 +81,8 @@ class ScriptResults:
     def add(self, record: IterationRecord) -> None:
         """Append a finished iteration's record (the runner adds them in plan order).
 
-        A later successful record of the same parameter values wins when indexing.
+        A later successful record of the same parameter values (and replicate) wins when
+        indexing.
 
         >>> sr = ScriptResults(["w"], ["y"])
         >>> sr.add(IterationRecord(params=ParamSet({"w": 3}), status="ok"))  # doctest: +SKIP
@@ -85,7 +90,7 @@ class ScriptResults:
         self._records.append(record)
         self._recorded_names.update(record.params)
         if record.ok:
-            key = record.params.project(self._param_names)
+            key = record_key(record, self._param_names)
             self._completed.pop(key, None)  # re-insert: the latest run of a key wins
             self._completed[key] = record
         for name in record.outputs:
@@ -114,6 +119,21 @@ class ScriptResults:
         return self._design
 
     @property
+    def replicated(self) -> bool:
+        """Whether parameter sets ran several times (``replicates=k``): then each key of
+        ``sr`` names its ``"replicate"`` too, and ``to_dataframe()`` has a ``replicate``
+        column."""
+        return (self._design is not None and self._design.replicates > 1) or any(
+            r.replicate for r in self._records)
+
+    def _key_dict(self, key: RecordKey | IterationRecord) -> dict[str, Scalar]:
+        params, replicate = key if isinstance(key, tuple) else record_key(key, self._param_names)
+        values = params.to_dict()
+        if self.replicated and REPLICATE_KEY not in values:
+            values[REPLICATE_KEY] = replicate
+        return values
+
+    @property
     def records(self) -> tuple[IterationRecord, ...]:
         """Every iteration's record, in plan order, completed or not."""
         return tuple(self._records)
@@ -121,17 +141,14 @@ class ScriptResults:
     @property
     def errors(self) -> list[tuple[dict[str, Scalar], str]]:
         """Failed iterations as ``(param_dict, error_message)`` pairs, in plan order."""
-        return [
-            (record.params.project(self._param_names).to_dict(), record.error or record.status)
-            for record in self._records
-            if not record.ok
-        ]
+        return [(self._key_dict(record), record.error or record.status)
+                for record in self._records if not record.ok]
 
     def __len__(self) -> int:
         return len(self._completed)
 
     def __iter__(self) -> Iterator[dict[str, Scalar]]:
-        return (key.to_dict() for key in self._completed)
+        return (self._key_dict(key) for key in self._completed)
 
     def __contains__(self, params: object) -> bool:
         if not isinstance(params, Mapping):
@@ -146,7 +163,10 @@ class ScriptResults:
         """Outputs of the completed iteration matching ``params`` (nominal fills gaps).
 
         Any recorded parameter may be named, swept or not: ``run(script)[{"window": 5}]``
-        finds the iteration that ran with the script's default ``window=5``.
+        finds the iteration that ran with the script's default ``window=5``. With
+        replicates, ``"replicate": r`` names one of them; without it, a parameter set that
+        ran several times raises :class:`~py3r_script.errors.ReplicateAmbiguityError`
+        (all of them: :meth:`select`).
         """
         return self._lookup(params, completed_only=True).outputs
 
@@ -156,7 +176,20 @@ class ScriptResults:
         >>> for params, outputs in sr.items():  # doctest: +SKIP
         ...     print(params, outputs["time_moving"])
         """
-        return ((key.to_dict(), record.outputs) for key, record in self._completed.items())
+        return ((self._key_dict(key), record.outputs) for key, record in self._completed.items())
+
+    def select(self, params: Mapping[str, Any]) -> list[IterationRecord]:
+        """The records of every completed iteration matching ``params`` (nominal fills the
+        gaps), in plan order: all the replicates of a parameter set, say. An empty list when
+        none completed (failed ones are in :attr:`errors`).
+
+        >>> [r.outputs["y"] for r in sr.select({"window": 5})]  # doctest: +SKIP
+        [0.98, 1.03, 1.01]
+        """
+        self._check_names(params)
+        values, replicate = split_replicate(params, self._recorded_names)
+        query = {**self._nominal.to_dict(), **values}
+        return matching(query, self._completed.values(), self._param_names, replicate)
 
     def record(self, params: Mapping[str, Any]) -> IterationRecord:
         """The record of the iteration matching ``params``, whatever its status.
@@ -165,57 +198,36 @@ class ScriptResults:
         """
         return self._lookup(params, completed_only=False)
 
+    def _check_names(self, params: Mapping[str, Any]) -> None:
+        check_query(params, self._param_names, self._recorded_names, self.replicated)
+
     def _lookup(self, params: Mapping[str, Any], *, completed_only: bool) -> IterationRecord:
-        if not isinstance(params, Mapping):
-            raise ParameterTypeError(
-                f"index ScriptResults with a dict of parameter values, e.g. "
-                f"sr[{{{(self._param_names or ('name',))[0]!r}: ...}}], not {type(params).__name__}"
-            )
-        unknown = [n for n in params if n not in self._recorded_names]
-        if unknown:
-            raise UnknownNameError(
-                f"{unknown} not among this sweep's parameters {list(self._param_names)}"
-                + (f" (or the others it recorded: {sorted(self._recorded_names)})"
-                   if self._recorded_names - set(self._param_names) else "")
-            )
-        query = {**self._nominal.to_dict(), **params}
-        matches = self._matching(query, self._completed.values())
+        self._check_names(params)
+        values, replicate = split_replicate(params, self._recorded_names)
+        query = {**self._nominal.to_dict(), **values}
+        names = self._param_names
+        matches = matching(query, self._completed.values(), names, replicate)
         if len(matches) == 1:
             return matches[0]
         if len(matches) > 1:
-            missing = [n for n in self._param_names if n not in query]
-            raise IterationNotFoundError(
-                f"{len(matches)} iterations match {params}; also give {missing}")
-        failed = self._matching(query, [r for r in reversed(self._records) if not r.ok])
+            raise too_many_replicates(params, matches, names) or IterationNotFoundError(
+                f"{len(matches)} iterations match {params}; also give "
+                f"{[n for n in names if n not in query]}")
+        failed = matching(query, [r for r in reversed(self._records) if not r.ok], names,
+                          replicate)
         if failed:
             if not completed_only:
                 return failed[0]
             raise IterationFailedError(
-                f"the iteration {failed[0].params.project(self._param_names).to_dict()} "
+                f"the iteration {self._key_dict(failed[0])} "
                 f"failed ({failed[0].status}), so it has no complete outputs: "
                 f"{first_line(failed[0].error)}. Its partial outputs and captured output are "
                 "in sr.record(params)."
             )
         raise IterationNotFoundError(self._not_found(params))
 
-    def _matching(
-        self, query: Mapping[str, Any], records: Iterable[IterationRecord]
-    ) -> list[IterationRecord]:
-        """Records agreeing with every queried value: typed match first, then ``==``."""
-        typed = {n: value_key(_plain(v)) for n, v in query.items()}
-        records = list(records)
-        exact = [
-            r for r in records
-            if all(n in r.params and value_key(r.params[n]) == k for n, k in typed.items())
-        ]
-        if exact:
-            return _unique_keys(exact, self._param_names)
-        loose = [r for r in records if all(n in r.params and r.params[n] == v
-                                           for n, v in query.items())]
-        return _unique_keys(loose, self._param_names)
-
     def _not_found(self, params: Mapping[str, Any]) -> str:
-        keys = [k.to_dict() for k in self._completed]
+        keys = [self._key_dict(k) for k in self._completed]
         shown = "\n  ".join(map(str, keys[:10])) or "(none completed)"
         more = f"\n  ... and {len(keys) - 10} more" if len(keys) > 10 else ""
         return (f"no completed iteration matches {dict(params)} (missing names taken from "
@@ -357,6 +369,20 @@ class ScriptResults:
 
         return plot_heatmap(self, output, x, y, where=where)
 
+    def aggregate(self, outputs: str | Sequence[str] | None = None) -> pd.DataFrame:
+        """One row per parameter set: its values and, per numeric output, ``n``, ``mean``,
+        ``std`` and the 95 % confidence interval of the mean over its replicates
+        (``replicates=k``); ``summary()`` is the same. See
+        :func:`py3r_script.analysis.replicates.aggregate`.
+
+        >>> sr.aggregate("y")  # doctest: +SKIP
+        """
+        from .analysis.replicates import aggregate
+
+        return aggregate(self, outputs)
+
+    summary = aggregate
+
     def report(self, path: str | os.PathLike[str]) -> Path:
         """Write these results as one self-contained HTML page (design, results table,
         analysis, failures); returns its path. A study's report: ``Study(db).report(path)``.
@@ -375,16 +401,3 @@ class ScriptResults:
     def __repr__(self) -> str:
         return results_text(self, self._script)
 
-
-def _plain(value: Any) -> Any:
-    try:
-        return ParamSet({"v": value})["v"]
-    except TypeError:
-        return value
-
-
-def _unique_keys(records: list[IterationRecord], names: Sequence[str]) -> list[IterationRecord]:
-    seen: dict[ParamSet, IterationRecord] = {}
-    for record in records:
-        seen.setdefault(record.params.project(names), record)
-    return list(seen.values())

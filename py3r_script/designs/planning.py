@@ -4,7 +4,8 @@ Every check a sweep needs happens here, before any subprocess starts: the design
 (``request``), then unknown names (with a suggestion), required parameters without a value,
 bad value lists, non-scalar values. Each kind of design has its planner: value lists
 (``valuelists``), explicit points and single runs (``points``), random and Latin-hypercube
-samples (``sampling``), Morris and Sobol' designs (``globalsample``).
+samples (``sampling``), Morris and Sobol' designs (``globalsample``); then each parameter
+set is run ``replicates`` times (``replicates``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from .design import GLOBAL_METHODS, MODES, Design, Plan
 from .globalsample import plan_global_sample
 from .inspection import ScriptInfo
 from .points import plan_points, plan_run
+from .replicates import replicate_plan
 from .request import DesignRequest
 from .sampling import plan_sample
 from .valuelists import plan_sweep
@@ -31,6 +33,13 @@ def plan_design(info: ScriptInfo, request: DesignRequest) -> Plan:
     >>> plan_design(info, design_request({"window": [3, 7]})).mode  # doctest: +SKIP
     'grid'
     """
+    planned = _plan_points(info, request)
+    return replicate_plan(info, planned, request.replicates, request.replicate_seed,
+                          request.seed)
+
+
+def _plan_points(info: ScriptInfo, request: DesignRequest) -> Plan:
+    """The plan of the design's parameter sets, each run once."""
     if request.kind == "single":
         return plan_run(info, request.params)
     if request.kind == "points":

@@ -18,9 +18,9 @@ from .methodoptions import check_method_options
 from .valuerules import check_plan_size
 
 __all__ = [
-    "DESIGN_ARGUMENTS", "GOES_WITH", "GRID_ONLY", "NEEDS_N", "ONE_DESIGN", "UNKNOWN_METHOD",
-    "UNKNOWN_MODE", "USED_BY", "DesignRequest", "check_include_nominal", "check_method",
-    "check_mode", "design_request",
+    "BAD_REPLICATES", "DESIGN_ARGUMENTS", "GOES_WITH", "GRID_ONLY", "NEEDS_N", "ONE_DESIGN",
+    "UNKNOWN_METHOD", "UNKNOWN_MODE", "USED_BY", "DesignRequest", "check_include_nominal",
+    "check_method", "check_mode", "check_replicates", "design_request",
 ]
 
 DESIGN_ARGUMENTS = ("params", "points", "sample")  # the ways to give a design
@@ -35,6 +35,7 @@ NEEDS_N = "sample needs n"
 GRID_ONLY = "include_nominal=False is for grids"
 UNKNOWN_MODE = "unknown mode"
 UNKNOWN_METHOD = "unknown sampling method"
+BAD_REPLICATES = "replicates is a whole number of runs, at least 1"
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,9 @@ class DesignRequest:
     ``kind`` is ``"params"`` (value lists, in a grid or one at a time), ``"points"``,
     ``"sample"``, or ``"single"`` (one run of ``params``, which keep one value each). Only
     the fields of its kind are used; a sample's ``method_options`` are its method's options,
-    checked and completed with their defaults (``designs.methodoptions``). Planning it
+    checked and completed with their defaults (``designs.methodoptions``). Every kind may
+    run each parameter set ``replicates`` times, each replicate's seed going to the
+    parameter ``replicate_seed`` names (``designs.replicates``). Planning it
     against a script gives a ``Plan`` (:func:`py3r_script.designs.planning.plan_design`).
 
     >>> design_request({"window": [3, 5]}, mode="independent")  # doctest: +ELLIPSIS
@@ -62,6 +65,8 @@ class DesignRequest:
     method: str = "lhs"
     seed: int | None = None
     method_options: Mapping[str, Any] | None = None
+    replicates: int = 1
+    replicate_seed: str | bool | None = None
 
 
 def design_request(
@@ -76,6 +81,8 @@ def design_request(
     method: str | None = None,
     seed: int | None = None,
     method_options: Mapping[str, Any] | None = None,
+    replicates: int = 1,
+    replicate_seed: str | bool | None = None,
     given: Collection[str] | None = None,
 ) -> DesignRequest:
     """Check a design against the rules and return it as one :class:`DesignRequest`.
@@ -88,7 +95,9 @@ def design_request(
     grids; a grid's ``mode`` and a sample's ``method`` are known names, and
     ``method_options`` are options of that method (``designs.methodoptions``). ``None``
     leaves an argument at its default (``mode="grid"``, ``method="lhs"``, each option its
-    method's default).
+    method's default). ``replicates`` (a whole number, at least 1) runs each parameter set
+    that many times; then ``seed`` goes with any design, as the seed each replicate's own
+    seed is derived from (``designs.replicates``).
 
     ``given`` names the design arguments the user set: the command line and sweep-file
     overrides know it. The Python API cannot tell ``mode="grid"`` from its default, so it
@@ -111,11 +120,14 @@ def design_request(
         raise DesignError(f"give exactly one design: params (value lists), points (a list of "
                           f"dicts) or sample (ranges, with n); got {shown}", ONE_DESIGN, designs)
     kind = designs[0]
+    replicates = check_replicates(replicates)
     if given is None:
         given = [name for name, value in (("n", n), ("method_options", method_options))
                  if value is not None]
         if include_nominal is not None and include_nominal is not True:
             given.append("include_nominal")
+    if replicates > 1:  # the replicates' seeds derive from it, whatever the design
+        given = [name for name in given if name != "seed"]
     _check_used(kind, given)
     if kind == "sample" and n is None:
         raise DesignError("sample=... needs n, the number of parameter sets to draw", NEEDS_N,
@@ -132,7 +144,7 @@ def design_request(
         method = check_method(method)
         options = check_method_options(method, method_options, n)
     return DesignRequest(kind, params, points, sample, nominal, mode, include, n, method, seed,
-                         options)
+                         options, replicates, replicate_seed)
 
 
 def _check_used(kind: str, given: Collection[str]) -> None:
@@ -149,6 +161,23 @@ def _check_used(kind: str, given: Collection[str]) -> None:
         message = ("n is the number of samples: it goes with sample=..." if sampling == ("n",)
                    else f"{', '.join(sampling)} go with sample=...")
         raise DesignError(message, GOES_WITH, sampling, kind)
+
+
+def check_replicates(replicates: Any) -> int:
+    """How many times each parameter set runs: a whole number, at least 1.
+
+    >>> check_replicates(3)
+    3
+    >>> check_replicates(0)
+    Traceback (most recent call last):
+    ...
+    py3r_script.errors.DesignError: replicates must be a whole number of runs per parameter ...
+    """
+    if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 1:
+        raise DesignError(f"replicates must be a whole number of runs per parameter set, at "
+                          f"least 1 (1: run each once); got {replicates!r}", BAD_REPLICATES,
+                          ("replicates",))
+    return replicates
 
 
 def check_mode(mode: Any) -> str:

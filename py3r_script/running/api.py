@@ -35,7 +35,7 @@ from typing import Any, Literal
 from ..designs.inspection import inspect_script
 from ..designs.planning import Plan, plan_design
 from ..designs.preview import DryRun
-from ..designs.request import DesignRequest, design_request
+from ..designs.request import DesignRequest, check_replicates, design_request
 from ..results import ScriptResults
 from .execute import execute_plan
 from .jobarrays import PreparedSweep
@@ -68,13 +68,16 @@ def run(
     python: str | None = None,
     chunk_size: int | None = None,
     prepare: bool = False,
+    replicates: int = 1,
+    replicate_seed: str | bool | None = None,
 ) -> ScriptResults | DryRun | PreparedSweep:
     """Run a parameterised script exactly once, in a fresh subprocess.
 
     Unspecified parameters keep their script default; a parameter without a default must be
     given, or ``ValueError`` is raised before anything starts. The options are those of
     :func:`sensitivity` (``executor=`` runs the iteration on, say, a Dask cluster;
-    ``max_workers`` is accepted for symmetry and changes nothing for one iteration).
+    ``max_workers`` is accepted for symmetry and changes nothing for one iteration;
+    ``replicates=k`` runs it k times, as :func:`sensitivity` says).
 
     Returns
     -------
@@ -89,7 +92,9 @@ def run(
     >>> sr = run("pipeline.py", outputs=["tracking"], stop_after_outputs=True)  # doctest: +SKIP
     """
     info = inspect_script(script_path)
-    planned = plan_design(info, DesignRequest("single", params=params))
+    planned = plan_design(info, DesignRequest("single", params=params,
+                                              replicates=check_replicates(replicates),
+                                              replicate_seed=replicate_seed))
     options = run_options(
         outputs=outputs, stop_after_outputs=stop_after_outputs, timeout=timeout, store=store,
         rerun=rerun, dry_run=dry_run, backup=backup, workdir=workdir, max_workers=max_workers,
@@ -125,6 +130,8 @@ def sensitivity(
     python: str | None = None,
     chunk_size: int | None = None,
     prepare: bool = False,
+    replicates: int = 1,
+    replicate_seed: str | bool | None = None,
 ) -> ScriptResults | DryRun | PreparedSweep:
     """Run a script once per parameter combination, each iteration in a fresh subprocess.
 
@@ -181,6 +188,17 @@ def sensitivity(
         With ``store``: plan the sweep into the study, every iteration pending, and return
         a :class:`~py3r_script.running.jobarrays.PreparedSweep` saying how to run it as
         job-array tasks (``py3r-script work``); nothing runs here.
+    replicates : int
+        Run each parameter set this many times (default 1), for a mean and a 95 %
+        confidence interval per point (``sr.aggregate()``, the sensitivity table, the
+        plots). Each replicate is a record of its own (``record.replicate``, the
+        ``replicate`` column of ``to_dataframe()``).
+    replicate_seed : str or False, optional
+        The parameter each replicate's own seed goes to; by default ``"seed"`` when the
+        script declares a Param of that name. Replicate ``r`` of every point gets a seed
+        derived from ``seed`` (0 when not given: a rerun gives the same seeds) and ``r``.
+        Without a seed parameter (or with ``False``) the replicates run as they are, with
+        the script's own randomness.
     progress : bool, optional
         Show a progress bar; by default only in a terminal or notebook.
     capture_limit : int
@@ -225,7 +243,9 @@ def sensitivity(
     ...                  mode="grid", store="study.db", max_workers="auto")  # doctest: +SKIP
     """
     info = inspect_script(script_path)
-    planned = plan_design(info, design_request(params, nominal=nominal, mode=mode))
+    planned = plan_design(info, design_request(params, nominal=nominal, mode=mode,
+                                               replicates=replicates,
+                                               replicate_seed=replicate_seed))
     options = run_options(
         outputs=outputs, stop_after_outputs=stop_after_outputs, timeout=timeout, store=store,
         rerun=rerun, dry_run=dry_run, backup=backup, workdir=workdir, max_workers=max_workers,
@@ -248,6 +268,8 @@ def plan(
     method: Literal["lhs", "random", "morris", "sobol"] = "lhs",
     seed: int | None = None,
     method_options: dict[str, Any] | None = None,
+    replicates: int = 1,
+    replicate_seed: str | bool | None = None,
 ) -> Plan:
     """Plan a sweep without running it: ``plan(...).to_dataframe()`` shows every combination.
 
@@ -263,7 +285,10 @@ def plan(
     ``False``) for Sobol'. ``len(plan(...))`` is the number of iterations the design needs.
     A grid adds each parameter's nominal value to its list; ``include_nominal=False`` runs
     exactly the product of the given lists (as pypet's ``cartesian_product`` and psweep's
-    ``pgrid`` do), so a one-value list holds that parameter constant.
+    ``pgrid`` do), so a one-value list holds that parameter constant. ``replicates=k`` runs
+    each parameter set k times (``len`` counts every run), replicate ``r`` given a seed
+    derived from ``seed`` (0 when not given) and ``r`` in ``replicate_seed`` (see
+    :func:`sensitivity`).
 
     Examples
     --------
@@ -278,7 +303,8 @@ def plan(
     info = inspect_script(script_path)
     request = design_request(params, points=points, sample=sample, nominal=nominal, mode=mode,
                              include_nominal=include_nominal, n=n, method=method, seed=seed,
-                             method_options=method_options)
+                             method_options=method_options, replicates=replicates,
+                             replicate_seed=replicate_seed)
     return plan_design(info, request)
 
 
@@ -315,6 +341,8 @@ def sweep(
     python: str | None = None,
     chunk_size: int | None = None,
     prepare: bool = False,
+    replicates: int = 1,
+    replicate_seed: str | bool | None = None,
 ) -> ScriptResults | DryRun | PreparedSweep:
     """Run any sweep design: a grid (default), one-at-a-time, explicit points or samples.
 
@@ -336,7 +364,8 @@ def sweep(
     info = inspect_script(script_path)
     request = design_request(params, points=points, sample=sample, nominal=nominal, mode=mode,
                              include_nominal=include_nominal, n=n, method=method, seed=seed,
-                             method_options=method_options)
+                             method_options=method_options, replicates=replicates,
+                             replicate_seed=replicate_seed)
     planned = plan_design(info, request)
     options = run_options(
         outputs=outputs, stop_after_outputs=stop_after_outputs, timeout=timeout, store=store,

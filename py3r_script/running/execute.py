@@ -56,7 +56,7 @@ def execute_plan(
     try:
         points = _complete(info, plan)
         template = _task_template(script, plan, options, requested)
-        reuse = _reusable(study, info, template, points, options)
+        reuse = _reusable(study, info, template, plan, points, options)
         if options.dry_run:
             return DryRun(plan, ["reuse" if r else "run" for r in reuse], reuse,
                           None if options.store is None else str(options.store))
@@ -110,15 +110,17 @@ def _task_template(script: str, plan: Plan, options: RunOptions,
     })
 
 
-def _reusable(study: Study | None, info: ScriptInfo, template: IterationTask,
+def _reusable(study: Study | None, info: ScriptInfo, template: IterationTask, plan: Plan,
               points: list[ParamSet], options: RunOptions) -> list[str | None]:
-    """For each point, the id of a stored iteration that can stand for it (``None``: run it)."""
+    """For each point, the id of a stored iteration that can stand for it (``None``: run it):
+    one of the same parameter set and replicate."""
     if study is None or options.rerun:
         return [None] * len(points)
     found = study.reusable(
         template.script_sha256, template.outputs, template.argv, options.env,
         python=template.python, declared=None if info.dynamic_outputs else info.output_names)
-    return [found.get(point.digest) for point in points]
+    return [found.get((point.digest, plan_replicate))
+            for point, plan_replicate in zip(points, _replicates(plan))]
 
 
 def _items(study: Study | None, template: IterationTask, plan: Plan, points: list[ParamSet],
@@ -135,7 +137,7 @@ def _items(study: Study | None, template: IterationTask, plan: Plan, points: lis
         iteration_id = uuid.uuid4().hex
         items.append(replace(
             template, params=point, inject=tuple(given), index=index,
-            iteration_id=iteration_id,
+            iteration_id=iteration_id, replicate=plan.replicate(index),
             workdir=None if workdirs is None else os.path.join(workdirs, iteration_id),
         ))
     return items
@@ -189,6 +191,10 @@ def _warn_unread(plan: Plan, results: ScriptResults) -> None:
         warn(f"the script never read parameter(s) {names}: no Param(..., name=...) call with "
              "that name ran, so the values given had no effect (a misspelt name? or a Param "
              "reached only after the requested outputs, with stop_after_outputs=True)")
+
+
+def _replicates(plan: Plan) -> list[int]:
+    return [plan.replicate(index) for index in range(len(plan))]
 
 
 def _complete(info: ScriptInfo, plan: Plan) -> list[ParamSet]:

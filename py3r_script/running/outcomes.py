@@ -51,6 +51,7 @@ def make_record(task: IterationTask, started: float, **fields: Any) -> Iteration
         iteration_id=task.iteration_id,
         sweep_id=task.sweep_id,
         label=task.label,
+        replicate=task.replicate,
         script=task.script,
         script_sha256=task.script_sha256,
         requested_outputs=task.outputs,
@@ -195,7 +196,7 @@ def record_of(future: Future[IterationRecord], task: IterationTask) -> Iteration
     return IterationRecord(
         params=task.params, status=status, index=task.index,
         iteration_id=task.iteration_id, sweep_id=task.sweep_id, label=task.label,
-        script=task.script,
+        replicate=task.replicate, script=task.script,
         script_sha256=task.script_sha256, requested_outputs=task.outputs,
         workdir=task.workdir, started=now, finished=now,
         error=error, error_type=type(problem).__name__,

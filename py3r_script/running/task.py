@@ -24,6 +24,8 @@ class IterationTask:
     says ran); ``inject`` the names the sweep sets (``None``: all), the others being the
     script's own literal defaults, which the script is left to supply itself. ``inbox`` is
     the study's inbox folder, where the worker leaves the record before returning it.
+    ``replicate`` is which run of its parameter set this is (``replicates=k``), kept in the
+    record.
 
     Examples
     --------
@@ -52,3 +54,4 @@ class IterationTask:
     driver: tuple[str, int, int] | None = None
     inject: tuple[str, ...] | None = None
     inbox: str | None = None
+    replicate: int = 0

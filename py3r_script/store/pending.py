@@ -55,8 +55,8 @@ def add_pending(path: Path, sweep_id: str, items: Iterable[tuple[int, str, dict[
     con = studyfile.connect(path)
     try:
         con.execute("BEGIN IMMEDIATE")
-        con.executemany("INSERT INTO pending_items VALUES (?,?,?,?)", [
-            (sweep_id, index, iteration_id, json.dumps(task))
+        con.executemany("INSERT INTO pending_items VALUES (?,?,?,?,?)", [
+            (sweep_id, index, iteration_id, json.dumps(task), task.get("replicate", 0))
             for index, iteration_id, task in items])
         con.execute("UPDATE sweeps SET status = 'prepared' WHERE sweep_id = ?", (sweep_id,))
         con.execute("COMMIT")

@@ -36,40 +36,40 @@ def reusable(
     python: str | None = None,
     declared: Collection[str] | None = None,
     interpreters: Interpreters | None = None,
-) -> dict[str, str]:
-    """Successful iterations that can stand for a new run: parameter-set digest ->
-    iteration id (the latest). ``study`` is the study's path (side files are in its side
-    folder); ``interpreters`` remembers what was asked of them; the other arguments are
+) -> dict[tuple[str, int], str]:
+    """Successful iterations that can stand for a new run: (parameter-set digest,
+    replicate) -> iteration id (the latest). ``study`` is the study's path (side files are
+    in its side folder); ``interpreters`` remembers what was asked of them; the other arguments are
     those of :meth:`~py3r_script.store.study.Study.reusable`.
 
     >>> reusable(con, Path("study.db"), file_sha256("pipeline.py"), ["y"])  # doctest: +SKIP
-    {'6a1f...': '3f2a9c...'}
+    {('6a1f...', 0): '3f2a9c...'}
     """
     known = interpreters or Interpreters()
     interpreter = python or sys.executable
     rows = con.execute(
-        "SELECT i.iteration_id, i.params_sha256, i.requested_outputs IS NULL, o.name, "
-        "o.file, o.size FROM iterations i LEFT JOIN outputs o USING (iteration_id) "
+        "SELECT i.iteration_id, i.params_sha256, i.replicate, i.requested_outputs IS NULL, "
+        "o.name, o.file, o.size FROM iterations i LEFT JOIN outputs o USING (iteration_id) "
         "WHERE i.script_sha256 = ? AND i.status = 'ok' AND i.argv_json = ? AND "
         "i.env_json = ? AND (i.interpreter_key = ? OR (i.interpreter_key IS NULL AND "
         "i.interpreter = ? AND i.python = ?)) ORDER BY i.iteration_seq, o.position",
         (script_sha256, json.dumps(list(argv)), studyrows.env_key(env or {}),
          known.identity(python), interpreter, known.version(python)),
     )
-    candidates: dict[str, tuple[str, bool, dict[str, tuple[str | None, int]]]] = {}
-    for iteration_id, digest, everything, name, file, size in rows:
-        entry = candidates.setdefault(iteration_id, (digest, bool(everything), {}))
+    candidates: dict[str, tuple[tuple[str, int], bool, dict[str, tuple[str | None, int]]]] = {}
+    for iteration_id, digest, replicate, everything, name, file, size in rows:
+        entry = candidates.setdefault(iteration_id, ((digest, replicate), bool(everything), {}))
         if name is not None:
             entry[2][name] = (file, size)
-    found: dict[str, str] = {}
-    for iteration_id, (digest, everything, captured) in candidates.items():
+    found: dict[tuple[str, int], str] = {}
+    for iteration_id, (key, everything, captured) in candidates.items():
         if requested_outputs is not None:
             serves = loadable(study, captured, requested_outputs)
         else:
             serves = (everything and loadable(study, captured, captured)) or (
                 declared is not None and loadable(study, captured, declared))
         if serves:
-            found[digest] = iteration_id
+            found[key] = iteration_id
     return found
 
 

@@ -18,7 +18,7 @@ from .sqlvalues import native_type
 __all__ = ["APPLICATION_ID", "MIGRATIONS", "RUNS_BOOKKEEPING", "SCHEMA_SQL", "SCHEMA_VERSION",
            "rebuild_view", "view_names"]
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 APPLICATION_ID = 0x70793372  # "py3r": marks the file as a py3r-script study
 
 SCHEMA_SQL = """
@@ -83,7 +83,8 @@ CREATE TABLE iterations (
     argv_json         TEXT NOT NULL,
     env_json          TEXT NOT NULL,
     interpreter       TEXT,
-    interpreter_key   TEXT
+    interpreter_key   TEXT,
+    replicate         INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX iterations_reuse ON iterations (script_sha256, params_sha256, status);
 CREATE INDEX iterations_sweep ON iterations (sweep_id);
@@ -125,6 +126,7 @@ CREATE TABLE pending_items (
     plan_index   INTEGER NOT NULL,
     iteration_id TEXT NOT NULL UNIQUE,
     task_json    TEXT NOT NULL,
+    replicate    INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (sweep_id, plan_index)
 );
 """
@@ -182,11 +184,21 @@ def _v3_to_v4(con: sqlite3.Connection) -> None:
     """Schema 4: ``pending_items``, the iterations a prepared sweep (``prepare=True``) planned
     for job-array tasks to run; none in a study an older version wrote."""
     table = SCHEMA_SQL[SCHEMA_SQL.index("CREATE TABLE pending_items"):]
+    table = table.replace("    replicate    INTEGER NOT NULL DEFAULT 0,\n", "")  # schema 5's
     con.execute(table.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS", 1))
 
 
+def _v4_to_v5(con: sqlite3.Connection) -> None:
+    """Schema 5: replicates. Each iteration (and each pending item of a prepared sweep)
+    says which run of its parameter set it is (``replicate``, 0 to k - 1 for a sweep with
+    ``replicates=k``); everything stored before ran each parameter set once, replicate 0."""
+    con.execute("ALTER TABLE iterations ADD COLUMN replicate INTEGER NOT NULL DEFAULT 0")
+    con.execute("ALTER TABLE pending_items ADD COLUMN replicate INTEGER NOT NULL DEFAULT 0")
+    rebuild_view(con)
+
+
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
-    1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
+    1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5}
 """Upgrades from schema version N to N + 1, applied in order inside one transaction. New
 columns go at the end of their table, so a migrated study has the columns of a new one."""
 
@@ -204,7 +216,7 @@ _RUNS_LAST = (
     ("_finished_utc", "i.finished_utc"), ("_host", "i.host"), ("_script", "i.script"),
     ("_script_sha256", "i.script_sha256"), ("_params_sha256", "i.params_sha256"),
     ("_iteration_id", "i.iteration_id"), ("_sweep_id", "i.sweep_id"), ("_label", "i.label"),
-    ("_workdir", "i.workdir"),
+    ("_workdir", "i.workdir"), ("_replicate", "i.replicate"),
 )
 RUNS_BOOKKEEPING = tuple(name for name, _ in (*_RUNS_FIRST, *_RUNS_LAST))
 

@@ -251,9 +251,10 @@ class Study:
     def reusable(self, script_sha256: str, requested_outputs: Collection[str] | None,
                  argv: Sequence[str] = (), env: Mapping[str, str] | None = None, *,
                  python: str | None = None, declared: Collection[str] | None = None
-                 ) -> dict[str, str]:
-        """Successful iterations that can stand for a new run: parameter-set digest ->
-        iteration id (the latest).
+                 ) -> dict[tuple[str, int], str]:
+        """Successful iterations that can stand for a new run: (parameter-set digest,
+        replicate) -> iteration id (the latest): replicate r of a point is reused only for
+        replicate r.
 
         They ran the same script content with the same arguments, environment additions and
         interpreter (``python``, default this one: the same executable, prefix and version,
@@ -264,7 +265,7 @@ class Study:
         ``declared`` outputs (when it names them all statically), at least those.
 
         >>> study.reusable(file_sha256("pipeline.py"), ["y"])  # doctest: +SKIP
-        {'6a1f...': '3f2a9c...'}
+        {('6a1f...', 0): '3f2a9c...'}
         """
         return reuse.reusable(self._con, self.path, script_sha256, requested_outputs,
                               argv, env, python=python, declared=declared,

@@ -64,6 +64,7 @@ ITERATION_COLUMNS = (
     "exit_code", "signal", "stopped_early", "started_utc", "finished_utc", "started",
     "finished", "duration_s", "stdout", "stderr", "host", "python", "workdir",
     "params_seen_json", "label", "argv_json", "env_json", "interpreter", "interpreter_key",
+    "replicate",
 )
 
 
@@ -151,7 +152,7 @@ def iteration_row(record: IterationRecord, seq: int, plan_index: int,
         record.python, text(record.workdir),
         json.dumps(dict(record.params_seen), default=repr), text(record.label),
         json.dumps(list(record.argv)), env_key(record.env), text(record.interpreter or None),
-        interpreter_key,
+        interpreter_key, record.replicate,
     )
 
 
@@ -213,6 +214,7 @@ def record_from_row(row: sqlite3.Row, outputs: FrozenOutputs) -> IterationRecord
         interpreter=text(row["interpreter"]) or "",
         iteration_seq=row["iteration_seq"],
         sweep_seq=row["sweep_seq"],
+        replicate=row["replicate"] or 0,
     )
 
 
