@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ..designs.globalsample import call_salib, design_rows_of, unit_design
 from ..errors import OutputError, ParameterError, warn
 from ..paramset import ParamSet
+from .intervals import mean_interval
 from .query import output_number
 
 if TYPE_CHECKING:
@@ -60,7 +61,9 @@ def global_sensitivity_table(results: ScriptResults, outputs: Sequence[str]) -> 
     one without a value) is an error naming them.
 
     Each ``*_conf`` is the half-width of a 95 % bootstrap confidence interval (100
-    resamples, seeded with the design's seed).
+    resamples, seeded with the design's seed). With ``replicates=k`` each design point's
+    output is the mean of its replicates that have a value (the table's
+    ``attrs["notes"]`` says so).
 
     >>> sr = sweep("s.py", sample={"x": (0, 1), "y": (0, 1)}, n=256,
     ...            method="sobol")  # doctest: +SKIP
@@ -73,12 +76,13 @@ def global_sensitivity_table(results: ScriptResults, outputs: Sequence[str]) -> 
     assert design is not None and design.global_sa
     unit = unit_design(design.mode, design.n or 0, len(design.ranges), dict(design.options),
                        design.seed or 0)
-    records = _row_records(results, design, unit)
+    runs = _row_runs(results, design, unit)
+    records = [next((r for r in group if r.ok), group[0]) for group in runs]
     names = [r[0] for r in design.ranges]
     problem = {"num_vars": len(names), "names": names, "bounds": [[0.0, 1.0]] * len(names)}
     frames = []
     for output in outputs:
-        values = np.array([_value(r, output) for r in records], dtype=float)
+        values = np.array([_value(group, output) for group in runs], dtype=float)
         if design.mode == "morris":
             frame = _morris(problem, design, unit, values, records, output)
         else:
@@ -86,20 +90,26 @@ def global_sensitivity_table(results: ScriptResults, outputs: Sequence[str]) -> 
         frame.insert(0, "output", output)
         frames.append(frame)
     columns = MORRIS_COLUMNS if design.mode == "morris" else SOBOL_COLUMNS
-    if not frames:
-        return pd.DataFrame(columns=columns)
-    return pd.concat(frames, ignore_index=True)
+    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+    if design.replicates > 1:
+        table.attrs["notes"] = (f"each design point's output is the mean of its "
+                                f"{design.replicates} replicates (failed ones left out)")
+    return table
 
 
-def _row_records(results: ScriptResults, design: Design, unit: Any) -> list[IterationRecord]:
-    """The record of each design row: the latest completed run of its parameter set (else
-    its latest failed one)."""
+def _row_runs(results: ScriptResults, design: Design, unit: Any
+              ) -> list[list[IterationRecord]]:
+    """The runs of each design row: per replicate, the latest completed run of its
+    parameter set (else its latest failed one)."""
     names = [r[0] for r in design.ranges]
-    runs: dict[ParamSet, IterationRecord] = {}
+    latest: dict[tuple[ParamSet, int], IterationRecord] = {}
     for record in results.records:
-        key = record.params.project(names)
-        if record.ok or key not in runs or not runs[key].ok:
-            runs[key] = record
+        key = (record.params.project(names), record.replicate)
+        if record.ok or key not in latest or not latest[key].ok:
+            latest[key] = record
+    runs: dict[ParamSet, list[IterationRecord]] = {}
+    for (point, _), record in latest.items():
+        runs.setdefault(point, []).append(record)
     rows = []
     for position, point in enumerate(design_rows_of(design, unit)):
         found = runs.get(ParamSet(point))
@@ -113,9 +123,9 @@ def _row_records(results: ScriptResults, design: Design, unit: Any) -> list[Iter
     return rows
 
 
-def _value(record: IterationRecord, output: str) -> float:
-    value = output_number(record, output)
-    return float("nan") if value is None else value
+def _value(group: Sequence[IterationRecord], output: str) -> float:
+    """A design row's output: the mean of its replicates' values (NaN: none has one)."""
+    return mean_interval(y for r in group if (y := output_number(r, output)) is not None).mean
 
 
 def _described(records: Sequence[IterationRecord], names: Sequence[str]) -> str:

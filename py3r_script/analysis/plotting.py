@@ -22,7 +22,7 @@ from .query import (
     output_number,
     partners,
     require_numeric,
-    response,
+    response_intervals,
     value_order,
     varied_params,
 )
@@ -59,7 +59,8 @@ def plot_response(
     A parameter linked to others is drawn along the linked values (its axis label names
     them). For a sampled or points design, which has no nominal point to vary around, each
     panel is a scatter plot of every completed run (with Spearman's rank correlation in the
-    title, for a sample).
+    title, for a sample). A replicated sweep (``replicates=k``) draws each point's mean
+    over its replicates with whiskers spanning its 95 % confidence interval.
 
     >>> fig = sr.plot_response("time_moving")  # doctest: +SKIP
     >>> fig.savefig("response.png")  # doctest: +SKIP
@@ -93,11 +94,18 @@ def plot_response(
 
 def _one_at_a_time(ax: Any, results: ScriptResults, output: str, name: str,
                    varied: Sequence[str]) -> None:
-    measured, _, _ = response(results, output, name, varied)
-    points = [(x, y, baseline) for x, y, baseline in measured if y == y]
+    measured, _, _ = response_intervals(results, output, name, varied)
+    points = [(x, iv.mean, baseline) for x, iv, baseline in measured if iv.mean == iv.mean]
     numeric = all(number(x) is not None for x, _, _ in points)
     xs = [x for x, _, _ in points] if numeric else list(range(len(points)))
-    ax.plot(xs, [y for _, y, _ in points], marker="o", color="tab:blue", label=output)
+    ax.plot(xs, [y for _, y, _ in points], marker="o", color="tab:blue",
+            label=f"{output} (mean, 95 % CI)" if results.replicated else output)
+    if results.replicated:
+        ivs = [iv for _, iv, _ in measured if iv.mean == iv.mean]
+        whiskers = [[iv.mean - iv.low if iv.low == iv.low else 0.0 for iv in ivs],
+                    [iv.high - iv.mean if iv.high == iv.high else 0.0 for iv in ivs]]
+        ax.errorbar(xs, [iv.mean for iv in ivs], yerr=whiskers, fmt="none",
+                    ecolor="tab:blue", capsize=3)
     at_nominal = [(x, y) for x, (_, y, baseline) in zip(xs, points) if baseline]
     if at_nominal:
         ax.plot(*zip(*at_nominal), marker="*", markersize=14, linestyle="none",
@@ -139,7 +147,8 @@ def plot_tornado(results: ScriptResults, output: str) -> Figure:
     For a monotonic response those are the parameter's lowest and highest values;
     otherwise an interior value can be the extreme. The most influential parameter is on
     top. When the nominal run has no value (it failed), each bar spans the output's range
-    instead, and the axis label says so.
+    instead, and the axis label says so. A replicated sweep draws the means, with whiskers
+    at each bar's end spanning the 95 % confidence interval of that mean.
 
     >>> fig = sr.plot_tornado("time_moving")  # doctest: +SKIP
     """
@@ -172,6 +181,8 @@ def plot_tornado(results: ScriptResults, output: str) -> Figure:
                     label="lowest output" if not ax.patches else None)
             ax.barh(position, row.output_max - y0, left=y0, color="tab:orange", height=0.6,
                     label="highest output" if len(ax.patches) == 1 else None)
+        if results.replicated:
+            _whiskers(ax, position, row)
         for end, value, side in ((row.output_min, row.param_at_min, "right"),
                                  (row.output_max, row.param_at_max, "left")):
             if end == y0:
@@ -190,6 +201,18 @@ def plot_tornado(results: ScriptResults, output: str) -> Figure:
     ax.set_title(f"Sensitivity of {output}")
     ax.legend(loc="lower right", fontsize="small")
     return fig
+
+
+def _whiskers(ax: Any, position: int, row: Any) -> None:
+    """A tornado bar's confidence intervals: at its ends (the means at the minimum and the
+    maximum) and at the nominal point."""
+    for low, high in ((row.min_ci_low, row.min_ci_high), (row.max_ci_low, row.max_ci_high),
+                      (row.nominal_ci_low, row.nominal_ci_high)):
+        if low == low and high == high:
+            ax.plot([low, high], [position, position], color="black", linewidth=1.2)
+            ax.plot([low, low], [position - 0.15, position + 0.15], color="black", linewidth=1)
+            ax.plot([high, high], [position - 0.15, position + 0.15], color="black",
+                    linewidth=1)
 
 
 def plot_heatmap(

@@ -7,11 +7,13 @@ these functions, so each question is answered one way. None of them imports pand
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import OutputTypeError, ParameterError, UnknownNameError
 from ..paramset import value_key
+from .intervals import Interval, mean_interval
 
 if TYPE_CHECKING:
     from ..records import IterationRecord
@@ -21,7 +23,7 @@ __all__ = [
     "at_nominal", "check_one_at_a_time", "check_output", "design_mode", "has_values",
     "is_sampled", "is_scattered", "names_argument", "not_numeric", "number",
     "numeric_outputs", "one_at_a_time", "output_number", "partners", "require_numeric",
-    "response", "value_order", "varied_params",
+    "response", "response_intervals", "value_order", "varied_params",
 ]
 
 
@@ -205,17 +207,33 @@ def response(
 
     Returns ``(value, output, is the nominal run)`` sorted by value (then by the linked
     parameters' values), NaN outputs included; the values whose iteration failed; and how
-    many completed without the output.
+    many completed without the output. A point run several times (``replicates=k``) is
+    one entry, the mean of its replicates (see :func:`response_intervals`).
 
     >>> points, failed, missing = response(sr, "time_moving", "window", ["window"])
     ... # doctest: +SKIP
     """
+    measured, failed, missing = response_intervals(results, output, name, varied)
+    return [(x, interval.mean, baseline) for x, interval, baseline in measured], failed, missing
+
+
+def response_intervals(
+    results: ScriptResults, output: str, name: str, varied: Sequence[str]
+) -> tuple[list[tuple[Any, Interval, bool]], list[Any], int]:
+    """:func:`response` with each point's replicates as an
+    :class:`~py3r_script.analysis.intervals.Interval` (mean and 95 % confidence interval;
+    ``n == 1`` without replicates); failed replicates are in the failed values.
+
+    >>> points, failed, missing = response_intervals(sr, "y", "window", ["window"])
+    ... # doctest: +SKIP
+    """
     group = partners(results, name, varied)
     others = [n for n in group if n != name]
-    points: list[tuple[Any, float, bool, tuple[Any, ...]]] = []
+    points: dict[Any, tuple[Any, list[float], bool, tuple[Any, ...]]] = {}
     failed: list[Any] = []
     missing = 0
-    for record in one_at_a_time(results, name, varied):
+    replicated = results.replicated  # else each run is its own point, as it always was
+    for position, record in enumerate(one_at_a_time(results, name, varied)):
         x = record.params.get(name)
         y = output_number(record, output)
         if not record.ok:
@@ -225,9 +243,18 @@ def response(
         else:
             baseline = name in results.nominal and at_nominal(results, record, group)
             order = (value_order(x), *(value_order(record.params.get(n)) for n in others))
-            points.append((x, y, baseline, order))
-    points.sort(key=lambda p: p[3])
-    return [(x, y, baseline) for x, y, baseline, _ in points], failed, missing
+            key = record.params.project(results.param_names) if replicated else position
+            points.setdefault(key, (x, [], baseline, order))[1].append(y)
+    ordered = sorted(points.values(), key=lambda p: p[3])
+    return ([(x, _interval(ys), baseline) for x, ys, baseline, _ in ordered], failed,
+            missing)
+
+
+def _interval(values: list[float]) -> Interval:
+    """The mean and interval of a point's values; a NaN alone stays a NaN (no value)."""
+    if len(values) == 1:
+        return Interval(1, values[0], math.nan, math.nan, math.nan)
+    return mean_interval(values)
 
 
 # -- an output's numbers ---------------------------------------------------------------

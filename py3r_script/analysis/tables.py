@@ -24,7 +24,7 @@ from .query import (
     is_sampled,
     number,
     numeric_outputs,
-    response,
+    response_intervals,
 )
 
 if TYPE_CHECKING:
@@ -32,12 +32,17 @@ if TYPE_CHECKING:
 
     from ..results import ScriptResults
 
-__all__ = ["TABLE_COLUMNS", "concat", "sensitivity_table"]
+__all__ = ["CI_COLUMNS", "TABLE_COLUMNS", "concat", "sensitivity_table"]
 
 TABLE_COLUMNS = [
     "output", "parameter", "rank", "nominal", "output_at_nominal", "output_min", "output_max",
     "param_at_min", "param_at_max", "abs_change", "rel_change", "elasticity", "n_values",
     "n_failed", "failed_values", "n_nan", "n_missing",
+]
+# A replicated sweep's table adds the 95 % confidence interval of each mean it shows.
+CI_COLUMNS = [
+    "nominal_ci_low", "nominal_ci_high", "min_ci_low", "min_ci_high", "max_ci_low",
+    "max_ci_high", "n_replicates",
 ]
 
 
@@ -58,6 +63,13 @@ def sensitivity_table(
     completed without the output (not emitted, or ``None``) counted (``n_missing``); none of
     them enter the min/max. Parameters linked in the sweep vary together in each other's
     rows (the elasticity of a linked parameter is along the linked values).
+
+    A replicated sweep (``replicates=k``) is read through each point's mean over its
+    replicates (``n_values`` counts the points, plus the failed replicates that
+    ``n_failed`` counts); the columns
+    ``nominal_ci_low``/``_high``, ``min_ci_low``/``_high`` and ``max_ci_low``/``_high``
+    give the 95 % confidence interval of the mean at the nominal point, at the minimum and
+    at the maximum, and ``n_replicates`` the most replicates with a value at one point.
 
     For a random or Latin-hypercube sample there is no nominal point to vary around: the
     table ranks the parameters by rank correlation instead (see
@@ -89,7 +101,8 @@ def sensitivity_table(
         for rank, row in enumerate(block, start=1):
             row["rank"] = rank
         rows.extend(block)
-    table = pd.DataFrame(rows, columns=TABLE_COLUMNS)
+    table = pd.DataFrame(rows, columns=TABLE_COLUMNS + (CI_COLUMNS if results.replicated
+                                                        else []))
     for column in ("nominal", "param_at_min", "param_at_max"):  # keep each parameter's type
         table[column] = pd.Series([row[column] for row in rows], dtype=object)
     return table
@@ -104,7 +117,8 @@ def _sort_key(row: Mapping[str, Any]) -> tuple[int, float]:
 
 
 def _row(results: ScriptResults, output: str, name: str, varied: Sequence[str]) -> dict[str, Any]:
-    measured, failed, missing = response(results, output, name, varied)
+    intervals, failed, missing = response_intervals(results, output, name, varied)
+    measured = [(x, interval.mean, baseline) for x, interval, baseline in intervals]
     x0 = results.nominal.get(name)
     points = [(x, y) for x, y, _ in measured if y == y]  # NaN: no value
     y0 = next((y for _, y, baseline in measured if baseline), math.nan)
@@ -117,6 +131,8 @@ def _row(results: ScriptResults, output: str, name: str, varied: Sequence[str]) 
         "param_at_min": None, "param_at_max": None, "abs_change": nan, "rel_change": nan,
         "elasticity": nan,
     }
+    if results.replicated:
+        row.update(_intervals_row(intervals))
     if not points:
         return row
     low = min(points, key=lambda p: p[1])
@@ -126,6 +142,21 @@ def _row(results: ScriptResults, output: str, name: str, varied: Sequence[str]) 
     if y0 == y0 and y0 != 0:
         row["rel_change"] = (high[1] - low[1]) / abs(y0)
     row["elasticity"] = _elasticity(points, x0, y0)
+    return row
+
+
+def _intervals_row(intervals: Sequence[tuple[Any, Any, bool]]) -> dict[str, Any]:
+    """The confidence intervals of the means at the nominal point, the minimum and the
+    maximum (NaN where there is no such point, or a single value)."""
+    nan = math.nan
+    valued = [iv for _, iv, _ in intervals if iv.mean == iv.mean]
+    at = {"nominal": next((iv for _, iv, baseline in intervals if baseline), None),
+          "min": min(valued, key=lambda iv: iv.mean, default=None),
+          "max": max(valued, key=lambda iv: iv.mean, default=None)}
+    row: dict[str, Any] = {"n_replicates": max((iv.n for _, iv, _ in intervals), default=0)}
+    for where, iv in at.items():
+        row[f"{where}_ci_low"] = nan if iv is None else iv.low
+        row[f"{where}_ci_high"] = nan if iv is None else iv.high
     return row
 
 

@@ -58,11 +58,14 @@ class DryRun:
     def __repr__(self) -> str:
         where = f" against {self.store}" if self.store else ""
         seed = "" if self.plan.seed is None else f", seed {self.plan.seed}"
+        k = self.plan.replicates
+        each = f", each point {k} times" if k > 1 else ""
         lines = [f"DryRun{where}: {len(self)} iteration(s) planned ({self.plan.mode}{seed}"
-                 f"{self._design_size()}): {self.n_run} would run, {self.n_reused} reused "
-                 "from the store"]
-        for point, action in list(zip(self.plan.points, self.actions))[:20]:
-            lines.append(f"  {action:<5} {dict(point.project(self.plan.param_names))}")
+                 f"{self._design_size()}{each}): {self.n_run} would run, {self.n_reused} "
+                 "reused from the store"]
+        for index, (point, action) in enumerate(list(zip(self.plan.points, self.actions))[:20]):
+            which = f" replicate {self.plan.replicate(index)}" if k > 1 else ""
+            lines.append(f"  {action:<5} {dict(point.project(self.plan.param_names))}{which}")
         if len(self) > 20:
             lines.append(f"  ... and {len(self) - 20} more (see .to_dataframe())")
         return "\n".join(lines)
@@ -74,6 +77,6 @@ class DryRun:
         if design is None or design.n is None:
             return ""
         size = design_size(design.mode, design.n, len(design.ranges), dict(design.options))
-        rows = self.plan.design_rows or 0
-        repeated = f", {rows - len(self)} repeating another" if rows > len(self) else ""
+        rows, points = self.plan.design_rows or 0, len(self) // self.plan.replicates
+        repeated = f", {rows - points} repeating another" if rows > points else ""
         return f"; {size}{repeated}"
