@@ -20,6 +20,7 @@ from .designflags import (
     file_request,
     file_spelling,
     plan_in_terms,
+    replicate_flags,
     single_values,
 )
 from .runflags import flag_options, options_in_terms
@@ -49,7 +50,8 @@ def run_command(args: argparse.Namespace) -> int:
     _refuse_sweep_file(args.script, "run")
     info = inspect_script(args.script)
     params = single_values(args.params, info, "-p")
-    planned = plan_in_terms(info, DesignRequest("single", params=params), RUN)
+    request = DesignRequest("single", params=params, **replicate_flags(args))
+    planned = plan_in_terms(info, request, RUN)
     options = options_in_terms(flag_options(args))
     return report(execute_plan(args.script, info, planned, options), args.out, args.format)
 
@@ -67,7 +69,8 @@ def sensitivity_command(args: argparse.Namespace) -> int:
         name, values = parse_assignment(text, info, many=True)
         params.setdefault(name, []).extend(values)  # type: ignore[arg-type]
     nominal = single_values(args.nominal, info, "--nominal")
-    request = design_request(params, nominal=nominal, mode=args.mode)
+    request = design_request(params, nominal=nominal, mode=args.mode,
+                             **replicate_flags(args))
     planned = plan_in_terms(info, request, FLAGS)
     options = options_in_terms(flag_options(args))
     return report(execute_plan(args.script, info, planned, options), args.out, args.format)

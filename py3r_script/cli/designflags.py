@@ -21,13 +21,16 @@ from ..designs.methodoptions import (
     method_of,
 )
 from ..designs.planning import Plan, plan_design
+from ..designs.replicates import REPLICATE_SEED
 from ..designs.request import (
+    BAD_REPLICATES,
     GOES_WITH,
     GRID_ONLY,
     NEEDS_N,
     ONE_DESIGN,
     USED_BY,
     DesignRequest,
+    check_replicates,
 )
 from ..designs.request import design_request as checked_request
 from ..designs.valuerules import TOO_MANY
@@ -38,7 +41,7 @@ if TYPE_CHECKING:
     from .sweepfile import SweepFile
 
 __all__ = ["FLAGS", "RUN", "Spelling", "command_line_request", "design_overrides",
-           "file_request", "file_spelling", "plan_in_terms", "single_values"]
+           "file_request", "file_spelling", "plan_in_terms", "replicate_flags", "single_values"]
 
 _FLAG_NAMES = {"params": "-s/--link", "points": "--points", "sample": "--sample", "n": "-n",
                "seed": "--seed", "method": "--method", "mode": "--mode",
@@ -46,7 +49,8 @@ _FLAG_NAMES = {"params": "-s/--link", "points": "--points", "sample": "--sample"
                "method_options": "--levels/--optimal-trajectories/--second-order",
                **{name: "--" + name.replace("_", "-") for name in OPTION_NAMES}}
 # the design flags that also override a sweep file's design (method options: each its own)
-_OVERRIDES = tuple(name for name in USED_BY if name != "method_options")
+_OVERRIDES = (*(name for name in USED_BY if name != "method_options"), "replicates",
+              "replicate_seed")
 
 
 @dataclass(frozen=True)
@@ -155,12 +159,29 @@ def design_overrides(args: argparse.Namespace) -> dict[str, Any]:
     {'n': 8, 'method_options': {'levels': 6}}
     """
     overrides = {name: getattr(args, name) for name in _OVERRIDES
-                 if getattr(args, name) is not None}
+                 if getattr(args, name, None) is not None}
+    if str(overrides.get("replicate_seed", "")).lower() == "none":
+        overrides["replicate_seed"] = False  # --replicate-seed none: no seed parameter
     options = {name: getattr(args, name) for name in OPTION_NAMES
                if getattr(args, name, None) is not None}
     if options:
         overrides["method_options"] = options
     return overrides
+
+
+def replicate_flags(args: argparse.Namespace) -> dict[str, Any]:
+    """``--replicates`` and ``--replicate-seed`` as design arguments, checked.
+
+    >>> replicate_flags(parse(["run", "s.py", "--replicates", "3"]))  # doctest: +SKIP
+    {'replicates': 3}
+    """
+    given = {name: value for name, value in design_overrides(args).items()
+             if name in ("replicates", "replicate_seed")}
+    try:
+        check_replicates(given.get("replicates", 1))
+    except DesignError as exc:
+        raise SweepError(_design_message(exc, None, FLAGS)) from None
+    return given
 
 
 def plan_in_terms(info: ScriptInfo, request: DesignRequest, spelling: Spelling) -> Plan:
@@ -173,6 +194,14 @@ def plan_in_terms(info: ScriptInfo, request: DesignRequest, spelling: Spelling) 
     """
     try:
         return plan_design(info, request)
+    except DesignError as exc:
+        if exc.rule != REPLICATE_SEED:
+            raise
+        flag = spelling.prefix == ""  # else a sweep file's keys
+        raise SweepError(spelling.prefix + str(exc).replace(
+            "replicate_seed=False", "--replicate-seed none" if flag else "replicate_seed = false"
+        ).replace("replicate_seed=", "--replicate-seed " if flag else "replicate_seed = ")
+        ) from None
     except MissingValueError as exc:
         fixes = " and ".join(spelling.nominal.format(name=n) for n in exc.names)
         if exc.rule == "nominal":
@@ -201,11 +230,12 @@ def _request(info: ScriptInfo, spelling: Spelling, *args: Any,
         raise SweepError(_design_message(exc, info, spelling)) from None
 
 
-def _design_message(exc: DesignError, info: ScriptInfo, spelling: Spelling) -> str:
+def _design_message(exc: DesignError, info: ScriptInfo | None, spelling: Spelling) -> str:
     flags = [_FLAG_NAMES.get(name, name) for name in exc.arguments]
     described = spelling.designs.get(exc.design or "", "")
     if exc.rule == ONE_DESIGN and not flags:
-        return (f"no design for {info.path}: give -s NAME=V1,V2,... (a grid of values; add "
+        where = info.path if info else "the script"
+        return (f"no design for {where}: give -s NAME=V1,V2,... (a grid of values; add "
                 "--mode independent for one at a time), --link A,B=A1:B1,A2:B2 (values that "
                 "vary together), --points CSV (parameter sets) or --sample NAME=LOW:HIGH with "
                 "-n N (random draws); or give a sweep file")
@@ -224,6 +254,8 @@ def _design_message(exc: DesignError, info: ScriptInfo, spelling: Spelling) -> s
                 f"nothing for {described}: leave them out")
     if exc.rule == NEEDS_N:
         return "--sample needs -n N, the number of parameter sets to draw"
+    if exc.rule == BAD_REPLICATES:
+        return f"--replicates {str(exc).replace('replicates ', '', 1)}"
     if exc.rule in (UNKNOWN_OPTION, BAD_OPTION):
         return _option_message(exc, spelling)
     if exc.rule == TOO_MANY and exc.arguments == ("n",):

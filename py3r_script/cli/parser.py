@@ -70,10 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
     data, running, workers = _output_options(), _running_options(), _worker_options()
+    replicates = _replicate_options()
     _add_inspect(commands)
-    _add_run(commands, [running, data])
-    _add_sensitivity(commands, [running, workers, data])
-    _add_sweep(commands, [running, workers, data])
+    _add_run(commands, [running, replicates, data])
+    _add_sensitivity(commands, [running, workers, replicates, data])
+    _add_sweep(commands, [running, workers, replicates, data])
     _add_merge(commands)
     _add_show(commands, [data])
     _add_report(commands)
@@ -135,6 +136,20 @@ def _running_options() -> argparse.ArgumentParser:
     group.add_argument("--python", metavar="PATH",
                        help="the interpreter to run the script with (default: this one)")
     return running
+
+
+def _replicate_options() -> argparse.ArgumentParser:
+    """``--replicates K`` and ``--replicate-seed NAME``: each parameter set run K times."""
+    replicates = argparse.ArgumentParser(add_help=False)
+    group = replicates.add_argument_group("replicates")
+    group.add_argument("--replicates", type=int, metavar="K",
+                       help="run each parameter set K times, each with its own seed (default "
+                            "1; overrides a sweep file's replicates)")
+    group.add_argument("--replicate-seed", metavar="NAME",
+                       help="the script's seed parameter each replicate gets its own seed in "
+                            "(default: seed, when the script declares it; none: no seed, "
+                            "the script's own randomness)")
+    return replicates
 
 
 def _worker_options() -> argparse.ArgumentParser:
@@ -212,7 +227,8 @@ def _add_sweep(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
                         help="with --sample: Latin hypercube (default), independent draws, or "
                              "a Morris or Sobol' design for global sensitivity (SALib: pip "
                              "install 'py3r-script[gsa]')")
-    design.add_argument("--seed", type=int, help="with --sample: seed, for the same draws")
+    design.add_argument("--seed", type=int, help="with --sample: seed, for the same draws; "
+                        "with --replicates: the seed each replicate's seed derives from")
     design.add_argument("--nominal", action="append", default=[], metavar="NAME=VALUE",
                         help="a value held constant (repeat)")
     _add_method_options(design)

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from ..designs.design import MODES, SAMPLE_METHODS
 from ..designs.methodoptions import BAD_OPTION, OPTION_HELP, UNKNOWN_OPTION, method_of
 from ..designs.request import (
+    BAD_REPLICATES,
     GOES_WITH,
     GRID_ONLY,
     NEEDS_N,
@@ -100,6 +101,8 @@ class SweepFile:
     nominal: dict[str, Any] = field(default_factory=dict)
     points: list[dict[str, Any]] | None = None
     sample: dict[str, Any] | None = None
+    replicates: int = 1
+    replicate_seed: str | bool | None = None
     options: dict[str, Any] = field(default_factory=dict)
     text: str = field(default="", repr=False, compare=False)
 
@@ -149,6 +152,10 @@ class SweepFile:
             design["params"] = self.params
             if not self.include_nominal:
                 design["include_nominal"] = False
+        if self.replicates != 1:
+            design["replicates"] = self.replicates
+        if self.replicate_seed is not None:
+            design["replicate_seed"] = self.replicate_seed
         return design
 
     def typed_design(self, info: ScriptInfo) -> dict[str, Any]:
@@ -255,6 +262,7 @@ def read_sweep_file(path: str | Path) -> SweepFile:
         path=path, script=path.parent / data["script"], mode=data.get("mode", "independent"),
         include_nominal=data.get("include_nominal", True), params=params,
         nominal=dict(data.get("nominal", {})), points=data.get("points"), sample=sample,
+        replicates=data.get("replicates", 1), replicate_seed=data.get("replicate_seed"),
         options=options, text=text,
     )
 
@@ -319,7 +327,8 @@ def _check_design(data: dict[str, Any], params: dict[Any, list[Any]],
         design_request(params if "params" in data or "linked" in data else None,
                        points=data.get("points"), **(sample or {}),
                        mode=data.get("mode", "independent"),
-                       include_nominal=data.get("include_nominal"))
+                       include_nominal=data.get("include_nominal"),
+                       replicates=data.get("replicates", 1))
     except DesignError as exc:
         if exc.rule == ONE_DESIGN:
             raise SweepFileError(
@@ -327,6 +336,9 @@ def _check_design(data: dict[str, Any], params: dict[Any, list[Any]],
                 f"[[points]] or [sample]; found {', '.join(exc.arguments) or 'none'}") from None
         if exc.rule == NEEDS_N:
             raise where.error("[sample] needs n, the number of draws", "sample") from None
+        if exc.rule == BAD_REPLICATES:
+            raise where.error(f"replicates must be a whole number of runs per parameter set, "
+                              f"at least 1, got {data['replicates']!r}", "replicates") from None
         if exc.rule == TOO_MANY:
             raise where.error(
                 f"sample.n = {data['sample']['n']:,} draws more parameter sets than one sweep "

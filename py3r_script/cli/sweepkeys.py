@@ -23,6 +23,9 @@ TOP_LEVEL: dict[str, tuple[tuple[type, ...], str]] = {
                                  "value to its list (false: exactly the values given)"),
     "params": ((dict,), "a table of parameter name = [values]"),
     "nominal": ((dict,), "a table of parameter name = value"),
+    "replicates": ((int,), "a whole number of runs per parameter set, at least 1"),
+    "replicate_seed": ((str, bool), "the name of the script's seed parameter each replicate "
+                                    "gets its own seed in, or false for none"),
     "outputs": ((list,), "a list of output names"),
     "stop_after_outputs": ((bool,), "true or false"),
     "workers": ((int, str), 'a positive integer or "auto"'),
@@ -46,7 +49,7 @@ TOP_LEVEL: dict[str, tuple[tuple[type, ...], str]] = {
                         "[sample.choices] (and a Morris or Sobol' design's options)"),
 }
 DESIGN_KEYS = ("params", "nominal", "linked", "points", "sample", "script", "mode",
-               "include_nominal")
+               "include_nominal", "replicates", "replicate_seed")
 _SAMPLE_KEYS = {"method": (str,), "n": (int,), "seed": (int,), "ranges": (dict,),
                 "choices": (dict,), "levels": (int,), "optimal_trajectories": (int,),
                 "second_order": (bool,)}

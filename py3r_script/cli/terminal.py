@@ -87,9 +87,14 @@ def report(results: Any, out: str | None, fmt: str | None) -> int:
         return emit_table(results.to_dataframe(), out, fmt)
     written = emit_table(scalar_table(results, meta=False), out, fmt)
     design = results.design
-    if design is not None and design.seed is not None:
+    if design is not None and design.seed is not None and design.sampled:
         say(f"sampled ({design.mode}) with seed {design.seed}: --seed {design.seed} draws the "
             "same parameter sets again")
+    if design is not None and design.replicates > 1:
+        seeded = (f", replicate seeds in {design.replicate_seed!r} from --seed "
+                  f"{design.seed or 0}" if design.replicate_seed else ", no seed parameter")
+        say(f"each parameter set ran {design.replicates} times{seeded}: sr.aggregate() in "
+            "Python gives each point's mean and 95 % confidence interval")
     failed = results.errors
     if failed:
         say(f"{len(failed)} of {len(results.records)} iteration(s) failed:")
