@@ -14,8 +14,8 @@ from .errors import ParameterTypeError, ReplicateAmbiguityError, UnknownNameErro
 from .paramset import ParamSet, value_key
 from .records import IterationRecord
 
-__all__ = ["REPLICATE_KEY", "RecordKey", "check_query", "matching", "record_key", "split_replicate",
-           "too_many_replicates"]
+__all__ = ["REPLICATE_KEY", "RecordKey", "check_query", "key_dict", "matching", "record_key",
+           "split_replicate", "too_many_replicates"]
 
 REPLICATE_KEY = "replicate"  # names one replicate in a parameter dict: {"w": 5, "replicate": 0}
 
@@ -50,6 +50,19 @@ def check_query(params: Any, names: Sequence[str], recorded: Iterable[str],
             f"{unknown} not among this sweep's parameters {list(names)}"
             + (f" (or the others it recorded: {sorted(recorded)})"
                if recorded - set(names) else ""))
+
+
+def key_dict(key: RecordKey, replicated: bool) -> dict[str, Any]:
+    """A key as the dict that names it: its parameter values, and with replicates its
+    ``"replicate"``.
+
+    >>> key_dict((ParamSet({"w": 3}), 1), True)
+    {'w': 3, 'replicate': 1}
+    """
+    values = key[0].to_dict()
+    if replicated and REPLICATE_KEY not in values:
+        values[REPLICATE_KEY] = key[1]
+    return values
 
 
 def split_replicate(params: Mapping[str, Any], recorded: Iterable[str]

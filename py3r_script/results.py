@@ -17,18 +17,11 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import lookup
 from .dataframe import results_frame, scalar_outputs
 from .display import results_html, results_text
 from .errors import IterationFailedError, IterationNotFoundError, UnknownNameError
-from .lookup import (
-    REPLICATE_KEY,
-    RecordKey,
-    check_query,
-    matching,
-    record_key,
-    split_replicate,
-    too_many_replicates,
-)
+from .lookup import RecordKey, record_key
 from .paramset import ParamSet, Scalar
 from .records import IterationRecord, first_line
 
@@ -127,11 +120,8 @@ class ScriptResults:
             r.replicate for r in self._records)
 
     def _key_dict(self, key: RecordKey | IterationRecord) -> dict[str, Scalar]:
-        params, replicate = key if isinstance(key, tuple) else record_key(key, self._param_names)
-        values = params.to_dict()
-        if self.replicated and REPLICATE_KEY not in values:
-            values[REPLICATE_KEY] = replicate
-        return values
+        key = key if isinstance(key, tuple) else record_key(key, self._param_names)
+        return lookup.key_dict(key, self.replicated)
 
     @property
     def records(self) -> tuple[IterationRecord, ...]:
@@ -186,10 +176,10 @@ class ScriptResults:
         >>> [r.outputs["y"] for r in sr.select({"window": 5})]  # doctest: +SKIP
         [0.98, 1.03, 1.01]
         """
-        self._check_names(params)
-        values, replicate = split_replicate(params, self._recorded_names)
+        lookup.check_query(params, self._param_names, self._recorded_names, self.replicated)
+        values, replicate = lookup.split_replicate(params, self._recorded_names)
         query = {**self._nominal.to_dict(), **values}
-        return matching(query, self._completed.values(), self._param_names, replicate)
+        return lookup.matching(query, self._completed.values(), self._param_names, replicate)
 
     def record(self, params: Mapping[str, Any]) -> IterationRecord:
         """The record of the iteration matching ``params``, whatever its status.
@@ -198,22 +188,19 @@ class ScriptResults:
         """
         return self._lookup(params, completed_only=False)
 
-    def _check_names(self, params: Mapping[str, Any]) -> None:
-        check_query(params, self._param_names, self._recorded_names, self.replicated)
-
     def _lookup(self, params: Mapping[str, Any], *, completed_only: bool) -> IterationRecord:
-        self._check_names(params)
-        values, replicate = split_replicate(params, self._recorded_names)
+        lookup.check_query(params, self._param_names, self._recorded_names, self.replicated)
+        values, replicate = lookup.split_replicate(params, self._recorded_names)
         query = {**self._nominal.to_dict(), **values}
         names = self._param_names
-        matches = matching(query, self._completed.values(), names, replicate)
+        matches = lookup.matching(query, self._completed.values(), names, replicate)
         if len(matches) == 1:
             return matches[0]
         if len(matches) > 1:
-            raise too_many_replicates(params, matches, names) or IterationNotFoundError(
+            raise lookup.too_many_replicates(params, matches, names) or IterationNotFoundError(
                 f"{len(matches)} iterations match {params}; also give "
                 f"{[n for n in names if n not in query]}")
-        failed = matching(query, [r for r in reversed(self._records) if not r.ok], names,
+        failed = lookup.matching(query, [r for r in reversed(self._records) if not r.ok], names,
                           replicate)
         if failed:
             if not completed_only:

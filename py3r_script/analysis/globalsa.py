@@ -111,11 +111,11 @@ def _row_runs(results: ScriptResults, design: Design, unit: Any
     for (point, _), record in latest.items():
         runs.setdefault(point, []).append(record)
     rows = []
-    for position, point in enumerate(design_rows_of(design, unit)):
-        found = runs.get(ParamSet(point))
+    for position, row in enumerate(design_rows_of(design, unit)):
+        found = runs.get(ParamSet(row))
         if found is None:
             raise ParameterError(
-                f"row {position} of the {design.mode} design ({point}) is not among this "
+                f"row {position} of the {design.mode} design ({row}) is not among this "
                 f"sweep's iterations: load the whole sweep (load(db, sweep=...)) or run it "
                 f"again with the same seed ({design.seed}); a design drawn with another "
                 f"SALib version can differ")
