@@ -237,13 +237,15 @@ def rebuild_view(con: sqlite3.Connection) -> tuple[set[str], set[str]]:
     def column(name: str, taken: Collection[str] = ()) -> str:
         return _sql_name(f"{name}:1" if name in RUNS_BOOKKEEPING or name in taken else name)
 
+    has = {row[1] for row in con.execute("PRAGMA table_info(iterations)")}
+    last = [(name, sql) for name, sql in _RUNS_LAST if sql[2:] in has]  # older steps: fewer
     columns = [
         *(f"{sql} AS {name}" for name, sql in _RUNS_FIRST),
         *(f"(SELECT value FROM params p WHERE p.iteration_id = i.iteration_id AND "
           f"p.name = {_sql_text(n)}) AS {column(n)}" for n in params),
         *(f"(SELECT value FROM outputs o WHERE o.iteration_id = i.iteration_id AND "
           f"o.name = {_sql_text(n)}) AS {column(n, params)}" for n in outputs),
-        *(f"{sql} AS {name}" for name, sql in _RUNS_LAST),
+        *(f"{sql} AS {name}" for name, sql in last),
     ]
     con.execute("DROP VIEW IF EXISTS runs")
     con.execute(

@@ -209,15 +209,24 @@ def make_read_only() -> Callable[..., Callable[[], None]]:
 
 
 def _downgrade(db: Path, schema: int) -> None:
-    """Roll a study back to the layout an older py3r-script wrote: study schema 3 (no
-    pending plans), 2 (nor outputs stored by kind: every output a pickle, inline; nor
+    """Roll a study back to the layout an older py3r-script wrote: study schema 4 (no
+    replicate index), 3 (nor pending plans), 2 (nor outputs stored by kind: every output a pickle, inline; nor
     interpreter identities or environments), or 1 (nor designs and interpreter paths). Only
     studies whose outputs are scalars or inline pickles."""
     import cloudpickle
 
     from py3r_script.store.sqlvalues import from_sql
 
+    from py3r_script.store.schema import rebuild_view
+
     with closing(sqlite3.connect(db, isolation_level=None)) as con:
+        con.execute("DROP VIEW runs")
+        con.execute("ALTER TABLE iterations DROP COLUMN replicate")
+        rebuild_view(con)
+        if schema == 4:
+            con.execute("ALTER TABLE pending_items DROP COLUMN replicate")
+            con.execute("PRAGMA user_version = 4")
+            return
         con.execute("DROP TABLE pending_items")
         if schema == 3:
             con.execute("PRAGMA user_version = 3")
@@ -242,6 +251,6 @@ def _downgrade(db: Path, schema: int) -> None:
 
 @pytest.fixture(scope="session")
 def downgrade() -> Callable[[Path, int], None]:
-    """``downgrade(db, schema)``: roll a study back to study schema 3, 2 or 1, as an older
+    """``downgrade(db, schema)``: roll a study back to study schema 4, 3, 2 or 1, as an older
     py3r-script wrote it (outputs: scalars and inline pickles only)."""
     return _downgrade
