@@ -44,6 +44,30 @@ def _writer(base: Path) -> ScriptWriter:
     return write
 
 
+# y = a * x**2 + b with nominal x0 = 2, a0 = 3, b0 = 1  ->  y0 = 13; lin = 5 * x; ln the
+# length of label; word a text output; b < 0 raises
+ANALYTIC = """
+from py3r_script import Output, Param
+x = Param(2.0, name="x")
+a = Param(3.0, name="a")
+b = Param(1.0, name="b")
+label = Param("p", name="label")
+if b < 0:
+    raise ValueError("b must be non-negative")
+Output(a * x**2 + b, name="y")
+Output(5.0 * x, name="lin")
+Output(len(label) * 1.0, name="ln")
+Output("text", name="word")
+"""
+
+
+@pytest.fixture(scope="session")
+def analytic_script(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The analytic script the analysis and display tests sweep (see ``ANALYTIC``), written
+    once per test session."""
+    return _writer(tmp_path_factory.mktemp("analytic"))(ANALYTIC, "analytic.py")
+
+
 @pytest.fixture
 def write_script(tmp_path: Path) -> ScriptWriter:
     """Write a (dedented) script into ``tmp_path`` and return its path.

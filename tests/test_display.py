@@ -9,20 +9,6 @@ import pytest
 
 from py3r_script import ScriptResults, sensitivity, sweep
 
-ANALYTIC = """
-from py3r_script import Output, Param
-x = Param(2.0, name="x")
-a = Param(3.0, name="a")
-b = Param(1.0, name="b")
-label = Param("p", name="label")
-if b < 0:
-    raise ValueError("b must be non-negative")
-Output(a * x**2 + b, name="y")
-Output(5.0 * x, name="lin")
-Output(len(label) * 1.0, name="ln")
-Output("text", name="word")
-"""
-
 TABULAR = """
 import pandas as pd
 from py3r_script import Output, Param
@@ -52,8 +38,8 @@ def tabular(tmp_path_factory) -> ScriptResults:
 
 
 @pytest.fixture(scope="module")
-def grid(tmp_path_factory) -> ScriptResults:
-    script = write(tmp_path_factory, ANALYTIC)
+def grid(analytic_script) -> ScriptResults:
+    script = analytic_script
     # x in {1, 3, 2 (nominal)}, a in {1, 5, 3}, b in {0, 1}: 18 iterations
     return sweep(script, {"x": [1.0, 3.0], "a": [1.0, 5.0], "b": [0.0]},
                  progress=False, max_workers=2)

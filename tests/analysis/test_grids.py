@@ -9,21 +9,8 @@ import pytest
 
 from py3r_script import ScriptResults, sensitivity, sweep
 
-# y = a * x**2 + b with nominal x0 = 2, a0 = 3, b0 = 1  ->  y0 = 13; lin = 5 * x
-ANALYTIC = """
-from py3r_script import Output, Param
-x = Param(2.0, name="x")
-a = Param(3.0, name="a")
-b = Param(1.0, name="b")
-label = Param("p", name="label")
-if b < 0:
-    raise ValueError("b must be non-negative")
-Output(a * x**2 + b, name="y")
-Output(5.0 * x, name="lin")
-Output(len(label) * 1.0, name="ln")
-Output("text", name="word")
-"""
-
+# the analytic script (tests/conftest.py): y = a * x**2 + b with nominal x0 = 2, a0 = 3,
+# b0 = 1  ->  y0 = 13; lin = 5 * x
 X0, A0, B0 = 2.0, 3.0, 1.0
 
 
@@ -52,8 +39,8 @@ def lk(window=5, min_len=3, thr=0.5):
 
 
 @pytest.fixture(scope="module")
-def grid(tmp_path_factory) -> ScriptResults:
-    script = write(tmp_path_factory, ANALYTIC)
+def grid(analytic_script) -> ScriptResults:
+    script = analytic_script
     # x in {1, 3, 2 (nominal)}, a in {1, 5, 3}, b in {0, 1}: 18 iterations
     return sweep(script, {"x": [1.0, 3.0], "a": [1.0, 5.0], "b": [0.0]},
                  progress=False, max_workers=2)
@@ -142,8 +129,8 @@ def test_pivot_where_holds_a_grid_without_nominal(write_script):
         [lk(w, m, 0.2) for w in (3, 9) for m in (1, 2)])
 
 
-def test_pivot_failed_cells_are_nan_and_the_grid_stays_whole(write_script):
-    sr = sweep(write_script(ANALYTIC), {"x": [1.0, 3.0], "b": [-1.0]}, progress=False,
+def test_pivot_failed_cells_are_nan_and_the_grid_stays_whole(analytic_script):
+    sr = sweep(analytic_script, {"x": [1.0, 3.0], "b": [-1.0]}, progress=False,
                max_workers=2)
     assert len(sr.errors) == 3  # b = -1 raises
     table = sr.pivot("y", index="x", columns="b")

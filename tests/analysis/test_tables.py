@@ -12,21 +12,9 @@ import pytest
 from py3r_script import ScriptResults, sensitivity, sweep
 from py3r_script.analysis.tables import TABLE_COLUMNS
 
-# y = a * x**2 + b with nominal x0 = 2, a0 = 3, b0 = 1  ->  y0 = 13
-# lin = 5 * x (linear through the origin: elasticity 1 wherever it is measured)
-ANALYTIC = """
-from py3r_script import Output, Param
-x = Param(2.0, name="x")
-a = Param(3.0, name="a")
-b = Param(1.0, name="b")
-label = Param("p", name="label")
-if b < 0:
-    raise ValueError("b must be non-negative")
-Output(a * x**2 + b, name="y")
-Output(5.0 * x, name="lin")
-Output(len(label) * 1.0, name="ln")
-Output("text", name="word")
-"""
+# the analytic script (tests/conftest.py): y = a * x**2 + b with nominal x0 = 2, a0 = 3,
+# b0 = 1  ->  y0 = 13; lin = 5 * x (linear through the origin: elasticity 1 wherever it is
+# measured)
 
 X0, A0, B0 = 2.0, 3.0, 1.0
 Y0 = A0 * X0**2 + B0
@@ -43,8 +31,8 @@ def write(tmp_path_factory, source, name="script.py"):
 
 
 @pytest.fixture(scope="module")
-def sr(tmp_path_factory) -> ScriptResults:
-    script = write(tmp_path_factory, ANALYTIC)
+def sr(analytic_script) -> ScriptResults:
+    script = analytic_script
     # x's nearest values around 2.0 are 1.5 and 2.5 (symmetric: the central difference of a
     # quadratic is its exact derivative); b = -1 makes the script raise
     return sensitivity(script, {"x": [0.5, 1.5, 2.5, 4.0], "a": [1.0, 6.0],

@@ -101,7 +101,7 @@ def test_indexing_a_replicated_point_names_the_ways_to_get_one_or_all(write_scri
     assert {"mean": 2.0, "replicate": 2} in sr
     with pytest.raises(IterationNotFoundError, match="replicate"):
         sr[{"mean": 2.0, "replicate": 7}]
-    with pytest.raises(ReplicateAmbiguityError, match="0, 1, ..."):
+    with pytest.raises(ReplicateAmbiguityError, match=r"0, 1, \.\.\."):
         sr[{"mean": 2.0, "replicate": -1}]
 
 
@@ -119,7 +119,7 @@ def test_without_a_seed_parameter_replicates_run_with_the_scripts_own_randomness
 
 def test_replicate_seed_names_a_declared_parameter_the_design_leaves_alone(write_script):
     script = write_script(NOISY)
-    with pytest.raises(DesignError, match="declares no parameter 'sede'.*replicate_seed=False"):
+    with pytest.raises(DesignError, match=r"declares no parameter 'sede'.*replicate_seed=False"):
         plan(script, {"mean": [1.0]}, replicates=2, replicate_seed="sede")
     with pytest.raises(DesignError, match="also gives it values"):
         plan(script, {"seed": [1, 2]}, replicates=2)

@@ -210,14 +210,13 @@ def make_read_only() -> Callable[..., Callable[[], None]]:
 
 def _downgrade(db: Path, schema: int) -> None:
     """Roll a study back to the layout an older py3r-script wrote: study schema 4 (no
-    replicate index), 3 (nor pending plans), 2 (nor outputs stored by kind: every output a pickle, inline; nor
-    interpreter identities or environments), or 1 (nor designs and interpreter paths). Only
-    studies whose outputs are scalars or inline pickles."""
+    replicate index), 3 (nor pending plans), 2 (nor outputs stored by kind: every output a
+    pickle, inline; nor interpreter identities or environments), or 1 (nor designs and
+    interpreter paths). Only studies whose outputs are scalars or inline pickles."""
     import cloudpickle
 
-    from py3r_script.store.sqlvalues import from_sql
-
     from py3r_script.store.schema import rebuild_view
+    from py3r_script.store.sqlvalues import from_sql
 
     with closing(sqlite3.connect(db, isolation_level=None)) as con:
         con.execute("DROP VIEW runs")

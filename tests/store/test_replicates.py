@@ -3,6 +3,7 @@ job arrays carry them, ``merge`` keeps them apart, and a schema-4 study is upgra
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sqlite3
@@ -85,10 +86,8 @@ def test_a_killed_replicated_sweep_redoes_only_the_missing_replicates(
             driver.kill()
         driver.wait(timeout=30)
     for pid in orphans:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     assert peek.scalar(db, "SELECT COUNT(*) FROM iterations") == 4
     stuck.unlink()
     sr = sweep(script, {"x": [1, 2]}, replicates=3, include_nominal=False, store=db,
