@@ -14,6 +14,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Callable
 
 from ..analysis.query import design_mode, numeric_outputs, partners, varied_params
+from ..analysis.tables import CI_COLUMNS
 from ..designs.design import DESCRIPTIONS
 from ..errors import SweepError
 from ..paramset import value_key
@@ -80,7 +81,8 @@ def one_at_a_time(results: ScriptResults, outputs: list[str]) -> list[Html]:
 
     >>> one_at_a_time(sr, ["time_moving"])  # doctest: +SKIP
     """
-    parts = [_table(results, outputs, ONE_AT_A_TIME_COLUMNS,
+    replicated = CI_COLUMNS if results.replicated else []  # each mean's 95 % interval
+    parts = [_table(results, outputs, ONE_AT_A_TIME_COLUMNS + replicated,
                     "Each parameter varied alone, the others at their nominal values: how "
                     "far each output moves (ranked within each output by the change "
                     "relative to the output at nominal).")]

@@ -70,6 +70,7 @@ def run(
     prepare: bool = False,
     replicates: int = 1,
     replicate_seed: str | bool | None = None,
+    seed: int | None = None,
 ) -> ScriptResults | DryRun | PreparedSweep:
     """Run a parameterised script exactly once, in a fresh subprocess.
 
@@ -92,7 +93,7 @@ def run(
     >>> sr = run("pipeline.py", outputs=["tracking"], stop_after_outputs=True)  # doctest: +SKIP
     """
     info = inspect_script(script_path)
-    planned = plan_design(info, DesignRequest("single", params=params,
+    planned = plan_design(info, DesignRequest("single", params=params, seed=seed,
                                               replicates=check_replicates(replicates),
                                               replicate_seed=replicate_seed))
     options = run_options(
@@ -132,6 +133,7 @@ def sensitivity(
     prepare: bool = False,
     replicates: int = 1,
     replicate_seed: str | bool | None = None,
+    seed: int | None = None,
 ) -> ScriptResults | DryRun | PreparedSweep:
     """Run a script once per parameter combination, each iteration in a fresh subprocess.
 
@@ -199,6 +201,8 @@ def sensitivity(
         derived from ``seed`` (0 when not given: a rerun gives the same seeds) and ``r``.
         Without a seed parameter (or with ``False``) the replicates run as they are, with
         the script's own randomness.
+    seed : int, optional
+        With ``replicates``: the seed each replicate's seed is derived from (default 0).
     progress : bool, optional
         Show a progress bar; by default only in a terminal or notebook.
     capture_limit : int
@@ -244,7 +248,7 @@ def sensitivity(
     """
     info = inspect_script(script_path)
     planned = plan_design(info, design_request(params, nominal=nominal, mode=mode,
-                                               replicates=replicates,
+                                               replicates=replicates, seed=seed,
                                                replicate_seed=replicate_seed))
     options = run_options(
         outputs=outputs, stop_after_outputs=stop_after_outputs, timeout=timeout, store=store,
