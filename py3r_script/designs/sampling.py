@@ -79,7 +79,9 @@ def dimension(name: str, spec: Any) -> Dimension:
     if scale == "log" and low <= 0:  # type: ignore[operator]
         raise ParameterError(f"sample[{name!r}]: a log range needs low > 0, got {spec!r}")
     integer = type(low) is int and type(high) is int and scale == "linear"
-    return Dimension(name, float(low), float(high), integer=integer, log=scale == "log")  # type: ignore[arg-type]
+    if integer:  # kept as ints, as the design stores them
+        return Dimension(name, low, high, integer=True)  # type: ignore[arg-type]
+    return Dimension(name, float(low), float(high), log=scale == "log")  # type: ignore[arg-type]
 
 
 def draw(

@@ -20,6 +20,7 @@ import pytest
 from py3r_script import plan, sweep
 from py3r_script.cli.main import main
 from py3r_script.designs.design import Design
+from py3r_script.designs.globalsample import design_rows_of
 from py3r_script.designs.methodoptions import BAD_OPTION, UNKNOWN_OPTION
 from py3r_script.designs.request import GOES_WITH, design_request
 from py3r_script.errors import DesignError, MissingDependencyError, ParameterError, SweepFileError
@@ -118,8 +119,13 @@ def test_the_stored_design_round_trips_and_older_designs_still_load(script):
     data = json.loads(json.dumps(design.to_json()))
     assert Design.from_json(data) == design
     assert data["options"] == {"levels": 6, "optimal_trajectories": None}
-    assert data["ranges"][1] == {"name": "k", "low": 1.0, "high": 9.0, "integer": True,
+    assert data["ranges"][1] == {"name": "k", "low": 1, "high": 9, "integer": True,
                                  "log": False, "choices": []}
+    assert [type(data["ranges"][1][b]) for b in ("low", "high")] == [int, int]  # typed
+    assert type(data["ranges"][0]["low"]) is float
+    floats = {**data, "ranges": [{**r, "low": float(r["low"]), "high": float(r["high"])}
+                                 if r["integer"] else r for r in data["ranges"]]}
+    assert design_rows_of(Design.from_json(floats)) == design_rows_of(design)  # stored before
     old = {"mode": "lhs", "linked": [], "seed": 3}  # as schema 2 stored it before
     assert Design.from_json(old) == Design("lhs", seed=3)
     assert Design("lhs", seed=3).to_json() == old
