@@ -195,7 +195,7 @@ def test_a_study_of_the_previous_version_loads_and_resumes(tmp_path, peek):
     assert peek.scalar(db, "PRAGMA user_version") == 2
     with pytest.warns(UserWarning, match="trusted=True"):
         old = load(db)
-    assert peek.scalar(db, "PRAGMA user_version") == SCHEMA_VERSION == 4
+    assert peek.scalar(db, "PRAGMA user_version") == SCHEMA_VERSION == 5
     outputs = old[{"x": 2}]
     assert [(n, type(outputs[n]).__name__) for n in ("y", "flag", "text", "np_scalar")] == [
         ("y", "int"), ("flag", "bool"), ("text", "str"), ("np_scalar", "float64")]
