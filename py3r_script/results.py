@@ -68,6 +68,7 @@ class ScriptResults:
         self._records: list[IterationRecord] = []
         self._completed: dict[RecordKey, IterationRecord] = {}
         self._recorded_names: set[str] = set(self._param_names)
+        self._replicated = False
         for record in records:
             self.add(record)
 
@@ -82,6 +83,7 @@ class ScriptResults:
         """
         self._records.append(record)
         self._recorded_names.update(record.params)
+        self._replicated = self._replicated or record.replicate != 0
         if record.ok:
             key = record_key(record, self._param_names)
             self._completed.pop(key, None)  # re-insert: the latest run of a key wins
@@ -116,8 +118,7 @@ class ScriptResults:
         """Whether parameter sets ran several times (``replicates=k``): then each key of
         ``sr`` names its ``"replicate"`` too, and ``to_dataframe()`` has a ``replicate``
         column."""
-        return (self._design is not None and self._design.replicates > 1) or any(
-            r.replicate for r in self._records)
+        return self._replicated or (self._design is not None and self._design.replicates > 1)
 
     def _key_dict(self, key: RecordKey | IterationRecord) -> dict[str, Scalar]:
         key = key if isinstance(key, tuple) else record_key(key, self._param_names)
