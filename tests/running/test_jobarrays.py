@@ -17,6 +17,7 @@ from py3r_script.cli import main
 from py3r_script.errors import OptionError
 from py3r_script.running.jobarrays import PreparedSweep, batch_script, work_share
 from py3r_script.store import inbox
+from py3r_script.store.schema import SCHEMA_VERSION, rebuild_view
 
 SCRIPT = """
 import time
@@ -116,10 +117,13 @@ def test_schema_3_study_is_upgraded_with_room_for_a_prepared_plan(write_script, 
     con = sqlite3.connect(store)
     with con:
         con.execute("DROP TABLE pending_items")
+        con.execute("DROP VIEW runs")
+        con.execute("ALTER TABLE iterations DROP COLUMN replicate")  # schema 5's
+        rebuild_view(con)
         con.execute("PRAGMA user_version = 3")
     con.close()
     prepared = sweep(write_script(SCRIPT), {"x": [1, 2]}, store=store, prepare=True)
     assert (prepared.n_reused, prepared.n_pending) == (2, 1)  # x=1 and the nominal 0 reused
     con = sqlite3.connect(store)
-    assert con.execute("PRAGMA user_version").fetchone() == (4,)
+    assert con.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
     assert con.execute("SELECT COUNT(*) FROM pending_items").fetchone() == (prepared.n_pending,)
