@@ -51,10 +51,13 @@ def split(items: Sequence[Any], size: int) -> list[list[Any]]:
 
 
 def run_chunk(tasks: Sequence[IterationTask], warm: WarmStart | None = None,
-              inbox_dir: str | None = None) -> list[IterationRecord]:
+              inbox_dir: str | None = None, share: tuple[int, int] | None = None
+              ) -> list[IterationRecord]:
     """Run ``tasks`` one after another here (forked from one zygote when ``warm``).
 
-    Each record goes to ``inbox_dir`` (if this machine sees it) before the next starts.
+    Each record goes to ``inbox_dir`` (if this machine sees it) before the next starts;
+    while one runs, the inbox holds this process's claim on it (with the job-array
+    ``share``, ``(task, of)``, that runs it, if any).
 
     Examples
     --------
@@ -76,7 +79,7 @@ def run_chunk(tasks: Sequence[IterationTask], warm: WarmStart | None = None,
     try:
         for task in tasks:
             if inbox_dir is not None:
-                inbox.mark_running(inbox_dir, task.iteration_id)
+                inbox.mark_running(inbox_dir, task.iteration_id, share)
                 task = replace(task, inbox=inbox_dir)
             records.append(run_iteration(task, spawn))
     finally:

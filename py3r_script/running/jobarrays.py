@@ -147,7 +147,7 @@ def work(store: str | os.PathLike[str], task: int | None = None, of: int | None 
     if warm:
         names, strict = sweep_preload(inspect_script(todo[0].script).imports, preload)
         start = WarmStart(tuple(names), todo[0].python, strict)
-    return run_chunk(todo, start, folder)
+    return run_chunk(todo, start, folder, (task, of))
 
 
 def collect(store: str | os.PathLike[str]) -> list[pending.SweepProgress]:

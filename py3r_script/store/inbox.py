@@ -83,13 +83,21 @@ def deposit(folder: str, record: IterationRecord) -> bool:
     return True
 
 
-def mark_running(folder: str, iteration_id: str) -> None:
-    """Leave ``<iteration_id>.running`` (host and pid) while a worker runs it."""
+def mark_running(folder: str, iteration_id: str,
+                 share: tuple[int, int] | None = None) -> None:
+    """Leave ``<iteration_id>.running`` (host, pid, its start time, and the job-array
+    ``share`` ``(task, of)`` if any) while a worker runs it (see
+    :mod:`~py3r_script.store.claims`)."""
     if not os.path.isdir(folder) or not _NAME.match(f"{iteration_id}.running"):
         return
+    from ..child.procfs import start_time
+
+    fields = {"host": socket.gethostname(), "pid": os.getpid(), "started": start_time()}
+    if share is not None:
+        fields["task"], fields["of"] = share
     with contextlib.suppress(OSError), open(
             os.path.join(folder, f"{iteration_id}.running"), "w") as handle:
-        json.dump({"host": socket.gethostname(), "pid": os.getpid()}, handle)
+        json.dump(fields, handle)
 
 
 def _unmark(folder: str, iteration_id: str) -> None:
