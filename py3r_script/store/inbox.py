@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from ..records import IterationRecord
     from .study import Study
 
-__all__ = ["MAGIC", "deposit", "ingest", "inbox_dir", "mark_running", "read_record",
+__all__ = ["MAGIC", "deposit", "discard", "ingest", "inbox_dir", "mark_running", "read_record",
            "records", "records_waiting", "running_ids"]
 
 MAGIC = b"py3r-script inbox record 1\n"
@@ -103,6 +103,20 @@ def mark_running(folder: str, iteration_id: str,
 def _unmark(folder: str, iteration_id: str) -> None:
     with contextlib.suppress(OSError):
         os.unlink(os.path.join(folder, f"{iteration_id}.running"))
+
+
+def discard(folder: str, ids: Collection[str]) -> None:
+    """Remove the inbox files (records waiting, claims) of the iterations ``ids``, deleted
+    from the study, so that no opening brings them back.
+
+    >>> discard("oft.db-inbox", ["3f2a..."])  # doctest: +SKIP
+    """
+    for iteration_id in ids:
+        for kind in ("record", "running"):
+            name = f"{iteration_id}.{kind}"
+            if _NAME.match(name):
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(folder, name))
 
 
 def records_waiting(folder: str) -> set[str]:
