@@ -7,7 +7,8 @@ Measured in this run, each against its baseline from this run, on submitit's
 ``LocalExecutor`` (real jobs as local processes, so job start-up is a Python process, not a
 SLURM queue: a real cluster's per-job cost is larger, seconds to minutes):
 
-* a light script's sweep in chunks of 100 vs chunks of 1: jobs submitted and wall time;
+* a light script's sweep in chunks of 100 vs chunks of 1: jobs submitted, submission calls
+  (one ``sbatch`` each on SLURM: a job array per sweep, or one per job) and wall time;
 * the per-iteration time of the executor path (LocalExecutor, 2 jobs) vs ``max_workers=2``
   on this machine, cold and warm, measured in turns and reported as medians.
 """
@@ -20,6 +21,7 @@ import statistics
 import sys
 import tempfile
 import time
+from concurrent.futures import Executor, Future
 from pathlib import Path
 from typing import Any, Callable
 
@@ -45,19 +47,50 @@ def _local_jobs(folder: Path) -> Any:
     return executor
 
 
+class _OneByOne(Executor):
+    """The submitit adapter seen as a plain executor: one submission per job, as before
+    job arrays (the baseline of ``executor.batch()``)."""
+
+    def __init__(self, adapter: Any) -> None:
+        self.adapter = adapter
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        return self.adapter.submit(fn, *args, **kwargs)  # type: ignore[no-any-return]
+
+
+def _counted(executor: Any) -> list[int]:
+    """Count the executor's submission calls (one ``sbatch`` each on SLURM)."""
+    calls: list[int] = []
+    submit = executor._internal_process_submissions
+
+    def counted(submissions: Any) -> Any:
+        calls.append(len(submissions))
+        return submit(submissions)
+
+    executor._internal_process_submissions = counted
+    return calls
+
+
 def chunks(script: Path, work: Path, n_big: int, n_small: int) -> None:
-    """Chunks of 100 for ``n_big`` iterations vs chunks of 1 for ``n_small``."""
+    """Chunks of 100 for ``n_big`` iterations vs chunks of 1 for ``n_small``; job arrays
+    (``executor.batch()``) vs one submission per job."""
     from py3r_script.running.engines import SubmititExecutor
 
     print("submitit LocalExecutor, a light script (a trivial Param/Output script)")
     for size, n in ((100, n_big), (1, n_small)):
-        executor = SubmititExecutor(_local_jobs(work / f"jobs-{size}"))
-        start = time.perf_counter()
-        sr = _sweep(script, n, executor=executor, chunk_size=size)
-        wall = time.perf_counter() - start
-        assert all(r.ok for r in sr.records), [r.error for r in sr.records if not r.ok][:1]
-        print(f"  chunks of {size:>3}: {n:>5} iterations, {executor.jobs_submitted:>5} jobs, "
-              f"{wall:7.1f} s wall, {1000 * wall / n:7.1f} ms per iteration", flush=True)
+        for array in (True, False):
+            jobs = _local_jobs(work / f"jobs-{size}-{array}")
+            calls = _counted(jobs)
+            adapter = SubmititExecutor(jobs)
+            start = time.perf_counter()
+            sr = _sweep(script, n, executor=adapter if array else _OneByOne(adapter),
+                        chunk_size=size)
+            wall = time.perf_counter() - start
+            assert all(r.ok for r in sr.records), [r.error for r in sr.records if not r.ok][:1]
+            how = "job arrays" if array else "one by one"
+            print(f"  chunks of {size:>3}, {how}: {n:>5} iterations, "
+                  f"{adapter.jobs_submitted:>5} jobs in {len(calls):>5} submission(s), "
+                  f"{wall:7.1f} s wall, {1000 * wall / n:7.1f} ms per iteration", flush=True)
 
 
 def overhead(script: Path, work: Path, n: int, repeats: int) -> None:

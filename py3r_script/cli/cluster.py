@@ -78,12 +78,25 @@ def batch_command(args: argparse.Namespace) -> int:
 
 
 def say_progress(db: str) -> None:
-    """One line per prepared sweep of the study: pending, running, done, failed."""
+    """One line per prepared sweep of the study: pending, running, stale, done, failed;
+    and for stale iterations (claimed by a task that ended), the command that takes them
+    over."""
+    import shlex
     from pathlib import Path
 
     from ..store.pending import sweep_progress
 
     for sweep in sweep_progress(Path(db)):
+        where = f" (on {', '.join(sweep.elsewhere)}, not checked from here)" \
+            if sweep.elsewhere else ""
         say(f"sweep {sweep.sweep_seq} ({sweep.sweep_id[:8]}, {sweep.status}): "
-            f"{sweep.pending} pending, {sweep.running} running, {sweep.done} done, "
-            f"{sweep.failed} failed")
+            f"{sweep.pending} pending, {sweep.running} running{where}, {sweep.stale} stale, "
+            f"{sweep.done} done, {sweep.failed} failed")
+        if not sweep.stale:
+            continue
+        shares = [f"py3r-script work {shlex.quote(db)} --task {share[0]} --of {share[1]}"
+                  for share in sweep.stale_shares if share is not None]
+        fix = "run " + (" and ".join(f"`{c}`" for c in shares) if shares else
+                        "the tasks that held them") + " again: a rerun takes them over"
+        say(f"  {sweep.stale} iteration(s) of sweep {sweep.sweep_seq} were claimed by a "
+            f"task on this host that has ended (killed?) before finishing them: {fix}")

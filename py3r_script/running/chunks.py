@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, replace
 from typing import Any
 
 from ..records import IterationRecord
 from ..store import inbox
+from .engines import SubmititExecutor
 from .launch import Spawn, run_iteration
 from .task import IterationTask
 
@@ -51,10 +52,13 @@ def split(items: Sequence[Any], size: int) -> list[list[Any]]:
 
 
 def run_chunk(tasks: Sequence[IterationTask], warm: WarmStart | None = None,
-              inbox_dir: str | None = None) -> list[IterationRecord]:
+              inbox_dir: str | None = None, share: tuple[int, int] | None = None
+              ) -> list[IterationRecord]:
     """Run ``tasks`` one after another here (forked from one zygote when ``warm``).
 
-    Each record goes to ``inbox_dir`` (if this machine sees it) before the next starts.
+    Each record goes to ``inbox_dir`` (if this machine sees it) before the next starts;
+    while one runs, the inbox holds this process's claim on it (with the job-array
+    ``share``, ``(task, of)``, that runs it, if any).
 
     Examples
     --------
@@ -76,7 +80,7 @@ def run_chunk(tasks: Sequence[IterationTask], warm: WarmStart | None = None,
     try:
         for task in tasks:
             if inbox_dir is not None:
-                inbox.mark_running(inbox_dir, task.iteration_id)
+                inbox.mark_running(inbox_dir, task.iteration_id, share)
                 task = replace(task, inbox=inbox_dir)
             records.append(run_iteration(task, spawn))
     finally:
@@ -116,10 +120,13 @@ class ChunkSubmitter:
 
     def __call__(self, pending: Sequence[tuple[int, IterationTask]]
                  ) -> dict[Future[IterationRecord], tuple[int, IterationTask]]:
-        futures: dict[Future[IterationRecord], tuple[int, IterationTask]] = {}
         if self.chunk_size == 1 and self.warm is None:
             return self._one_by_one(pending)
-        for chunk in split(pending, self.chunk_size):
+        futures: dict[Future[IterationRecord], tuple[int, IterationTask]] = {}
+        chunks = split(pending, self.chunk_size)
+        calls = [(run_chunk, (tuple(task for _, task in chunk), self.warm, self.inbox_dir))
+                 for chunk in chunks]
+        for chunk, job in zip(chunks, self._submit_all(calls)):
             mine: list[Future[IterationRecord]] = []
             for index, task in chunk:
                 future: Future[IterationRecord] = Future()
@@ -127,14 +134,6 @@ class ChunkSubmitter:
                 mine.append(future)
                 with self._lock:
                     self._waiting[task.iteration_id] = future
-            tasks = tuple(task for _, task in chunk)
-            try:
-                job = self.executor.submit(run_chunk, tasks, self.warm, self.inbox_dir)
-            except Exception as exc:  # e.g. an executor already shut down: say so per task
-                for future in mine:
-                    self._settle(future, exception=exc)
-                continue
-            self.jobs_submitted += 1
             job.add_done_callback(functools.partial(self._returned, mine=mine))
         if self.inbox_dir is not None and self._poller is None:
             self._poller = threading.Thread(target=self._poll_inbox, daemon=True,
@@ -146,17 +145,31 @@ class ChunkSubmitter:
                     ) -> dict[Future[IterationRecord], tuple[int, IterationTask]]:
         """One ``run_iteration(task)`` per job, as any executor always received; the worker
         leaves each record in the inbox (``task.inbox``) before returning it."""
-        futures: dict[Future[IterationRecord], tuple[int, IterationTask]] = {}
-        for index, task in pending:
-            sent = task if self.inbox_dir is None else replace(task, inbox=self.inbox_dir)
+        calls = [(run_iteration, (task if self.inbox_dir is None
+                                  else replace(task, inbox=self.inbox_dir),))
+                 for _, task in pending]
+        return dict(zip(self._submit_all(calls), pending))
+
+    def _submit_all(self, calls: list[tuple[Callable[..., Any], tuple[Any, ...]]]
+                    ) -> list[Future[Any]]:
+        """One future per call: submitted together as job arrays when the executor can
+        (:meth:`~py3r_script.running.engines.SubmititExecutor.submit_array`), else one by
+        one; a call that cannot be submitted gets a future holding why."""
+        if isinstance(self.executor, SubmititExecutor):
+            before = self.executor.jobs_submitted
+            jobs = self.executor.submit_array(calls)
+            self.jobs_submitted += self.executor.jobs_submitted - before
+            return jobs
+        jobs = []
+        for fn, args in calls:
             try:
-                futures[self.executor.submit(run_iteration, sent)] = (index, task)
+                jobs.append(self.executor.submit(fn, *args))
                 self.jobs_submitted += 1
-            except Exception as exc:  # e.g. an executor already shut down: say so per task
-                failed: Future[IterationRecord] = Future()
+            except Exception as exc:  # e.g. an executor already shut down: say so per call
+                failed: Future[Any] = Future()
                 failed.set_exception(exc)
-                futures[failed] = (index, task)
-        return futures
+                jobs.append(failed)
+        return jobs
 
     def _returned(self, job: Future[list[IterationRecord]], *,
                   mine: list[Future[IterationRecord]]) -> None:

@@ -17,22 +17,32 @@ The kind decides the default ``chunk_size`` (iterations per submitted job):
 * ``"batch"`` (submitit): :data:`BATCH_CHUNK`, 50. Every chunk is a job the batch scheduler
   queues (seconds to minutes each, and sites cap how many one user may queue): 2,000
   iterations become 40 jobs instead of 2,000.
+
+A sweep's chunks go to a submitit executor together, inside ``executor.batch()``: SLURM
+receives one job array (one ``sbatch``) per :data:`ARRAY_SIZE` chunks, not one ``sbatch``
+per chunk (:meth:`SubmititExecutor.submit_array`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future
 from typing import Any
 
-__all__ = ["BATCH_CHUNK", "JOBQUEUE_CHUNK", "LOCAL_CHUNK", "SubmititExecutor",
+__all__ = ["ARRAY_SIZE", "BATCH_CHUNK", "JOBQUEUE_CHUNK", "LOCAL_CHUNK", "SubmissionFailed",
+           "SubmititExecutor",
            "default_chunk_size", "executor_kind", "usable_executor"]
 
 LOCAL_CHUNK = 1
 JOBQUEUE_CHUNK = 10
 BATCH_CHUNK = 50
+
+ARRAY_SIZE = 1000
+"""Jobs per submitit job array at most: SLURM refuses arrays past its ``MaxArraySize``
+(1001 by default, so indices 0..1000); a sweep with more chunks is submitted as several
+arrays."""
 
 _POLL_SECONDS = 0.5  # how often the adapter asks submitit whether its jobs are done
 
@@ -96,6 +106,10 @@ def usable_executor(executor: Any) -> Executor:
     return executor  # type: ignore[no-any-return]
 
 
+class SubmissionFailed(RuntimeError):
+    """The batch scheduler refused a job array: none of its jobs was queued."""
+
+
 class SubmititExecutor(Executor):
     """A submitit executor seen as a ``concurrent.futures.Executor``.
 
@@ -115,13 +129,17 @@ class SubmititExecutor(Executor):
     def __init__(self, executor: Any) -> None:
         self.executor = executor
         self.jobs_submitted = 0
+        self.arrays_submitted = 0
         self._jobs: dict[Future[Any], Any] = {}
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._watcher: threading.Thread | None = None
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        job = self.executor.submit(fn, *args, **kwargs)
+        return self._follow(self.executor.submit(fn, *args, **kwargs))
+
+    def _follow(self, job: Any) -> Future[Any]:
+        """A future the watcher completes once submitit says ``job`` is done."""
         future: Future[Any] = Future()
         future.add_done_callback(lambda f: self._cancelled(f, job))
         with self._lock:
@@ -133,6 +151,43 @@ class SubmititExecutor(Executor):
                 self._watcher.start()
         self._wake.set()
         return future
+
+    def submit_array(self, calls: Sequence[tuple[Callable[..., Any], tuple[Any, ...]]]
+                     ) -> list[Future[Any]]:
+        """Submit ``calls`` (function, arguments) as job arrays of at most
+        :data:`ARRAY_SIZE` jobs (``executor.batch()``: one ``sbatch`` each on SLURM); one
+        future per call, in order.
+
+        An array the scheduler refuses fails its calls' futures with
+        :class:`SubmissionFailed`, saying why; arrays submitted before it run on.
+
+        Examples
+        --------
+        >>> pool = SubmititExecutor(submitit.LocalExecutor("jobs"))  # doctest: +SKIP
+        >>> [f.result() for f in pool.submit_array([(pow, (2, 3)), (pow, (2, 4))])]
+        ... # doctest: +SKIP
+        [8, 16]
+        """
+        futures: list[Future[Any]] = []
+        for start in range(0, len(calls), ARRAY_SIZE):
+            group = calls[start:start + ARRAY_SIZE]
+            try:
+                with self.executor.batch():  # jobs have no id until the context exits
+                    jobs = [self.executor.submit(fn, *args) for fn, args in group]
+            except Exception as exc:
+                failure = SubmissionFailed(
+                    f"the batch scheduler refused a job array of {len(group)} job(s), so none "
+                    f"of them runs ({type(exc).__name__}: {exc}); what finished before is "
+                    "kept: fix the cause and run the sweep again (with its store, only what did "
+                    "not finish runs)")
+                for _ in group:
+                    failed: Future[Any] = Future()
+                    failed.set_exception(failure)
+                    futures.append(failed)
+                continue
+            self.arrays_submitted += 1
+            futures += [self._follow(job) for job in jobs]
+        return futures
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         self._wake.set()

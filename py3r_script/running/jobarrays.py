@@ -136,6 +136,11 @@ def work(store: str | os.PathLike[str], task: int | None = None, of: int | None 
         raise OptionError(f"no study at {path}: prepare one with sweep(..., prepare=True) or "
                           "py3r-script sweep ... --prepare", "store")
     folder = inbox.inbox_dir(path)
+    try:  # a merged or copied study may have none yet; without it, records would be lost
+        os.makedirs(folder, exist_ok=True)
+    except OSError as exc:
+        raise OptionError(f"cannot make the study's inbox {folder} ({exc}): work writes its "
+                          "records there; make it writable for this task", "store") from None
     waiting = inbox.records_waiting(folder)
     items = pending.pending_items(path)
     mine = [item for n, item in enumerate(items) if n % of == task]
@@ -147,7 +152,7 @@ def work(store: str | os.PathLike[str], task: int | None = None, of: int | None 
     if warm:
         names, strict = sweep_preload(inspect_script(todo[0].script).imports, preload)
         start = WarmStart(tuple(names), todo[0].python, strict)
-    return run_chunk(todo, start, folder)
+    return run_chunk(todo, start, folder, (task, of))
 
 
 def collect(store: str | os.PathLike[str]) -> list[pending.SweepProgress]:

@@ -45,7 +45,8 @@ def iteration_ids(given: str | Iterable[str]) -> list[str]:
 
 def delete_rows(con: sqlite3.Connection, path: Path, ids: list[str]) -> tuple[int, list[str]]:
     """Delete the iterations ``ids`` of the study at ``path`` (inside the caller's
-    transaction): their rows, parameters, outputs and places in every sweep's plan.
+    transaction): their rows, parameters, outputs and places in every sweep's plan (a
+    prepared sweep's pending items too: job-array tasks do not run them again).
 
     Returns how many were deleted and their side files (relative to the study's folder),
     for the caller to remove once the rows are gone. Refuses, deleting nothing, when an
@@ -65,7 +66,7 @@ def delete_rows(con: sqlite3.Connection, path: Path, ids: list[str]) -> tuple[in
     files = [r[0] for r in con.execute(
         "SELECT file FROM outputs WHERE file IS NOT NULL AND iteration_id IN "
         "(SELECT value FROM json_each(?))", (key,))]
-    for table in ("sweep_items", "params", "outputs", "iterations"):
+    for table in ("sweep_items", "pending_items", "params", "outputs", "iterations"):
         con.execute(f"DELETE FROM {table} WHERE iteration_id IN "
                     "(SELECT value FROM json_each(?))", (key,))
     return len(found), files

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from ..records import IterationRecord
     from .study import Study
 
-__all__ = ["MAGIC", "deposit", "ingest", "inbox_dir", "mark_running", "read_record",
+__all__ = ["MAGIC", "deposit", "discard", "ingest", "inbox_dir", "mark_running", "read_record",
            "records", "records_waiting", "running_ids"]
 
 MAGIC = b"py3r-script inbox record 1\n"
@@ -83,18 +83,40 @@ def deposit(folder: str, record: IterationRecord) -> bool:
     return True
 
 
-def mark_running(folder: str, iteration_id: str) -> None:
-    """Leave ``<iteration_id>.running`` (host and pid) while a worker runs it."""
+def mark_running(folder: str, iteration_id: str,
+                 share: tuple[int, int] | None = None) -> None:
+    """Leave ``<iteration_id>.running`` (host, pid, its start time, and the job-array
+    ``share`` ``(task, of)`` if any) while a worker runs it (see
+    :mod:`~py3r_script.store.claims`)."""
     if not os.path.isdir(folder) or not _NAME.match(f"{iteration_id}.running"):
         return
+    from ..child.procfs import start_time
+
+    fields = {"host": socket.gethostname(), "pid": os.getpid(), "started": start_time()}
+    if share is not None:
+        fields["task"], fields["of"] = share
     with contextlib.suppress(OSError), open(
             os.path.join(folder, f"{iteration_id}.running"), "w") as handle:
-        json.dump({"host": socket.gethostname(), "pid": os.getpid()}, handle)
+        json.dump(fields, handle)
 
 
 def _unmark(folder: str, iteration_id: str) -> None:
     with contextlib.suppress(OSError):
         os.unlink(os.path.join(folder, f"{iteration_id}.running"))
+
+
+def discard(folder: str, ids: Collection[str]) -> None:
+    """Remove the inbox files (records waiting, claims) of the iterations ``ids``, deleted
+    from the study, so that no opening brings them back.
+
+    >>> discard("oft.db-inbox", ["3f2a..."])  # doctest: +SKIP
+    """
+    for iteration_id in ids:
+        for kind in ("record", "running"):
+            name = f"{iteration_id}.{kind}"
+            if _NAME.match(name):
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(folder, name))
 
 
 def records_waiting(folder: str) -> set[str]:

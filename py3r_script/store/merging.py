@@ -1,7 +1,10 @@
 """Merging studies run apart: copying one study's missing sweeps and iterations into another.
 
 Sweeps and iterations keep their ids and get sequence numbers after the target's; side
-files are copied beside the target first and their paths rewritten to its folder. Every row
+files are copied beside the target first and their paths rewritten to its folder. A
+prepared sweep brings its plan (``pending_items``): ``work`` on the target runs what is
+left of it. A source whose inbox holds records it has not ingested is refused (collect it
+first). Every row
 is kept: an output whose side file is missing, unreadable, or named outside the source's
 side folder (never followed) is unavailable in the target too, with a warning naming it.
 """
@@ -16,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import StoreError, StudyPathError, warn
-from . import damage, schema, sidefiles, studyfile
+from . import damage, inbox, schema, sidefiles, studyfile
 from .sidepaths import OutsideSideFolder, locate, side_folder
 
 __all__ = ["SideFileCopy", "check_source", "copy_missing", "copy_side_files", "merge_from",
@@ -70,6 +73,7 @@ def merge_from(con: sqlite3.Connection, target: Path, source: Path) -> int:
                 f"{schema.SCHEMA_VERSION}: open both with the same py3r-script version "
                 "(opening migrates older ones)")
         damage.check(con, source, "src")
+        _refuse_uncollected(con, source)
         copies = side_file_copies(con, source, target)
         copy_side_files(copies, source, target)  # files first, rows after
         with studyfile.transaction(con):
@@ -78,6 +82,20 @@ def merge_from(con: sqlite3.Connection, target: Path, source: Path) -> int:
     finally:
         con.execute("DETACH DATABASE src")
     return added
+
+
+def _refuse_uncollected(con: sqlite3.Connection, source: Path) -> None:
+    """Refuse to merge the attached ``src`` study while its inbox holds records it has not
+    ingested: the target would lack them (and plan them again)."""
+    waiting = inbox.records_waiting(inbox.inbox_dir(source))
+    if waiting:
+        waiting -= {row[0] for row in con.execute("SELECT iteration_id FROM src.iterations")}
+    if waiting:
+        raise StoreError(
+            f"{source} has {len(waiting)} finished iteration(s) in its inbox "
+            f"({inbox.inbox_dir(source)}) that it has not ingested yet, so merging it now "
+            f"would leave them out: run `py3r-script collect {source}` (or open it once), "
+            "then merge again")
 
 
 def side_file_copies(con: sqlite3.Connection, source: Path, target: Path
@@ -178,6 +196,8 @@ def copy_missing(con: sqlite3.Connection, copies: Iterable[SideFileCopy]) -> int
                         [(c.file, c.iteration_id, c.name) for c in copies])
         con.execute(f"INSERT OR IGNORE INTO main.sweep_items SELECT {select('sweep_items', {})} "
                     "FROM src.sweep_items s")
+        con.execute("INSERT OR IGNORE INTO main.pending_items SELECT "  # prepared sweeps
+                    f"{select('pending_items', {})} FROM src.pending_items s")
         con.execute("INSERT OR IGNORE INTO main.environment_packages SELECT "
                     f"{select('environment_packages', {})} FROM src.environment_packages s")
         return con.execute("SELECT COUNT(*) FROM temp.merging").fetchone()[0]

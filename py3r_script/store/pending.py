@@ -4,7 +4,8 @@
 ``pending_items`` (its task as JSON: plain values only, nothing to unpickle). Tasks read
 them through a read-only connection (workers never write the study); an iteration is
 done once the study holds its ``iteration_id``. Progress per sweep is
-:func:`sweep_progress`: pending, running (a worker's mark in the inbox), done, failed.
+:func:`sweep_progress`: pending, running (a worker's mark in the inbox, see
+:mod:`~py3r_script.store.claims`), stale (the mark of a task that ended), done, failed.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from . import inbox, studyfile
+from .claims import claim_state, claims
 
 __all__ = ["PendingItem", "SweepProgress", "add_pending", "pending_items", "sweep_progress"]
 
@@ -34,7 +36,8 @@ class PendingItem:
 
 @dataclass(frozen=True)
 class SweepProgress:
-    """How far a sweep is: iterations pending, running, done (ok) and failed."""
+    """How far a sweep is: iterations pending, running, done (ok) and failed; and ``stale``,
+    those claimed by a task on this host that has ended (killed) before finishing them."""
 
     sweep_seq: int
     sweep_id: str
@@ -43,6 +46,11 @@ class SweepProgress:
     running: int
     done: int
     failed: int
+    stale: int = 0
+    stale_shares: tuple[tuple[int, int] | None, ...] = ()
+    """The ``(task, of)`` shares of the stale claims (``None``: not a job-array task's)."""
+    elsewhere: tuple[str, ...] = ()
+    """The other hosts the running iterations run on (their processes cannot be checked)."""
 
 
 def add_pending(path: Path, sweep_id: str, items: Iterable[tuple[int, str, dict[str, Any]]]
@@ -96,7 +104,8 @@ def sweep_progress(path: Path) -> list[SweepProgress]:
     >>> sweep_progress(Path("s.db"))[0].pending  # doctest: +SKIP
     4
     """
-    running = inbox.running_ids(inbox.inbox_dir(path))
+    folder = inbox.inbox_dir(path)
+    held = {claim.iteration_id: claim for claim in claims(folder, inbox.running_ids(folder))}
     con = studyfile.open_read_only(path)
     try:
         sweeps = con.execute(
@@ -109,11 +118,30 @@ def sweep_progress(path: Path) -> list[SweepProgress]:
     finally:
         con.close()
     counts: dict[tuple[int, str, str], list[int]] = {}
+    stale: dict[str, set[tuple[int, int] | None]] = {}
+    hosts: dict[str, set[str]] = {}
     for seq, sweep_id, status, iteration_id, outcome in sweeps:
-        tally = counts.setdefault((seq, sweep_id, status), [0, 0, 0, 0])
+        tally = counts.setdefault((seq, sweep_id, status), [0, 0, 0, 0, 0])
+        claim = held.get(iteration_id) if outcome is None else None
+        state = None if claim is None else claim_state(claim)
         if outcome is not None:
             tally[2 if outcome == "ok" else 3] += 1
+        elif claim is None:
+            tally[0] += 1
+        elif state == "stale":
+            tally[4] += 1
+            stale.setdefault(sweep_id, set()).add(
+                None if claim.task is None or claim.of is None else (claim.task, claim.of))
         else:
-            tally[1 if iteration_id in running else 0] += 1
-    return [SweepProgress(seq, sweep_id, status, *tally)
+            tally[1] += 1
+            if state == "elsewhere":
+                hosts.setdefault(sweep_id, set()).add(claim.host)
+    return [SweepProgress(seq, sweep_id, status, pending=tally[0], running=tally[1],
+                          done=tally[2], failed=tally[3], stale=tally[4],
+                          stale_shares=tuple(sorted(stale.get(sweep_id, ()), key=_share_order)),
+                          elsewhere=tuple(sorted(hosts.get(sweep_id, ()))))
             for (seq, sweep_id, status), tally in counts.items()]
+
+
+def _share_order(share: tuple[int, int] | None) -> tuple[int, int]:
+    return share or (-1, -1)

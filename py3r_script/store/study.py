@@ -232,8 +232,9 @@ class Study:
     def delete(self, iteration_ids: str | Iterable[str]) -> int:
         """Remove iterations from the study for good; returns how many.
 
-        Their rows, parameters, outputs and places in every sweep's plan go in one
-        transaction, then their side files; working folders (``workdir=``) are left alone.
+        Their rows, parameters, outputs and places in every sweep's plan (a prepared
+        sweep's pending items included) go in one transaction, then their side files and
+        their files in the study's inbox; working folders (``workdir=``) are left alone.
         Ids are full iteration ids (``_iteration_id``); if one is not in the study, nothing
         is deleted.
 
@@ -245,7 +246,8 @@ class Study:
         with self._transaction() as con:
             deleted, files = editing.delete_rows(con, self.path, ids)
         editing.remove_side_files(self.path, files)  # rows first: none points at a
-        return deleted  # missing file
+        inbox.discard(inbox.inbox_dir(self.path), ids)  # missing file
+        return deleted
 
     # -- reading --------------------------------------------------------------------------
     def reusable(self, script_sha256: str, requested_outputs: Collection[str] | None,
@@ -361,8 +363,10 @@ class Study:
         """Copy into this study every sweep and iteration of ``source`` it lacks.
 
         Iterations keep their ids and get sequence numbers after this study's; side files
-        are copied beside this study. Merging the same source again adds nothing. Returns
-        the number of iterations added.
+        are copied beside this study. A prepared sweep (``prepare=True``) brings its plan
+        of pending iterations, so ``work`` on this study runs what is left of it; a source
+        whose inbox holds records it has not ingested is refused (collect it first).
+        Merging the same source again adds nothing. Returns the number of iterations added.
 
         >>> with Study("all.db") as study:  # doctest: +SKIP
         ...     study.merge("laptop.db")

@@ -131,3 +131,104 @@ def test_chunk_size_needs_an_executor_and_a_positive_int(write_script):
         sensitivity(script, X6, chunk_size=10)
     with ThreadPoolExecutor(1) as pool, pytest.raises(OptionError, match="positive int"):
         sensitivity(script, X6, executor=pool, chunk_size=0)
+
+
+def _count_submissions(executor, *, refuse: int | None = None) -> list[int]:
+    """Count the executor's submission calls (one ``sbatch`` each on SLURM; the batch's
+    size each); the ``refuse``-th call fails as a scheduler refusing the array would."""
+    calls: list[int] = []
+    submit = executor._internal_process_submissions
+
+    def counted(submissions):
+        calls.append(len(submissions))
+        if len(calls) == refuse:
+            raise RuntimeError("sbatch: error: QOSMaxSubmitJobPerUserLimit")
+        return submit(submissions)
+
+    executor._internal_process_submissions = counted
+    return calls
+
+
+def _values(sr) -> list[tuple]:
+    return [(r.params["x"], r.status, r.outputs.get("y")) for r in sr.records]
+
+
+@pytest.mark.parametrize(("warm", "chunk_size"), [(False, 2), (True, 3)], ids=["cold", "warm"])
+def test_a_sweeps_chunks_go_to_submitit_as_one_job_array(write_script, tmp_path, local_jobs,
+                                                         warm, chunk_size):
+    script = write_script(SCRIPT)
+    calls = _count_submissions(local_jobs)
+    sr = sensitivity(script, X6, executor=local_jobs, chunk_size=chunk_size, warm=warm,
+                     store=tmp_path / "study.db", progress=False)
+    _check(sr, warm_parents=warm)
+    assert calls == [6 // chunk_size]  # one submission (one sbatch) for every chunk
+    assert _values(sr) == _values(sensitivity(script, X6, max_workers=2, progress=False))
+
+
+def test_arrays_past_the_cap_go_in_several_and_a_refused_one_loses_nothing_else(
+        write_script, tmp_path, local_jobs, monkeypatch):
+    from py3r_script.running import engines
+
+    monkeypatch.setattr(engines, "ARRAY_SIZE", 2)
+    calls = _count_submissions(local_jobs, refuse=2)
+    store = tmp_path / "study.db"
+    sr = sensitivity(write_script(SCRIPT), X6, executor=local_jobs, chunk_size=1,
+                     store=store, progress=False)
+    assert calls == [2, 2, 2]
+    assert [r.status for r in sr.records] == ["ok", "ok", "crashed", "crashed", "ok", "ok"]
+    refused = sr.records[2].error
+    assert "refused a job array of 2 job(s)" in refused and "QOSMaxSubmitJobPerUser" in refused
+    assert "run the sweep again" in refused
+    con = sqlite3.connect(store)
+    assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    done = con.execute("SELECT plan_index FROM iterations WHERE status = 'ok' "
+                       "ORDER BY plan_index").fetchall()
+    assert done == [(0,), (1,), (4,), (5,)]
+
+
+KILLED_JOB = """
+import os, time
+from py3r_script import Output, Param
+x = Param(0, name="x")
+if x == 1:
+    with open(os.path.join({folder!r}, "1.tmp"), "w") as handle:
+        handle.write(f"{{os.getpid()}} {{os.getppid()}}")
+    os.replace(os.path.join({folder!r}, "1.tmp"), os.path.join({folder!r}, "1.pids"))
+    time.sleep(60)
+Output(x, name="y")
+"""
+
+
+def _parent(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as handle:
+        return int(handle.read().rsplit(")", 1)[1].split()[1])
+
+
+@pytest.mark.parametrize("warm", [True], ids=["warm"])  # cold: test_jobarray_tasks
+def test_a_killed_job_takes_its_running_iteration_with_it(write_script, tmp_path, local_jobs,
+                                                          procs, warm):
+    import signal
+    import threading
+    import time
+
+    pid_dir = tmp_path / "pids"
+    pid_dir.mkdir()
+    script = write_script(KILLED_JOB.format(folder=str(pid_dir)))
+    results = []
+    driver = threading.Thread(target=lambda: results.append(sensitivity(
+        script, {"x": [0, 1]}, executor=local_jobs, chunk_size=2, warm=warm,
+        store=tmp_path / "study.db", progress=False)))
+    driver.start()
+    deadline = time.monotonic() + 120
+    while not (pid_dir / "1.pids").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    child, parent = (int(pid) for pid in (pid_dir / "1.pids").read_text().split())
+    job = _parent(parent) if warm else parent  # warm: the zygote's parent runs the chunk
+    try:
+        os.kill(job, signal.SIGKILL)  # the job's process, as a node or the OOM killer would
+        assert procs.wait_gone([child], timeout=15) == []
+    finally:
+        procs.kill_leftovers([child])
+    driver.join(timeout=120)
+    [sr] = results
+    assert [r.status for r in sr.records] == ["ok", "crashed"]  # x=0 came through the inbox

@@ -61,7 +61,7 @@ def test_tasks_killed_and_rerun_leave_every_iteration_exactly_once(write_script,
         process.communicate(timeout=120)
         assert process.returncode == 0
     assert main(["collect", str(store)]) == 0
-    assert "0 pending, 0 running, 12 done, 0 failed" in capsys.readouterr().err
+    assert "0 pending, 0 running, 0 stale, 12 done, 0 failed" in capsys.readouterr().err
     con = sqlite3.connect(store)
     assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     rows = con.execute("SELECT plan_index, COUNT(*) FROM iterations GROUP BY plan_index").fetchall()
