@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -154,3 +156,44 @@ def test_a_store_write_that_cannot_pass_is_not_retried(tmp_path, write_script, m
     assert "(not retried: another attempt could not pass)" in message, message
     assert not re.search(r"\btried\b", message)
     assert [r.params["x"] for r in caught.value.results.records] == [0, 1]  # kept, not lost
+
+
+@pytest.mark.parametrize("presses", [1, 2])
+def test_ctrl_c_during_a_store_write_keeps_the_record_whole(tmp_path, write_script,
+                                                            monkeypatch, presses):
+    """A Ctrl-C landing inside the transaction that saves a record waits for the commit
+    (one press: the record is in the study, whole); a second press stops at once (the
+    write is rolled back, never half done, and the record is still in the results)."""
+    from py3r_script.errors import SweepInterrupted
+    from py3r_script.store import writing
+
+    script = write_script("""
+        from py3r_script import Output, Param
+        x = Param(0, name="x")
+        Output(x * 10, name="y")
+        Output(str(x), name="label")
+        """)
+    db = tmp_path / "study.db"
+    insert = writing.insert_iteration
+
+    def interrupted_insert(con, record, *args, **kwargs):
+        seqs = insert(con, record, *args, **kwargs)
+        for _ in range(presses):  # the rows are written, the transaction not committed
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)  # the handler runs here, between two bytecodes
+        return seqs
+
+    monkeypatch.setattr(writing, "insert_iteration", interrupted_insert)
+    with pytest.raises(SweepInterrupted) as caught:
+        sensitivity(script, {"x": [1, 2, 3]}, store=db, progress=False)
+    monkeypatch.undo()
+    kept = [r.params["x"] for r in caught.value.results.records]
+    stored = load(db)
+    if presses == 1:
+        assert kept == [0] and [r.params["x"] for r in stored.records] == [0]
+        assert stored.to_dataframe().to_dict("records") == [{"x": 0, "y": 0, "label": "0"}]
+    else:
+        assert kept == [0] and len(stored.records) == 0
+    with Study(db) as study:
+        assert study.sweeps()["status"].tolist() == ["interrupted"]
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
