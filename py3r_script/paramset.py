@@ -153,6 +153,9 @@ class ParamSet(Mapping[str, Scalar]):
 
     def project(self, names: Iterable[str]) -> ParamSet:
         """The subset of this set holding ``names`` (those present), in that order."""
+        names = tuple(names)
+        if names == tuple(self._data):  # all of it, as it is: no copy (a record's key)
+            return self
         return ParamSet((n, self._data[n]) for n in names if n in self._data)
 
     def merged(self, other: Mapping[str, Any]) -> ParamSet:
