@@ -197,3 +197,52 @@ def test_ctrl_c_during_a_store_write_keeps_the_record_whole(tmp_path, write_scri
     with Study(db) as study:
         assert study.sweeps()["status"].tolist() == ["interrupted"]
         assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+REPORTING_DRIVER = """
+import json, sys
+from py3r_script import sweep
+from py3r_script.running import progress
+
+log = open(sys.argv[3], "a")
+
+def update(self, record):  # what the progress bar reports done, written down as it does
+    log.write(json.dumps(record.params["i"]) + "\\n")
+    log.flush()
+
+progress.Progress.update = update
+sweep(sys.argv[1], {"i": list(range(60))}, store=sys.argv[2], max_workers=2, warm=True,
+      progress=True)
+"""
+
+
+def test_every_iteration_reported_done_is_in_the_study_when_the_driver_is_killed(
+        tmp_path, write_script, procs):
+    script = write_script("""
+        import time
+        from py3r_script import Output, Param
+        i = Param(0, name="i")
+        time.sleep(0.02)
+        Output(i * 2, name="double")
+        """)
+    db, log = tmp_path / "study.db", tmp_path / "reported.txt"
+    log.touch()
+    driver = subprocess.Popen([sys.executable, "-c", REPORTING_DRIVER, str(script), str(db),
+                               str(log)], start_new_session=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while len(log.read_text().splitlines()) < 10 and driver.poll() is None:
+            assert time.monotonic() < deadline, "the sweep reported nothing done"
+            time.sleep(0.01)
+    finally:
+        procs.kill_driver_group(driver)  # SIGKILL: no chance to save anything more
+    reported = {int(line) for line in log.read_text().splitlines()}
+    assert len(reported) >= 10
+    stored = [r.params["i"] for r in load(db).records]
+    assert reported <= set(stored), reported - set(stored)
+    assert len(stored) == len(set(stored))
+    again = sensitivity(script, {"i": list(range(60))}, store=db, progress=False)
+    assert sorted(r.params["i"] for r in again.records) == list(range(60))
+    assert sorted(r.params["i"] for r in load(db).records) == list(range(60)), \
+        "an iteration was run and stored twice"
