@@ -11,6 +11,7 @@ from .errors import ParameterTypeError
 
 Scalar = Union[bool, int, float, str, None]
 _SCALAR_TYPES = (bool, int, float, str, type(None))
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))  # one, not one per digest
 
 __all__ = ["ParamSet", "Scalar", "is_scalar", "plain_scalar", "to_scalar", "value_key"]
 
@@ -91,7 +92,7 @@ class ParamSet(Mapping[str, Scalar]):
     True
     """
 
-    __slots__ = ("_data", "_identity")
+    __slots__ = ("_data", "_digest", "_identity")
 
     def __init__(self, values: Mapping[str, Any] | Iterable[tuple[str, Any]] = ()) -> None:
         data = dict(values)
@@ -103,6 +104,7 @@ class ParamSet(Mapping[str, Scalar]):
             data[name] = to_scalar(value, what=f"parameter {name!r}")
         self._data = data
         self._identity = tuple(sorted((n, *value_key(v)) for n, v in data.items()))
+        self._digest: str | None = None  # computed when first asked for
 
     def __getitem__(self, name: str) -> Scalar:
         return self._data[name]
@@ -136,8 +138,10 @@ class ParamSet(Mapping[str, Scalar]):
     @property
     def digest(self) -> str:
         """Stable SHA-256 hex digest of the typed values (the same across sessions)."""
-        text = json.dumps(self._identity, separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()
+        if self._digest is None:
+            text = _COMPACT_JSON.encode(self._identity)
+            self._digest = hashlib.sha256(text.encode()).hexdigest()
+        return self._digest
 
     def to_dict(self) -> dict[str, Scalar]:
         """A plain, mutable ``dict`` copy in the set's order."""
@@ -149,6 +153,9 @@ class ParamSet(Mapping[str, Scalar]):
 
     def project(self, names: Iterable[str]) -> ParamSet:
         """The subset of this set holding ``names`` (those present), in that order."""
+        names = tuple(names)
+        if names == tuple(self._data):  # all of it, as it is: no copy (a record's key)
+            return self
         return ParamSet((n, self._data[n]) for n in names if n in self._data)
 
     def merged(self, other: Mapping[str, Any]) -> ParamSet:

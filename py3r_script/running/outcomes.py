@@ -55,8 +55,10 @@ def make_record(task: IterationTask, started: float, **fields: Any) -> Iteration
         script=task.script,
         script_sha256=task.script_sha256,
         requested_outputs=task.outputs,
-        host=socket.gethostname(),
-        python=fields.pop("python", None) or _python_version(task.python or sys.executable),
+        # interned: the same few strings in every record of a long sweep, held once
+        host=sys.intern(socket.gethostname()),
+        python=sys.intern(fields.pop("python", None)
+                          or _python_version(task.python or sys.executable)),
         interpreter=task.python or sys.executable,
         argv=task.argv,
         env=dict(task.env),

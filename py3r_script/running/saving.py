@@ -5,15 +5,23 @@ iteration. Only a failure that can pass on a second attempt (a locked or busy da
 transient I/O error) is retried; any other, or one that keeps failing, stops the sweep:
 :class:`Saver` raises :class:`StoreFailed` once, and :meth:`Saver.explain` words the error
 the user sees, with the attempts really made and the time they took.
+
+Ctrl-C (or SIGTERM, SIGHUP) arriving while a record is being written waits for that write
+to end, so the record is in the study whole before the sweep stops; a second one stops at
+once (the write is rolled back: the record is still in the error's ``.results``).
 """
 
 from __future__ import annotations
 
 import errno
+import signal
 import sqlite3
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..records import IterationRecord
 
@@ -90,7 +98,8 @@ class Saver:
             self.unsaved += record
             return None
         try:
-            return _retried(action)
+            with _signals_deferred():
+                return _retried(action)
         except _GaveUp as gave_up:
             self.failure = _Failure(what, gave_up.cause, gave_up.attempts, gave_up.seconds,
                                     transient(gave_up.cause))
@@ -144,6 +153,45 @@ class _GaveUp(Exception):
     def __init__(self, cause: Exception, attempts: int, seconds: float) -> None:
         super().__init__(cause)
         self.cause, self.attempts, self.seconds = cause, attempts, seconds
+
+
+_DEFERRED_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
+                          if hasattr(signal, name))
+
+
+@contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold Ctrl-C, SIGTERM and SIGHUP until the block ends, then deliver them to the
+    handlers they had; a second one while held is delivered at once (the user insists).
+    Off the main thread (where signals are not handled) this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+    previous: dict[int, Any] = {}
+
+    def hold(number: int, _frame: Any) -> None:
+        if held:  # the second: deliver it now, not the first again
+            held.clear()
+            _restore(previous)
+            signal.raise_signal(number)
+        else:
+            held.append(number)
+
+    try:
+        for number in _DEFERRED_SIGNALS:
+            previous[number] = signal.signal(number, hold)
+        yield
+    finally:
+        _restore(previous)
+        for number in held:
+            signal.raise_signal(number)
+
+
+def _restore(previous: dict[int, Any]) -> None:
+    for number, handler in previous.items():
+        signal.signal(number, handler if handler is not None else signal.SIG_DFL)
+    previous.clear()
 
 
 def _retried(action: Callable[[], object]) -> object:

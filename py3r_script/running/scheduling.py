@@ -17,6 +17,7 @@ one iteration is launched by ``launch``.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -73,15 +74,16 @@ def execute(
     slots: list[IterationRecord | None] = [None] * len(items)
     tasks = [item for item in items if isinstance(item, IterationTask)]
     stopper = Stopper(sweep_id, tasks, remote=executor is not None)
-    pending = [(i, stopper.prepare(item)) for i, item in enumerate(items)
-               if isinstance(item, IterationTask)]
+    # each task is prepared (named the driver, the stop file) as it is sent, not all of
+    # them up front: a long sweep would hold every task twice
+    pending = [(i, item) for i, item in enumerate(items) if isinstance(item, IterationTask)]
     saver = Saver(study, sweep_id)
     bar = Progress(len(items), enabled=progress)
 
     def finished(index: int, record: IterationRecord) -> None:
         slots[index] = record  # kept even if saving it fails below
-        bar.update(record)
         slots[index] = saver.add(record, index)  # as stored: with its sequence numbers
+        bar.update(record)  # reported done once it is in the study
 
     status = "interrupted"
     allow_launches()
@@ -94,7 +96,7 @@ def execute(
                     saver.add_reused(item, index)
             if executor is None and max_workers == 1:
                 for index, task in pending:
-                    finished(index, launch(task))
+                    finished(index, launch(stopper.prepare(task)))
             else:
                 _run_concurrently(pending, finished, launch, executor, max_workers, stopper,
                                   submit)
@@ -162,25 +164,42 @@ def _run_concurrently(
 ) -> None:
     pool = executor or ThreadPoolExecutor(max_workers, thread_name_prefix="py3r-script")
     futures: dict[Future[IterationRecord], tuple[int, IterationTask]] = {}
+    # our own pool gets a few tasks ahead of its workers, not the whole plan at once: a
+    # future per planned iteration would weigh on a long sweep's memory
+    ahead = 4 * max_workers if executor is None else len(pending)
+    queue = iter(() if submit is not None else pending)
     try:
         if submit is not None:
-            futures.update(submit(pending))
-        for index, task in pending if submit is None else ():
-            try:
-                futures[pool.submit(launch, task)] = (index, task)
-            except Exception as exc:  # e.g. an executor already shut down: say so per task
-                failed: Future[IterationRecord] = Future()
-                failed.set_exception(exc)
-                futures[failed] = (index, task)
-        for future in as_completed(list(futures)):
-            index, task = futures.pop(future)
-            finished(index, record_of(future, task))
+            futures.update(submit([(i, stopper.prepare(task)) for i, task in pending]))
+        while True:
+            for index, task in itertools.islice(queue, max(ahead - len(futures), 0)):
+                task = stopper.prepare(task)
+                futures[_submitted(pool, launch, task)] = (index, task)
+            if not futures:
+                break
+            for future in as_completed(list(futures)):
+                index, task = futures.pop(future)
+                finished(index, record_of(future, task))
+                if executor is None:
+                    break  # one more may go to the pool
     except BaseException:
         stopper.stop(futures, _quietly(finished), local=executor is None)
         raise
     finally:
         if executor is None:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _submitted(pool: Executor, launch: Launch, task: IterationTask
+               ) -> Future[IterationRecord]:
+    """``launch(task)`` sent to ``pool``; a failure to send it (an executor already shut
+    down, say) is that task's failure, said in its record."""
+    try:
+        return pool.submit(launch, task)
+    except Exception as exc:
+        failed: Future[IterationRecord] = Future()
+        failed.set_exception(exc)
+        return failed
 
 
 def _quietly(finished: Finished) -> Finished:

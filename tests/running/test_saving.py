@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -154,3 +156,93 @@ def test_a_store_write_that_cannot_pass_is_not_retried(tmp_path, write_script, m
     assert "(not retried: another attempt could not pass)" in message, message
     assert not re.search(r"\btried\b", message)
     assert [r.params["x"] for r in caught.value.results.records] == [0, 1]  # kept, not lost
+
+
+@pytest.mark.parametrize("presses", [1, 2])
+def test_ctrl_c_during_a_store_write_keeps_the_record_whole(tmp_path, write_script,
+                                                            monkeypatch, presses):
+    """A Ctrl-C landing inside the transaction that saves a record waits for the commit
+    (one press: the record is in the study, whole); a second press stops at once (the
+    write is rolled back, never half done, and the record is still in the results)."""
+    from py3r_script.errors import SweepInterrupted
+    from py3r_script.store import writing
+
+    script = write_script("""
+        from py3r_script import Output, Param
+        x = Param(0, name="x")
+        Output(x * 10, name="y")
+        Output(str(x), name="label")
+        """)
+    db = tmp_path / "study.db"
+    insert = writing.insert_iteration
+
+    def interrupted_insert(con, record, *args, **kwargs):
+        seqs = insert(con, record, *args, **kwargs)
+        for _ in range(presses):  # the rows are written, the transaction not committed
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)  # the handler runs here, between two bytecodes
+        return seqs
+
+    monkeypatch.setattr(writing, "insert_iteration", interrupted_insert)
+    with pytest.raises(SweepInterrupted) as caught:
+        sensitivity(script, {"x": [1, 2, 3]}, store=db, progress=False)
+    monkeypatch.undo()
+    kept = [r.params["x"] for r in caught.value.results.records]
+    stored = load(db)
+    if presses == 1:
+        assert kept == [0] and [r.params["x"] for r in stored.records] == [0]
+        assert stored.to_dataframe().to_dict("records") == [{"x": 0, "y": 0, "label": "0"}]
+    else:
+        assert kept == [0] and len(stored.records) == 0
+    with Study(db) as study:
+        assert study.sweeps()["status"].tolist() == ["interrupted"]
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+REPORTING_DRIVER = """
+import json, sys
+from py3r_script import sweep
+from py3r_script.running import progress
+
+log = open(sys.argv[3], "a")
+
+def update(self, record):  # what the progress bar reports done, written down as it does
+    log.write(json.dumps(record.params["i"]) + "\\n")
+    log.flush()
+
+progress.Progress.update = update
+sweep(sys.argv[1], {"i": list(range(60))}, store=sys.argv[2], max_workers=2, warm=True,
+      progress=True)
+"""
+
+
+def test_every_iteration_reported_done_is_in_the_study_when_the_driver_is_killed(
+        tmp_path, write_script, procs):
+    script = write_script("""
+        import time
+        from py3r_script import Output, Param
+        i = Param(0, name="i")
+        time.sleep(0.02)
+        Output(i * 2, name="double")
+        """)
+    db, log = tmp_path / "study.db", tmp_path / "reported.txt"
+    log.touch()
+    driver = subprocess.Popen([sys.executable, "-c", REPORTING_DRIVER, str(script), str(db),
+                               str(log)], start_new_session=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while len(log.read_text().splitlines()) < 10 and driver.poll() is None:
+            assert time.monotonic() < deadline, "the sweep reported nothing done"
+            time.sleep(0.01)
+    finally:
+        procs.kill_driver_group(driver)  # SIGKILL: no chance to save anything more
+    reported = {int(line) for line in log.read_text().splitlines()}
+    assert len(reported) >= 10
+    stored = [r.params["i"] for r in load(db).records]
+    assert reported <= set(stored), reported - set(stored)
+    assert len(stored) == len(set(stored))
+    again = sensitivity(script, {"i": list(range(60))}, store=db, progress=False)
+    assert sorted(r.params["i"] for r in again.records) == list(range(60))
+    assert sorted(r.params["i"] for r in load(db).records) == list(range(60)), \
+        "an iteration was run and stored twice"
