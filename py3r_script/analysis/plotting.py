@@ -29,6 +29,7 @@ from .query import (
 from .tables import sensitivity_table
 
 if TYPE_CHECKING:
+    import pandas as pd
     from matplotlib.figure import Figure
 
     from ..results import ScriptResults
@@ -130,7 +131,8 @@ def _scatter(ax: Any, results: ScriptResults, output: str, name: str) -> None:
     ax.set_title(title)
 
 
-def plot_tornado(results: ScriptResults, output: str) -> Figure:
+def plot_tornado(results: ScriptResults, output: str, *,
+                 table: pd.DataFrame | None = None) -> Figure:
     """A tornado chart of the sensitivity table: how far each parameter moves the output.
 
     For each parameter, a bar from the output at nominal to the lowest output over the
@@ -139,7 +141,9 @@ def plot_tornado(results: ScriptResults, output: str) -> Figure:
     For a monotonic response those are the parameter's lowest and highest values;
     otherwise an interior value can be the extreme. The most influential parameter is on
     top. When the nominal run has no value (it failed), each bar spans the output's range
-    instead, and the axis label says so.
+    instead, and the axis label says so. ``table``: the one-at-a-time sensitivity table of
+    these results when it is already at hand (its rows of ``output`` are drawn), so it is
+    not worked out again.
 
     >>> fig = sr.plot_tornado("time_moving")  # doctest: +SKIP
     """
@@ -148,7 +152,15 @@ def plot_tornado(results: ScriptResults, output: str) -> Figure:
         results, "a tornado chart",
         instead="sr.sensitivity_table() ranks the parameters of a sample by rank correlation, and "
         "sr.plot_response(output) draws scatter plots of every run")
-    table = sensitivity_table(results, [output])
+    if table is None:
+        table = sensitivity_table(results, [output])
+    else:
+        rows = table[table["output"] == output]
+        if rows.empty and not table.empty:
+            raise UnknownNameError(
+                f"the table given to plot_tornado has no rows of output {output!r} (it has "
+                f"{sorted(set(table['output']))}): pass sr.sensitivity_table(), or no table")
+        table = rows
     if table.empty:
         raise ParameterError(f"no parameter varies in this sweep, so a tornado chart of "
                          f"{output!r} has nothing to show: sweep at least one parameter")

@@ -7,7 +7,7 @@ these functions, so each question is answered one way. None of them imports pand
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import OutputTypeError, ParameterError, UnknownNameError
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "at_nominal", "check_one_at_a_time", "check_output", "design_mode", "has_values",
-    "is_sampled", "is_scattered", "names_argument", "not_numeric", "number",
+    "is_sampled", "is_scattered", "names_argument", "nominal_test", "not_numeric", "number",
     "numeric_outputs", "one_at_a_time", "output_number", "partners", "require_numeric",
     "response", "value_order", "varied_params",
 ]
@@ -32,6 +32,8 @@ def number(value: Any) -> float | None:
     >>> number(3), number(True), number("3")
     (3.0, 1.0, None)
     """
+    if type(value) is float:
+        return value
     if isinstance(value, (bool, int, float)):
         return float(value)
     module = type(value).__module__
@@ -72,12 +74,23 @@ def varied_params(results: ScriptResults) -> list[str]:
     >>> varied_params(sr)  # doctest: +SKIP
     ['window', 'threshold']
     """
-    varied = []
-    for name in results.param_names:
-        keys = {value_key(r.params.get(name)) for r in results.records}
-        if len(keys) > 1:
-            varied.append(name)
-    return varied
+    records = results.records
+    return [name for name in results.param_names if _varies(records, name)]
+
+
+def _varies(records: Sequence[IterationRecord], name: str) -> bool:
+    """Whether ``name`` takes more than one value (by :func:`value_key`) in ``records``.
+
+    A set of the values themselves is quick to build; their keys are compared only where
+    it cannot tell: distinct NaNs are several values of it but one key, and ``0.0`` hides
+    ``-0.0`` (equal, but two keys).
+    """
+    values = {(type(v), v) for v in (r.params.get(name) for r in records)}
+    if len(values) > 1:
+        return len({value_key(v) for _, v in values}) > 1
+    if not values or next(iter(values)) != (float, 0.0):
+        return False
+    return len({value_key(r.params.get(name)) for r in records}) > 1
 
 
 def design_mode(results: ScriptResults) -> str | None:
@@ -140,9 +153,25 @@ def at_nominal(results: ScriptResults, record: IterationRecord, names: Sequence[
     >>> [at_nominal(sr, r, ["window"]) for r in sr.records]  # doctest: +SKIP
     [True, False, False]
     """
+    return nominal_test(results, names)(record)
+
+
+def nominal_test(results: ScriptResults, names: Sequence[str]
+                 ) -> Callable[[IterationRecord], bool]:
+    """:func:`at_nominal` for many records: a test of one record, the nominal values'
+    keys worked out once.
+
+    >>> [r.index for r in sr.records if nominal_test(sr, ["window"])(r)]  # doctest: +SKIP
+    [0]
+    """
     nominal = results.nominal
-    return all(value_key(record.params.get(n)) == value_key(nominal[n])
-               for n in names if n in nominal)
+    keys = [(n, value_key(nominal[n])) for n in names if n in nominal]
+
+    def test(record: IterationRecord) -> bool:
+        get = record.params.get
+        return all(value_key(get(n)) == key for n, key in keys)
+
+    return test
 
 
 def check_one_at_a_time(results: ScriptResults, what: str, *, instead: str = "") -> list[str]:
@@ -163,7 +192,7 @@ def check_one_at_a_time(results: ScriptResults, what: str, *, instead: str = "")
             f"{instead}"
         )
     varied = varied_params(results)
-    if varied and not any(at_nominal(results, r, varied) for r in results.records):
+    if varied and not any(map(nominal_test(results, varied), results.records)):
         point = {n: v for n, v in results.nominal.items() if n in varied}
         raise ParameterError(
             f"{what} goes through the nominal point {point}, which this sweep never ran (a "
@@ -195,7 +224,7 @@ def one_at_a_time(
             f"values, but {missing} have none (no script default): use sensitivity(..., "
             "nominal=...) or, for a grid, sr.pivot(..., where=...)"
         )
-    return [r for r in results.records if at_nominal(results, r, others)]
+    return list(filter(nominal_test(results, others), results.records))
 
 
 def response(
@@ -215,6 +244,7 @@ def response(
     points: list[tuple[Any, float, bool, tuple[Any, ...]]] = []
     failed: list[Any] = []
     missing = 0
+    baseline_test = nominal_test(results, group) if name in results.nominal else None
     for record in one_at_a_time(results, name, varied):
         x = record.params.get(name)
         y = output_number(record, output)
@@ -223,7 +253,7 @@ def response(
         elif y is None:
             missing += 1
         else:
-            baseline = name in results.nominal and at_nominal(results, record, group)
+            baseline = baseline_test is not None and baseline_test(record)
             order = (value_order(x), *(value_order(record.params.get(n)) for n in others))
             points.append((x, y, baseline, order))
     points.sort(key=lambda p: p[3])
@@ -249,9 +279,8 @@ def output_number(record: IterationRecord, output: str) -> float | None:
     >>> [output_number(r, "time_moving") for r in sr.records]  # doctest: +SKIP
     [41.2, None, 38.0]
     """
-    if not record.ok or record.outputs.get(output) is None:
-        return None
-    return number(record.outputs[output])
+    value = record.outputs.get(output) if record.ok else None
+    return None if value is None else number(value)
 
 
 def not_numeric(results: ScriptResults, output: str) -> str | None:
