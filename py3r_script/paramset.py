@@ -74,7 +74,7 @@ def value_key(value: Scalar) -> tuple[str, str]:
 
 def _identity(data: Mapping[str, Scalar]) -> tuple[tuple[str, str, str], ...]:
     """What makes two sets equal: each name with its value's :func:`value_key`, sorted."""
-    return tuple(sorted((n, type(v).__name__, repr(v)) for n, v in data.items()))
+    return tuple(sorted([(n, type(v).__name__, repr(v)) for n, v in data.items()]))
 
 
 def _short_repr(value: object, limit: int = 60) -> str:
@@ -171,7 +171,10 @@ class ParamSet(Mapping[str, Scalar]):
     def project(self, names: Iterable[str]) -> ParamSet:
         """The subset of this set holding ``names`` (those present), in that order."""
         data = self._data
-        return ParamSet._checked({n: data[n] for n in names if n in data})
+        subset = {n: data[n] for n in names if n in data}
+        if list(subset) == list(data):
+            return self  # the same values in the same order (immutable: no need of a copy)
+        return ParamSet._checked(subset)
 
     def merged(self, other: Mapping[str, Any]) -> ParamSet:
         """A new set with ``other``'s values replacing or adding to this one's."""

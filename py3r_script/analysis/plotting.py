@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
+    from ..records import IterationRecord
     from ..results import ScriptResults
 
 __all__ = ["new_figure", "plot_heatmap", "plot_response", "plot_tornado"]
@@ -82,9 +83,11 @@ def plot_response(
         raise ParameterError("no parameter varies in this sweep: nothing to plot")
     fig = new_figure(figsize=(4 * len(names), 3.4), layout="constrained")
     axes = fig.subplots(1, len(names), squeeze=False)[0]
+    runs = [(r, y) for r in results.records  # the completed runs with a value (not NaN)
+            if (y := output_number(r, output)) is not None and y == y] if scattered else []
     for ax, name in zip(axes, names):
         if scattered:
-            _scatter(ax, results, output, name)
+            _scatter(ax, results, runs, output, name)
         else:
             _one_at_a_time(ax, results, output, name, varied)
         ax.set_ylabel(output)
@@ -111,9 +114,9 @@ def _one_at_a_time(ax: Any, results: ScriptResults, output: str, name: str,
     ax.set_title(f"{output} vs {name}")
 
 
-def _scatter(ax: Any, results: ScriptResults, output: str, name: str) -> None:
-    pairs = [(r.params.get(name), y) for r in results.records
-             if (y := output_number(r, output)) is not None and y == y]
+def _scatter(ax: Any, results: ScriptResults, runs: Sequence[tuple[IterationRecord, float]],
+             output: str, name: str) -> None:
+    pairs = [(r.params.get(name), y) for r, y in runs]
     numeric = all(number(x) is not None for x, _ in pairs)
     categories = sorted({repr(x): x for x, _ in pairs}.values(), key=value_order)
     where = {repr(x): i for i, x in enumerate(categories)}

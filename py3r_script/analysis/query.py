@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
 
 from ..errors import OutputTypeError, ParameterError, UnknownNameError
 from ..paramset import value_key
@@ -23,6 +24,12 @@ __all__ = [
     "numeric_outputs", "one_at_a_time", "output_number", "partners", "require_numeric",
     "response", "value_order", "varied_params",
 ]
+
+
+_VARIED: WeakKeyDictionary[ScriptResults, tuple[int, list[str]]] = WeakKeyDictionary()
+"""The varied parameters of results, with how many records they had then: results only
+ever gain records (``ScriptResults.add``), so the same count means the same records, and
+each analysis of them asks again."""
 
 
 # -- values ----------------------------------------------------------------------------
@@ -75,7 +82,11 @@ def varied_params(results: ScriptResults) -> list[str]:
     ['window', 'threshold']
     """
     records = results.records
-    return [name for name in results.param_names if _varies(records, name)]
+    known = _VARIED.get(results)
+    if known is None or known[0] != len(records):
+        known = (len(records), [name for name in results.param_names if _varies(records, name)])
+        _VARIED[results] = known
+    return list(known[1])
 
 
 def _varies(records: Sequence[IterationRecord], name: str) -> bool:
@@ -87,7 +98,9 @@ def _varies(records: Sequence[IterationRecord], name: str) -> bool:
     """
     values = {(type(v), v) for v in (r.params.get(name) for r in records)}
     if len(values) > 1:
-        return len({value_key(v) for _, v in values}) > 1
+        keys = (value_key(v) for _, v in values)
+        first = next(keys)
+        return any(key != first for key in keys)
     if not values or next(iter(values)) != (float, 0.0):
         return False
     return len({value_key(r.params.get(name)) for r in records}) > 1
