@@ -1,7 +1,8 @@
 """Benchmark: the HTML report of a 10,000-iteration study, its time and its size.
 
-    python benchmarks/report.py            # 10,000 iterations, a sample and a grid
-    python benchmarks/report.py --quick    # 1,000 (a smoke run)
+    python benchmarks/report.py                      # 10,000 iterations, a sample and a grid
+    python benchmarks/report.py --quick              # 1,000 (a smoke run)
+    python benchmarks/report.py --against main --rounds 3   # and another commit's figures
 
 Two studies are written, each one sweep: a Latin-hypercube sample of three parameters
 (scatter plots of every run, rank correlations) and a 100 x 100 grid (one-at-a-time table,
@@ -10,7 +11,11 @@ study through ``Study.add``, what a sweep does after each child finishes, so the
 measure the report and not 10,000 child processes; 2 % of them fail with a message and a
 stderr tail. Printed: the time ``Study.report`` takes, in a fresh interpreter (so
 importing pandas and matplotlib counts), and the file's size, next to their targets
-(under 5 s and under 20 MB); nothing is asserted.
+(under 5 s and under 20 MB), with the time on the CPU (the machine may be busy) and the
+load average; then where the time went (importing, reading the records, the results
+table, the analysis' tables, its plots, the rest). ``--against REV`` measures that
+commit too, from a temporary git worktree, in turns with this checkout (this, that, this,
+that...), and prints the medians and their ratio. Nothing is asserted.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -40,6 +46,34 @@ with Study(sys.argv[1], create=False) as study:
     study.report(sys.argv[2])
 print(time.perf_counter() - start, time.process_time() - cpu)
 """
+PHASES = """
+import sys, time
+from collections import defaultdict
+spent = defaultdict(float)
+def timed(phase, call):
+    def wrapper(*args, **kwargs):
+        cpu = time.process_time()
+        try:
+            return call(*args, **kwargs)
+        finally:
+            spent[phase] += time.process_time() - cpu
+    return wrapper
+cpu = time.process_time()
+import pandas, matplotlib.figure, matplotlib.backends.backend_agg
+from py3r_script import Study
+from py3r_script.report import analysis, studies, sweeps
+spent["import"] = time.process_time() - cpu
+studies.sweep_results = timed("read", studies.sweep_results)
+sweeps.results_part = timed("results table", sweeps.results_part)
+analysis.figure = timed("plots", analysis.figure)
+sweeps.analysis_part = timed("tables", sweeps.analysis_part)
+with Study(sys.argv[1], create=False) as study:
+    study.report(sys.argv[2])
+spent["tables"] -= spent["plots"]  # the analysis, less its plots
+spent["rest"] = time.process_time() - cpu - sum(spent.values())
+print(", ".join(f"{k}={v:.3f}" for k, v in spent.items()))
+"""
+ROOT = Path(__file__).resolve().parent.parent
 STDERR_TAIL = "".join(f"  frame {i}: something went wrong deep down\n" for i in range(40))
 
 
@@ -83,35 +117,82 @@ def write_study(db: Path, mode: str, points: list[dict[str, Any]]) -> None:
         study.finish_sweep(sweep_id, "finished")
 
 
-def measure(folder: Path, mode: str, n: int) -> None:
+def timed(checkout: Path, db: Path, page: Path) -> tuple[float, float]:
+    """Seconds ``Study.report`` takes (wall and CPU), in a fresh interpreter importing
+    py3r-script from ``checkout``."""
+    out = subprocess.run([sys.executable, "-c", TIMED, str(db), str(page)], check=True,
+                         capture_output=True, text=True, cwd=checkout,
+                         env={**os.environ, "PYTHONPATH": str(checkout)})
+    seconds, cpu = map(float, out.stdout.split()[-2:])
+    return seconds, cpu
+
+
+def phases(db: Path, page: Path) -> str:
+    """Where this checkout's report spends its CPU time, phase by phase."""
+    out = subprocess.run([sys.executable, "-c", PHASES, str(db), str(page)], check=True,
+                         capture_output=True, text=True, cwd=ROOT,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    parts = dict(item.rsplit("=", 1) for item in out.stdout.strip().split(", "))
+    return ", ".join(f"{name} {float(value):.2f} s" for name, value in parts.items())
+
+
+def measure(folder: Path, mode: str, n: int, checkouts: dict[str, Path], rounds: int) -> None:
     db = folder / f"{mode}.db"
     points = sample_points(n) if mode == "lhs" else grid_points(n)
     start = time.perf_counter()
     write_study(db, mode, points)
     written = time.perf_counter() - start
     page = folder / f"{mode}.html"
-    out = subprocess.run([sys.executable, "-c", TIMED, str(db), str(page)], check=True,
-                         capture_output=True, text=True)
-    seconds, cpu = map(float, out.stdout.split()[-2:])
+    runs: dict[str, list[tuple[float, float]]] = {label: [] for label in checkouts}
+    loads = []
+    for _ in range(rounds):
+        for label, checkout in checkouts.items():
+            runs[label].append(timed(checkout, db, page if label == "this" else
+                                     folder / f"{mode}-{label}.html"))
+            loads.append(os.getloadavg()[0])
+    seconds = statistics.median(s for s, _ in runs["this"])
+    cpu = statistics.median(c for _, c in runs["this"])
     size = page.stat().st_size / 1e6
-    print(f"\n{mode}: {len(points):,} iterations (study written in {written:.1f} s)")
+    print(f"\n{mode}: {len(points):,} iterations (study written in {written:.1f} s; load "
+          f"average {min(loads):.1f} to {max(loads):.1f} on {os.cpu_count()} cores)")
     print(f"  {'report written in (fresh interpreter)':<44} {seconds:>8.2f} s   target < 5 s"
           f"  [{'met' if seconds < 5 else 'NOT met'}]")
     print(f"  {'  of which on the CPU (imports included)':<44} {cpu:>8.2f} s   (wall time "
           "beyond it: waiting for a busy machine)")
     print(f"  {'report size':<44} {size:>8.2f} MB  target < 20 MB"
           f"  [{'met' if size < 20 else 'NOT met'}]")
+    print(f"  CPU by phase: {phases(db, page)}")
+    for label in checkouts:
+        if label != "this":
+            theirs = [statistics.median(v[i] for v in runs[label]) for i in (0, 1)]
+            print(f"  {label[:20]:<20} wall {theirs[0]:.2f} s, CPU {theirs[1]:.2f} s; this / "
+                  f"that: wall {seconds / theirs[0]:.2f}x, CPU {cpu / theirs[1]:.2f}x "
+                  f"(medians of {rounds})")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1,000 iterations")
-    n = 1_000 if parser.parse_args().quick else 10_000
+    parser.add_argument("--against", help="a commit to measure too, in turns with this one")
+    parser.add_argument("--rounds", type=int, default=1, help="reports per study and commit")
+    args = parser.parse_args()
+    n = 1_000 if args.quick else 10_000
     print(f"py3r-script report benchmark on {os.cpu_count()} cores, Python "
           f"{sys.version.split()[0]}")
     with tempfile.TemporaryDirectory() as folder:
-        for mode in ("lhs", "grid"):
-            measure(Path(folder), mode, n)
+        checkouts = {"this": ROOT}
+        if args.against:
+            other = Path(folder) / "other"
+            subprocess.run(["git", "worktree", "add", "--detach", "-q", str(other),
+                            args.against], cwd=ROOT, check=True)
+            checkouts[args.against] = other
+        try:
+            for mode in ("lhs", "grid"):
+                measure(Path(folder), mode, n, checkouts, max(1, args.rounds))
+        finally:
+            if args.against:
+                subprocess.run(["git", "worktree", "remove", "--force", str(other)],
+                               cwd=ROOT, check=False)
 
 
 if __name__ == "__main__":

@@ -170,11 +170,10 @@ def scalar_outputs(names: Sequence[str], completed: Iterable[IterationRecord]) -
     ['y']
     """
     def scalar_in(record: IterationRecord, name: str) -> bool:
-        if name in record.outputs.untrusted:
-            return False  # a pickle
-        if name not in record.outputs:
-            return True  # missing in this iteration: no say
-        return not record.outputs.is_deferred(name) and plain_scalar(record.outputs[name])[0]
+        outputs = record.outputs
+        if name not in outputs:  # an untrusted pickle (not a scalar), or missing: no say
+            return name not in outputs.untrusted
+        return not outputs.is_deferred(name) and plain_scalar(outputs[name])[0]
 
     scalar = dict.fromkeys(names, True)
     for record in completed:

@@ -73,6 +73,11 @@ def value_key(value: Scalar) -> tuple[str, str]:
     return (type(value).__name__, repr(value))
 
 
+def _identity(data: Mapping[str, Scalar]) -> tuple[tuple[str, str, str], ...]:
+    """What makes two sets equal: each name with its value's :func:`value_key`, sorted."""
+    return tuple(sorted([(n, type(v).__name__, repr(v)) for n, v in data.items()]))
+
+
 def _short_repr(value: object, limit: int = 60) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
@@ -101,13 +106,30 @@ class ParamSet(Mapping[str, Scalar]):
                 raise ParameterTypeError(
                     f"parameter names must be str, got {type(name).__name__} {name!r}"
                 )
-            data[name] = to_scalar(value, what=f"parameter {name!r}")
+            if type(value) not in _SCALAR_TYPES:  # plain ones (the common case) as they are
+                data[name] = to_scalar(value, what=f"parameter {name!r}")
         self._data = data
-        self._identity = tuple(sorted((n, *value_key(v)) for n, v in data.items()))
+        self._identity = _identity(data)
         self._digest: str | None = None  # computed when first asked for
+
+    @classmethod
+    def _checked(cls, data: dict[str, Scalar]) -> ParamSet:
+        """A set of values already checked (a subset of another set's): not checked again."""
+        made = cls.__new__(cls)
+        made._data = data
+        made._identity = _identity(data)
+        made._digest = None
+        return made
 
     def __getitem__(self, name: str) -> Scalar:
         return self._data[name]
+
+    def get(self, name: str, default: Any = None) -> Any:  # the dict's, not Mapping's
+        """The value of ``name``, or ``default`` when the set has no such parameter."""
+        return self._data.get(name, default)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._data
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._data)
@@ -153,10 +175,11 @@ class ParamSet(Mapping[str, Scalar]):
 
     def project(self, names: Iterable[str]) -> ParamSet:
         """The subset of this set holding ``names`` (those present), in that order."""
-        names = tuple(names)
-        if names == tuple(self._data):  # all of it, as it is: no copy (a record's key)
-            return self
-        return ParamSet((n, self._data[n]) for n in names if n in self._data)
+        data = self._data
+        subset = {n: data[n] for n in names if n in data}
+        if list(subset) == list(data):
+            return self  # the same values in the same order (immutable: no need of a copy)
+        return ParamSet._checked(subset)
 
     def merged(self, other: Mapping[str, Any]) -> ParamSet:
         """A new set with ``other``'s values replacing or adding to this one's."""

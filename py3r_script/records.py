@@ -17,6 +17,9 @@ missing output; ``timeout``: killed at the time limit; ``crashed``: killed by a 
 could not start; ``cancelled``: stopped by the user (Ctrl-C)."""
 
 
+_ABSENT = object()
+
+
 class DeferredOutput:
     """An output read only when first asked for: a study's pickle, unpickled only then.
 
@@ -109,6 +112,28 @@ class FrozenOutputs(Mapping[str, Any]):
             value = value.load()
             self._data[name] = value  # read once
         return value
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """Output ``name``'s value (a deferred one read now), or ``default`` when it is
+        not there or cannot be read.
+
+        >>> FrozenOutputs({"y": 3}).get("y"), FrozenOutputs().get("y", 0)
+        (3, 0)
+        """
+        value = self._data.get(name, _ABSENT)
+        if value is _ABSENT:
+            return default
+        if isinstance(value, DeferredOutput):
+            try:
+                return self[name]
+            except KeyError:
+                return default
+        return value
+
+    def __contains__(self, name: object) -> bool:
+        """Whether output ``name`` was captured and can be read (a deferred output is not
+        read to tell: asking whether it is there never unpickles anything)."""
+        return name in self._data
 
     def _missing(self, name: str) -> KeyError:
         if name in self._untrusted:

@@ -324,15 +324,16 @@ class ScriptResults:
 
         return plot_response(self, output, params)
 
-    def plot_tornado(self, output: str) -> Any:
+    def plot_tornado(self, output: str, *, table: pd.DataFrame | None = None) -> Any:
         """Tornado chart of the one-at-a-time sensitivity table for ``output`` (each bar from
         the output at nominal to its lowest or highest value); returns the Figure.
+        ``table``: that table, when already at hand (``sr.sensitivity_table()``).
 
         >>> sr.plot_tornado("time_moving").savefig("tornado.png")  # doctest: +SKIP
         """
         from .analysis.plotting import plot_tornado
 
-        return plot_tornado(self, output)
+        return plot_tornado(self, output, table=table)
 
     def plot_sensitivity(self, output: str) -> Any:
         """The plot that fits the design: Morris μ* against σ, Sobol' S1 and ST bars with

@@ -29,8 +29,10 @@ from .query import (
 from .tables import sensitivity_table
 
 if TYPE_CHECKING:
+    import pandas as pd
     from matplotlib.figure import Figure
 
+    from ..records import IterationRecord
     from ..results import ScriptResults
 
 __all__ = ["new_figure", "plot_heatmap", "plot_response", "plot_tornado"]
@@ -82,9 +84,11 @@ def plot_response(
         raise ParameterError("no parameter varies in this sweep: nothing to plot")
     fig = new_figure(figsize=(4 * len(names), 3.4), layout="constrained")
     axes = fig.subplots(1, len(names), squeeze=False)[0]
+    runs = [(r, y) for r in results.records  # the completed runs with a value (not NaN)
+            if (y := output_number(r, output)) is not None and y == y] if scattered else []
     for ax, name in zip(axes, names):
         if scattered:
-            _scatter(ax, results, output, name)
+            _scatter(ax, results, runs, output, name)
         else:
             _one_at_a_time(ax, results, output, name, varied)
         ax.set_ylabel(output)
@@ -118,9 +122,9 @@ def _one_at_a_time(ax: Any, results: ScriptResults, output: str, name: str,
     ax.set_title(f"{output} vs {name}")
 
 
-def _scatter(ax: Any, results: ScriptResults, output: str, name: str) -> None:
-    pairs = [(r.params.get(name), y) for r in results.records
-             if (y := output_number(r, output)) is not None and y == y]
+def _scatter(ax: Any, results: ScriptResults, runs: Sequence[tuple[IterationRecord, float]],
+             output: str, name: str) -> None:
+    pairs = [(r.params.get(name), y) for r, y in runs]
     numeric = all(number(x) is not None for x, _ in pairs)
     categories = sorted({repr(x): x for x, _ in pairs}.values(), key=value_order)
     where = {repr(x): i for i, x in enumerate(categories)}
@@ -138,7 +142,8 @@ def _scatter(ax: Any, results: ScriptResults, output: str, name: str) -> None:
     ax.set_title(title)
 
 
-def plot_tornado(results: ScriptResults, output: str) -> Figure:
+def plot_tornado(results: ScriptResults, output: str, *,
+                 table: pd.DataFrame | None = None) -> Figure:
     """A tornado chart of the sensitivity table: how far each parameter moves the output.
 
     For each parameter, a bar from the output at nominal to the lowest output over the
@@ -148,7 +153,9 @@ def plot_tornado(results: ScriptResults, output: str) -> Figure:
     otherwise an interior value can be the extreme. The most influential parameter is on
     top. When the nominal run has no value (it failed), each bar spans the output's range
     instead, and the axis label says so. A replicated sweep draws the means, with whiskers
-    at each bar's end spanning the 95 % confidence interval of that mean.
+    at each bar's end spanning the 95 % confidence interval of that mean. ``table``: the
+    one-at-a-time sensitivity table of these results when it is already at hand (its rows
+    of ``output`` are drawn), so it is not worked out again.
 
     >>> fig = sr.plot_tornado("time_moving")  # doctest: +SKIP
     """
@@ -157,7 +164,15 @@ def plot_tornado(results: ScriptResults, output: str) -> Figure:
         results, "a tornado chart",
         instead="sr.sensitivity_table() ranks the parameters of a sample by rank correlation, and "
         "sr.plot_response(output) draws scatter plots of every run")
-    table = sensitivity_table(results, [output])
+    if table is None:
+        table = sensitivity_table(results, [output])
+    else:
+        rows = table[table["output"] == output]
+        if rows.empty and not table.empty:
+            raise UnknownNameError(
+                f"the table given to plot_tornado has no rows of output {output!r} (it has "
+                f"{sorted(set(table['output']))}): pass sr.sensitivity_table(), or no table")
+        table = rows
     if table.empty:
         raise ParameterError(f"no parameter varies in this sweep, so a tornado chart of "
                          f"{output!r} has nothing to show: sweep at least one parameter")

@@ -8,8 +8,9 @@ these functions, so each question is answered one way. None of them imports pand
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
 
 from ..errors import OutputTypeError, ParameterError, UnknownNameError
 from ..paramset import value_key
@@ -21,10 +22,16 @@ if TYPE_CHECKING:
 
 __all__ = [
     "at_nominal", "check_one_at_a_time", "check_output", "design_mode", "has_values",
-    "is_sampled", "is_scattered", "names_argument", "not_numeric", "number",
+    "is_sampled", "is_scattered", "names_argument", "nominal_test", "not_numeric", "number",
     "numeric_outputs", "one_at_a_time", "output_number", "partners", "require_numeric",
     "response", "response_intervals", "value_order", "varied_params",
 ]
+
+
+_VARIED: WeakKeyDictionary[ScriptResults, tuple[int, list[str]]] = WeakKeyDictionary()
+"""The varied parameters of results, with how many records they had then: results only
+ever gain records (``ScriptResults.add``), so the same count means the same records, and
+each analysis of them asks again."""
 
 
 # -- values ----------------------------------------------------------------------------
@@ -34,6 +41,8 @@ def number(value: Any) -> float | None:
     >>> number(3), number(True), number("3")
     (3.0, 1.0, None)
     """
+    if type(value) is float:
+        return value
     if isinstance(value, (bool, int, float)):
         return float(value)
     module = type(value).__module__
@@ -74,12 +83,29 @@ def varied_params(results: ScriptResults) -> list[str]:
     >>> varied_params(sr)  # doctest: +SKIP
     ['window', 'threshold']
     """
-    varied = []
-    for name in results.param_names:
-        keys = {value_key(r.params.get(name)) for r in results.records}
-        if len(keys) > 1:
-            varied.append(name)
-    return varied
+    records = results.records
+    known = _VARIED.get(results)
+    if known is None or known[0] != len(records):
+        known = (len(records), [name for name in results.param_names if _varies(records, name)])
+        _VARIED[results] = known
+    return list(known[1])
+
+
+def _varies(records: Sequence[IterationRecord], name: str) -> bool:
+    """Whether ``name`` takes more than one value (by :func:`value_key`) in ``records``.
+
+    A set of the values themselves is quick to build; their keys are compared only where
+    it cannot tell: distinct NaNs are several values of it but one key, and ``0.0`` hides
+    ``-0.0`` (equal, but two keys).
+    """
+    values = {(type(v), v) for v in (r.params.get(name) for r in records)}
+    if len(values) > 1:
+        keys = (value_key(v) for _, v in values)
+        first = next(keys)
+        return any(key != first for key in keys)
+    if not values or next(iter(values)) != (float, 0.0):
+        return False
+    return len({value_key(r.params.get(name)) for r in records}) > 1
 
 
 def design_mode(results: ScriptResults) -> str | None:
@@ -142,9 +168,25 @@ def at_nominal(results: ScriptResults, record: IterationRecord, names: Sequence[
     >>> [at_nominal(sr, r, ["window"]) for r in sr.records]  # doctest: +SKIP
     [True, False, False]
     """
+    return nominal_test(results, names)(record)
+
+
+def nominal_test(results: ScriptResults, names: Sequence[str]
+                 ) -> Callable[[IterationRecord], bool]:
+    """:func:`at_nominal` for many records: a test of one record, the nominal values'
+    keys worked out once.
+
+    >>> [r.index for r in sr.records if nominal_test(sr, ["window"])(r)]  # doctest: +SKIP
+    [0]
+    """
     nominal = results.nominal
-    return all(value_key(record.params.get(n)) == value_key(nominal[n])
-               for n in names if n in nominal)
+    keys = [(n, value_key(nominal[n])) for n in names if n in nominal]
+
+    def test(record: IterationRecord) -> bool:
+        get = record.params.get
+        return all(value_key(get(n)) == key for n, key in keys)
+
+    return test
 
 
 def check_one_at_a_time(results: ScriptResults, what: str, *, instead: str = "") -> list[str]:
@@ -165,7 +207,7 @@ def check_one_at_a_time(results: ScriptResults, what: str, *, instead: str = "")
             f"{instead}"
         )
     varied = varied_params(results)
-    if varied and not any(at_nominal(results, r, varied) for r in results.records):
+    if varied and not any(map(nominal_test(results, varied), results.records)):
         point = {n: v for n, v in results.nominal.items() if n in varied}
         raise ParameterError(
             f"{what} goes through the nominal point {point}, which this sweep never ran (a "
@@ -197,7 +239,7 @@ def one_at_a_time(
             f"values, but {missing} have none (no script default): use sensitivity(..., "
             "nominal=...) or, for a grid, sr.pivot(..., where=...)"
         )
-    return [r for r in results.records if at_nominal(results, r, others)]
+    return list(filter(nominal_test(results, others), results.records))
 
 
 def response(
@@ -233,6 +275,7 @@ def response_intervals(
     failed: list[Any] = []
     missing = 0
     replicated = results.replicated  # else each run is its own point, as it always was
+    baseline_test = nominal_test(results, group) if name in results.nominal else None
     for position, record in enumerate(one_at_a_time(results, name, varied)):
         x = record.params.get(name)
         y = output_number(record, output)
@@ -241,7 +284,7 @@ def response_intervals(
         elif y is None:
             missing += 1
         else:
-            baseline = name in results.nominal and at_nominal(results, record, group)
+            baseline = baseline_test is not None and baseline_test(record)
             order = (value_order(x), *(value_order(record.params.get(n)) for n in others))
             key = record.params.project(results.param_names) if replicated else position
             points.setdefault(key, (x, [], baseline, order))[1].append(y)
@@ -276,9 +319,8 @@ def output_number(record: IterationRecord, output: str) -> float | None:
     >>> [output_number(r, "time_moving") for r in sr.records]  # doctest: +SKIP
     [41.2, None, 38.0]
     """
-    if not record.ok or record.outputs.get(output) is None:
-        return None
-    return number(record.outputs[output])
+    value = record.outputs.get(output) if record.ok else None
+    return None if value is None else number(value)
 
 
 def not_numeric(results: ScriptResults, output: str) -> str | None:

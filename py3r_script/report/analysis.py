@@ -23,6 +23,8 @@ from .markup import Html, element
 from .tables import frame_table
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from ..results import ScriptResults
 
 __all__ = ["HEATMAP_CELLS", "PLOTTED_OUTPUTS", "VIEWS", "analysis_part"]
@@ -66,14 +68,15 @@ def analysis_part(results: ScriptResults) -> Html:
 
 
 def _table(results: ScriptResults, outputs: list[str], columns: list[str] | None,
-           about: str) -> Html:
-    """The sensitivity table (``columns`` of it), or why there is none."""
+           about: str) -> tuple[Html, pd.DataFrame | None]:
+    """The sensitivity table (``columns`` of it) shown, or why there is none; and the
+    whole table, for the plots drawn from it."""
     try:
         table = results.sensitivity_table(outputs)
     except SweepError as why:
-        return note(f"No sensitivity table: {why}")
+        return note(f"No sensitivity table: {why}"), None
     shown = table if columns is None else table[columns]
-    return Html(element("p", about) + frame_table(shown, shown=len(shown)))
+    return Html(element("p", about) + frame_table(shown, shown=len(shown))), table
 
 
 def one_at_a_time(results: ScriptResults, outputs: list[str]) -> list[Html]:
@@ -82,13 +85,15 @@ def one_at_a_time(results: ScriptResults, outputs: list[str]) -> list[Html]:
     >>> one_at_a_time(sr, ["time_moving"])  # doctest: +SKIP
     """
     replicated = CI_COLUMNS if results.replicated else []  # each mean's 95 % interval
-    parts = [_table(results, outputs, ONE_AT_A_TIME_COLUMNS + replicated,
-                    "Each parameter varied alone, the others at their nominal values: how "
-                    "far each output moves (ranked within each output by the change "
-                    "relative to the output at nominal).")]
+    shown, table = _table(results, outputs, ONE_AT_A_TIME_COLUMNS + replicated,
+                          "Each parameter varied alone, the others at their nominal values: "
+                          "how far each output moves (ranked within each output by the "
+                          "change relative to the output at nominal).")
+    parts = [shown]
     for output in outputs[:PLOTTED_OUTPUTS]:
         parts += [element("h4", output),
-                  figure(f"Tornado chart of {output}", partial(results.plot_tornado, output)),
+                  figure(f"Tornado chart of {output}",
+                         partial(results.plot_tornado, output, table=table)),
                   figure(f"Response of {output} to each parameter",
                          partial(results.plot_response, output))]
     return parts
@@ -133,7 +138,7 @@ def sample(results: ScriptResults, outputs: list[str]) -> list[Html]:
     parts = [_table(results, outputs, None,
                     "Every run at once: Spearman's rank correlation of each parameter with "
                     "each output, the standardised rank regression coefficient (srrc) and "
-                    "how much a monotone additive model explains (r2_ranks).")]
+                    "how much a monotone additive model explains (r2_ranks).")[0]]
     return parts + scatter(results, outputs)
 
 

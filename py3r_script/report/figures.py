@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import base64
 import io
-from typing import Any, Callable
+from typing import IO, Any, Callable
 
 from ..errors import SweepError
 from .markup import Html, element, void_element
 
-__all__ = ["PLOT_INSTALL", "DPI", "figure", "matplotlib_missing", "note"]
+__all__ = ["PLOT_INSTALL", "DPI", "figure", "matplotlib_missing", "note", "png"]
 
 PLOT_INSTALL = 'pip install "py3r-script[plot]"'
 """How to get the plots (the ``plot`` extra: matplotlib)."""
@@ -34,6 +34,23 @@ def matplotlib_missing() -> bool:
     except ImportError:
         return True
     return False
+
+
+def png(fig: Any, buffer: IO[bytes]) -> None:
+    """Write ``fig`` to ``buffer`` as a PNG at :data:`DPI`, what ``fig.savefig(buffer,
+    format="png", dpi=DPI)`` writes, pixel for pixel, in one pass.
+
+    ``savefig`` draws a figure with a layout engine twice: once to lay it out, and again to
+    render it. Drawn straight on an Agg canvas at that resolution, the layout is worked
+    out as the figure is drawn, with the same renderer (whose text measurements it
+    keeps), so it is drawn once.
+
+    >>> png(sr.plot_tornado("y"), io.BytesIO())  # doctest: +SKIP
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig.set_dpi(DPI)
+    FigureCanvasAgg(fig).print_png(buffer)
 
 
 def note(text: str, kind: str = "note") -> Html:
@@ -63,7 +80,7 @@ def figure(title: str, draw: Callable[[], Any]) -> Html:
     except SweepError as why:
         return note(f"No {title[:1].lower()}{title[1:]}: {why}")
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI)
+    png(fig, buffer)
     source = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
     return element("figure", void_element("img", src=source, alt=title),
                    element("figcaption", title))

@@ -94,6 +94,11 @@ def shown_value(value: Any) -> str:
     >>> shown_value(0.30000000000000004), shown_value(2.0), shown_value(None), shown_value(7)
     ('0.3', '2.0', '', '7')
     """
+    kind = type(value)
+    if kind is str:
+        return value  # type: ignore[no-any-return]
+    if kind is int or kind is bool:
+        return str(value)
     if value is None:
         return ""
     if isinstance(value, (bool, int, str)):

@@ -26,6 +26,9 @@ __all__ = ["OUTPUT_COLUMNS", "StudyPickle", "StudyOutputs", "read_outputs"]
 OUTPUT_COLUMNS = ("iteration_id", "name", "format", "type", "value", "blob", "file", "size",
                   "signature")
 """The ``outputs`` columns :func:`read_outputs` reads, in order."""
+_STORED_AS = {"bool": int, "int": int, "float": float, "str": str, "NoneType": type(None)}
+"""A plain scalar's type name -> the type SQLite gives it back as, when it is stored as
+itself (not a NaN, a long integer or text that is not Unicode: ``sqlvalues`` reads those)."""
 
 
 @dataclass
@@ -113,7 +116,12 @@ def read_outputs(rows: Iterable[tuple[Any, ...]], base: Path, study: Path, *,
     """
     found = StudyOutputs()
     signer = signing.signer(create=False)
+    values = found.values
     for iteration_id, name, fmt, type_name, value, blob, file, size, signature in rows:
+        if fmt == "value" and file is None and type(value) is _STORED_AS.get(type_name):
+            values.setdefault(iteration_id, {})[name] = \
+                bool(value) if type_name == "bool" else value  # a plain scalar, as stored
+            continue
         where = f"output {name!r} of iteration {iteration_id} in the study {study}"
         try:
             if file is not None:

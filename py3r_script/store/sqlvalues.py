@@ -46,6 +46,8 @@ def text_from_sql(value: Any) -> str | None:
     >>> text_from_sql(b"\\xed\\xb3\\xbf") == "\\udcff"
     True
     """
+    if type(value) is str:
+        return value
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value).decode("utf-8", "surrogatepass")
     return value

@@ -24,8 +24,8 @@ from .formats import Stored
 from .provenance import package_version
 from .sqlvalues import sql_scalar, sql_text, text_from_sql
 
-__all__ = ["ITERATION_COLUMNS", "SWEEP_COLUMNS", "SweepInfo", "design_key", "env_key",
-           "insert", "iteration_row", "output_row", "outputs_key", "param_rows",
+__all__ = ["ITERATION_COLUMNS", "SWEEP_COLUMNS", "SharedTexts", "SweepInfo", "design_key",
+           "env_key", "insert", "iteration_row", "output_row", "outputs_key", "param_rows",
            "record_from_row", "sweep_from_row", "sweep_row", "utc"]
 
 
@@ -177,13 +177,18 @@ def output_row(iteration_id: str, name: str, position: int, stored: Stored) -> t
             stored.file, stored.size, stored.format, stored.signature)
 
 
-def record_from_row(row: sqlite3.Row, outputs: FrozenOutputs) -> IterationRecord:
-    """The record an ``iterations`` row (joined with its sweep's ``sweep_seq``) describes,
-    with its ``outputs`` as read from the study.
+def record_from_row(row: Mapping[str, Any], outputs: FrozenOutputs,
+                    shared: SharedTexts | None = None) -> IterationRecord:
+    """The record an ``iterations`` row (joined with its sweep's ``sweep_seq``; a
+    ``sqlite3.Row`` or a dict of it) describes, with its ``outputs`` as read from the study.
+
+    ``shared``: the texts many rows of a batch have in common (their command line, their
+    environment...), each parsed once for all of them.
 
     >>> record_from_row(row, FrozenOutputs({"y": 10}))  # doctest: +SKIP
     """
-    requested = row["requested_outputs"]
+    shared = SharedTexts() if shared is None else shared
+    seen = row["params_seen_json"]
     text = text_from_sql
     return IterationRecord(
         params=ParamSet(json.loads(row["params_json"])),
@@ -194,7 +199,7 @@ def record_from_row(row: sqlite3.Row, outputs: FrozenOutputs) -> IterationRecord
         exit_code=row["exit_code"],
         signal=row["signal"],
         stopped_early=bool(row["stopped_early"]),
-        params_seen=json.loads(row["params_seen_json"] or "{}"),
+        params_seen=json.loads(seen) if seen and seen != "{}" else {},
         started=row["started"],
         finished=row["finished"],
         stdout=text(row["stdout"]) or "",
@@ -203,19 +208,54 @@ def record_from_row(row: sqlite3.Row, outputs: FrozenOutputs) -> IterationRecord
         iteration_id=row["iteration_id"],
         script=text(row["script"]) or "",
         script_sha256=row["script_sha256"],
-        requested_outputs=None if requested is None else tuple(json.loads(requested)),
+        requested_outputs=shared.names(row["requested_outputs"]),
         host=text(row["host"]) or "",
         python=row["python"] or "",
         workdir=text(row["workdir"]),
         sweep_id=row["sweep_id"],
         label=text(row["label"]),
-        argv=tuple(json.loads(row["argv_json"])),
-        env=json.loads(row["env_json"]),
+        argv=shared.names(row["argv_json"]),
+        env=shared.mapping(row["env_json"]),
         interpreter=text(row["interpreter"]) or "",
         iteration_seq=row["iteration_seq"],
         sweep_seq=row["sweep_seq"],
         replicate=row["replicate"] or 0,
     )
+
+
+class SharedTexts:
+    """JSON texts that many iterations of a study share, parsed once each: a sweep's
+    command line, environment and requested outputs are the same in each of its rows.
+
+    A list comes back as a tuple (shared: it cannot change), a mapping as a new ``dict``
+    each time (the records do not share one).
+
+    >>> shared = SharedTexts()
+    >>> shared.names('["-v"]'), shared.mapping('{"A": "1"}'), shared.names(None)
+    (('-v',), {'A': '1'}, None)
+    """
+
+    __slots__ = ("_parsed",)
+
+    def __init__(self) -> None:
+        self._parsed: dict[str, Any] = {}
+
+    def _parse(self, text: str) -> Any:
+        try:
+            return self._parsed[text]
+        except KeyError:
+            value = json.loads(text)
+            value = tuple(value) if isinstance(value, list) else value
+            self._parsed[text] = value
+            return value
+
+    def names(self, text: str | None) -> tuple[str, ...] | None:
+        """A JSON list as a tuple (``None`` for none)."""
+        return None if text is None else self._parse(text)
+
+    def mapping(self, text: str) -> dict[str, Any]:
+        """A JSON object as a new dict."""
+        return dict(self._parse(text))
 
 
 def sweep_from_row(row: sqlite3.Row) -> SweepInfo:
