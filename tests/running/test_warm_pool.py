@@ -219,3 +219,52 @@ def test_no_zygote_outlives_the_driver(write_script, tmp_path):
     zygote, forked = map(int, done.stdout.split())
     assert forked == 0
     assert procs_gone([zygote], timeout=5)
+
+
+INTERRUPTED_DRIVER = """
+import os, signal, sys, threading, time
+from py3r_script import SweepInterrupted, sensitivity, warm_pool
+script, pid_file = sys.argv[1], sys.argv[2]
+
+def interrupt_once_started():
+    while not os.path.exists(pid_file):
+        time.sleep(0.02)
+    os.kill(os.getpid(), signal.SIGINT)
+
+threading.Thread(target=interrupt_once_started, daemon=True).start()
+try:
+    sensitivity(script, {"i": [1]}, warm=True, progress=False)
+    sys.exit("the sweep was not interrupted")
+except SweepInterrupted as stopped:
+    [first] = {r.outputs["parent"] for r in stopped.results.records if r.ok}
+kept = [(z.pid, z.busy) for z in warm_pool().zygotes()]
+sr = sensitivity(script, {"i": [2]}, warm=True, progress=False)
+assert all(r.ok for r in sr.records), [r.error for r in sr.records]
+[second] = {r.outputs["parent"] for r in sr.records}
+print(first, second, kept, flush=True)
+"""
+
+SLOW_WHEN_ONE = """
+import os, sys, time
+from py3r_script import Output, Param
+i = Param(0, name="i")
+if i == 1:
+    with open(PID_FILE, "w") as handle:
+        handle.write(str(os.getpid()))
+    time.sleep(120)
+Output(os.getppid(), name="parent")
+"""
+
+
+def test_ctrl_c_kills_the_sweeps_children_and_leaves_the_pool_usable(write_script, tmp_path):
+    pid_file = tmp_path / "slow.pid"
+    script = write_script(f"PID_FILE = {str(pid_file)!r}\n" + SLOW_WHEN_ONE)
+    driver = tmp_path / "driver.py"
+    driver.write_text(textwrap.dedent(INTERRUPTED_DRIVER))
+    done = subprocess.run([sys.executable, str(driver), str(script), str(pid_file)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    first, second, kept = done.stdout.split(" ", 2)
+    assert procs_gone([int(pid_file.read_text())])  # the interrupted child was killed
+    # the zygote was clean (its children reaped), so it stayed, idle, and served again
+    assert kept.strip() == f"[({first}, False)]" and first == second
