@@ -2,12 +2,14 @@
 
 Started by :class:`py3r_script.running.warm.Zygote` with the command line of
 :func:`~py3r_script.child.boundary.zygote_command`. It imports the modules it is asked to
-preload (never the user's script or its local modules), saying which one it is importing,
-then serves fork requests on stdin and reports each child's pid and exit status on a private
-copy of stdout: the messages of ``boundary``. It stays single-threaded, so forking is safe.
-Each child starts a new session, gets fresh random state and its own stdout/stderr files,
-runs the script through the same :func:`~py3r_script.child.bootstrap.run_child` as a cold
-child, then exits as an interpreter would.
+preload (never the user's script or its own modules, unless named: ``libraries``), saying
+which one it is importing, then serves fork requests on stdin (and requests to import more
+library modules, those its children report their script imported), and reports each
+child's pid and exit status on a private copy of stdout: the messages of ``boundary``. It
+stays single-threaded, so forking is safe. Each child starts a new session, gets fresh
+random state and its own stdout/stderr files, runs the script through the same
+:func:`~py3r_script.child.bootstrap.run_child` as a cold child, then exits as an
+interpreter would.
 """
 
 from __future__ import annotations

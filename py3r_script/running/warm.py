@@ -1,4 +1,4 @@
-"""Warm starts: a per-sweep zygote process that forks a ready-made child per iteration.
+"""Warm starts: a zygote process that forks a ready-made child per iteration.
 
 Most of a pipeline's per-iteration cost is the interpreter re-importing pandas, numpy and
 friends. With ``warm=True`` a zygote (see ``child/zygote.py``) imports the script's top-level
@@ -10,7 +10,9 @@ Caveats: Linux only (fork); modules that hold OS resources made at import time (
 sockets, started threads, GPU contexts) are shared by every child; random generators other
 than ``random`` and NumPy's global one are not reseeded. Where a warm start is not possible
 (not Linux, a preload that fails, starts threads, or hangs past :data:`START_TIMEOUT`) the
-sweep runs cold, with a one-line warning.
+sweep runs cold, with a one-line warning. A zygote serves one sweep at a time; ``zygotes``
+keeps it alive between sweeps, replaces it once stale, and teaches it the script's lazy
+imports (:meth:`Zygote.learn`).
 """
 
 from __future__ import annotations

@@ -90,7 +90,8 @@ class WarmPool:
         self._lock = threading.Lock()
         self._timer: threading.Timer | None = None
         self._owner = os.getpid()
-        self.learned: dict[tuple[str, str], tuple[str, ...]] = {}
+        self.learned: dict[tuple[str, str], tuple[str, ...]] = {}  # by (python, script)
+        self.refused: dict[tuple[str, str], set[str]] = {}  # learned, but not to import
 
     def configure(self, *, max_alive: int | None = None, max_idle: float | None = None
                   ) -> None:
@@ -314,6 +315,8 @@ class _Learner:
             if self.zygote.on_report is None:
                 return  # another child reported first
             self.zygote.on_report = None
+            refused = self.pool.refused.get(self.key, set())
+            names = [n for n in names if n not in refused]
             learned = self.pool.learned.get(self.key, ())
             self.pool.learned[self.key] = tuple(dict.fromkeys([*learned, *names]))
             self._import(names)
@@ -335,5 +338,6 @@ class _Learner:
             bad = set()
         bad.update(answer.failed)
         if bad:
+            self.pool.refused.setdefault(self.key, set()).update(bad)
             self.pool.learned[self.key] = tuple(
                 n for n in self.pool.learned.get(self.key, ()) if n not in bad)

@@ -102,11 +102,3 @@ def procs() -> ProcessWatch:
     ``kill_driver_group``), and a driver's iterations' pid files (``wait_for_pid_files``)."""
     return ProcessWatch()
 
-
-@pytest.fixture(autouse=True)
-def _no_pooled_zygotes_after():
-    """Each test ends with the warm pool empty: no zygote outlives the test that made it."""
-    yield
-    from py3r_script import warm_pool
-
-    warm_pool().close()

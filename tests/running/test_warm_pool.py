@@ -268,3 +268,22 @@ def test_ctrl_c_kills_the_sweeps_children_and_leaves_the_pool_usable(write_scrip
     assert procs_gone([int(pid_file.read_text())])  # the interrupted child was killed
     # the zygote was clean (its children reaped), so it stayed, idle, and served again
     assert kept.strip() == f"[({first}, False)]" and first == second
+
+
+def test_a_learned_module_that_starts_threads_is_dropped(write_script, tmp_path, monkeypatch):
+    """Its import makes the zygote unsafe to fork: the sweep goes on cold, the zygote is
+    replaced, and the module is never learned again."""
+    libs = tmp_path / "site-packages"
+    libs.mkdir()
+    (libs / "threads_pool.py").write_text(
+        "import threading, time\n"
+        "threading.Thread(target=time.sleep, args=(60,), daemon=True).start()\n")
+    monkeypatch.setenv("PYTHONPATH", str(libs))
+    script = write_script(PARENT_PROBE + "def f():\n    import threads_pool\n    return 1\n"
+                          "Output(f(), name='one')\n")
+    first = _sweep(script, values=(1, 2))
+    parents = [r.outputs["parent"] for r in first.records]
+    assert parents[1:] == [os.getpid()] * 2  # after the zygote became unsafe: cold
+    assert procs_gone(parents[:1]) and _pids() == []
+    second = _parents(_sweep(script, values=(1, 2)))
+    assert second.isdisjoint(parents) and _pids() == list(second)
