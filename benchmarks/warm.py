@@ -134,11 +134,21 @@ def second_sweep_figures(repeats: int = 3, values: int = 20) -> dict[str, float]
     return {"own": median["own"] / values, "second": median["second"] / values}
 
 
+def _first_warm_sweep(values: int, max_workers: int) -> float:
+    from py3r_script import warm_pool
+
+    warm_pool().close()
+    return warm_sweep(values, max_workers)
+
+
 def two_worker_figures(repeats: int = 3, values: int = 40) -> dict[str, float]:
-    """Seconds for a warm sweep (zygote kept) on 1 worker and on 2, in turns."""
+    """Seconds for a warm sweep on 1 worker and on 2, in turns: with the zygote kept from
+    an earlier sweep (``one``, ``two``), and a first sweep that starts it (``*_start``)."""
     _first_sweep()
     return interleaved({"one": lambda: warm_sweep(values, 1),
-                        "two": lambda: warm_sweep(values, 2)}, repeats)
+                        "two": lambda: warm_sweep(values, 2),
+                        "one_start": lambda: _first_warm_sweep(values, 1),
+                        "two_start": lambda: _first_warm_sweep(values, 2)}, repeats)
 
 
 def report(label: str, value: str, target: str = "", met: bool | None = None) -> None:
@@ -172,6 +182,11 @@ def main() -> None:
     report("1 worker", f"{w['one'] / large * 1000:.1f} ms/it")
     report("2 workers", f"{w['two'] / large * 1000:.1f} ms/it")
     report("speed-up", f"{w['one'] / w['two']:.2f}x", ">= 1.6x", w["one"] / w["two"] >= 1.6)
+    report("first sweep (starts the zygote): 1 worker",
+           f"{w['one_start'] / large * 1000:.1f} ms/it")
+    report("first sweep (starts the zygote): 2 workers",
+           f"{w['two_start'] / large * 1000:.1f} ms/it")
+    report("first sweep speed-up", f"{w['one_start'] / w['two_start']:.2f}x")
     print(f"\n({load()} at the end)")
 
 

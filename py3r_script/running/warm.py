@@ -222,7 +222,11 @@ class Zygote:
             if not self._send(boundary.Import(modules=list(modules))):
                 return None
             with self._changed:
-                self._changed.wait_for(lambda: self._answers or not self._alive, timeout)
+                try:
+                    self._changed.wait_for(lambda: self._answers or not self._alive, timeout)
+                except BaseException:  # Ctrl-C: its answer would be taken for the next one's
+                    self.unsafe = "it was interrupted while importing"
+                    raise
                 if not self._answers:
                     self.unsafe = "it did not finish importing in time"
                     return None
@@ -273,15 +277,19 @@ class Zygote:
         raise ChildProcessError(f"the warm-start process died while child {pid} ran")
 
     def disown(self) -> None:
-        """In a forked copy of the driver: close this copy's ends of the zygote's pipes (so
-        the zygote still sees the driver go) and forget it, touching nothing else."""
+        """In a forked copy of the driver: let go of the zygote without a word to it. This
+        copy's ends of its pipes now lead to ``/dev/null`` (so the zygote still sees the
+        driver go, and nothing half-written here ever reaches it)."""
         proc, self._proc = self._proc, None
         self._alive = False
         for pipe in (None if proc is None else (proc.stdin, proc.stdout)) or ():
+            if pipe is None:
+                continue
             try:
-                if pipe is not None:
-                    pipe.close()
-            except OSError:
+                nowhere = os.open(os.devnull, os.O_RDWR)
+                os.dup2(nowhere, pipe.fileno())
+                os.close(nowhere)
+            except (OSError, ValueError):
                 pass
 
     def close(self) -> None:

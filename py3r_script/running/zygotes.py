@@ -30,7 +30,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from ..errors import warn
+from ..errors import OptionError, warn
 from .launch import run_iteration
 from .scheduling import Launch
 from .warm import Zygote
@@ -101,13 +101,14 @@ class WarmPool:
         """
         if max_alive is not None:
             if isinstance(max_alive, bool) or not isinstance(max_alive, int) or max_alive < 0:
-                raise ValueError(f"max_alive must be a non-negative int, got {max_alive!r}")
+                raise OptionError(f"max_alive must be a non-negative int (idle zygotes kept; "
+                                  f"0 keeps none), got {max_alive!r}", "max_alive")
             self.max_alive = max_alive
         if max_idle is not None:
             if isinstance(max_idle, bool) or not isinstance(max_idle, (int, float)) \
                     or not max_idle >= 0:
-                raise ValueError(f"max_idle must be a non-negative number of seconds, got "
-                                 f"{max_idle!r}")
+                raise OptionError(f"max_idle must be a non-negative number of seconds, got "
+                                  f"{max_idle!r}", "max_idle")
             self.max_idle = float(max_idle)
         self._evict()
 

@@ -287,3 +287,11 @@ def test_a_learned_module_that_starts_threads_is_dropped(write_script, tmp_path,
     assert procs_gone(parents[:1]) and _pids() == []
     second = _parents(_sweep(script, values=(1, 2)))
     assert second.isdisjoint(parents) and _pids() == list(second)
+
+
+@pytest.mark.parametrize("caps", [{"max_alive": -1}, {"max_alive": 1.5}, {"max_idle": "10"}])
+def test_bad_caps_are_refused_with_the_rule(caps):
+    from py3r_script.errors import OptionError
+
+    with pytest.raises(OptionError, match=f"{next(iter(caps))} must be a non-negative"):
+        warm_pool().configure(**caps)
