@@ -71,6 +71,9 @@ def per_iteration(values: int, repeats: int) -> None:
     steady: list[float] = []
 
     def warm() -> None:
+        from py3r_script import warm_pool
+
+        warm_pool().close()  # a first sweep: it starts its zygote (a later one reuses it)
         results = sweep(script, grid, progress=False, warm=True)
         # the marginal cost of one more iteration, driver included: the spacing of finishes
         finished = sorted(r.finished for r in results.records)

@@ -32,6 +32,7 @@ __all__ = [
     "run",
     "sensitivity",
     "sweep",
+    "warm_pool",
     # results and studies
     "DryRun",
     "IterationRecord",
@@ -53,6 +54,7 @@ _LAZY = {
     "sensitivity": "running.api",
     "sweep": "running.api",
     "plan": "running.api",
+    "warm_pool": "running.zygotes",
     "inspect": "designs.inspection",
     "inspect_script": "designs.inspection",
     "ScriptResults": "results",
@@ -83,6 +85,7 @@ if TYPE_CHECKING:
     from .running.api import run as run
     from .running.api import sensitivity as sensitivity
     from .running.api import sweep as sweep
+    from .running.zygotes import warm_pool as warm_pool
     from .store.entry import load as load
     from .store.entry import merge as merge
     from .store.study import Study as Study

@@ -261,3 +261,12 @@ def unprivileged(
             for name in dirs:                  # to delete what it made read-only
                 Path(root, name).chmod(0o700)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _no_pooled_zygotes_after():
+    """Each test ends with the warm pool empty: no zygote outlives the test that made it."""
+    yield
+    from py3r_script import warm_pool
+
+    warm_pool().close()

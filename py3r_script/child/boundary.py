@@ -25,6 +25,8 @@ from .frozen import FrozenRecord
 from .pickling import dumps
 from .zygotemessages import Exited as Exited
 from .zygotemessages import ForkRequest as ForkRequest
+from .zygotemessages import Import as Import
+from .zygotemessages import Imported as Imported
 from .zygotemessages import Preloading as Preloading
 from .zygotemessages import Ready as Ready
 from .zygotemessages import Started as Started
@@ -57,9 +59,10 @@ _NAME = struct.Struct("<H")
 
 class IterationFiles:
     """Every file name of one iteration's private directory ``root``: the attributes
-    ``payload``, ``outputs``, ``outcome``, ``stdout`` and ``stderr`` are their paths."""
+    ``payload``, ``outputs``, ``outcome``, ``stdout`` and ``stderr`` are their paths, and
+    ``modules`` where a warm child lists the library modules it imported (when asked)."""
 
-    __slots__ = ("outcome", "outputs", "payload", "root", "stderr", "stdout")
+    __slots__ = ("modules", "outcome", "outputs", "payload", "root", "stderr", "stdout")
 
     def __init__(self, root: str) -> None:
         self.root = root
@@ -68,6 +71,7 @@ class IterationFiles:
         self.outcome = os.path.join(root, "outcome.pkl")
         self.stdout = os.path.join(root, "stdout.txt")
         self.stderr = os.path.join(root, "stderr.txt")
+        self.modules = os.path.join(root, "modules.json")
 
     def __reduce__(self) -> tuple[type, tuple[str]]:
         return (IterationFiles, (self.root,))
@@ -366,11 +370,13 @@ def sentinel_line(pgid: int, tag: bytes | None) -> bytes:
 # -- warm starts: the messages of ``zygotemessages`` (re-exported above) ---------------------
 
 
-def fork_request(files: IterationFiles, env: dict[str, str], ident: int) -> ForkRequest:
-    """What the driver asks the zygote for one iteration.
+def fork_request(files: IterationFiles, env: dict[str, str], ident: int,
+                 report: bool = False) -> ForkRequest:
+    """What the driver asks the zygote for one iteration (``report``: the child lists the
+    library modules it imported in ``files.modules``).
 
     >>> fork_request(IterationFiles("/tmp/it"), {}, 7).stdout
     '/tmp/it/stdout.txt'
     """
     return ForkRequest(ident=ident, payload=files.payload, stdout=files.stdout,
-                       stderr=files.stderr, env=env)
+                       stderr=files.stderr, env=env, report=files.modules if report else "")

@@ -2,12 +2,14 @@
 
 Started by :class:`py3r_script.running.warm.Zygote` with the command line of
 :func:`~py3r_script.child.boundary.zygote_command`. It imports the modules it is asked to
-preload (never the user's script or its local modules), saying which one it is importing,
-then serves fork requests on stdin and reports each child's pid and exit status on a private
-copy of stdout: the messages of ``boundary``. It stays single-threaded, so forking is safe.
-Each child starts a new session, gets fresh random state and its own stdout/stderr files,
-runs the script through the same :func:`~py3r_script.child.bootstrap.run_child` as a cold
-child, then exits as an interpreter would.
+preload (never the user's script or its own modules, unless named: ``libraries``), saying
+which one it is importing, then serves fork requests on stdin (and requests to import more
+library modules, those its children report their script imported), and reports each
+child's pid and exit status on a private copy of stdout: the messages of ``boundary``. It
+stays single-threaded, so forking is safe. Each child starts a new session, gets fresh
+random state and its own stdout/stderr files, runs the script through the same
+:func:`~py3r_script.child.bootstrap.run_child` as a cold child, then exits as an
+interpreter would.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from __future__ import annotations
 import atexit
 import gc
 import importlib
-import importlib.util
 import os
 import pkgutil  # noqa: F401  (imported by every runpy.run_path: once here, not per child)
 import random
@@ -24,7 +25,7 @@ import signal
 import sys
 import threading
 
-from . import bootstrap, boundary, processes
+from . import bootstrap, boundary, libraries, processes
 
 __all__ = ["main"]
 
@@ -48,23 +49,25 @@ def main(preload: list[str], strict: bool = False) -> None:
     if problem is not None:
         os.write(channel, boundary.Unavailable(reason=problem).encode())
         os._exit(0)
-    os.write(channel, boundary.Ready(preloaded=loaded).encode())
-    # What was imported stays as it is: keep the collector away from it, so children do not
-    # copy the pages it lives on just to traverse them (copy-on-write stays shared).
+    os.write(channel, boundary.Ready(preloaded=loaded, files=libraries.imported_files(),
+                                     path=list(sys.path)).encode())
+    _freeze()
+    _serve(channel)
+
+
+def _freeze() -> None:
+    """What was imported stays as it is: keep the collector away from it, so children do
+    not copy the pages it lives on just to traverse them (copy-on-write stays shared)."""
     gc.collect()
     gc.freeze()
-    _serve(channel)
 
 
 def _preload(names: list[str], strict: bool, channel: int) -> tuple[list[str], str | None]:
     loaded: list[str] = []
+    roots = libraries.library_roots()
     for name in names:
-        if not strict:
-            try:
-                if importlib.util.find_spec(name.split(".")[0]) is None:
-                    continue  # not installed, or beside the script: user code, not ours
-            except (ImportError, ValueError):
-                continue
+        if not strict and not libraries.spec_is_library(name, roots):
+            continue  # not installed, or the user's own (beside the script...): never ours
         os.write(channel, boundary.Preloading(module=name).encode())
         try:
             importlib.import_module(name)
@@ -98,6 +101,9 @@ def _serve(channel: int) -> None:
                 os._exit(0)
             requests, pending = boundary.split_messages(pending + chunk)
             for request in requests:
+                if isinstance(request, boundary.Import):
+                    os.write(channel, _import_more(request.modules).encode())
+                    continue
                 assert isinstance(request, boundary.ForkRequest)
                 bootstrap.flush_std_streams()
                 pid = os.fork()
@@ -106,6 +112,27 @@ def _serve(channel: int) -> None:
                 children.add(pid)
                 os.write(channel, boundary.Started(ident=request.ident, pid=pid).encode())
         _reap(channel, children)
+
+
+def _import_more(names: list[str]) -> boundary.Imported:
+    """Import library modules the driver learned the script uses; a failure drops that
+    module, never the zygote. An import that starts threads makes the zygote unsafe."""
+    loaded: list[str] = []
+    failed: dict[str, str] = {}
+    unsafe = ""
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except BaseException as exc:  # any failure: not preloaded, the child imports it
+            failed[name] = f"{type(exc).__name__}: {exc}"
+            continue
+        loaded.append(name)
+        if threading.active_count() > 1:
+            unsafe = f"importing {name!r} started threads, so forking would not be safe"
+            break
+    _freeze()
+    return boundary.Imported(loaded=loaded, failed=failed, unsafe=unsafe,
+                             files=libraries.imported_files())
 
 
 def _drain(fd: int) -> bool:
@@ -145,8 +172,11 @@ def _child(request: boundary.ForkRequest, private_fds: tuple[int, ...]) -> None:
         numpy = sys.modules.get("numpy")
         if numpy is not None:
             numpy.random.seed()
+        before = list(sys.modules) if request.report else []
         code = bootstrap.run_child(boundary.read_payload(request.payload))
         _exit_like_python()
+        if request.report:
+            _report_modules(request.report, before)
     except BaseException:  # report it, leave without unwinding
         import traceback
 
@@ -155,6 +185,17 @@ def _child(request: boundary.ForkRequest, private_fds: tuple[int, ...]) -> None:
         if not bootstrap.flush_std_streams() and code == 0:
             code = 120  # what Python exits with when it cannot flush stdout at exit
         os._exit(code)
+
+
+def _report_modules(path: str, before: list[str]) -> None:
+    """List the library modules the script imported (never fails the iteration)."""
+    import json
+
+    try:
+        names = libraries.new_library_modules(before)
+        boundary.write_atomic(path, json.dumps(names).encode())
+    except Exception:  # learning is an optimisation: the record must not change
+        pass
 
 
 def _exit_like_python() -> None:

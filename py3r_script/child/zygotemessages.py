@@ -12,8 +12,8 @@ TYPE_CHECKING = False  # not typing's: importing typing would cost every child ~
 if TYPE_CHECKING:
     from typing import ClassVar
 
-__all__ = ["Exited", "ForkRequest", "Preloading", "Ready", "Started", "Unavailable",
-           "ZygoteMessage", "split_messages"]
+__all__ = ["Exited", "ForkRequest", "Import", "Imported", "Preloading", "Ready", "Started",
+           "Unavailable", "ZygoteMessage", "split_messages"]
 
 
 class ZygoteMessage(FrozenRecord):
@@ -30,15 +30,29 @@ class ZygoteMessage(FrozenRecord):
 
 
 class ForkRequest(ZygoteMessage):
-    """Driver to zygote: fork a child to run a payload, with these files and variables."""
+    """Driver to zygote: fork a child to run a payload, with these files and variables.
 
-    __slots__ = ("env", "ident", "payload", "stderr", "stdout")
+    ``report``: where the child writes, as it exits, the library modules it imported that
+    the zygote had not (``""``: it need not say).
+    """
+
+    __slots__ = ("env", "ident", "payload", "report", "stderr", "stdout")
+    _defaults: ClassVar[dict[str, str]] = {"report": ""}
     event = "fork"
     env: dict[str, str]
     ident: int
     payload: str
+    report: str
     stderr: str
     stdout: str
+
+
+class Import(ZygoteMessage):
+    """Driver to zygote: import these library modules too, before forking any more."""
+
+    __slots__ = ("modules",)
+    event = "import"
+    modules: list[str]
 
 
 class Preloading(ZygoteMessage):
@@ -50,11 +64,31 @@ class Preloading(ZygoteMessage):
 
 
 class Ready(ZygoteMessage):
-    """Zygote to driver: these modules are preloaded, fork requests are welcome."""
+    """Zygote to driver: these modules are preloaded, fork requests are welcome.
 
-    __slots__ = ("preloaded",)
+    ``files``: ``[path, mtime_ns, size]`` of every module file the zygote holds (what makes
+    it stale once changed on disk); ``path``: its ``sys.path``.
+    """
+
+    __slots__ = ("files", "path", "preloaded")
+    _defaults: ClassVar[dict[str, list]] = {"files": [], "path": []}
     event = "ready"
+    files: list[list]
+    path: list[str]
     preloaded: list[str]
+
+
+class Imported(ZygoteMessage):
+    """Zygote to driver: the answer to :class:`Import`. ``failed``: why each module that
+    could not be imported failed; ``files``: as in :class:`Ready`, now; ``unsafe``: why it
+    must fork no more (an import started threads), ``""`` when it may."""
+
+    __slots__ = ("failed", "files", "loaded", "unsafe")
+    event = "imported"
+    failed: dict[str, str]
+    files: list[list]
+    loaded: list[str]
+    unsafe: str
 
 
 class Unavailable(ZygoteMessage):
@@ -84,7 +118,8 @@ class Exited(ZygoteMessage):
 
 
 _MESSAGES = {kind.event: kind
-             for kind in (ForkRequest, Preloading, Ready, Unavailable, Started, Exited)}
+             for kind in (ForkRequest, Import, Imported, Preloading, Ready, Unavailable, Started,
+                         Exited)}
 
 
 def split_messages(data: bytes) -> tuple[list[ZygoteMessage], bytes]:

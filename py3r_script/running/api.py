@@ -210,9 +210,12 @@ def sensitivity(
     warm : bool
         Fork each iteration from a process that has already imported the script's
         top-level imports (``preload`` to choose them): much faster for pandas/numpy
-        pipelines; Linux only, falls back to cold starts with a warning. See the README.
+        pipelines; Linux only, falls back to cold starts with a warning. The process is
+        kept for the next warm sweeps (:func:`~py3r_script.running.zygotes.warm_pool`).
+        See the README.
     preload : list of str, optional
-        Modules a warm start imports up front (default: the script's top-level imports).
+        Modules a warm start imports up front (default: the script's top-level library
+        imports, plus those it learns the script imports later; given, exactly these).
     label : str, optional
         A name for this sweep (``"coarse scan"``), kept with it and its iterations: the
         ``_label`` column of ``to_dataframe(meta=True)``, and ``label`` in the store.

@@ -9,8 +9,8 @@ zygote), which fills the :class:`~py3r_script.results.ScriptResults`.
 
 from __future__ import annotations
 
-import functools
 import os
+import sys
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -152,31 +152,27 @@ def _schedule(items: Sequence[scheduling.Item], results: ScriptResults, study: S
         with executor_submitter(options, info, study) as (executor, submit):
             return scheduling.execute(items, results, study=study, sweep_id=sweep_id,
                                       executor=executor, progress=show, submit=submit)
-    with _launcher(info, options) as launch:
+    sha = next((item.script_sha256 for item in items if isinstance(item, IterationTask)), "")
+    with _launcher(info, options, sha or "") as launch:
         return scheduling.execute(items, results, study=study, sweep_id=sweep_id,
                                   max_workers=worker_count(options), progress=show,
                                   launch=launch)
 
 
 @contextmanager
-def _launcher(info: ScriptInfo, options: RunOptions) -> Iterator[scheduling.Launch]:
-    """``run_iteration``, or a warm variant forking from a zygote for this sweep."""
+def _launcher(info: ScriptInfo, options: RunOptions, script_sha256: str
+              ) -> Iterator[scheduling.Launch]:
+    """``run_iteration``, or a warm variant forking from a pooled zygote (``zygotes``)."""
     if not options.warm:
         yield run_iteration
         return
-    from .warm import Zygote, sweep_preload
+    from .warm import sweep_preload
+    from .zygotes import warm_launcher
 
     preload, explicit = sweep_preload(info.imports, options.preload)
-    zygote = Zygote(preload, python=resolve_python(options.python), strict=explicit)
-    problem = zygote.start()
-    if problem is not None:
-        warn(f"warm start unavailable ({problem}); running cold", RuntimeWarning)
-        yield run_iteration
-        return
-    try:
-        yield functools.partial(run_iteration, spawn=zygote.spawn)
-    finally:
-        zygote.close()
+    python = resolve_python(options.python) or sys.executable
+    with warm_launcher(preload, explicit, python, script_sha256) as launch:
+        yield launch
 
 
 def _warn_unread(plan: Plan, results: ScriptResults) -> None:

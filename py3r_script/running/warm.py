@@ -1,4 +1,4 @@
-"""Warm starts: a per-sweep zygote process that forks a ready-made child per iteration.
+"""Warm starts: a zygote process that forks a ready-made child per iteration.
 
 Most of a pipeline's per-iteration cost is the interpreter re-importing pandas, numpy and
 friends. With ``warm=True`` a zygote (see ``child/zygote.py``) imports the script's top-level
@@ -10,7 +10,9 @@ Caveats: Linux only (fork); modules that hold OS resources made at import time (
 sockets, started threads, GPU contexts) are shared by every child; random generators other
 than ``random`` and NumPy's global one are not reseeded. Where a warm start is not possible
 (not Linux, a preload that fails, starts threads, or hangs past :data:`START_TIMEOUT`) the
-sweep runs cold, with a one-line warning.
+sweep runs cold, with a one-line warning. A zygote serves one sweep at a time; ``zygotes``
+keeps it alive between sweeps, replaces it once stale, and teaches it the script's lazy
+imports (:meth:`Zygote.learn`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from ..child import boundary, processes
 from .children import ChildHandle
@@ -80,6 +82,11 @@ class Zygote:
         self.strict = strict
         self.python = python or sys.executable
         self.preloaded: list[str] = []
+        self.modules: set[str] = set()  # what it imported on request: preloaded, then learned
+        self.files: dict[str, tuple[int, int]] = {}  # module file -> (mtime_ns, size)
+        self.sys_path: list[str] = []
+        self.unsafe = ""  # why it must fork no more ("": it may)
+        self.on_report: Callable[[list[str]], None] | None = None  # children list imports
         self._proc: subprocess.Popen[bytes] | None = None
         self._messages: _MessageReader | None = None
         self._listener: threading.Thread | None = None
@@ -87,8 +94,15 @@ class Zygote:
         self._changed = threading.Condition()
         self._pids: dict[int, int] = {}
         self._exits: dict[int, int] = {}
+        self._running: set[int] = set()
+        self._answers: list[boundary.Imported] = []
         self._next_id = 0
         self._alive = False
+
+    @property
+    def pid(self) -> int | None:
+        """The zygote's process id (``None`` before it starts or once closed)."""
+        return None if self._proc is None else self._proc.pid
 
     def start(self) -> str | None:
         """Start the zygote and preload; ``None`` when ready, else why it cannot be used.
@@ -133,6 +147,9 @@ class Zygote:
                 importing = message.module
             elif isinstance(message, boundary.Ready):
                 self.preloaded = list(message.preloaded)
+                self.modules.update(message.preloaded)
+                self.files = _file_stats(message.files)
+                self.sys_path = list(message.path)
                 return None
             elif isinstance(message, boundary.Unavailable):
                 return message.reason
@@ -152,31 +169,102 @@ class Zygote:
             with self._changed:
                 if isinstance(message, boundary.Started):
                     self._pids[message.ident] = message.pid
+                    self._running.add(message.pid)
                 elif isinstance(message, boundary.Exited):
                     self._exits[message.pid] = message.returncode
+                    self._running.discard(message.pid)
+                elif isinstance(message, boundary.Imported):
+                    self._answers.append(message)
                 self._changed.notify_all()
         with self._changed:
             self._alive = False
             self._changed.notify_all()
 
     def spawn(self, task: IterationTask, files: boundary.IterationFiles, cwd: str) -> ChildHandle:
-        """Fork a child for ``task`` (the launcher's spawn step); cold when the zygote is gone."""
-        if not self._alive or self._proc is None or self._proc.stdin is None:
+        """Fork a child for ``task`` (the launcher's spawn step); cold when the zygote is gone
+        (or unsafe)."""
+        if not self._alive or self.unsafe or self._proc is None or self._proc.stdin is None:
             return spawn_cold(task, files, cwd)
+        report = self.on_report
         with self._lock:
             ident = self._next_id
             self._next_id += 1
-            try:
-                self._proc.stdin.write(
-                    boundary.fork_request(files, dict(task.env), ident).encode())
-                self._proc.stdin.flush()
-            except (BrokenPipeError, OSError):
+            request = boundary.fork_request(files, dict(task.env), ident, report is not None)
+            if not self._send(request):
                 return spawn_cold(task, files, cwd)
         with self._changed:
             self._changed.wait_for(lambda: ident in self._pids or not self._alive)
             if ident not in self._pids:
                 return spawn_cold(task, files, cwd)
-            return _WarmChild(self, self._pids.pop(ident))
+            return _WarmChild(self, self._pids.pop(ident), files if report else None)
+
+    def _send(self, message: boundary.ZygoteMessage) -> bool:
+        """Write one message to the zygote (under ``_lock``); False when it is gone."""
+        if self._proc is None or self._proc.stdin is None:
+            return False
+        try:
+            self._proc.stdin.write(message.encode())
+            self._proc.stdin.flush()
+        except (BrokenPipeError, OSError, ValueError):
+            return False
+        return True
+
+    def learn(self, modules: Sequence[str], timeout: float = START_TIMEOUT
+              ) -> boundary.Imported | None:
+        """Import ``modules`` (library modules the script uses) in the zygote before it
+        forks again; its answer, or ``None`` when it gave none (gone, or too slow: then it
+        forks no more, as it may be left half-way through an import).
+
+        >>> zygote.learn(["json"]).loaded  # doctest: +SKIP
+        ['json']
+        """
+        with self._lock:  # no fork request goes out until the imports are done
+            if not self._send(boundary.Import(modules=list(modules))):
+                return None
+            with self._changed:
+                try:
+                    self._changed.wait_for(lambda: self._answers or not self._alive, timeout)
+                except BaseException:  # Ctrl-C: its answer would be taken for the next one's
+                    self.unsafe = "it was interrupted while importing"
+                    raise
+                if not self._answers:
+                    self.unsafe = "it did not finish importing in time"
+                    return None
+                answer = self._answers.pop(0)
+            self.modules.update(answer.loaded)
+            self.modules.update(answer.failed)  # not worth asking again
+            self.files = _file_stats(answer.files)
+            self.unsafe = answer.unsafe
+            return answer
+
+    def stale(self, files: bool = True) -> str | None:
+        """Why this zygote must not serve another sweep (dead, unsafe, or, when ``files``,
+        a module file it imported changed on disk since), or ``None`` when it may.
+
+        >>> zygote.stale()  # doctest: +SKIP
+        "a module it holds changed on disk: '/venv/.../helper.py'"
+        """
+        if self._proc is None or self._proc.poll() is not None or not self._alive:
+            return "it is no longer running"
+        if self.unsafe:
+            return self.unsafe
+        for path, seen in self.files.items() if files else ():
+            try:
+                info = os.stat(path)
+            except OSError:
+                return f"a module file it imported is gone: {path!r}"
+            if (info.st_mtime_ns, info.st_size) != seen:
+                return f"a module it holds changed on disk: {path!r}"
+        return None
+
+    def settled(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds until every child it forked has exited and been
+        reported; False when some did not (or it is gone)."""
+        with self._changed:
+            self._changed.wait_for(
+                lambda: (not self._running and len(self._pids) == 0) or not self._alive,
+                timeout)
+            return self._alive and not self._running and not self._pids
 
     def _wait(self, pid: int, timeout: float | None) -> int:
         with self._changed:
@@ -187,6 +275,22 @@ class Zygote:
             if not done:
                 raise subprocess.TimeoutExpired(f"warm child {pid}", timeout or 0.0)
         raise ChildProcessError(f"the warm-start process died while child {pid} ran")
+
+    def disown(self) -> None:
+        """In a forked copy of the driver: let go of the zygote without a word to it. This
+        copy's ends of its pipes now lead to ``/dev/null`` (so the zygote still sees the
+        driver go, and nothing half-written here ever reaches it)."""
+        proc, self._proc = self._proc, None
+        self._alive = False
+        for pipe in (None if proc is None else (proc.stdin, proc.stdout)) or ():
+            if pipe is None:
+                continue
+            try:
+                nowhere = os.open(os.devnull, os.O_RDWR)
+                os.dup2(nowhere, pipe.fileno())
+                os.close(nowhere)
+            except (OSError, ValueError):
+                pass
 
     def close(self) -> None:
         """Stop the zygote (closing its stdin); it kills any child still running."""
@@ -234,11 +338,18 @@ class _MessageReader:
         return self._ready.pop(0)
 
 
-class _WarmChild:
-    """A forked child as the launcher sees it: a pid and a ``wait``."""
+def _file_stats(files: Sequence[Sequence]) -> dict[str, tuple[int, int]]:
+    return {str(path): (int(mtime), int(size)) for path, mtime, size in files}
 
-    def __init__(self, zygote: Zygote, pid: int) -> None:
+
+class _WarmChild:
+    """A forked child as the launcher sees it: a pid and a ``wait``; with ``report``, the
+    files where it lists the library modules it imported, handed on once it exits."""
+
+    def __init__(self, zygote: Zygote, pid: int,
+                 report: boundary.IterationFiles | None = None) -> None:
         self._zygote = zygote
+        self._report = report
         self.pid = pid
         self.returncode: int | None = None
 
@@ -248,4 +359,25 @@ class _WarmChild:
                 self.returncode = self._zygote._wait(self.pid, timeout)
             except ChildProcessError:
                 self.returncode = -9
+            self._hand_on_report()
         return self.returncode
+
+    def _hand_on_report(self) -> None:
+        files, self._report = self._report, None
+        listener = self._zygote.on_report
+        if files is None or listener is None:
+            return
+        import json
+
+        try:
+            with open(files.modules, "rb") as handle:
+                names = json.load(handle)
+        except (OSError, ValueError):
+            return  # it ended before listing them (stopped early, killed): next time
+        if isinstance(names, list):
+            try:
+                listener([str(name) for name in names])
+            except Exception:  # learning is an optimisation: never fail the iteration for it
+                import logging
+
+                logging.getLogger("py3r_script.warm").debug("learning failed", exc_info=True)

@@ -72,6 +72,9 @@ MESSAGES = [
     _boundary.Unavailable(reason="preloading 'x' failed: ImportError: no"),
     _boundary.Started(ident=7, pid=1234),
     _boundary.Exited(pid=1234, returncode=-9),
+    _boundary.Import(modules=["pandas.io.formats.style"]),
+    _boundary.Imported(loaded=["json"], failed={"x": "ImportError: no"},
+                       files=[["/s/json/__init__.py", 17, 400]], unsafe=""),
 ]
 
 
@@ -113,8 +116,12 @@ def test_the_zygote_command_preloads_says_so_and_exits_with_its_stdin(tmp_path):
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=tmp_path)
     try:
         first, second = proc.stdout.readline(), proc.stdout.readline()
-        assert _boundary.split_messages(first + second)[0] == [
-            _boundary.Preloading(module="json"), _boundary.Ready(preloaded=["json"])]
+        preloading, ready = _boundary.split_messages(first + second)[0]
+        assert preloading == _boundary.Preloading(module="json")
+        assert isinstance(ready, _boundary.Ready) and ready.preloaded == ["json"]
+        assert any(path.endswith(os.path.join("json", "__init__.py"))
+                   for path, _, _ in ready.files)  # what would make it stale once changed
+        assert sys.path[-1] in ready.path
         proc.stdin.close()
         assert proc.wait(timeout=30) == 0
     finally:

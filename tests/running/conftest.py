@@ -101,3 +101,4 @@ def procs() -> ProcessWatch:
     """Checks that processes died (``gone``, ``wait_gone``), cleanup (``kill_leftovers``,
     ``kill_driver_group``), and a driver's iterations' pid files (``wait_for_pid_files``)."""
     return ProcessWatch()
+
