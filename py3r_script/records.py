@@ -94,15 +94,6 @@ class FrozenOutputs(Mapping[str, Any]):
         return cls.__qualname__ if cls.__module__ == "builtins" else \
             f"{cls.__module__}.{cls.__qualname__}"
 
-    def get(self, name: str, default: Any = None) -> Any:
-        """Output ``name`` (a study's pickle: read now), or ``default`` when it has none.
-
-        >>> FrozenOutputs({"y": 3}).get("y"), FrozenOutputs({}).get("y", 0)
-        (3, 0)
-        """
-        value = self._data.get(name, default)  # one lookup: tables call this per row
-        return self[name] if isinstance(value, DeferredOutput) else value
-
     def __getitem__(self, name: str) -> Any:
         try:
             value = self._data[name]
