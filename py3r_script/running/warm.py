@@ -380,4 +380,4 @@ class _WarmChild:
             except Exception:  # learning is an optimisation: never fail the iteration for it
                 import logging
 
-                logging.getLogger("py3r_script.warm").debug("learning failed", exc_info=True)
+                logging.getLogger(__name__).debug("learning failed", exc_info=True)

@@ -37,7 +37,7 @@ from .warm import Zygote
 
 __all__ = ["WarmPool", "WarmZygote", "warm_launcher", "warm_pool"]
 
-_log = logging.getLogger("py3r_script.warm")
+_log = logging.getLogger(__name__)
 
 _SETTLE_SECONDS = 5.0  # how long an interrupted sweep's zygote may take to reap its children
 
