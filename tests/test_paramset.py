@@ -77,3 +77,11 @@ def test_digest_is_stable_across_processes():
         for seed in ("1", "2")
     }
     assert digests == {ParamSet(values).digest}
+
+
+def test_project_gives_the_set_itself_when_nothing_is_left_out():
+    base = ParamSet({"a": 1, "b": 0.5})
+    assert base.project(["a", "b"]) is base
+    assert list(base.project(["b", "a"])) == ["b", "a"]  # another order: another set
+    assert base.project(["a", "zz"]) == ParamSet({"a": 1}) and base.project([]) == ParamSet()
+    assert base.get("a") == 1 and base.get("zz", 7) == 7 and "a" in base and "zz" not in base

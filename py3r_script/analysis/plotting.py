@@ -126,9 +126,12 @@ def _scatter(ax: Any, results: ScriptResults, runs: Sequence[tuple[IterationReco
              output: str, name: str) -> None:
     pairs = [(r.params.get(name), y) for r, y in runs]
     numeric = all(number(x) is not None for x, _ in pairs)
-    categories = sorted({repr(x): x for x, _ in pairs}.values(), key=value_order)
-    where = {repr(x): i for i, x in enumerate(categories)}
-    xs = [x if numeric else where[repr(x)] for x, _ in pairs]
+    if numeric:
+        xs = [x for x, _ in pairs]
+    else:  # each value at its own place, in value_order
+        categories = sorted({repr(x): x for x, _ in pairs}.values(), key=value_order)
+        where = {repr(x): i for i, x in enumerate(categories)}
+        xs = [where[repr(x)] for x, _ in pairs]
     ax.plot(xs, [y for _, y in pairs], marker="o", linestyle="none", color="tab:blue",
             alpha=0.7, label=output)
     if not numeric:

@@ -314,12 +314,15 @@ def check_output(results: ScriptResults, output: str) -> None:
 
 
 def output_number(record: IterationRecord, output: str) -> float | None:
-    """A completed record's output as a float (NaN kept); ``None`` when it is missing.
+    """A completed record's output as a float (NaN kept); ``None`` when it is missing, or
+    a study's pickle (never a number, and not unpickled to tell).
 
     >>> [output_number(r, "time_moving") for r in sr.records]  # doctest: +SKIP
     [41.2, None, 38.0]
     """
-    value = record.outputs.get(output) if record.ok else None
+    if not record.ok or record.outputs.is_deferred(output):
+        return None
+    value = record.outputs.get(output)
     return None if value is None else number(value)
 
 
@@ -330,10 +333,18 @@ def not_numeric(results: ScriptResults, output: str) -> str | None:
     "is a DataFrame in iteration {'window': 3}, not a scalar number"
     """
     for record in results.records:
-        value = record.outputs.get(output) if record.ok else None
-        if value is not None and number(value) is None:
-            where = record.params.project(results.param_names).to_dict()
-            return f"is a {type(value).__name__} in iteration {where}, not a scalar number"
+        outputs = record.outputs
+        if not record.ok:
+            continue
+        if outputs.is_deferred(output):  # a study's pickle: named, not unpickled
+            kind = outputs.type_name(output).rpartition(".")[2]
+        else:
+            value = outputs.get(output)
+            if value is None or number(value) is not None:
+                continue
+            kind = type(value).__name__
+        where = record.params.project(results.param_names).to_dict()
+        return f"is a {kind} in iteration {where}, not a scalar number"
     return None
 
 

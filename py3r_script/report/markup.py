@@ -107,7 +107,8 @@ def shown_value(value: Any) -> str:
         if value != value:
             return ""
         text = f"{value:.6g}"
-        return text if any(c in text for c in ".einf") else f"{text}.0"  # 2.0 stays a float
+        # 2.0 stays a float ("inf" and "nan" have an "n")
+        return text if "." in text or "e" in text or "n" in text else f"{text}.0"
     if type(value).__module__.startswith("numpy") and getattr(value, "ndim", None) == 0:
         return shown_value(value.item())
     if isinstance(value, Mapping):

@@ -12,6 +12,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from py3r_script import ScriptResults, run, sensitivity, sweep
+from py3r_script.errors import UnknownNameError
 
 matplotlib.use("Agg")
 
@@ -329,3 +330,15 @@ def test_unknown_names_are_key_errors_listing_what_exists(sr):
             call()
     with pytest.raises(KeyError, match="unknown parameter"):
         sr.plot_response(sr.output_names[0], ["nope"])
+
+
+def test_plot_tornado_draws_a_table_given_to_it(sr):
+    table = sr.sensitivity_table()
+    given, computed = sr.plot_tornado("y", table=table), sr.plot_tornado("y")
+    bars = [[(p.get_x(), p.get_width(), p.get_y()) for p in fig.axes[0].patches]
+            for fig in (given, computed)]
+    assert bars[0] == bars[1]
+    labels = [[t.get_text() for t in fig.axes[0].get_yticklabels()] for fig in (given, computed)]
+    assert labels[0] == labels[1]
+    with pytest.raises(UnknownNameError, match=r"no rows of output 'y'.*sensitivity_table"):
+        sr.plot_tornado("y", table=table[table["output"] != "y"])

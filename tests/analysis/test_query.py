@@ -143,3 +143,22 @@ def test_plots_of_outputs_without_values_are_output_errors():
     with pytest.raises(ParameterError, match="no parameter varies"):
         still.plot_response("y")
     assert issubclass(OutputError, ValueError)
+
+
+def test_varied_params_tells_values_apart_by_type_and_repr():
+    def varied(*values):
+        return query.varied_params(results([({"v": v, "k": 1}, {"y": 1.0}) for v in values],
+                                           design=None, nominal={}))
+
+    assert varied(0.0, -0.0) == ["v"]  # equal, but two values
+    assert varied(-0.0, 0.0, -0.0) == ["v"] and varied(0.0, 0.0) == []
+    assert varied(float("nan"), float("nan")) == []  # one value, never equal to itself
+    assert varied(1, True) == ["v"] and varied(1, 1.0) == ["v"] and varied(None, None) == []
+    assert varied(*[0.5] * 50, 0.25) == ["v"] and varied("a") == []
+
+
+def test_varied_params_follow_records_added_later():
+    sr = results([({"v": 1}, {"y": 1.0}), ({"v": 1}, {"y": 2.0})], design=None, nominal={})
+    assert query.varied_params(sr) == []
+    sr.add(IterationRecord(params=ParamSet({"v": 2}), status="ok", index=2))
+    assert query.varied_params(sr) == ["v"]

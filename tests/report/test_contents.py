@@ -182,3 +182,30 @@ def test_an_empty_study_has_a_report(tmp_path):
     with Study(tmp_path / "empty.db") as study:
         page = Path(study.report(tmp_path / "empty.html")).read_text()
     assert "The study holds no sweep yet." in page
+
+
+def test_plots_are_the_pixels_savefig_writes(tmp_path):
+    """The report draws each plot once, on an Agg canvas: the PNG is savefig's, pixel for
+    pixel."""
+    np = pytest.importorskip("numpy")
+    image = pytest.importorskip("PIL.Image")
+    import io
+
+    from py3r_script.analysis.plotting import new_figure
+    from py3r_script.report.figures import DPI, png
+
+    def drawn() -> object:
+        fig = new_figure(figsize=(6, 3), layout="constrained")
+        axes = fig.subplots(1, 2)
+        axes[0].plot(range(50), [v ** 0.5 for v in range(50)], marker="o", alpha=0.7)
+        axes[1].barh([0, 1], [3, -2], label="bars")
+        axes[1].set_yticks([0, 1], ["a long label (nominal 1.5)", "b"])
+        axes[1].legend()
+        fig.suptitle("Sensitivity of y: ρ = 0.93")
+        return fig
+
+    ours, theirs = io.BytesIO(), io.BytesIO()
+    png(drawn(), ours)
+    drawn().savefig(theirs, format="png", dpi=DPI)
+    pixels = [np.asarray(image.open(buffer)) for buffer in (ours, theirs)]
+    assert pixels[0].shape == pixels[1].shape and (pixels[0] == pixels[1]).all()

@@ -138,3 +138,13 @@ def test_store_and_sweep_of_the_wrong_type_are_type_errors(tmp_path, two_sweeps,
     import numpy as np
 
     assert load(db, sweep=np.int64(0)).records[0].sweep_id == first
+
+
+def test_records_share_no_mutable_value(two_sweeps):
+    """Texts the iterations share are parsed once, but each record has its own mappings."""
+    db, _ = two_sweeps
+    with Study(db) as study:
+        first, second = study.records()[:2]
+    assert first.env == second.env and first.env is not second.env
+    assert first.params_seen is not second.params_seen
+    assert isinstance(first.argv, tuple) and first.argv == second.argv

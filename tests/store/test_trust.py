@@ -227,3 +227,33 @@ def test_a_study_of_the_previous_version_loads_and_resumes(tmp_path, peek):
     everything = load(db, trusted=True)
     assert len(everything.records) == 5 and everything[{"x": 1}]["mapping"]["x"] == 1
     assert peek.integrity(db) == "ok"
+
+
+def test_a_report_and_the_analysis_never_unpickle(tmp_path, write_script, monkeypatch):
+    """Pickles signed with this user's key load when asked for, but a report (and deciding
+    which outputs are numbers, or whether an output is there) never asks."""
+    db = tmp_path / "study.db"
+    sensitivity(write_script(PICKLED), {"x": [1, 2, 3]}, store=db, progress=False)
+
+    unpickled = []
+
+    def refuse(*args, **kwargs):
+        unpickled.append(args)
+        raise AssertionError("something was unpickled")
+
+    loads = pickle.loads
+    monkeypatch.setattr(pickle, "loads", refuse)
+    with Study(db) as study:
+        records = study.records()
+        study.report(tmp_path / "report.html")
+    outputs = records[0].outputs
+    assert "mapping" in outputs and outputs.is_deferred("mapping")  # there, not read
+    assert "raw" in outputs and outputs.get("nope", 7) == 7
+    assert not unpickled
+    page = (tmp_path / "report.html").read_text()
+    assert "Tornado chart of y" in page and "Tornado chart of mapping" not in page
+    results = load(db)
+    assert results.sensitivity_table()["output"].unique().tolist() == ["y"]
+    assert records[0].outputs.is_deferred("mapping") and not unpickled
+    monkeypatch.setattr(pickle, "loads", loads)
+    assert records[0].outputs.get("mapping") == {"x": 1, "items": [1, 2]}  # read when asked
