@@ -36,13 +36,14 @@ def test_replicates_flag_runs_each_point_k_times_and_show_lists_them(
     assert csv_rows(single.stdout)["replicate"].tolist() == [0, 1]
 
 
-@pytest.mark.parametrize("bad", ["0", "-1", "x", "1.5"])
-def test_a_bad_replicates_flag_is_a_usage_error(noisy, tmp_path, cli, assert_usage_error, bad):
-    for command in (["run", noisy], ["sensitivity", noisy, "-s", "mean=2"],
-                    ["sweep", noisy, "-s", "mean=2"]):
-        result = cli(*command, f"--replicates={bad}", cwd=tmp_path)
-        assert_usage_error(result, "--replicates")
-        assert "whole number" in result.stderr or "invalid int value" in result.stderr
+@pytest.mark.parametrize("command, bad", [("run", "0"), ("sensitivity", "-1"),
+                                          ("sweep", "x"), ("sweep", "1.5")])
+def test_a_bad_replicates_flag_is_a_usage_error(noisy, tmp_path, cli, assert_usage_error,
+                                                command, bad):
+    design = [] if command == "run" else ["-s", "mean=2"]
+    result = cli(command, noisy, *design, f"--replicates={bad}", cwd=tmp_path)
+    assert_usage_error(result, "--replicates")
+    assert "whole number" in result.stderr or "invalid int value" in result.stderr
 
 
 def test_replicate_seed_flag_errors_name_the_flag(noisy, tmp_path, cli, assert_usage_error):
