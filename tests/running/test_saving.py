@@ -184,9 +184,15 @@ def test_ctrl_c_during_a_store_write_keeps_the_record_whole(tmp_path, write_scri
         return seqs
 
     monkeypatch.setattr(writing, "insert_iteration", interrupted_insert)
-    with pytest.raises(SweepInterrupted) as caught:
-        sensitivity(script, {"x": [1, 2, 3]}, store=db, progress=False)
-    monkeypatch.undo()
+    # as in an interactive python (a background job's shell leaves SIGINT ignored)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(SweepInterrupted) as caught:
+            sensitivity(script, {"x": [1, 2, 3]}, store=db, progress=False)
+    finally:
+        monkeypatch.undo()
+        handler = signal.signal(signal.SIGINT, previous)
+    assert handler is signal.default_int_handler  # the write's own handler is gone
     kept = [r.params["x"] for r in caught.value.results.records]
     stored = load(db)
     if presses == 1:
@@ -196,7 +202,6 @@ def test_ctrl_c_during_a_store_write_keeps_the_record_whole(tmp_path, write_scri
         assert kept == [0] and len(stored.records) == 0
     with Study(db) as study:
         assert study.sweeps()["status"].tolist() == ["interrupted"]
-        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 REPORTING_DRIVER = """
