@@ -172,6 +172,7 @@ start = time.perf_counter()
 sr = sweep(sys.argv[3], {"i": list(range(n))}, warm=True, max_workers=2, store=store,
            progress=False)
 elapsed = time.perf_counter() - start
+sweep_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 t0 = time.perf_counter()
 frame = sr.to_dataframe()
 to_df = time.perf_counter() - t0
@@ -181,7 +182,8 @@ first = (finished[chunk - 1] - finished[0]) / (chunk - 1)
 last = (finished[-1] - finished[-chunk]) / (chunk - 1)
 print(json.dumps({
     "ok": sum(r.ok for r in sr.records), "rows": len(frame), "elapsed": elapsed,
-    "to_dataframe": to_df, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    "to_dataframe": to_df, "sweep_peak_mb": sweep_peak,
+    "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     "first_chunk": first, "last_chunk": last,
 }))
 """
@@ -204,8 +206,9 @@ def long_sweep(iterations: int) -> None:
     report("completed", f"{figures['ok']:,} ok")
     report("wall time", f"{figures['elapsed']:.1f} s")
     report("per iteration", f"{figures['elapsed'] / iterations * 1000:.1f} ms")
-    report("driver peak memory (RSS)", f"{figures['peak_mb']:.0f} MB", "< 300 MB",
-           figures["peak_mb"] < 300)
+    report("driver peak memory (RSS), the sweep", f"{figures['sweep_peak_mb']:.0f} MB")
+    report("driver peak memory (RSS), with to_dataframe()", f"{figures['peak_mb']:.0f} MB",
+           "< 300 MB", figures["peak_mb"] < 300)
     report("store size", f"{size / 1e6:.1f} MB")
     report("to_dataframe()", f"{figures['to_dataframe']:.2f} s", "< 2 s",
            figures["to_dataframe"] < 2)
