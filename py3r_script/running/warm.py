@@ -282,15 +282,21 @@ class Zygote:
         driver go, and nothing half-written here ever reaches it)."""
         proc, self._proc = self._proc, None
         self._alive = False
-        for pipe in (None if proc is None else (proc.stdin, proc.stdout)) or ():
+        if proc is None:
+            return
+        for pipe in (proc.stdin, proc.stdout):
             if pipe is None:
                 continue
             try:
                 nowhere = os.open(os.devnull, os.O_RDWR)
                 os.dup2(nowhere, pipe.fileno())
                 os.close(nowhere)
+                pipe.close()  # what it still buffered goes to /dev/null
             except (OSError, ValueError):
                 pass
+        # the driver waits for the zygote, never this copy: settled here, so that dropping
+        # it is not reported as a child left running (a ResourceWarning)
+        proc.returncode = 0
 
     def close(self) -> None:
         """Stop the zygote (closing its stdin); it kills any child still running."""
