@@ -15,7 +15,8 @@ importing pandas and matplotlib counts), and the file's size, next to their targ
 load average; then where the time went (importing, reading the records, the results
 table, the analysis' tables, its plots, the rest). ``--against REV`` measures that
 commit too, from a temporary git worktree, in turns with this checkout (this, that, this,
-that...), and prints the medians and their ratio. Nothing is asserted.
+that...), each reading the same study written by its own code (so a commit with an older
+schema is measured too), and prints the medians and their ratio. Nothing is asserted.
 """
 
 from __future__ import annotations
@@ -136,6 +137,23 @@ def phases(db: Path, page: Path) -> str:
     return ", ".join(f"{name} {float(value):.2f} s" for name, value in parts.items())
 
 
+WRITE = """
+import sys
+sys.path[:0] = [sys.argv[1], sys.argv[2]]  # the checkout's py3r_script, this benchmark
+import report
+report.write_study(report.Path(sys.argv[3]), sys.argv[4], report.{points}(int(sys.argv[5])))
+"""
+
+
+def other_study(checkout: Path, db: Path, mode: str, n: int) -> None:
+    """The same study as this checkout's, written by ``checkout``'s own code (so written in
+    the schema it reads)."""
+    points = "sample_points" if mode == "lhs" else "grid_points"
+    subprocess.run([sys.executable, "-c", WRITE.format(points=points), str(checkout),
+                    str(Path(__file__).resolve().parent), str(db), mode, str(n)],
+                   check=True, cwd=checkout, env={**os.environ, "PYTHONPATH": str(checkout)})
+
+
 def measure(folder: Path, mode: str, n: int, checkouts: dict[str, Path], rounds: int) -> None:
     db = folder / f"{mode}.db"
     points = sample_points(n) if mode == "lhs" else grid_points(n)
@@ -143,11 +161,16 @@ def measure(folder: Path, mode: str, n: int, checkouts: dict[str, Path], rounds:
     write_study(db, mode, points)
     written = time.perf_counter() - start
     page = folder / f"{mode}.html"
+    studies = {label: db if label == "this" else folder / f"{mode}-{label}.db"
+               for label in checkouts}
+    for label, checkout in checkouts.items():
+        if label != "this":
+            other_study(checkout, studies[label], mode, n)
     runs: dict[str, list[tuple[float, float]]] = {label: [] for label in checkouts}
     loads = []
     for _ in range(rounds):
         for label, checkout in checkouts.items():
-            runs[label].append(timed(checkout, db, page if label == "this" else
+            runs[label].append(timed(checkout, studies[label], page if label == "this" else
                                      folder / f"{mode}-{label}.html"))
             loads.append(os.getloadavg()[0])
     seconds = statistics.median(s for s, _ in runs["this"])
