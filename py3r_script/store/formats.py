@@ -192,8 +192,10 @@ def _read_parquet(source: IO[bytes]) -> Any:
     import pyarrow.parquet
 
     _check_pyarrow()
-    table = pyarrow.parquet.read_table(source)
-    frame = table.to_pandas()
+    # one thread: pyarrow's reader threads can abort or hang the interpreter at exit after
+    # reading from a Python file object (apache/arrow#50482); an output is small anyway
+    table = pyarrow.parquet.read_table(source, use_threads=False)
+    frame = table.to_pandas(use_threads=False)
     ours = (table.schema.metadata or {}).get(_METADATA_KEY)
     if ours is None:
         return frame
