@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -123,6 +124,22 @@ class DriverProcesses:
         except ProcessLookupError:
             return False
         return True
+
+    def kill_driver(self, driver: subprocess.Popen, condition: Callable[[], bool],
+                    what: str, log: Path, timeout: float = 60) -> list[int]:
+        """Once ``condition`` holds, SIGKILL ``driver`` mid-sweep (frozen first, to learn
+        which children it runs); those children's pids, left running, are returned."""
+        try:
+            self.wait_until(lambda: condition() or driver.poll() is not None, timeout, what)
+            assert driver.poll() is None, log.read_text()
+            os.kill(driver.pid, signal.SIGSTOP)
+            orphans = self.children(driver.pid)
+            os.kill(driver.pid, signal.SIGKILL)
+        finally:
+            if driver.poll() is None:
+                driver.kill()
+            driver.wait(timeout=30)
+        return orphans
 
     @staticmethod
     def children(pid: int) -> list[int]:

@@ -56,18 +56,9 @@ def test_sigkill_mid_sweep_loses_nothing_and_resume_runs_only_missing(
     call = (f"py3r_script.sensitivity({str(script)!r}, {{'x': {values!r}}}, "
             f"store={str(db)!r}, progress=False)")
     driver = procs.start(procs.write_driver(tmp_path / "driver.py", call), tmp_path / "driver.err")
-    try:
-        procs.wait_until(lambda: peek.committed(db) >= 2 or driver.poll() is not None, 60,
-                    "two committed iterations")
-        assert driver.poll() is None, (tmp_path / "driver.err").read_text()
-        # freeze the driver only to learn which child it is running, then SIGKILL it
-        os.kill(driver.pid, signal.SIGSTOP)
-        orphans = procs.children(driver.pid)
-        os.kill(driver.pid, signal.SIGKILL)
-    finally:
-        if driver.poll() is None:
-            driver.kill()
-        driver.wait(timeout=30)
+    # freeze the driver only to learn which child it is running, then SIGKILL it
+    orphans = procs.kill_driver(driver, lambda: peek.committed(db) >= 2,
+                                "two committed iterations", tmp_path / "driver.err")
     assert driver.returncode == -signal.SIGKILL
     # the child that was running is in its own session, so it survives the driver: let
     # it finish before counting what ran

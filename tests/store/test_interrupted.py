@@ -42,17 +42,8 @@ def killed(tmp_path, write_script, peek, procs) -> tuple[Path, Path]:
     call = (f"py3r_script.sensitivity({str(script)!r}, {{'x': [1]}}, store={str(db)!r}, "
             "progress=False)")
     driver = procs.start(procs.write_driver(tmp_path / "driver.py", call), tmp_path / "err")
-    try:
-        procs.wait_until(lambda: peek.committed(db) >= 1 or driver.poll() is not None, 60,
-                         "the first committed iteration")
-        assert driver.poll() is None, (tmp_path / "err").read_text()
-        os.kill(driver.pid, signal.SIGSTOP)  # to learn which child it runs
-        orphans = procs.children(driver.pid)
-        os.kill(driver.pid, signal.SIGKILL)
-    finally:
-        if driver.poll() is None:
-            driver.kill()
-        driver.wait(timeout=30)
+    orphans = procs.kill_driver(driver, lambda: peek.committed(db) >= 1,
+                                "the first committed iteration", tmp_path / "err")
     for pid in orphans:  # the sleeping child is in its own session: end it too
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)

@@ -74,17 +74,8 @@ def test_a_killed_replicated_sweep_redoes_only_the_missing_replicates(
     call = (f"py3r_script.sweep({str(script)!r}, {{'x': [1, 2]}}, replicates=3, "
             f"include_nominal=False, store={str(db)!r}, progress=False)")
     driver = procs.start(procs.write_driver(tmp_path / "driver.py", call), tmp_path / "err")
-    try:
-        procs.wait_until(lambda: len(_runs(counter)) >= 5 or driver.poll() is not None, 60,
-                         "the stuck replicate")
-        assert driver.poll() is None, (tmp_path / "err").read_text()
-        os.kill(driver.pid, signal.SIGSTOP)
-        orphans = procs.children(driver.pid)
-        os.kill(driver.pid, signal.SIGKILL)
-    finally:
-        if driver.poll() is None:
-            driver.kill()
-        driver.wait(timeout=30)
+    orphans = procs.kill_driver(driver, lambda: len(_runs(counter)) >= 5, "the stuck replicate",
+                                tmp_path / "err")
     for pid in orphans:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
