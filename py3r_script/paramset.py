@@ -89,6 +89,8 @@ class ParamSet(Mapping[str, Scalar]):
     Two parameter sets are equal when they hold the same names with values of the same type
     and repr, whatever the order: ``{"w": 1}`` and ``{"w": 1.0}`` are different sets. The
     ``digest`` is a stable SHA-256 of that identity, the same in every process and session.
+    A set holds only its values (its identity, hash and digest are worked out when asked
+    for), so a sweep's records, one set each, stay small however many there are.
 
     >>> p = ParamSet({"window": 5, "threshold": 0.8})
     >>> p["window"], len(p)
@@ -97,7 +99,7 @@ class ParamSet(Mapping[str, Scalar]):
     True
     """
 
-    __slots__ = ("_data", "_digest", "_identity")
+    __slots__ = ("_data",)
 
     def __init__(self, values: Mapping[str, Any] | Iterable[tuple[str, Any]] = ()) -> None:
         data = dict(values)
@@ -109,16 +111,12 @@ class ParamSet(Mapping[str, Scalar]):
             if type(value) not in _SCALAR_TYPES:  # plain ones (the common case) as they are
                 data[name] = to_scalar(value, what=f"parameter {name!r}")
         self._data = data
-        self._identity = _identity(data)
-        self._digest: str | None = None  # computed when first asked for
 
     @classmethod
     def _checked(cls, data: dict[str, Scalar]) -> ParamSet:
         """A set of values already checked (a subset of another set's): not checked again."""
         made = cls.__new__(cls)
         made._data = data
-        made._identity = _identity(data)
-        made._digest = None
         return made
 
     def __getitem__(self, name: str) -> Scalar:
@@ -138,17 +136,20 @@ class ParamSet(Mapping[str, Scalar]):
         return len(self._data)
 
     def __eq__(self, other: object) -> bool:
-        if isinstance(other, ParamSet):
-            return self._identity == other._identity
+        if other is self:
+            return True
         if isinstance(other, Mapping):
+            if len(other) != len(self._data):
+                return False
             try:
-                return self._identity == ParamSet(other)._identity
+                data = other._data if isinstance(other, ParamSet) else ParamSet(other)._data
             except ParameterTypeError:
                 return False
+            return _identity(self._data) == _identity(data)
         return NotImplemented
 
     def __hash__(self) -> int:
-        return hash(self._identity)
+        return hash(_identity(self._data))
 
     def __repr__(self) -> str:
         inner = ", ".join(f"{n}={v!r}" for n, v in self._data.items())
@@ -160,10 +161,8 @@ class ParamSet(Mapping[str, Scalar]):
     @property
     def digest(self) -> str:
         """Stable SHA-256 hex digest of the typed values (the same across sessions)."""
-        if self._digest is None:
-            text = _COMPACT_JSON.encode(self._identity)
-            self._digest = hashlib.sha256(text.encode()).hexdigest()
-        return self._digest
+        text = _COMPACT_JSON.encode(_identity(self._data))
+        return hashlib.sha256(text.encode()).hexdigest()
 
     def to_dict(self) -> dict[str, Scalar]:
         """A plain, mutable ``dict`` copy in the set's order."""
@@ -182,7 +181,10 @@ class ParamSet(Mapping[str, Scalar]):
         return ParamSet._checked(subset)
 
     def merged(self, other: Mapping[str, Any]) -> ParamSet:
-        """A new set with ``other``'s values replacing or adding to this one's."""
+        """A new set with ``other``'s values replacing or adding to this one's (``other``
+        itself when this set is empty and ``other`` is a set already)."""
+        if not self._data and isinstance(other, ParamSet):
+            return other  # immutable: no need of a copy
         data = dict(self._data)
         data.update(other)
         return ParamSet(data)

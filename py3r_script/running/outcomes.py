@@ -18,7 +18,7 @@ from concurrent.futures import Future
 from typing import Any
 
 from ..child import boundary
-from ..records import FrozenOutputs, IterationRecord
+from ..records import NOTHING, FrozenOutputs, IterationRecord, seen_params
 from .task import IterationTask
 
 __all__ = ["STOPPED", "child_record", "make_record", "record_of", "start_error"]
@@ -61,7 +61,7 @@ def make_record(task: IterationTask, started: float, **fields: Any) -> Iteration
                           or _python_version(task.python or sys.executable)),
         interpreter=task.python or sys.executable,
         argv=task.argv,
-        env=dict(task.env),
+        env=dict(task.env) if task.env else NOTHING,
         workdir=task.workdir,
         **fields,
     )
@@ -94,7 +94,7 @@ def child_record(
     common: dict[str, Any] = dict(
         outputs=outputs, stdout=_tail(files.stdout, task.capture_limit), stderr=stderr)
     if outcome is not None:
-        common["params_seen"] = outcome.params_seen or {}
+        common["params_seen"] = seen_params(task.params, outcome.params_seen)
         common["stopped_early"] = outcome.stopped_early
         common["python"] = outcome.python
     if stopped is not None or returncode < 0:

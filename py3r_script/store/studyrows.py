@@ -19,7 +19,7 @@ from typing import Any
 
 from ..designs.design import Design
 from ..paramset import ParamSet
-from ..records import FrozenOutputs, IterationRecord
+from ..records import NOTHING, FrozenOutputs, IterationRecord, seen_params
 from .formats import Stored
 from .provenance import package_version
 from .sqlvalues import sql_scalar, sql_text, text_from_sql
@@ -189,9 +189,10 @@ def record_from_row(row: Mapping[str, Any], outputs: FrozenOutputs,
     """
     shared = SharedTexts() if shared is None else shared
     seen = row["params_seen_json"]
+    params = ParamSet(json.loads(row["params_json"]))
     text = text_from_sql
     return IterationRecord(
-        params=ParamSet(json.loads(row["params_json"])),
+        params=params,
         status=row["status"],
         outputs=outputs,
         error=text(row["error"]),
@@ -199,7 +200,7 @@ def record_from_row(row: Mapping[str, Any], outputs: FrozenOutputs,
         exit_code=row["exit_code"],
         signal=row["signal"],
         stopped_early=bool(row["stopped_early"]),
-        params_seen=json.loads(seen) if seen and seen != "{}" else {},
+        params_seen=seen_params(params, json.loads(seen)) if seen and seen != "{}" else NOTHING,
         started=row["started"],
         finished=row["finished"],
         stdout=text(row["stdout"]) or "",
@@ -228,7 +229,7 @@ class SharedTexts:
     command line, environment and requested outputs are the same in each of its rows.
 
     A list comes back as a tuple (shared: it cannot change), a mapping as a new ``dict``
-    each time (the records do not share one).
+    each time (the records do not share one), unless it is empty.
 
     >>> shared = SharedTexts()
     >>> shared.names('["-v"]'), shared.mapping('{"A": "1"}'), shared.names(None)
@@ -253,9 +254,10 @@ class SharedTexts:
         """A JSON list as a tuple (``None`` for none)."""
         return None if text is None else self._parse(text)
 
-    def mapping(self, text: str) -> dict[str, Any]:
-        """A JSON object as a new dict."""
-        return dict(self._parse(text))
+    def mapping(self, text: str) -> Mapping[str, Any]:
+        """A JSON object as a new dict (the shared, read-only ``NOTHING`` when empty)."""
+        value = self._parse(text)
+        return dict(value) if value else NOTHING
 
 
 def sweep_from_row(row: sqlite3.Row) -> SweepInfo:
