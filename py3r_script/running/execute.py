@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import sys
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import fields, replace
 from pathlib import Path
@@ -30,6 +30,7 @@ from . import scheduling
 from .jobarrays import PreparedSweep, prepare_items
 from .launch import IterationTask, run_iteration
 from .options import RunOptions, resolve_outputs, resolve_python, workdir_root, worker_count
+from .planned import PlannedItems
 
 __all__ = ["execute_plan"]
 
@@ -54,9 +55,9 @@ def execute_plan(
     script = os.path.abspath(script_path)
     study = _open_study(options)
     try:
-        points = _complete(info, plan)
+        defaults = _defaults(info)
         template = _task_template(script, plan, options, requested)
-        reuse = _reusable(study, info, template, plan, points, options)
+        reuse = _reusable(study, info, template, plan, defaults, options)
         if options.dry_run:
             return DryRun(plan, ["reuse" if r else "run" for r in reuse], reuse,
                           None if options.store is None else str(options.store))
@@ -69,7 +70,7 @@ def execute_plan(
                 output_names=output_names, n_planned=len(plan), cwd=template.cwd or "",
                 label=options.label, design=plan.design, python=template.python,
             ))
-        items = _items(study, template, plan, points, reuse, workdir_root(options))
+        items = _items(study, template, plan, defaults, reuse, workdir_root(options))
         if options.prepare and study is not None:
             return _prepared(study, template.sweep_id or "", items, options)
         results = ScriptResults(plan.param_names, output_names, nominal=plan.nominal,
@@ -82,14 +83,13 @@ def execute_plan(
             study.close()
 
 
-def _prepared(study: Study, sweep_id: str, items: Sequence[scheduling.Item],
+def _prepared(study: Study, sweep_id: str, items: PlannedItems,
               options: RunOptions) -> PreparedSweep:
     """``prepare=True``: the reused iterations noted, the others left pending for tasks."""
-    tasks = [item for item in items if isinstance(item, IterationTask)]
-    for index, item in enumerate(items):
-        if isinstance(item, IterationRecord):
-            study.add_reused(item.iteration_id, sweep_id=sweep_id, plan_index=index)
-    return prepare_items(study, sweep_id, tasks, len(items) - len(tasks), options.chunk_size)
+    for index, record in items.reused.items():
+        study.add_reused(record.iteration_id, sweep_id=sweep_id, plan_index=index)
+    tasks = [task for _, task in items.pending()]
+    return prepare_items(study, sweep_id, tasks, len(items.reused), options.chunk_size)
 
 
 def _task_template(script: str, plan: Plan, options: RunOptions,
@@ -111,39 +111,31 @@ def _task_template(script: str, plan: Plan, options: RunOptions,
 
 
 def _reusable(study: Study | None, info: ScriptInfo, template: IterationTask, plan: Plan,
-              points: list[ParamSet], options: RunOptions) -> list[str | None]:
+              defaults: ParamSet, options: RunOptions) -> list[str | None]:
     """For each point, the id of a stored iteration that can stand for it (``None``: run it):
-    one of the same parameter set and replicate."""
+    one of the same complete parameter set and replicate."""
     if study is None or options.rerun:
-        return [None] * len(points)
+        return [None] * len(plan)
     found = study.reusable(
         template.script_sha256, template.outputs, template.argv, options.env,
         python=template.python, declared=None if info.dynamic_outputs else info.output_names)
-    return [found.get((point.digest, plan_replicate))
-            for point, plan_replicate in zip(points, _replicates(plan))]
+    return [found.get((defaults.merged(point).digest, plan.replicate(index)))
+            for index, point in enumerate(plan.points)]
 
 
-def _items(study: Study | None, template: IterationTask, plan: Plan, points: list[ParamSet],
-           reuse: list[str | None], workdirs: str | None) -> list[scheduling.Item]:
-    """The sweep's items in plan order: a stored record to reuse, or a task to run."""
-    reused: dict[str, IterationRecord] = {} if study is None else {
-        r.iteration_id: r for r in study.records(ids=[r for r in reuse if r],
-                                                 outputs=template.outputs)}
-    items: list[scheduling.Item] = []
-    for index, (point, given, reused_id) in enumerate(zip(points, plan.points, reuse)):
-        if reused_id is not None and reused_id in reused:
-            items.append(reused[reused_id])
-            continue
-        iteration_id = uuid.uuid4().hex
-        items.append(replace(
-            template, params=point, inject=tuple(given), index=index,
-            iteration_id=iteration_id, replicate=plan.replicate(index),
-            workdir=None if workdirs is None else os.path.join(workdirs, iteration_id),
-        ))
-    return items
+def _items(study: Study | None, template: IterationTask, plan: Plan, defaults: ParamSet,
+           reuse: list[str | None], workdirs: str | None) -> PlannedItems:
+    """The sweep's items in plan order: a stored record to reuse, or a task to run (built
+    when it is sent)."""
+    wanted = [r for r in reuse if r]
+    stored: dict[str, IterationRecord] = {} if study is None or not wanted else {
+        r.iteration_id: r for r in study.records(ids=wanted, outputs=template.outputs)}
+    reused = {index: stored[found] for index, found in enumerate(reuse)
+              if found is not None and found in stored}
+    return PlannedItems(template, plan, defaults, reused, workdirs)
 
 
-def _schedule(items: Sequence[scheduling.Item], results: ScriptResults, study: Study | None,
+def _schedule(items: PlannedItems, results: ScriptResults, study: Study | None,
               info: ScriptInfo, options: RunOptions, sweep_id: str | None) -> ScriptResults:
     show = scheduling.interactive() if options.progress is None else options.progress
     if options.executor is not None:  # chunks, each warm on its worker when asked
@@ -152,8 +144,8 @@ def _schedule(items: Sequence[scheduling.Item], results: ScriptResults, study: S
         with executor_submitter(options, info, study) as (executor, submit):
             return scheduling.execute(items, results, study=study, sweep_id=sweep_id,
                                       executor=executor, progress=show, submit=submit)
-    sha = next((item.script_sha256 for item in items if isinstance(item, IterationTask)), "")
-    with _launcher(info, options, sha or "") as launch:
+    sha = items.template.script_sha256 if items.n_pending else ""
+    with _launcher(info, options, sha) as launch:
         return scheduling.execute(items, results, study=study, sweep_id=sweep_id,
                                   max_workers=worker_count(options), progress=show,
                                   launch=launch)
@@ -189,19 +181,14 @@ def _warn_unread(plan: Plan, results: ScriptResults) -> None:
              "reached only after the requested outputs, with stop_after_outputs=True)")
 
 
-def _replicates(plan: Plan) -> list[int]:
-    return [plan.replicate(index) for index in range(len(plan))]
-
-
-def _complete(info: ScriptInfo, plan: Plan) -> list[ParamSet]:
-    """Each point with every literal script default filled in: the full parameter set.
+def _defaults(info: ScriptInfo) -> ParamSet:
+    """The script's literal defaults, which complete each point into its full parameter set.
 
     The script would use those values anyway; naming them makes the parameter set (and its
     hash) complete, so a store recognises the same iteration whichever sweep planned it.
     """
-    defaults = ParamSet({p.name: p.default for p in info.params
-                         if p.known_default and is_scalar(p.default)})
-    return [defaults.merged(point) for point in plan.points]
+    return ParamSet({p.name: p.default for p in info.params
+                     if p.known_default and is_scalar(p.default)})
 
 
 def _open_study(options: RunOptions) -> Study | None:

@@ -19,11 +19,12 @@ from __future__ import annotations
 import contextlib
 import itertools
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
-from typing import Any, Union
+from typing import Any
 
 from ..errors import StoreWriteError, SweepInterrupted
 from ..records import IterationRecord
@@ -32,15 +33,14 @@ from ..store.study import Study
 from .children import allow_launches, cancel_running
 from .launch import run_iteration
 from .outcomes import record_of
+from .planned import PlannedItems
 from .progress import Progress, interactive
 from .saving import Saver, StoreFailed
 from .stopping import Finished, Stopper
 from .task import IterationTask
 
-__all__ = ["Item", "Launch", "Submit", "SweepInterrupted", "execute", "interactive"]
+__all__ = ["Launch", "Submit", "SweepInterrupted", "execute", "interactive"]
 
-Item = Union[IterationTask, IterationRecord]
-"""One planned iteration: a task to run, or a record the store already holds (reused)."""
 Launch = Callable[[IterationTask], IterationRecord]
 """What runs one task where it is called: :func:`run_iteration`, or its warm variant."""
 Submit = Callable[[Sequence[tuple[int, IterationTask]]],
@@ -49,7 +49,7 @@ Submit = Callable[[Sequence[tuple[int, IterationTask]]],
 
 
 def execute(
-    items: Sequence[Item],
+    items: PlannedItems,
     results: ScriptResults,
     *,
     study: Study | None = None,
@@ -60,7 +60,7 @@ def execute(
     launch: Launch = run_iteration,
     submit: Submit | None = None,
 ) -> ScriptResults:
-    """Run every task in ``items`` (records are reused as they are) and fill ``results``.
+    """Run every task of ``items`` (its records are reused as they are) and fill ``results``.
 
     Raises :class:`~py3r_script.errors.SweepInterrupted` (Ctrl-C, SIGTERM, SIGHUP) or
     :class:`~py3r_script.errors.StoreWriteError` (a record could not be saved), both with
@@ -72,11 +72,12 @@ def execute(
     <ScriptResults: 3 iterations ...>
     """
     slots: list[IterationRecord | None] = [None] * len(items)
-    tasks = [item for item in items if isinstance(item, IterationTask)]
-    stopper = Stopper(sweep_id, tasks, remote=executor is not None)
-    # each task is prepared (named the driver, the stop file) as it is sent, not all of
-    # them up front: a long sweep would hold every task twice
-    pending = [(i, item) for i, item in enumerate(items) if isinstance(item, IterationTask)]
+    first = next(items.pending(), None)
+    stopper = Stopper(sweep_id, None if first is None else first[1],
+                      remote=executor is not None)
+    # each task is built and prepared (named the driver, the stop file) as it is sent, not
+    # all of them up front: a long sweep would hold every one of them
+    pending = items.pending()
     saver = Saver(study, sweep_id)
     bar = Progress(len(items), enabled=progress)
 
@@ -89,11 +90,10 @@ def execute(
     allow_launches()
     try:
         with _termination_as_interrupt():
-            for index, item in enumerate(items):
-                if isinstance(item, IterationRecord):
-                    slots[index] = item
-                    bar.update(item)
-                    saver.add_reused(item, index)
+            for index, record in items.reused.items():
+                slots[index] = record
+                bar.update(record)
+                saver.add_reused(record, index)
             if executor is None and max_workers == 1:
                 for index, task in pending:
                     finished(index, launch(stopper.prepare(task)))
@@ -154,7 +154,7 @@ def _fill(results: ScriptResults, slots: Sequence[IterationRecord | None]) -> No
 
 
 def _run_concurrently(
-    pending: Sequence[tuple[int, IterationTask]],
+    pending: Iterator[tuple[int, IterationTask]],
     finished: Finished,
     launch: Launch,
     executor: Executor | None,
@@ -166,8 +166,8 @@ def _run_concurrently(
     futures: dict[Future[IterationRecord], tuple[int, IterationTask]] = {}
     # our own pool gets a few tasks ahead of its workers, not the whole plan at once: a
     # future per planned iteration would weigh on a long sweep's memory
-    ahead = 4 * max_workers if executor is None else len(pending)
-    queue = iter(() if submit is not None else pending)
+    ahead = 4 * max_workers if executor is None else sys.maxsize
+    queue = iter(()) if submit is not None else pending
     try:
         if submit is not None:
             futures.update(submit([(i, stopper.prepare(task)) for i, task in pending]))

@@ -14,7 +14,6 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import replace
 from typing import Callable
@@ -98,19 +97,19 @@ class Stopper:
 
     Examples
     --------
-    >>> stopper = Stopper("3f2a", tasks, remote=True)  # doctest: +SKIP
+    >>> stopper = Stopper("3f2a", tasks[0], remote=True)  # doctest: +SKIP
     >>> pending = [stopper.prepare(task) for task in tasks]  # doctest: +SKIP
     >>> stopper.stop(futures, finished, local=False)  # on Ctrl-C  # doctest: +SKIP
     """
 
-    def __init__(self, sweep_id: str | None, tasks: Sequence[IterationTask], *,
+    def __init__(self, sweep_id: str | None, first: IterationTask | None, *,
                  remote: bool) -> None:
         self.sweep_id = sweep_id
         self.remote = remote
         self.driver = processes.identity()
         self.path: str | None = None
-        if tasks:
-            folder = _shared_folder(tasks[0])
+        if first is not None:  # the sweep's first task to run: where its folders are
+            folder = _shared_folder(first)
             leftovers.remove_owned_files(folder, stop_file_owner)  # of drivers killed outright
             if remote and sweep_id is not None:
                 self.path = stop_file(folder, sweep_id, leftovers.owner_token())
