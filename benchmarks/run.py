@@ -165,9 +165,13 @@ def dask_overhead(iterations: int) -> None:
 
 
 LONG_SWEEP = """
-import json, resource, sys, time
+import json, os, resource, sys, time
 from py3r_script import Study, sweep
 n, store = int(sys.argv[1]), sys.argv[2]
+# everything imported and a zygote started first, so the growth below is the sweep's own
+sweep(sys.argv[3], {"i": [0, 1]}, warm=True, max_workers=2, progress=False,
+      store=os.path.join(os.path.dirname(store), "warm-up.db"))
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 start = time.perf_counter()
 sr = sweep(sys.argv[3], {"i": list(range(n))}, warm=True, max_workers=2, store=store,
            progress=False)
@@ -182,7 +186,7 @@ first = (finished[chunk - 1] - finished[0]) / (chunk - 1)
 last = (finished[-1] - finished[-chunk]) / (chunk - 1)
 print(json.dumps({
     "ok": sum(r.ok for r in sr.records), "rows": len(frame), "elapsed": elapsed,
-    "to_dataframe": to_df, "sweep_peak_mb": sweep_peak,
+    "to_dataframe": to_df, "sweep_peak_mb": sweep_peak, "before_mb": before,
     "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     "first_chunk": first, "last_chunk": last,
 }))
@@ -206,7 +210,10 @@ def long_sweep(iterations: int) -> None:
     report("completed", f"{figures['ok']:,} ok")
     report("wall time", f"{figures['elapsed']:.1f} s")
     report("per iteration", f"{figures['elapsed'] / iterations * 1000:.1f} ms")
+    growth = (figures["sweep_peak_mb"] - figures["before_mb"]) * 1024 * 1024 / iterations
+    report("driver memory (RSS) before the sweep", f"{figures['before_mb']:.0f} MB")
     report("driver peak memory (RSS), the sweep", f"{figures['sweep_peak_mb']:.0f} MB")
+    report("growth per iteration held", f"{growth:,.0f} bytes")
     report("driver peak memory (RSS), with to_dataframe()", f"{figures['peak_mb']:.0f} MB",
            "< 300 MB", figures["peak_mb"] < 300)
     report("store size", f"{size / 1e6:.1f} MB")

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import UntrustedOutputError
+from .errors import ParameterTypeError, UntrustedOutputError
 from .paramset import ParamSet
 
 __all__ = ["NOTHING", "STATUSES", "DeferredOutput", "FrozenOutputs", "IterationRecord",
@@ -263,19 +263,23 @@ class IterationRecord:
 
 
 def seen_params(params: ParamSet, seen: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    """What an iteration's script read (``seen``) as its record keeps it: ``params`` itself
-    when they are the same values in the same order (as most often), :data:`NOTHING` when
-    it read none, else a ``dict`` of them.
+    """What an iteration's script read (``seen``) as its record keeps it, read-only:
+    ``params`` itself when they are the same values in the same order (as most often),
+    :data:`NOTHING` when it read none, else a :class:`ParamSet` of them (a ``dict`` only
+    when a study says it read values no parameter can have).
 
     >>> p = ParamSet({"w": 3})
     >>> seen_params(p, {"w": 3}) is p, seen_params(p, {"w": 3.0})
-    (True, {'w': 3.0})
+    (True, ParamSet(w=3.0))
     """
     if not seen:
         return NOTHING
     if list(seen) == list(params) and params == seen:
         return params
-    return dict(seen)
+    try:
+        return ParamSet(seen)
+    except ParameterTypeError:
+        return dict(seen)
 
 
 def first_line(text: str | None) -> str:
