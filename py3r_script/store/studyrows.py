@@ -222,8 +222,14 @@ def records_from_rows(rows: Iterable[Sequence[Any]],
          stopped_early, started, finished, stdout, stderr, host, python, workdir,
          params_seen_json, label, argv_json, env_json, interpreter, replicate,
          sweep_seq) in rows:
+        values = json_value(params_json)
+        if params_seen_json == params_json:  # as a rule: the script read every value
+            seen = dict(values)  # scalars, as ``params_json`` holds only them
+        else:
+            seen = json_value(params_seen_json) \
+                if params_seen_json and params_seen_json != "{}" else {}
         records.append(IterationRecord(
-            params=ParamSet(json_value(params_json)),
+            params=ParamSet(values),
             status=status,
             outputs=outputs_of(iteration_id),
             error=text(error),
@@ -231,8 +237,7 @@ def records_from_rows(rows: Iterable[Sequence[Any]],
             exit_code=exit_code,
             signal=signal,
             stopped_early=bool(stopped_early),
-            params_seen=json_value(params_seen_json)
-            if params_seen_json and params_seen_json != "{}" else {},
+            params_seen=seen,
             started=started,
             finished=finished,
             stdout=text(stdout) or "",
