@@ -166,7 +166,7 @@ def dask_overhead(iterations: int) -> None:
 
 LONG_SWEEP = """
 import json, os, resource, sys, time
-from py3r_script import Study, sweep
+from py3r_script import Study, load, sweep
 n, store = int(sys.argv[1]), sys.argv[2]
 # everything imported and a zygote started first, so the growth below is the sweep's own
 sweep(sys.argv[3], {"i": [0, 1]}, warm=True, max_workers=2, progress=False,
@@ -180,15 +180,26 @@ sweep_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 t0 = time.perf_counter()
 frame = sr.to_dataframe()
 to_df = time.perf_counter() - t0
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+rows = len(frame)
 finished = sorted(r.finished for r in sr.records)
 chunk = max(n // 10, 1)
 first = (finished[chunk - 1] - finished[0]) / (chunk - 1)
 last = (finished[-1] - finished[-chunk]) / (chunk - 1)
+ok = sum(r.ok for r in sr.records)
+del frame, sr  # what follows reads the study as a new session would
+t0 = time.perf_counter()
+loaded = load(store)
+load_s = time.perf_counter() - t0
+t0 = time.perf_counter()
+meta_rows = len(loaded.to_dataframe(meta=True))
+meta_s = time.perf_counter() - t0
 print(json.dumps({
-    "ok": sum(r.ok for r in sr.records), "rows": len(frame), "elapsed": elapsed,
-    "to_dataframe": to_df, "sweep_peak_mb": sweep_peak, "before_mb": before,
-    "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-    "first_chunk": first, "last_chunk": last,
+    "ok": ok, "rows": rows, "elapsed": elapsed,
+    "to_dataframe": to_df, "sweep_peak_mb": sweep_peak, "peak_mb": peak, "before_mb": before,
+    "first_chunk": first, "last_chunk": last, "loaded": len(loaded.records),
+    "load": load_s, "meta_rows": meta_rows, "to_dataframe_meta": meta_s,
+    "load_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
 }))
 """
 
@@ -219,6 +230,13 @@ def long_sweep(iterations: int) -> None:
     report("store size", f"{size / 1e6:.1f} MB")
     report("to_dataframe()", f"{figures['to_dataframe']:.2f} s", "< 2 s",
            figures["to_dataframe"] < 2)
+    loaded, rows = figures["loaded"], max(figures["meta_rows"], 1)
+    report(f"load() of the study ({loaded:,} records)", f"{figures['load']:.2f} s")
+    report("load() per record", f"{figures['load'] / max(loaded, 1) * 1e6:.0f} us")
+    report("to_dataframe(meta=True) of the loaded study", f"{figures['to_dataframe_meta']:.2f} s")
+    report("to_dataframe(meta=True) per row",
+           f"{figures['to_dataframe_meta'] / rows * 1e6:.0f} us")
+    report("driver peak memory (RSS), with load() too", f"{figures['load_peak_mb']:.0f} MB")
     report("time per iteration, first tenth", f"{figures['first_chunk'] * 1000:.1f} ms")
     report("time per iteration, last tenth", f"{figures['last_chunk'] * 1000:.1f} ms")
     growth = figures["last_chunk"] / figures["first_chunk"]

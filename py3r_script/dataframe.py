@@ -4,9 +4,11 @@ outputs and, on request, its bookkeeping columns (``_sweep_id``, ``_status``...)
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from .errors import OutputTypeError
+from .gcpause import gc_paused
 from .paramset import plain_scalar
 
 if TYPE_CHECKING:
@@ -40,15 +42,17 @@ def results_frame(results: ScriptResults, outputs: Sequence[str], *, meta: bool,
     records = [record for record in results.records if include_failed or record.ok]
     # built a column at a time (the per-row calls were the cost at 100,000 rows), then
     # handed to pandas as rows, so that it infers each column's dtype as it always did
-    values: list[Sequence[Any]] = [[record.params.get(name) for record in records]
-                                   for name in results.param_names]
-    replicated = results.replicated
-    if replicated:
-        values.append([record.replicate for record in records])
-    values.extend(_output_column(results, records, name) for name in outputs)
-    if bookkeeping:
-        values.extend(zip(*map(meta_values, records)) if records else [()] * len(META_COLUMNS))
-    rows = list(zip(*values)) if values else [() for _ in records]
+    with gc_paused():  # a tuple per row and a value per cell, all kept: see gcpause
+        values: list[Sequence[Any]] = [[record.params.get(name) for record in records]
+                                       for name in results.param_names]
+        replicated = results.replicated
+        if replicated:
+            values.append([record.replicate for record in records])
+        values.extend(_output_column(results, records, name) for name in outputs)
+        if bookkeeping:  # the record's attributes each row, read in one call
+            values.extend(zip(*map(_META_ATTRIBUTES, records)) if records
+                          else [()] * len(META_COLUMNS))
+        rows = list(zip(*values)) if values else [() for _ in records]
     params = [*results.param_names, *(["replicate"] if replicated else [])]
     columns = column_names(params, outputs, meta=bookkeeping)
     try:
@@ -154,12 +158,15 @@ def meta_values(record: IterationRecord) -> list[Any]:
     >>> dict(zip(META_COLUMNS, meta_values(sr.records[0])))["_status"]  # doctest: +SKIP
     'ok'
     """
-    return [
-        record.sweep_id, record.sweep_seq, record.iteration_id, record.iteration_seq,
-        record.index, record.params.digest, record.status, record.error, record.exit_code,
-        record.signal, record.duration, record.started, record.finished, record.host,
-        record.stopped_early, record.script_sha256, record.label, record.workdir,
-    ]
+    return list(_META_ATTRIBUTES(record))
+
+
+_META_ATTRIBUTES = attrgetter(
+    "sweep_id", "sweep_seq", "iteration_id", "iteration_seq", "index", "params.digest",
+    "status", "error", "exit_code", "signal", "duration", "started", "finished", "host",
+    "stopped_early", "script_sha256", "label", "workdir",
+)
+"""A record's values for :data:`META_COLUMNS`, in that order, as a tuple."""
 
 
 def scalar_outputs(names: Sequence[str], completed: Iterable[IterationRecord]) -> list[str]:

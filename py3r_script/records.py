@@ -274,6 +274,8 @@ def seen_params(params: ParamSet, seen: Mapping[str, Any] | None) -> Mapping[str
     """
     if not seen:
         return NOTHING
+    if not isinstance(seen, Mapping):
+        return seen  # what a study edited by hand says, as it says it
     if list(seen) == list(params) and params == seen:
         return params
     try:

@@ -24,7 +24,15 @@ def row_by_row(results: ScriptResults, outputs: list[str], *, meta: bool,
         row = [record.params.get(n) for n in results.param_names]
         row.extend(scalar_output(results, record, name) for name in outputs)
         if bookkeeping:
-            row.extend(meta_values(record))
+            meta_row = [  # spelled out, not taken from meta_values: the reference
+                record.sweep_id, record.sweep_seq, record.iteration_id, record.iteration_seq,
+                record.index, record.params.digest, record.status, record.error,
+                record.exit_code, record.signal, record.duration, record.started,
+                record.finished, record.host, record.stopped_early, record.script_sha256,
+                record.label, record.workdir,
+            ]
+            assert meta_values(record) == meta_row
+            row.extend(meta_row)
         rows.append(row)
     frame = pd.DataFrame(rows, columns=column_names(results.param_names, outputs,
                                                     meta=bookkeeping))

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import StoreError, warn
+from ..gcpause import gc_paused
 from ..records import IterationRecord
 from . import studyrows
 from .loading import OUTPUT_COLUMNS, read_outputs
@@ -54,22 +55,21 @@ def read_records(con: sqlite3.Connection, path: Path, ids: Iterable[str] | None 
 
 def _select(con: sqlite3.Connection, path: Path, where: str, args: tuple[Any, ...],
             outputs: Collection[str] | None, trusted: bool) -> list[IterationRecord]:
-    rows = _plain_rows(
-        con, f"SELECT i.*, s.sweep_seq FROM iterations i LEFT JOIN sweeps s USING (sweep_id) "
-        f"WHERE {where} ORDER BY i.iteration_seq", args)
-    names = [column[0] for column in rows.description]
+    columns = ", ".join(f"{'s' if c == 'sweep_seq' else 'i'}.{c}"
+                        for c in studyrows.RECORD_COLUMNS)
     only = "" if outputs is None else " AND o.name IN (SELECT value FROM json_each(?))"
-    found = read_outputs(_plain_rows(
-        con, f"SELECT {', '.join(f'o.{c}' for c in OUTPUT_COLUMNS)} FROM outputs o "
-        f"JOIN iterations i USING (iteration_id) WHERE {where}{only} "
-        "ORDER BY i.iteration_seq, o.position",
-        args if outputs is None else (*args, json.dumps(list(outputs))),
-    ), path.parent, path, trusted=trusted)
-    shared = studyrows.SharedTexts()
-    records = []
-    for values in rows.fetchall():
-        row = dict(zip(names, values))
-        records.append(studyrows.record_from_row(row, found.of(row["iteration_id"]), shared))
+    # the iterations first: a record committed since has its outputs all the same
+    rows = _plain_rows(
+        con, f"SELECT {columns} FROM iterations i LEFT JOIN sweeps s USING (sweep_id) "
+        f"WHERE {where} ORDER BY i.iteration_seq", args)
+    with gc_paused():  # many objects that all live on: see gcpause
+        found = read_outputs(_plain_rows(
+            con, f"SELECT {', '.join(f'o.{c}' for c in OUTPUT_COLUMNS)} FROM outputs o "
+            f"JOIN iterations i USING (iteration_id) WHERE {where}{only} "
+            "ORDER BY i.iteration_seq, o.position",
+            args if outputs is None else (*args, json.dumps(list(outputs))),
+        ), path.parent, path, trusted=trusted)
+        records = studyrows.records_from_rows(rows, found.of)
     if found.unavailable:
         _warn_unavailable(records, path)
     if found.untrusted:
@@ -194,9 +194,10 @@ def results_of(path: str | os.PathLike[str], sweeps: list[SweepInfo],
     output_names = dict.fromkeys(name for s in sweeps for name in s.output_names)
     scripts = sorted({s.script for s in sweeps})
     designs = {s.design for s in sweeps}
-    return ScriptResults(
-        list(param_names), list(output_names), records,
-        nominal=sweeps[-1].nominal if sweeps else {},
-        script=scripts[0] if len(scripts) == 1 else str(path),
-        design=designs.pop() if len(designs) == 1 else None,
-    )
+    with gc_paused():  # an index entry per record: see gcpause
+        return ScriptResults(
+            list(param_names), list(output_names), records,
+            nominal=sweeps[-1].nominal if sweeps else {},
+            script=scripts[0] if len(scripts) == 1 else str(path),
+            design=designs.pop() if len(designs) == 1 else None,
+        )
