@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
 import sys
 import warnings
 from concurrent.futures import ProcessPoolExecutor
@@ -86,3 +87,18 @@ def test_a_workers_next_sweep_forks_from_the_zygote_its_last_chunk_left(write_sc
     cold = sensitivity(script, {"i": [1, 2, 3]}, progress=False)
     assert [r.outputs["hue"] for r in sweeps[1].records] == [r.outputs["hue"] for r in
                                                              cold.records]
+
+
+def test_a_workers_dead_zygote_is_replaced(write_script, procs):
+    script = write_script(PROBE)
+    with _process_pool() as (executor, worker):
+        zygotes = []
+        for _ in range(2):
+            results = sensitivity(script, {"i": [1, 2]}, executor=executor, warm=True,
+                                  progress=False)
+            assert [r.status for r in results.records] == ["ok"] * 3
+            [zygote] = {r.outputs["parent"] for r in results.records}
+            zygotes.append(zygote)
+            os.kill(zygote, signal.SIGKILL)  # between the sweeps, on the worker
+            assert procs.wait_gone([zygote]) == []
+        assert zygotes[0] != zygotes[1] and _parent_of(zygotes[1]) == worker
