@@ -5,8 +5,10 @@ way (same interpreter, preload list, strictness and environment) if there is one
 new one. When the sweep ends the zygote goes back to the pool, idle, for the next warm sweep
 of this process (a notebook calling ``sensitivity`` again pays no import). The pool keeps at
 most :attr:`WarmPool.max_alive` idle zygotes (least recently used go first) for at most
-:attr:`WarmPool.max_idle` seconds each, and closes them all at interpreter exit or on
-:meth:`WarmPool.close`.
+:attr:`WarmPool.max_idle` seconds each, and closes them all on :meth:`WarmPool.close` and
+at interpreter exit (a ``multiprocessing`` worker's too, which skips ``atexit``).
+Each process has its own pool: a warm chunk on an executor's worker leases from the
+worker's (``chunks.run_chunk``), so a long-lived worker's next chunk forks at once.
 
 It never serves stale code: a zygote that died, that an import made unsafe, or one of whose
 module files changed on disk since it imported them is closed and replaced. It imports only
