@@ -1,8 +1,10 @@
 """Warm-start figures: the marginal iteration against the fork floor, a notebook's second
-warm sweep against the user's own loop, and warm scaling on 2 workers (issue 17).
+warm sweep against the user's own loop, warm scaling on 2 workers (issue 17), and the warm
+executor path (a ProcessPoolExecutor's and a Dask worker's own pool) against the local one.
 
     python benchmarks/warm.py            # medians of 3, a minute or two
     python benchmarks/warm.py --quick    # a smoke run
+    python benchmarks/warm.py --executor # only the executor rows
 
 Every figure is measured in this run against a baseline from this run, in turns (a, b, c,
 a, b, c...) so that a slow spell of the machine weighs on each alike, and printed with the
@@ -13,11 +15,15 @@ its numbers (seconds), for ``speed.py`` or anyone else to import.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
+import logging
 import os
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Callable
 
@@ -82,13 +88,15 @@ def fork_floor(iterations: int = 20) -> float:
     return float(done.stdout.strip().splitlines()[-1])
 
 
-def warm_sweep(values: int, max_workers: int = 1) -> float:
-    """Seconds for one warm sweep of ``values`` windows (the pool's zygote, if warm)."""
+def warm_sweep(values: int, max_workers: int = 1, executor: object = None) -> float:
+    """Seconds for one warm sweep of ``values`` windows (the pool's zygote, if warm), here
+    or on ``executor``'s workers (each with its own pool)."""
     from py3r_script import sweep
 
+    where = {"executor": executor} if executor is not None else {"max_workers": max_workers}
     start = time.perf_counter()
     results = sweep(PIPELINE, {"window": list(range(5, 5 + values))}, warm=True,
-                    max_workers=max_workers, progress=False)
+                    progress=False, **where)
     elapsed = time.perf_counter() - start
     bad = [r.error for r in results.records if not r.ok]
     if bad:
@@ -151,6 +159,60 @@ def two_worker_figures(repeats: int = 3, values: int = 40) -> dict[str, float]:
                         "two_start": lambda: _first_warm_sweep(values, 2)}, repeats)
 
 
+def _close_warm_pool() -> None:
+    """Close this process's warm pool (submitted to a worker: the worker's)."""
+    from py3r_script import warm_pool
+
+    warm_pool().close()
+
+
+def _executor_first(values: int, executor: object, close: Callable[[], object]) -> float:
+    close()  # the worker's pool emptied: this sweep's chunks start (and learn) a zygote
+    return warm_sweep(values, executor=executor)
+
+
+@contextlib.contextmanager
+def _executors() -> Iterator[dict[str, tuple[object, Callable[[], object]]]]:
+    """One-worker executors, each with how to close its worker's warm pool: a
+    ProcessPoolExecutor, and a Dask LocalCluster when distributed is installed."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    with contextlib.ExitStack() as stack:
+        pool = stack.enter_context(ProcessPoolExecutor(1))
+        found: dict[str, tuple[object, Callable[[], object]]] = {
+            "process pool": (pool, lambda: pool.submit(_close_warm_pool).result())}
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            print("  (Dask not installed: pip install 'py3r-script[dask]'; its rows skipped)")
+        else:
+            cluster = stack.enter_context(LocalCluster(
+                n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
+                silence_logs=logging.ERROR))
+            client = stack.enter_context(Client(cluster))
+            found["dask"] = (client.get_executor(), lambda: client.run(_close_warm_pool))
+        yield found
+
+
+def executor_figures(repeats: int = 3, values: int = 20) -> dict[str, float]:
+    """Seconds per iteration of warm sweeps, in turns: here (``local``) and on each
+    one-worker executor, a first sweep (``* first``: the pool empty, its zygote started and
+    taught) and a later one (``* second``: the zygote kept, in the worker's pool)."""
+    _first_sweep()
+    with _executors() as executors:
+        actions: dict[str, Callable[[], float | None]] = {
+            "local first": lambda: _first_warm_sweep(values, 1),
+            "local second": lambda: warm_sweep(values)}
+        for name, (executor, close) in executors.items():
+            warm_sweep(2, executor=executor)  # the worker started, its imports done
+            actions[f"{name} first"] = functools.partial(_executor_first, values, executor,
+                                                         close)
+            actions[f"{name} second"] = functools.partial(warm_sweep, values,
+                                                          executor=executor)
+        median = interleaved(actions, repeats)
+    return {name: seconds / values for name, seconds in median.items()}
+
+
 def report(label: str, value: str, target: str = "", met: bool | None = None) -> None:
     verdict = "" if met is None else ("  [met]" if met else "  [NOT met]")
     suffix = f"   target {target}{verdict}" if target else ""
@@ -160,9 +222,18 @@ def report(label: str, value: str, target: str = "", met: bool | None = None) ->
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one repeat, fewer values")
-    quick = parser.parse_args().quick
-    repeats, small, large = (1, 5, 10) if quick else (3, 20, 40)
+    parser.add_argument("--executor", action="store_true",
+                        help="only the executor rows (warm on a worker vs here)")
+    args = parser.parse_args()
+    repeats, small, large = (1, 5, 10) if args.quick else (3, 20, 40)
+    if not args.executor:
+        local_sections(repeats, small, large)
+    executor_section(repeats, small)
+    print(f"\n({load()} at the end)")
 
+
+def local_sections(repeats: int, small: int, large: int) -> None:
+    """The figures of warm sweeps here: marginal iteration, second sweep, 2 workers."""
     print(f"\nWarm marginal iteration, small pandas pipeline ({load()})")
     m = marginal_figures(repeats, small, large)
     report("fork floor (fork + compute + pipe back)", f"{m['floor'] * 1000:.1f} ms")
@@ -187,7 +258,20 @@ def main() -> None:
     report("first sweep (starts the zygote): 2 workers",
            f"{w['two_start'] / large * 1000:.1f} ms/it")
     report("first sweep speed-up", f"{w['one_start'] / w['two_start']:.2f}x")
-    print(f"\n({load()} at the end)")
+
+
+def executor_section(repeats: int, values: int) -> None:
+    """Warm on a one-worker executor (its worker's own pool) vs warm here, per iteration."""
+    print(f"\nWarm on an executor's worker vs here, {values} values, 1 worker ({load()})")
+    e = executor_figures(repeats, values)
+    for sweep_kind in ("first", "second"):
+        local = e[f"local {sweep_kind}"]
+        report(f"here, {sweep_kind} sweep", f"{local * 1000:.1f} ms/it")
+        for name in ("process pool", "dask"):
+            if f"{name} {sweep_kind}" in e:
+                mine = e[f"{name} {sweep_kind}"]
+                report(f"{name}, {sweep_kind} sweep", f"{mine * 1000:.1f} ms/it")
+                report(f"{name}, {sweep_kind} sweep / here", f"{mine / local:.2f}x")
 
 
 if __name__ == "__main__":

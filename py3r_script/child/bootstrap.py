@@ -17,6 +17,10 @@ import sys
 
 from . import boundary, procfs, session
 
+TYPE_CHECKING = False  # not typing's: importing typing would cost every child ~4 ms
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 __all__ = ["flush_std_streams", "main", "run_child"]
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -41,8 +45,12 @@ def main() -> None:
     sys.exit(run_child(boundary.read_payload(path)))
 
 
-def run_child(payload: boundary.Payload) -> int:
+def run_child(payload: boundary.Payload, before_stop: Callable[[], None] | None = None) -> int:
     """Run the payload's script with the markers live; return the process exit status.
+
+    ``before_stop``: called when the script is stopped early (its last requested output is
+    in), before the outcome is written and the process exits at once: the last point where
+    this process may still do anything for the parent (a warm child lists its imports).
 
     Examples
     --------
@@ -57,6 +65,8 @@ def run_child(payload: boundary.Payload) -> int:
     sys.path.insert(0, os.path.dirname(os.path.realpath(script)))  # as Python does
 
     def stop_now() -> None:
+        if before_stop is not None:
+            before_stop()
         boundary.write_outcome(
             payload.files,
             boundary.Outcome(status="ok", stopped_early=True, params_seen=live.params_seen,

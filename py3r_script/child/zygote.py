@@ -172,11 +172,17 @@ def _child(request: boundary.ForkRequest, private_fds: tuple[int, ...]) -> None:
         numpy = sys.modules.get("numpy")
         if numpy is not None:
             numpy.random.seed()
-        before = list(sys.modules) if request.report else []
-        code = bootstrap.run_child(boundary.read_payload(request.payload))
-        _exit_like_python()
+        report = None
         if request.report:
-            _report_modules(request.report, before)
+            before = list(sys.modules)
+
+            def report() -> None:
+                _report_modules(request.report, before)
+
+        code = bootstrap.run_child(boundary.read_payload(request.payload), before_stop=report)
+        _exit_like_python()
+        if report is not None:
+            report()
     except BaseException:  # report it, leave without unwinding
         import traceback
 

@@ -2,10 +2,13 @@
 
 :func:`run_chunk` is what an executor receives: a top-level function of plain, picklable
 arguments (a tuple of :class:`~py3r_script.running.task.IterationTask`, how to start warm,
-the study's inbox folder). On the worker it starts one zygote for the chunk when asked
-(``warm``), runs each iteration as :func:`~py3r_script.running.launch.run_iteration` does,
-and writes each record to the inbox (when the worker sees it) *before* going on, so a
-driver that dies loses nothing that finished.
+the study's inbox folder). On the worker, when asked (``warm``), it leases a zygote from
+that process's warm pool (:func:`~py3r_script.warm_pool`: on a long-lived worker, a Dask
+worker or a ``ProcessPoolExecutor``'s, the next chunk of the script forks from the zygote
+the last one left, with the preloads it learned), runs each iteration as
+:func:`~py3r_script.running.launch.run_iteration` does, and writes each record to the
+inbox (when the worker sees it) *before* going on, so a driver that dies loses nothing
+that finished.
 
 :class:`ChunkSubmitter` submits the chunks and gives the scheduler one future per
 iteration, completed by whichever comes first: the record in the inbox (polled by the
@@ -16,17 +19,22 @@ own result travelling back through the executor.
 from __future__ import annotations
 
 import functools
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..records import IterationRecord
 from ..store import inbox
 from .engines import SubmititExecutor
-from .launch import Spawn, run_iteration
+from .launch import run_iteration
 from .task import IterationTask
+
+if TYPE_CHECKING:
+    from .scheduling import Launch
 
 __all__ = ["ChunkSubmitter", "WarmStart", "run_chunk", "split"]
 
@@ -54,7 +62,8 @@ def split(items: Sequence[Any], size: int) -> list[list[Any]]:
 def run_chunk(tasks: Sequence[IterationTask], warm: WarmStart | None = None,
               inbox_dir: str | None = None, share: tuple[int, int] | None = None
               ) -> list[IterationRecord]:
-    """Run ``tasks`` one after another here (forked from one zygote when ``warm``).
+    """Run ``tasks`` one after another here (when ``warm``, forked from one zygote of this
+    process's warm pool, left there for its next chunk).
 
     Each record goes to ``inbox_dir`` (if this machine sees it) before the next starts;
     while one runs, the inbox holds this process's claim on it (with the job-array
@@ -66,27 +75,27 @@ def run_chunk(tasks: Sequence[IterationTask], warm: WarmStart | None = None,
     >>> [r.status for r in records]  # doctest: +SKIP
     ['ok', 'ok']
     """
-    zygote = None
-    spawn: Spawn | None = None
-    if warm is not None:
-        from .warm import Zygote
-
-        zygote = Zygote(list(warm.preload), python=warm.python, strict=warm.strict)
-        if zygote.start() is None:
-            spawn = zygote.spawn
-        else:  # runs cold: the records look the same, only slower
-            zygote = None
     records = []
-    try:
+    with _launcher(tasks, warm) as launch:
         for task in tasks:
             if inbox_dir is not None:
                 inbox.mark_running(inbox_dir, task.iteration_id, share)
                 task = replace(task, inbox=inbox_dir)
-            records.append(run_iteration(task, spawn))
-    finally:
-        if zygote is not None:
-            zygote.close()
+            records.append(launch(task))
     return records
+
+
+def _launcher(tasks: Sequence[IterationTask], warm: WarmStart | None
+              ) -> AbstractContextManager[Launch]:
+    """How a chunk launches its iterations: cold, or forked from a zygote leased from this
+    process's warm pool (on a long-lived worker, the one its last chunk of the script left,
+    with what it learned), running cold when none can start (the records look the same)."""
+    if warm is None or not tasks:
+        return nullcontext(run_iteration)
+    from .zygotes import warm_launcher
+
+    return warm_launcher(list(warm.preload), warm.strict, warm.python or sys.executable,
+                         tasks[0].script_sha256, quiet=True)
 
 
 class ChunkSubmitter:

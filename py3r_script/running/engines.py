@@ -12,8 +12,8 @@ The kind decides the default ``chunk_size`` (iterations per submitted job):
   Submitting is cheap there, and one iteration per job balances the load best.
 * ``"jobqueue"`` (a Dask client on a dask-jobqueue cluster): :data:`JOBQUEUE_CHUNK`, 10.
   The batch jobs are long-lived Dask workers, so a chunk costs one Dask task, not one
-  batch job; ten iterations per task pay a warm start's zygote once per ten and keep
-  every worker busy on sweeps of a few hundred iterations.
+  batch job (and a warm chunk forks from the zygote the worker's warm pool kept); ten
+  iterations per task keep every worker busy on sweeps of a few hundred iterations.
 * ``"batch"`` (submitit): :data:`BATCH_CHUNK`, 50. Every chunk is a job the batch scheduler
   queues (seconds to minutes each, and sites cap how many one user may queue): 2,000
   iterations become 40 jobs instead of 2,000.

@@ -379,7 +379,7 @@ class _WarmChild:
             with open(files.modules, "rb") as handle:
                 names = json.load(handle)
         except (OSError, ValueError):
-            return  # it ended before listing them (stopped early, killed): next time
+            return  # it ended before listing them (killed, os._exit): next time
         if isinstance(names, list):
             try:
                 listener([str(name) for name in names])

@@ -5,8 +5,10 @@ way (same interpreter, preload list, strictness and environment) if there is one
 new one. When the sweep ends the zygote goes back to the pool, idle, for the next warm sweep
 of this process (a notebook calling ``sensitivity`` again pays no import). The pool keeps at
 most :attr:`WarmPool.max_alive` idle zygotes (least recently used go first) for at most
-:attr:`WarmPool.max_idle` seconds each, and closes them all at interpreter exit or on
-:meth:`WarmPool.close`.
+:attr:`WarmPool.max_idle` seconds each, and closes them all on :meth:`WarmPool.close` and
+at interpreter exit (a ``multiprocessing`` worker's too, which skips ``atexit``).
+Each process has its own pool: a warm chunk on an executor's worker leases from the
+worker's (``chunks.run_chunk``), so a long-lived worker's next chunk forks at once.
 
 It never serves stale code: a zygote that died, that an import made unsafe, or one of whose
 module files changed on disk since it imported them is closed and replaced. It imports only
@@ -24,6 +26,7 @@ import atexit
 import functools
 import logging
 import os
+import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -253,6 +256,7 @@ def _key(preload: Sequence[str], python: str, strict: bool) -> tuple:
 
 _POOL: WarmPool | None = None
 _POOL_LOCK = threading.Lock()
+_EXIT_HOOKED: int | None = None  # the process whose end closes the pool (see below)
 
 
 def warm_pool() -> WarmPool:
@@ -264,22 +268,37 @@ def warm_pool() -> WarmPool:
     >>> warm_pool().configure(max_alive=4, max_idle=300)
     >>> warm_pool().close()  # free the memory the idle zygotes hold now
     """
-    global _POOL
+    global _POOL, _EXIT_HOOKED
     with _POOL_LOCK:
         if _POOL is None:
             _POOL = WarmPool()
             atexit.register(_POOL._at_exit)
             if hasattr(os, "register_at_fork"):
                 os.register_at_fork(after_in_child=_POOL._forget)
+        if os.getpid() != _EXIT_HOOKED:
+            _EXIT_HOOKED = os.getpid()
+            _close_with_worker(_POOL)
         return _POOL
+
+
+def _close_with_worker(pool: WarmPool) -> None:
+    """In a ``multiprocessing`` worker (a ``ProcessPoolExecutor``'s, whose chunks lease
+    zygotes here): close the pool when it ends. A forked or forkserver worker leaves with
+    ``os._exit``, which skips ``atexit``, but runs ``multiprocessing``'s own exit hooks."""
+    process = sys.modules.get("multiprocessing.process")
+    if process is None or process.parent_process() is None:
+        return
+    from multiprocessing import util
+
+    util.Finalize(pool, pool._at_exit, exitpriority=0)
 
 
 @contextmanager
 def warm_launcher(preload: Sequence[str], explicit: bool, python: str,
-                  script_sha256: str) -> Iterator[Launch]:
-    """How one warm sweep launches its iterations: forked from a pooled zygote, learning
-    the script's library imports unless ``explicit`` (``preload=`` given); cold, with a
-    warning, when no zygote can start.
+                  script_sha256: str, *, quiet: bool = False) -> Iterator[Launch]:
+    """How one warm sweep (or a chunk of one, on a worker) launches its iterations: forked
+    from a pooled zygote, learning the script's library imports unless ``explicit``
+    (``preload=`` given); cold, with a warning unless ``quiet``, when no zygote can start.
 
     >>> with warm_launcher(["pandas"], False, sys.executable, sha) as launch:  # doctest: +SKIP
     ...     record = launch(task)
@@ -287,7 +306,10 @@ def warm_launcher(preload: Sequence[str], explicit: bool, python: str,
     pool = warm_pool()
     with pool.lease(preload, python, explicit) as zygote:
         if isinstance(zygote, str):
-            warn(f"warm start unavailable ({zygote}); running cold", RuntimeWarning)
+            if quiet:
+                _log.debug("warm start unavailable (%s); running cold", zygote)
+            else:
+                warn(f"warm start unavailable ({zygote}); running cold", RuntimeWarning)
             yield run_iteration
             return
         if not explicit:

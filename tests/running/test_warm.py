@@ -156,8 +156,12 @@ def test_modules_beside_the_script_are_not_preloaded(write_script, tmp_path):
     assert marker.read_text() == "x"  # imported once, by the child, not by the zygote
 
 
-def test_warm_with_an_executor_forks_each_chunk_from_its_own_zygote(write_script):
+def test_warm_with_an_executor_forks_each_chunk_from_the_workers_pool(write_script):
+    """A thread pool's worker is this process: its chunks lease this process's zygote, one
+    after the other (process workers: tests/running/test_warm_workers.py)."""
     from concurrent.futures import ThreadPoolExecutor
+
+    from py3r_script import warm_pool
 
     script = write_script("import os\nfrom py3r_script import Output, Param\n"
                           "x = Param(1, name='x')\nOutput(os.getppid(), name='parent')\n")
@@ -165,5 +169,5 @@ def test_warm_with_an_executor_forks_each_chunk_from_its_own_zygote(write_script
         sr = sensitivity(script, {"x": [1, 2, 3]}, warm=True, executor=pool, chunk_size=2,
                          progress=False)
     assert [r.status for r in sr.records] == ["ok"] * 3
-    parents = [r.outputs["parent"] for r in sr.records]
-    assert os.getpid() not in parents and len(set(parents)) == 2  # one zygote per chunk
+    parents = {r.outputs["parent"] for r in sr.records}
+    assert parents == {z.pid for z in warm_pool().zygotes()} and os.getpid() not in parents

@@ -169,6 +169,20 @@ def test_learned_preloads_serve_the_next_iterations_and_sweeps(write_script):
     assert [r.outputs["hue"] for r in second.records] == [r.outputs["hue"] for r in cold.records]
 
 
+def test_a_child_stopped_after_its_outputs_reports_its_imports_too(write_script):
+    """With stop_after_outputs=True every child ends at its last Output, before the end
+    of the script: what it imported lazily up to there is learned all the same."""
+    script = write_script(LEARNING_PROBE + 'raise SystemExit("not reached: stopped before")\n')
+    options = {"outputs": ["preloaded", "hue"], "stop_after_outputs": True}
+    first = _sweep(script, values=(1, 2, 3), **options)
+    assert all(r.stopped_early for r in first.records)
+    [zygote] = warm_pool().zygotes()
+    assert "colorsys" in zygote.modules
+    second = _sweep(script, values=(1, 2, 3), **options)
+    assert [r.outputs["preloaded"] for r in second.records] == [True] * 4
+    assert [r.outputs["hue"] for r in second.records] == [r.outputs["hue"] for r in first.records]
+
+
 def test_an_explicit_preload_learns_nothing(write_script):
     script = write_script(LEARNING_PROBE)
     _sweep(script, preload=["json"])
