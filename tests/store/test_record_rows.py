@@ -27,6 +27,7 @@ import pytest
 from py3r_script import IterationRecord, Study, load, sweep
 from py3r_script.errors import OutputTypeError
 from py3r_script.paramset import ParamSet
+from py3r_script.records import NOTHING, seen_params
 from py3r_script.store.loading import OUTPUT_COLUMNS, read_outputs
 
 MIXED = """
@@ -75,12 +76,15 @@ def _as_built(db: Path) -> list[IterationRecord]:
     records = []
     for row in rows:
         seen, requested = row["params_seen_json"], row["requested_outputs"]
+        params = ParamSet(json.loads(row["params_json"]))
         records.append(IterationRecord(
-            params=ParamSet(json.loads(row["params_json"])), status=row["status"],
+            params=params, status=row["status"],
             outputs=found.of(row["iteration_id"]), error=text(row["error"]),
             error_type=text(row["error_type"]), exit_code=row["exit_code"],
             signal=row["signal"], stopped_early=bool(row["stopped_early"]),
-            params_seen=json.loads(seen) if seen and seen != "{}" else {},
+            # what the script read: read-only, its params when the same (see seen_params)
+            params_seen=seen_params(params, json.loads(seen)) if seen and seen != "{}"
+            else NOTHING,
             started=row["started"], finished=row["finished"],
             stdout=text(row["stdout"]) or "", stderr=text(row["stderr"]) or "",
             index=row["plan_index"], iteration_id=row["iteration_id"],
@@ -88,7 +92,7 @@ def _as_built(db: Path) -> list[IterationRecord]:
             requested_outputs=None if requested is None else tuple(json.loads(requested)),
             host=text(row["host"]) or "", python=row["python"] or "",
             workdir=text(row["workdir"]), sweep_id=row["sweep_id"], label=text(row["label"]),
-            argv=tuple(json.loads(row["argv_json"])), env=json.loads(row["env_json"]),
+            argv=tuple(json.loads(row["argv_json"])), env=json.loads(row["env_json"]) or NOTHING,
             interpreter=text(row["interpreter"]) or "", iteration_seq=row["iteration_seq"],
             sweep_seq=row["sweep_seq"], replicate=row["replicate"] or 0,
         ))
