@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from .study import Study
 
 __all__ = ["MAGIC", "deposit", "discard", "ingest", "inbox_dir", "mark_running", "read_record",
-           "records", "records_waiting", "running_ids"]
+           "records", "records_waiting", "running_ids", "unreadable"]
 
 MAGIC = b"py3r-script inbox record 1\n"
 _NAME = re.compile(r"^([0-9a-f]{32})\.(record|running)$")
@@ -199,6 +199,22 @@ def records(folder: str, wanted: Collection[str] | None = None) -> Iterator[Iter
             yield read_record(path)
         except Exception as exc:  # unreadable, foreign, torn: skip it, keep the others
             _skipped(path, exc)
+
+
+def unreadable(folder: str, ids: Collection[str]) -> dict[str, str]:
+    """Of the inbox's records of iterations ``ids``, those that cannot be read: path -> why.
+
+    >>> unreadable("oft.db-inbox", records_waiting("oft.db-inbox"))  # doctest: +SKIP
+    {}
+    """
+    found = {}
+    for iteration_id in sorted(ids):
+        path = os.path.join(folder, f"{iteration_id}.record")
+        try:
+            read_record(path)
+        except Exception as exc:  # unreadable, foreign, torn: say why
+            found[path] = str(exc) or type(exc).__name__
+    return found
 
 
 _warned: set[str] = set()

@@ -86,15 +86,26 @@ def merge_from(con: sqlite3.Connection, target: Path, source: Path) -> int:
 
 def _refuse_uncollected(con: sqlite3.Connection, source: Path) -> None:
     """Refuse to merge the attached ``src`` study while its inbox holds records it has not
-    ingested: the target would lack them (and plan them again)."""
-    waiting = inbox.records_waiting(inbox.inbox_dir(source))
+    ingested: the target would lack them (and plan them again). Files that no ``collect``
+    can take in (damaged, or another user's) are named apart, with what to do about them."""
+    folder = inbox.inbox_dir(source)
+    waiting = inbox.records_waiting(folder)
     if waiting:
         waiting -= {row[0] for row in con.execute("SELECT iteration_id FROM src.iterations")}
-    if waiting:
+    unreadable = inbox.unreadable(folder, waiting)
+    if len(waiting) > len(unreadable):
         raise StoreError(
-            f"{source} has {len(waiting)} finished iteration(s) in its inbox "
-            f"({inbox.inbox_dir(source)}) that it has not ingested yet, so merging it now "
-            f"would leave them out: run `py3r-script collect {source}` (or open it once), "
+            f"{source} has {len(waiting) - len(unreadable)} finished iteration(s) in its "
+            f"inbox ({folder}) that it has not ingested yet, so merging it now would leave "
+            f"them out: run `py3r-script collect {source}` (or open it once), then merge "
+            "again")
+    if unreadable:
+        path, why = next(iter(unreadable.items()))
+        raise StoreError(
+            f"{source}'s inbox holds {len(unreadable)} file(s) that cannot be read, so no "
+            f"`collect` can take them in, and merging now would leave them out: {path}: "
+            f"{why}. Once you know where they came from (a record signed with another "
+            "user's key is theirs to collect), move them out of the inbox or delete them, "
             "then merge again")
 
 

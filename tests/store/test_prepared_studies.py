@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -74,6 +75,24 @@ def test_merging_a_prepared_sweep_brings_its_plan_and_work_finishes_it_there(
         assert sorted(r.outputs["y"] for r in study.records()) == [0, 10, 20, 30]
     _sound(target)
     _sound(source)
+
+
+def test_an_inbox_file_no_collect_can_read_is_named_with_what_to_do(write_script, tmp_path):
+    source, target = tmp_path / "node.db", tmp_path / "all.db"
+    _prepare(write_script, source)
+    assert main(["work", str(source), "--task", "0", "--of", "1"]) == 0
+    damaged = Path(inbox.inbox_dir(source)) / ("ab" * 16 + ".record")
+    damaged.write_bytes(b"half a record")
+    with pytest.warns(RuntimeWarning, match="skipped and left where it is"):
+        assert main(["collect", str(source)]) == 0
+    assert damaged.exists()  # collect cannot take it in, however often it runs
+    with pytest.raises(StoreError, match=r"1 file\(s\) that cannot be read.*"
+                                         r"(ab){16}\.record: not an inbox record.*"
+                                         r"move them out of the inbox or delete them"):
+        merge(target, source)
+    damaged.unlink()
+    assert merge(target, source) == 4
+    _sound(target)
 
 
 def test_a_study_with_records_it_has_not_collected_is_not_merged(write_script, tmp_path):
