@@ -35,7 +35,7 @@ __all__ = ["MAGIC", "deposit", "discard", "ingest", "inbox_dir", "mark_running",
            "records", "records_waiting", "running_ids", "unreadable"]
 
 MAGIC = b"py3r-script inbox record 1\n"
-_NAME = re.compile(r"^([0-9a-f]{32})\.(record|running)$")
+_NAME = re.compile(r"^([0-9a-f]{32})\.(record|running|deleted)$")
 
 
 def inbox_dir(study_path: str | os.PathLike[str]) -> str:
@@ -107,16 +107,34 @@ def _unmark(folder: str, iteration_id: str) -> None:
 
 def discard(folder: str, ids: Collection[str]) -> None:
     """Remove the inbox files (records waiting, claims) of the iterations ``ids``, deleted
-    from the study, so that no opening brings them back.
+    from the study, so that no opening brings them back. An iteration a worker still runs
+    (it left its claim) gets a ``<id>.deleted`` note instead: its record, when it comes,
+    is thrown away with the note, not ingested.
 
     >>> discard("oft.db-inbox", ["3f2a..."])  # doctest: +SKIP
     """
     for iteration_id in ids:
-        for kind in ("record", "running"):
-            name = f"{iteration_id}.{kind}"
-            if _NAME.match(name):
-                with contextlib.suppress(OSError):
-                    os.unlink(os.path.join(folder, name))
+        if not _NAME.match(f"{iteration_id}.record"):
+            continue
+        path = os.path.join(folder, iteration_id)
+        with contextlib.suppress(OSError):
+            os.unlink(f"{path}.running")
+            with open(f"{path}.deleted", "w"):
+                pass  # only when there was a claim: the worker may still deliver it
+        with contextlib.suppress(OSError):
+            os.unlink(f"{path}.record")
+
+
+def _deleted(folder: str, iteration_id: str) -> bool:
+    """Whether the iteration was deleted while a worker ran it: then its record, which
+    arrived since, and the note go (a late record is what the note waited for)."""
+    path = os.path.join(folder, iteration_id)
+    if not os.path.exists(f"{path}.deleted"):
+        return False
+    for kind in ("record", "deleted"):
+        with contextlib.suppress(OSError):
+            os.unlink(f"{path}.{kind}")
+    return True
 
 
 def records_waiting(folder: str) -> set[str]:
@@ -246,6 +264,8 @@ def ingest(study: Study) -> int:
     added = 0
     for record in records(folder):
         path = os.path.join(folder, f"{record.iteration_id}.record")
+        if _deleted(folder, record.iteration_id):
+            continue
         if record.iteration_id not in known:
             if record.sweep_id not in sweeps:
                 _skipped(path, ValueError(f"its sweep {record.sweep_id} is not in this study"))

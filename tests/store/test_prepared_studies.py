@@ -3,8 +3,12 @@ pending iterations and their inbox follow, and nothing finished is lost or broug
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -75,6 +79,50 @@ def test_merging_a_prepared_sweep_brings_its_plan_and_work_finishes_it_there(
         assert sorted(r.outputs["y"] for r in study.records()) == [0, 10, 20, 30]
     _sound(target)
     _sound(source)
+
+
+LATE_WORKER = """
+import os, sys, time
+from py3r_script import Study
+from py3r_script.store import inbox
+store, iteration_id, gate = sys.argv[1:]
+with Study(store, read_only=True) as study:
+    [record] = study.records(ids=[iteration_id])
+folder = inbox.inbox_dir(store)
+inbox.mark_running(folder, iteration_id)  # a second worker runs it again (a taken-over claim)
+while not os.path.exists(gate):
+    time.sleep(0.05)
+assert inbox.deposit(folder, record)  # and delivers its record late
+"""
+
+
+def test_an_iteration_deleted_while_a_worker_runs_it_does_not_come_back(write_script,
+                                                                       tmp_path):
+    store, gate = tmp_path / "study.db", tmp_path / "gate"
+    _prepare(write_script, store, (0, 1))
+    assert main(["work", str(store), "--task", "0", "--of", "1"]) == 0
+    assert main(["collect", str(store)]) == 0
+    folder = inbox.inbox_dir(store)
+    with Study(store) as study:
+        first = min(study.held_ids())
+    worker = subprocess.Popen([sys.executable, "-c", LATE_WORKER, str(store), first, str(gate)])
+    try:
+        deadline = time.monotonic() + 60
+        while first not in inbox.running_ids(folder) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert first in inbox.running_ids(folder)
+        with Study(store) as study:
+            assert study.delete(first) == 1
+        gate.touch()
+        assert worker.wait(timeout=60) == 0
+    finally:
+        worker.kill()
+    assert inbox.records_waiting(folder) == {first}  # delivered after the delete
+    with Study(store) as study:  # ingests the inbox: the late record is thrown away
+        assert first not in study.held_ids()
+        assert len(study.held_ids()) == 1
+    assert os.listdir(folder) == []  # no record, claim or note left behind
+    _sound(store)
 
 
 def test_an_inbox_file_no_collect_can_read_is_named_with_what_to_do(write_script, tmp_path):
