@@ -45,6 +45,8 @@ Output(x, name="x_out")
 INTERRUPT_DRIVER = """
 import json, logging, signal, sys
 signal.signal(signal.SIGINT, signal.default_int_handler)  # as in an interactive python
+for number in (signal.SIGTERM, signal.SIGHUP):  # as in a terminal: a runner under nohup
+    signal.signal(number, signal.SIG_DFL)  # passes SIGHUP ignored to every process it starts
 from py3r_script import sensitivity
 
 script, values, options = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
