@@ -223,13 +223,9 @@ def records_from_rows(rows: Iterable[Sequence[Any]],
          params_seen_json, label, argv_json, env_json, interpreter, replicate,
          sweep_seq) in rows:
         params = ParamSet(json_value(params_json))
-        seen: Mapping[str, Any]
-        if params_seen_json == params_json:  # as a rule: the script read every value
-            seen = params
-        elif params_seen_json and params_seen_json != "{}":
-            seen = seen_params(params, json_value(params_seen_json))
-        else:
-            seen = NOTHING
+        # as a rule the script read every value: the same text, parsed once for both
+        seen = params if params_seen_json == params_json else seen_params(
+            params, json_value(params_seen_json) if params_seen_json else None)
         records.append(IterationRecord(
             params=params,
             status=status,

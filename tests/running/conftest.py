@@ -3,16 +3,47 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterable
+import warnings
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 LAUNCH_MODES = {"cold": {}, "warm": {"warm": True}}
+
+
+@pytest.fixture(scope="session")
+def local_dask() -> Any:
+    """``local_dask(n_workers)``: a context giving a Dask client of a real ``LocalCluster``."""
+    return _local_dask
+
+
+@contextlib.contextmanager
+def _local_dask(n_workers: int) -> Iterator[Any]:
+    """A Dask client of a real ``LocalCluster`` of ``n_workers`` one-thread processes (skips
+    the test without ``distributed``); this process's environment is as it was after."""
+    distributed = pytest.importorskip("distributed")
+    environ = dict(os.environ)  # LocalCluster sets PYTHONHASHSEED, MALLOC_TRIM_THRESHOLD_...
+    with warnings.catch_warnings():  # the scheduler's HTTP server may find 8787 taken
+        warnings.filterwarnings("ignore", message="Port .* is already in use")
+        cluster = distributed.LocalCluster(
+            n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
+    client = distributed.Client(cluster)
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()
+        os.environ.clear()
+        os.environ.update(environ)  # do not leak them into other tests' children
 
 
 @pytest.fixture(params=list(LAUNCH_MODES))

@@ -7,14 +7,12 @@ plan order whatever the completion order.
 
 from __future__ import annotations
 
-import logging
 import math
 import multiprocessing
 import os
 import socket
 import sys
 import time
-import warnings
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
@@ -280,23 +278,9 @@ def test_process_pool_executor(write_script):
 
 
 @pytest.fixture(scope="module")
-def dask_executor():
-    distributed = pytest.importorskip("distributed")
-    environ = dict(os.environ)  # LocalCluster sets PYTHONHASHSEED, MALLOC_TRIM_THRESHOLD_...
-    with warnings.catch_warnings():  # the scheduler's HTTP server may find 8787 taken
-        warnings.filterwarnings("ignore", message="Port .* is already in use")
-        cluster = distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-            silence_logs=logging.ERROR,
-        )
-    client = distributed.Client(cluster)
-    try:
+def dask_executor(local_dask):
+    with local_dask(n_workers=2) as client:
         yield client.get_executor()
-    finally:
-        client.close()
-        cluster.close()
-        os.environ.clear()
-        os.environ.update(environ)  # do not leak them into other tests' children
 
 
 def test_dask_executor_returns_records_with_outputs(write_script, dask_executor):

@@ -4,11 +4,9 @@ in its own warm pool, so its next chunk of the script forks at once."""
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import signal
 import sys
-import warnings
 from concurrent.futures import ProcessPoolExecutor
 
 import pytest
@@ -44,34 +42,21 @@ def _process_pool():
 
 
 @contextlib.contextmanager
-def _dask_worker():
-    distributed = pytest.importorskip("distributed")
-    environ = dict(os.environ)  # LocalCluster sets PYTHONHASHSEED, MALLOC_TRIM_THRESHOLD_...
-    with warnings.catch_warnings():  # the scheduler's HTTP server may find 8787 taken
-        warnings.filterwarnings("ignore", message="Port .* is already in use")
-        cluster = distributed.LocalCluster(
-            n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
-            silence_logs=logging.ERROR,
-        )
-    client = distributed.Client(cluster)
-    try:
+def _dask_worker(local_dask):
+    with local_dask(n_workers=1) as client:
         [worker] = client.run(os.getpid).values()
         yield client, worker
-    finally:
-        client.close()
-        cluster.close()
-        os.environ.clear()
-        os.environ.update(environ)  # do not leak them into other tests' children
 
 
-WORKERS = {"process pool": _process_pool, "dask": _dask_worker}
+WORKERS = ["process pool", "dask"]
 
 
-@pytest.mark.parametrize("kind", list(WORKERS))
+@pytest.mark.parametrize("kind", WORKERS)
 def test_a_workers_next_sweep_forks_from_the_zygote_its_last_chunk_left(write_script, procs,
-                                                                        kind):
+                                                                        kind, local_dask):
     script = write_script(PROBE)
-    with WORKERS[kind]() as (executor, worker):
+    workers = _process_pool() if kind == "process pool" else _dask_worker(local_dask)
+    with workers as (executor, worker):
         sweeps = [sensitivity(script, {"i": [1, 2, 3]}, executor=executor, warm=True,
                               progress=False) for _ in range(2)]
         for results in sweeps:
